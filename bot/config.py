@@ -1,0 +1,298 @@
+"""Settings: the YAML file, with ``${VAR}`` and ``${VAR:-default}`` read from the environment.
+
+A variable that is not set does not fail the load: the value stays :class:`Unset` and only a
+command that needs it fails, naming the variable. ``status bts`` thus works with only
+``BTS_DATABASE_URL`` set. A malformed file gets one error per problem, with key and line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError, UsageError
+
+DEFAULT_CONFIG_FILE = "consdb-bot.yaml"
+CONFIG_ENV_VAR = "CONSDB_BOT_CONFIG"
+BUNDLED = "bundled"
+INSTALLED = "installed"
+
+_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Unset:
+    """A value whose environment variable is not set where the bot runs."""
+
+    variable: str
+    key: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"${{{self.variable}}}"
+
+
+def require(value: str | Unset, *, purpose: str) -> str:
+    """The value, or an error naming the variable to set for ``purpose``."""
+    if isinstance(value, Unset):
+        raise ConfigError(
+            f"{purpose} needs the environment variable {value.variable}, which is not set",
+            hint=f"Set {value.variable} (used by {value.key}, line {value.line} of the configuration).",
+        )
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+
+
+class Approvals(_Model):
+    required: int = Field(default=1, ge=1)
+    approvers: list[str] = []
+    usergroup: str | None = None
+    expiry_minutes: int = Field(default=60, ge=1)
+
+
+class Kubernetes(_Model):
+    context: str | None = None
+    namespace: str
+
+
+class Environment(_Model):
+    """One place where ConsDB runs: its database, channel, cluster and approval policy."""
+
+    key: str = ""
+    aliases: list[str] = []
+    description: str = ""
+    test_stand: bool = False
+    timezone: str = "UTC"
+    database_url: str | Unset | None = None
+    channel: str | None = None
+    kubernetes: Kubernetes | None = None
+    pqserver: str | None = None
+    hinfo: dict[str, str] = {}
+    approvals: Approvals = Approvals()
+    requires_ticket: bool = False
+    requires_tested_on: str | None = None
+    migration_options: dict[str, str] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"unknown time zone {value!r} (write it as in the tz database, e.g. America/Santiago)"
+            ) from error
+        return value
+
+    @property
+    def title(self) -> str:
+        return self.description or self.key
+
+
+class Migrations(_Model):
+    alembic_ini: str | Unset = BUNDLED
+    sdm_schemas: str | Unset = INSTALLED
+    lock_timeout: str = "10s"
+    statement_timeout: str = "30min"
+    run_timeout_seconds: int = Field(default=3600, ge=1)
+    connect_timeout_seconds: int = Field(default=5, ge=1)
+    scratch_url: str | Unset | None = None
+
+
+class Slack(_Model):
+    announce_channel: str | None = None
+    approve_reaction: str = "white_check_mark"
+    reject_reaction: str = "x"
+    restart_reaction: str = "arrows_counterclockwise"
+
+
+class Jira(_Model):
+    url: str | Unset | None = None
+    project: str | None = None
+
+
+class Settings(_Model):
+    """The whole configuration file."""
+
+    state_url: str | Unset = "sqlite:///consdb-bot.sqlite3"
+    migrations: Migrations = Migrations()
+    schemas: list[str]
+    slack: Slack = Slack()
+    jira: Jira = Jira()
+    environments: dict[str, Environment]
+    source: str = "<memory>"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_environments(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("environments"), dict):
+            data["environments"] = {
+                key: ({**value, "key": key} if isinstance(value, dict) else value)
+                for key, value in data["environments"].items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        seen: dict[str, str] = {}
+        for env in self.environments.values():
+            for name in (env.key, *env.aliases):
+                other = seen.setdefault(name.lower(), env.key)
+                if other != env.key:
+                    raise ValueError(f"environment name {name!r} is used by both {other} and {env.key}")
+        for env in self.environments.values():
+            if env.requires_tested_on and env.requires_tested_on.lower() not in seen:
+                raise ValueError(
+                    f"environments.{env.key}.requires_tested_on names unknown environment {env.requires_tested_on!r}"
+                )
+        return self
+
+    def environment(self, name: str) -> Environment:
+        """The environment called ``name`` or one of its aliases, in any case."""
+        wanted = name.lower()
+        for env in self.environments.values():
+            if wanted in (env.key.lower(), *(alias.lower() for alias in env.aliases)):
+                return env
+        raise UsageError(
+            f"unknown environment {name!r}",
+            usage=f"environments: {self.environment_names()}",
+        )
+
+    def is_environment(self, name: str) -> bool:
+        try:
+            self.environment(name)
+        except UsageError:
+            return False
+        return True
+
+    def environment_names(self) -> str:
+        return ", ".join(
+            env.key + (f" ({', '.join(env.aliases)})" if env.aliases else "") for env in self.environments.values()
+        )
+
+    def schema(self, name: str) -> str:
+        """The configured schema called ``name``; ``cdb_latiss`` is accepted for ``latiss``."""
+        wanted = name.lower().removeprefix("cdb_")
+        if wanted in self.schemas:
+            return wanted
+        raise UsageError(f"unknown schema {name!r}", usage=f"schemas: {', '.join(self.schemas)} or all")
+
+    def select_schemas(self, names: list[str]) -> list[str]:
+        """Schemas named on a command line, in configuration order; none or ``all`` means every one."""
+        if not names or any(name.lower() == "all" for name in names):
+            return list(self.schemas)
+        wanted = {self.schema(name) for name in names}
+        return [schema for schema in self.schemas if schema in wanted]
+
+
+def config_path(explicit: str | None) -> Path:
+    return Path(explicit or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_FILE)
+
+
+def load_settings(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, interpolate and validate a configuration file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the configuration {path}: {error.strerror}",
+            hint=f"Pass --config FILE or set {CONFIG_ENV_VAR}; deploy/consdb-bot.example.yaml is a starting point.",
+        ) from error
+    return parse_settings(text, source=str(path), environ=os.environ if environ is None else environ)
+
+
+def parse_settings(text: str, *, source: str = "<memory>", environ: Mapping[str, str]) -> Settings:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{source} is not valid YAML{where}: {getattr(error, 'problem', error)}") from error
+    if root is None:
+        raise ConfigError(f"{source} is empty")
+    lines: dict[tuple[str, ...], int] = {}
+    data = _interpolate(root, (), lines, _Reader(text, environ))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source} must be a mapping of settings")
+    data["source"] = source
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        problems = [_describe(problem, lines, data) for problem in error.errors()]
+        raise ConfigError(f"{source} has {len(problems)} problem(s):", problems=problems) from None
+
+
+@dataclass
+class _Reader:
+    """What the walk over the YAML nodes needs: a constructor for scalars, and the environment."""
+
+    text: str
+    environ: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        self.loader = yaml.SafeLoader(self.text)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        return self.loader.construct_object(node, deep=True)
+
+
+def _interpolate(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int], reader: _Reader) -> Any:
+    """Build the value of ``node`` with ``${VAR}`` replaced, remembering every key's line."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = str(reader.scalar(key_node))
+            child = (*path, key)
+            result[key] = _interpolate(value_node, child, lines, reader)
+            lines[child] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_interpolate(item, (*path, str(index)), lines, reader) for index, item in enumerate(node.value)]
+    value = reader.scalar(node)
+    if isinstance(value, str):
+        return _substitute(value, key=".".join(path), line=lines[path], environ=reader.environ)
+    return value
+
+
+def _substitute(text: str, *, key: str, line: int, environ: Mapping[str, str]) -> str | Unset:
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group("name"), match.group("default")
+        if environ.get(name):
+            return environ[name]
+        if default is not None:
+            return default
+        missing.append(name)
+        return ""
+
+    result = _REFERENCE.sub(replace, text)
+    return Unset(missing[0], key, line) if missing else result
+
+
+def _describe(problem: Mapping[str, Any], lines: dict[tuple[str, ...], int], data: dict[str, Any]) -> str:
+    location = tuple(str(part) for part in problem["loc"])
+    key = ".".join(location) or "(top level)"
+    line = next((lines[location[:n]] for n in range(len(location), -1, -1) if location[:n] in lines), None)
+    where = f"{key} (line {line})" if line else key
+    given = problem.get("input")
+    if isinstance(given, Unset):
+        return f"{where}: needs the environment variable {given.variable}, which is not set"
+    if problem["type"] == "extra_forbidden":
+        return f"{where}: unknown key (check its spelling)"
+    if problem["type"] == "missing":
+        return f"{where}: required, but missing"
+    return f"{where}: {problem['msg'].removeprefix('Value error, ')}"

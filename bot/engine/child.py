@@ -1,0 +1,101 @@
+"""Runs one Alembic command in a process of its own, and reports on stdout as JSON lines.
+
+Alembic's ``context`` and ``op`` are process-global and env.py reads the process environment,
+so every command that executes env.py runs here, never inside the bot. The request is the first
+line of stdin; the bot keeps stdin open for as long as it wants the run to go on, and if the bot
+dies the closed pipe ends the run (PostgreSQL then rolls the open transaction back).
+
+Events: ``{"event": "step", ...}`` as each revision starts, ``{"event": "statement", "sql": ...}``
+for each statement executed, ``{"event": "sql", "text": ...}`` for offline mode, and finally
+``{"event": "done"}`` or ``{"event": "failed", "error": ...}``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+import threading
+from argparse import Namespace
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+ABANDONED_EXIT_CODE = 70
+_emit_lock = threading.Lock()
+
+
+def emit(**payload: Any) -> None:
+    with _emit_lock:
+        sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.flush()
+
+
+class _StepReporter(logging.Handler):
+    """Alembic logs "Running upgrade A -> B, message" as each revision starts: pass it on."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        step = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        if step is None or not record.msg.startswith("Running"):
+            return
+        emit(
+            event="step",
+            text=record.getMessage().removeprefix("Running ").strip(),
+            up=bool(getattr(step, "is_upgrade", True)),
+            from_revisions=list(getattr(step, "from_revisions", ()) or ()),
+            to_revisions=list(getattr(step, "to_revisions", ()) or ()),
+        )
+
+
+def _watch_parent() -> None:
+    sys.stdin.read()
+    os._exit(ABANDONED_EXIT_CODE)
+
+
+def _record_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    emit(event="statement", sql=statement)
+
+
+def run(request: dict[str, Any]) -> None:
+    buffer = io.StringIO()
+    config = Config(request["ini"], ini_section=request["section"], output_buffer=buffer, stdout=buffer)
+    config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in request.get("options", {}).items()])
+    operation, target, start = request["operation"], request["target"], request.get("start")
+    if operation == "upgrade":
+        command.upgrade(config, target)
+    elif operation == "downgrade":
+        command.downgrade(config, target)
+    elif operation == "stamp":
+        command.stamp(config, target)
+    elif operation in ("upgrade-sql", "downgrade-sql"):
+        revision_range = f"{start}:{target}" if start else target
+        apply = command.upgrade if operation == "upgrade-sql" else command.downgrade
+        apply(config, revision_range, sql=True)
+        emit(event="sql", text=buffer.getvalue())
+    else:
+        raise ValueError(f"unknown operation {operation!r}")
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.readline())
+    threading.Thread(target=_watch_parent, daemon=True).start()
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    migration_log.setLevel(logging.INFO)
+    migration_log.addHandler(_StepReporter())
+    event.listen(Engine, "before_cursor_execute", _record_statement)
+    try:
+        run(request)
+    except BaseException as error:  # report whatever env.py or a revision raised, then fail
+        emit(event="failed", error=str(error).strip() or type(error).__name__, kind=type(error).__name__)
+        sys.stdout.flush()
+        os._exit(1)
+    emit(event="done")
+
+
+if __name__ == "__main__":
+    main()

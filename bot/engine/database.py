@@ -1,0 +1,186 @@
+"""The ConsDB databases as the engine sees them: version tables, locks, and safe error text.
+
+Reads go straight to PostgreSQL with psycopg, one short connection per database, so that
+status never runs env.py. Nothing here ever puts a password into a message.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.errors import ConfigError, DatabaseUnreachable, Refused
+
+LOCK_NAMESPACE = zlib.crc32(b"consdb-bot") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """A database URL that knows how to print itself without its password."""
+
+    url: URL
+
+    @classmethod
+    def parse(cls, text: str, *, key: str) -> DatabaseUrl:
+        try:
+            url = make_url(text)
+        except ArgumentError:
+            raise ConfigError(
+                f"{key} is not a database URL",
+                hint="Write it as postgresql://USER@HOST:PORT/DATABASE (the password from the environment).",
+            ) from None
+        if not url.drivername.startswith("postgresql"):
+            raise ConfigError(f"{key} must be a PostgreSQL URL, not {url.drivername}")
+        return cls(url)
+
+    @property
+    def sqlalchemy(self) -> str:
+        """For SQLAlchemy, and so for env.py: always the psycopg 3 driver."""
+        return self.url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+    @property
+    def libpq(self) -> str:
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @property
+    def secret(self) -> str | None:
+        return self.url.password if isinstance(self.url.password, str) else None
+
+    def redact(self, text: str) -> str:
+        """``text`` with this URL's password, wherever it appears, replaced by ``***``."""
+        return text.replace(self.secret, "***") if self.secret else text
+
+    def __str__(self) -> str:
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
+
+    def with_database(self, name: str) -> DatabaseUrl:
+        return DatabaseUrl(self.url.set(database=name))
+
+
+def connect(
+    url: DatabaseUrl,
+    *,
+    connect_timeout: int,
+    application_name: str = "consdb-bot",
+    autocommit: bool = True,
+) -> psycopg.Connection:
+    try:
+        return psycopg.connect(
+            url.libpq,
+            connect_timeout=connect_timeout,
+            application_name=application_name,
+            autocommit=autocommit,
+        )
+    except psycopg.Error as error:
+        raise DatabaseUnreachable(
+            f"cannot reach {url}: {url.redact(first_line(error))}",
+            hint="Check that the server is up and the URL, user and password in the environment are right.",
+        ) from None
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+@dataclass(frozen=True)
+class VersionTable:
+    schema_name: str
+    table_schema: str
+    table: str
+
+
+@dataclass(frozen=True)
+class RecordedVersion:
+    """What one schema's version table says, or that there is none."""
+
+    schema_exists: bool
+    table_exists: bool
+    revisions: tuple[str, ...]
+
+
+def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]) -> list[RecordedVersion]:
+    """Every requested version table of one database, in two round trips."""
+    rows = connection.execute(
+        "SELECT t.schema_name, n.nspname IS NOT NULL, to_regclass(t.qualified) IS NOT NULL"
+        " FROM unnest(%s::text[], %s::text[]) AS t(schema_name, qualified)"
+        " LEFT JOIN pg_namespace n ON n.nspname = t.schema_name",
+        ([table.schema_name for table in tables], [_qualified(table) for table in tables]),
+    ).fetchall()
+    present = {schema_name: (schema_exists, table_exists) for schema_name, schema_exists, table_exists in rows}
+    existing = [table for table in tables if present[table.schema_name][1]]
+    revisions: dict[str, tuple[str, ...]] = {}
+    if existing:
+        union = " UNION ALL ".join(
+            f"SELECT %s AS schema_name, version_num FROM {_qualified(table)}" for table in existing
+        )
+        for schema_name, version in connection.execute(union, [table.schema_name for table in existing]):
+            revisions[schema_name] = (*revisions.get(schema_name, ()), version)
+    return [
+        RecordedVersion(
+            schema_exists=present[table.schema_name][0],
+            table_exists=present[table.schema_name][1],
+            revisions=tuple(sorted(revisions.get(table.schema_name, ()))),
+        )
+        for table in tables
+    ]
+
+
+def _qualified(table: VersionTable) -> str:
+    return f'"{table.table_schema}"."{table.table}"'
+
+
+def lock_key(schema_name: str) -> tuple[int, int]:
+    return LOCK_NAMESPACE, zlib.crc32(schema_name.encode()) & 0x7FFFFFFF
+
+
+@contextmanager
+def schema_locks(
+    url: DatabaseUrl,
+    schema_names: Sequence[str],
+    *,
+    holder: str,
+    place: str,
+    connect_timeout: int,
+    wait: bool,
+) -> Iterator[psycopg.Connection]:
+    """Hold a session advisory lock per schema for as long as the block runs.
+
+    A second runner is refused, told who holds the lock; with ``wait`` it queues instead. The
+    locks live on this connection: if the bot dies, PostgreSQL releases them.
+    """
+    connection = connect(url, connect_timeout=connect_timeout, application_name=holder[:63])
+    try:
+        for schema_name in sorted(schema_names):
+            key = lock_key(schema_name)
+            if wait:
+                connection.execute("SELECT pg_advisory_lock(%s, %s)", key)
+                continue
+            row = connection.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()
+            if not (row and row[0]):
+                raise Refused(
+                    f"{schema_name} at {place} is being changed by {lock_holder(connection, key)}",
+                    hint="Wait for that run to finish (see `status`), or add --wait to queue behind it.",
+                )
+        yield connection
+    finally:
+        connection.close()
+
+
+def lock_holder(connection: psycopg.Connection, key: tuple[int, int]) -> str:
+    row = connection.execute(
+        "SELECT a.application_name, a.usename, a.client_addr::text, a.backend_start"
+        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objid = %s AND l.granted",
+        key,
+    ).fetchone()
+    if row is None:
+        return "another session (it has just finished; try again)"
+    application, user, address, since = row
+    origin = f"database user {user} from {address or 'local socket'}"
+    return f"{application or 'a session'} ({origin}, since {since:%Y-%m-%d %H:%M:%S %Z})"

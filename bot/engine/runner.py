@@ -1,0 +1,187 @@
+"""Starts :mod:`bot.engine.child` for one Alembic command and follows it to the end.
+
+The child gets an environment of its own: ``CONSDB_URL``, ``SDM_SCHEMAS_DIR`` and
+``PGOPTIONS`` (lock and statement timeouts, applied to every connection env.py opens), and none
+of the bot's own secrets. It has a hard time limit; past it the child is killed and PostgreSQL
+rolls its transaction back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from bot.engine.database import DatabaseUrl
+
+Operation = Literal["upgrade", "downgrade", "stamp", "upgrade-sql", "downgrade-sql"]
+
+_SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|STATE_URL|_DSN$", re.IGNORECASE)
+_LOG_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class Step:
+    """One revision as the child starts it."""
+
+    text: str
+    up: bool
+    from_revisions: tuple[str, ...]
+    to_revisions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChildLimits:
+    lock_timeout: str
+    statement_timeout: str
+    run_timeout_seconds: int
+
+
+@dataclass
+class ChildRun:
+    """What a child reported: steps started, statements executed, offline SQL, and how it ended."""
+
+    steps: list[Step] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    sql: str = ""
+    error: str | None = None
+    error_kind: str | None = None
+    timed_out: bool = False
+    log_tail: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.timed_out
+
+    @property
+    def last_step(self) -> Step | None:
+        return self.steps[-1] if self.steps else None
+
+
+def run_child(
+    *,
+    ini_path: Path,
+    section: str,
+    operation: Operation,
+    target: str,
+    start: str | None = None,
+    database: DatabaseUrl | None,
+    sdm_schemas: str,
+    options: dict[str, str],
+    limits: ChildLimits,
+    on_step: Callable[[Step], None] | None = None,
+) -> ChildRun:
+    request = {
+        "ini": str(ini_path),
+        "section": section,
+        "operation": operation,
+        "target": target,
+        "start": start,
+        "options": options,
+    }
+    result = ChildRun()
+    began = time.monotonic()
+    with _model_directory(sdm_schemas) as model_dir:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.engine.child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ini_path.parent,
+            env=_child_environment(database, model_dir, limits),
+            text=True,
+        )
+        assert process.stdin
+        assert process.stdout
+        assert process.stderr
+        process.stdin.write(json.dumps(request) + "\n")
+        process.stdin.flush()
+        stderr_lines: list[str] = []
+        drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or []), daemon=True)
+        drain.start()
+        reader = threading.Thread(target=_follow, args=(process, result, on_step), daemon=True)
+        reader.start()
+        reader.join(timeout=limits.run_timeout_seconds)
+        if reader.is_alive():
+            result.timed_out = True
+            process.kill()
+            reader.join()
+        process.stdin.close()
+        process.wait()
+        drain.join()
+    if process.returncode != 0 and result.error is None and not result.timed_out:
+        result.error = f"the migration process ended with exit code {process.returncode}"
+    redact = database.redact if database else (lambda text: text)
+    result.log_tail = [redact(line.rstrip()) for line in stderr_lines[-_LOG_TAIL_LINES:]]
+    if result.error:
+        result.error = redact(result.error)
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def _follow(process: subprocess.Popen[str], result: ChildRun, on_step: Callable[[Step], None] | None) -> None:
+    assert process.stdout
+    for line in process.stdout:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kind = message.get("event")
+        if kind == "step":
+            step = Step(
+                message["text"],
+                message["up"],
+                tuple(message["from_revisions"]),
+                tuple(message["to_revisions"]),
+            )
+            result.steps.append(step)
+            if on_step:
+                on_step(step)
+        elif kind == "statement":
+            result.statements.append(message["sql"])
+        elif kind == "sql":
+            result.sql = message["text"]
+        elif kind == "failed":
+            result.error, result.error_kind = message["error"], message.get("kind")
+        elif kind == "done":
+            return
+
+
+def _child_environment(database: DatabaseUrl | None, model_dir: Path, limits: ChildLimits) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if not _SECRET_NAMES.search(key)}
+    environment["SDM_SCHEMAS_DIR"] = str(model_dir)
+    environment["PGOPTIONS"] = f"-c lock_timeout={limits.lock_timeout} -c statement_timeout={limits.statement_timeout}"
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")]))
+    if database is not None:
+        environment["CONSDB_URL"] = database.sqlalchemy
+    return environment
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+@contextmanager
+def _model_directory(sdm_schemas: str) -> Iterator[Path]:
+    """An sdm_schemas-shaped folder (``yml/cdb_*.yaml``), as upstream env.py files expect one.
+
+    A checkout is used as it is; the installed package is offered through a ``yml`` link.
+    """
+    if sdm_schemas != "installed":
+        yield Path(sdm_schemas).expanduser().resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="consdb-bot-sdm-") as folder:
+        (Path(folder) / "yml").symlink_to(Path(str(resources.files("lsst.sdm.schemas"))), target_is_directory=True)
+        yield Path(folder)

@@ -1,0 +1,387 @@
+"""The engine's operations, as the terminal and Slack call them: plain arguments in, results out.
+
+Every change resolves its targets to explicit revisions first, takes the schema locks, re-reads
+the version tables under them, and only then starts a child per schema, one transaction each.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.config import Environment, Settings, require
+from bot.engine.database import DatabaseUrl, read_versions, schema_locks
+from bot.engine.lint import LintWarning, lint_sql
+from bot.engine.runner import ChildLimits, ChildRun, Operation, Step, run_child
+from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
+from bot.engine.targets import downgrade_target, resolve_revision, upgrade_target
+from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
+from bot.errors import ConfigError, OperationFailed, Refused
+
+
+class Direction(StrEnum):
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    STAMP = "stamp"
+
+
+@dataclass(frozen=True)
+class SchemaPlan:
+    """What a change would do to one schema: the range, the revisions, their SQL and its risks."""
+
+    environment: str
+    schema: str
+    direction: Direction
+    current: tuple[str, ...]
+    target: tuple[str, ...]
+    revisions: list[RevisionInfo]
+    sql: str = ""
+    warnings: list[LintWarning] = field(default_factory=list)
+
+    @property
+    def sql_digest(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def range_text(self) -> str:
+        start = ", ".join(revision[:12] for revision in self.current) or "base"
+        end = ", ".join(revision[:12] for revision in self.target) or "base"
+        return f"{start} → {end}"
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNCHANGED = "unchanged"
+    NOT_RUN = "not-run"
+
+
+@dataclass(frozen=True)
+class SchemaOutcome:
+    schema: str
+    outcome: Outcome
+    plan: SchemaPlan
+    recorded_after: tuple[str, ...] = ()
+    applied: list[str] = field(default_factory=list)
+    error: str | None = None
+    failed_step: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    environment: str
+    direction: Direction
+    outcomes: list[SchemaOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.outcome in (Outcome.SUCCEEDED, Outcome.UNCHANGED) for outcome in self.outcomes)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One line of news while a change runs."""
+
+    schema: str
+    text: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    revision: RevisionInfo
+    is_head: bool
+    environments: list[str]
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Engine:
+    """Knows where every environment's schemas stand, and moves them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @functools.cached_property
+    def tree(self) -> MigrationTree:
+        return MigrationTree.from_setting(require(self.settings.migrations.alembic_ini, purpose="the migration tree"))
+
+    @property
+    def limits(self) -> ChildLimits:
+        migrations = self.settings.migrations
+        return ChildLimits(migrations.lock_timeout, migrations.statement_timeout, migrations.run_timeout_seconds)
+
+    def status(self, environments: Sequence[Environment], schemas: Sequence[str]) -> list[SchemaStatus]:
+        return status_of(
+            environments, self.tree, schemas, connect_timeout=self.settings.migrations.connect_timeout_seconds
+        )
+
+    def history(self, schema: str) -> list[HistoryEntry]:
+        """Revisions newest first, with the environments that sit at each."""
+        tree = self.tree.schema(schema)
+        where: dict[str, list[str]] = {}
+        for status in self.status(list(self.settings.environments.values()), [schema]):
+            for revision in status.current:
+                where.setdefault(revision, []).append(status.environment)
+        return [
+            HistoryEntry(info, info.revision in tree.heads, where.get(info.revision, []))
+            for info in tree.newest_first()
+        ]
+
+    def plan(
+        self,
+        env: Environment,
+        schemas: Sequence[str],
+        *,
+        to: str | None = None,
+        direction: Direction = Direction.UPGRADE,
+        options: dict[str, str] | None = None,
+    ) -> list[SchemaPlan]:
+        """What an upgrade (or downgrade) would apply: revisions, offline SQL and lint warnings."""
+        url = self._database(env)
+        statuses = self.status([env], schemas)
+        return [self._plan_one(env, url, status, to, direction, options or {}) for status in statuses]
+
+    def upgrade(
+        self,
+        env: Environment,
+        schemas: Sequence[str],
+        *,
+        to: str | None = None,
+        options: dict[str, str] | None = None,
+        actor: str,
+        wait: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> ChangeResult:
+        return self._change(env, schemas, Direction.UPGRADE, to, options or {}, actor, wait, on_progress)
+
+    def downgrade(
+        self,
+        env: Environment,
+        schema: str,
+        revision: str,
+        *,
+        options: dict[str, str] | None = None,
+        actor: str,
+        wait: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> ChangeResult:
+        return self._change(env, [schema], Direction.DOWNGRADE, revision, options or {}, actor, wait, on_progress)
+
+    def stamp(
+        self,
+        env: Environment,
+        schema: str,
+        revision: str,
+        *,
+        actor: str,
+        wait: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> ChangeResult:
+        return self._change(env, [schema], Direction.STAMP, revision, {}, actor, wait, on_progress)
+
+    def _database(self, env: Environment) -> DatabaseUrl:
+        url = database_url(env)
+        if isinstance(url, str):
+            raise ConfigError(f"{env.key}: {url}")
+        return url
+
+    def _options(self, env: Environment, options: dict[str, str]) -> dict[str, str]:
+        return {**env.migration_options, **options}
+
+    def _plan_one(
+        self,
+        env: Environment,
+        url: DatabaseUrl,
+        status: SchemaStatus,
+        to: str | None,
+        direction: Direction,
+        options: dict[str, str],
+    ) -> SchemaPlan:
+        tree = self.tree.schema(status.schema)
+        current = _refuse_unusable(env, tree, status, direction)
+        if direction is Direction.STAMP:
+            return SchemaPlan(env.key, tree.section, direction, current, _stamp_target(tree, to), [])
+        if direction is Direction.DOWNGRADE:
+            end = downgrade_target(tree, to or "-1", current)
+            revisions = tree.removed(current=current, target=end)
+            target = () if end == "base" else (end,)
+        else:
+            target = upgrade_target(tree, to, current)
+            revisions = tree.pending(current=current, target=target)
+        if not revisions:
+            return SchemaPlan(env.key, tree.section, direction, current, target, [])
+        sql = self._offline_sql(tree, url, direction, current, target, options)
+        return SchemaPlan(env.key, tree.section, direction, current, target, revisions, sql, lint_sql(sql))
+
+    def _offline_sql(
+        self,
+        tree: SchemaTree,
+        url: DatabaseUrl,
+        direction: Direction,
+        current: tuple[str, ...],
+        target: tuple[str, ...],
+        options: dict[str, str],
+    ) -> str:
+        operation: Operation = "upgrade-sql" if direction is Direction.UPGRADE else "downgrade-sql"
+        run = self._run(
+            tree,
+            operation,
+            _target_text(target),
+            url,
+            options,
+            start=_target_text(current) if current else None,
+        )
+        if not run.ok:
+            raise OperationFailed(
+                f"{tree.section}: could not produce the SQL of this plan: {_run_error(run)}",
+                hint="The migration scripts or env.py fail in offline mode; fix them before planning again.",
+            )
+        return run.sql
+
+    def _run(
+        self,
+        tree: SchemaTree,
+        operation: Operation,
+        target: str,
+        url: DatabaseUrl,
+        options: dict[str, str],
+        *,
+        start: str | None = None,
+        on_step: Callable[[Step], None] | None = None,
+    ) -> ChildRun:
+        return run_child(
+            ini_path=self.tree.ini_path,
+            section=tree.section,
+            operation=operation,
+            target=target,
+            start=start,
+            database=url,
+            sdm_schemas=require(self.settings.migrations.sdm_schemas, purpose="the Felis model"),
+            options=options,
+            limits=self.limits,
+            on_step=on_step,
+        )
+
+    def _change(
+        self,
+        env: Environment,
+        schemas: Sequence[str],
+        direction: Direction,
+        to: str | None,
+        options: dict[str, str],
+        actor: str,
+        wait: bool,
+        on_progress: ProgressCallback | None,
+    ) -> ChangeResult:
+        url = self._database(env)
+        options = self._options(env, options)
+        trees = [self.tree.schema(schema) for schema in schemas]
+        with schema_locks(
+            url,
+            [tree.schema_name for tree in trees],
+            holder=f"consdb-bot {direction.value} by {actor}",
+            place=env.key,
+            connect_timeout=self.settings.migrations.connect_timeout_seconds,
+            wait=wait,
+        ) as connection:
+            recorded = read_versions(connection, version_tables(trees))
+            statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
+            plans = [self._plan_one(env, url, status, to, direction, options) for status in statuses]
+            outcomes: list[SchemaOutcome] = []
+            for tree, plan in zip(trees, plans, strict=True):
+                if outcomes and outcomes[-1].outcome is Outcome.FAILED:
+                    outcomes.append(SchemaOutcome(tree.section, Outcome.NOT_RUN, plan))
+                else:
+                    outcomes.append(self._apply(tree, plan, url, options, on_progress))
+            after = read_versions(connection, version_tables(trees))
+        return ChangeResult(
+            env.key,
+            direction,
+            [
+                SchemaOutcome(**{**outcome.__dict__, "recorded_after": versions.revisions})
+                for outcome, versions in zip(outcomes, after, strict=True)
+            ],
+        )
+
+    def _apply(
+        self,
+        tree: SchemaTree,
+        plan: SchemaPlan,
+        url: DatabaseUrl,
+        options: dict[str, str],
+        on_progress: ProgressCallback | None,
+    ) -> SchemaOutcome:
+        if plan.direction is not Direction.STAMP and not plan.revisions:
+            return SchemaOutcome(tree.section, Outcome.UNCHANGED, plan)
+
+        def report(step: Step) -> None:
+            if on_progress:
+                on_progress(Progress(tree.section, _step_text(tree, step)))
+
+        if on_progress:
+            on_progress(Progress(tree.section, f"{plan.direction.value} {plan.range_text}"))
+        run = self._run(tree, plan.direction.value, _target_text(plan.target), url, options, on_step=report)
+        applied = [_step_text(tree, step) for step in run.steps]
+        if run.ok:
+            return SchemaOutcome(tree.section, Outcome.SUCCEEDED, plan, applied=applied, seconds=run.seconds)
+        return SchemaOutcome(
+            tree.section,
+            Outcome.FAILED,
+            plan,
+            applied=applied,
+            error=_run_error(run),
+            failed_step=_step_text(tree, run.last_step) if run.last_step else None,
+            log_tail=run.log_tail,
+            seconds=run.seconds,
+        )
+
+
+def _step_text(tree: SchemaTree, step: Step) -> str:
+    """``A → B  message`` for one applied revision, as the thread and the terminal show it."""
+    start = ", ".join(revision[:12] for revision in step.from_revisions) or "base"
+    end = ", ".join(revision[:12] for revision in step.to_revisions) or "base"
+    moved = step.to_revisions if step.up else step.from_revisions
+    messages = [tree.revisions[revision].message for revision in moved if revision in tree.revisions]
+    return f"{start} → {end}" + (f"  {'; '.join(messages)}" if messages else "")
+
+
+def _stamp_target(tree: SchemaTree, spec: str | None) -> tuple[str, ...]:
+    if spec in (None, "head", "heads"):
+        return tree.heads
+    if spec == "base":
+        return ()
+    return (resolve_revision(tree, spec),)
+
+
+def _target_text(revisions: tuple[str, ...]) -> str:
+    return " ".join(revisions) if len(revisions) == 1 else ("heads" if revisions else "base")
+
+
+def _run_error(run: ChildRun) -> str:
+    if run.timed_out:
+        return "stopped at the time limit (migrations.run_timeout_seconds); the transaction was rolled back"
+    return (run.error or "failed").strip().splitlines()[0]
+
+
+def _refuse_unusable(env: Environment, tree: SchemaTree, status: SchemaStatus, direction: Direction) -> tuple[str, ...]:
+    """The current revisions, or a refusal that says how to get to a state the bot can move."""
+    if status.state in (State.UNREACHABLE, State.NOT_CONFIGURED):
+        raise Refused(f"{env.key}: {status.detail}")
+    if status.state is State.UNVERSIONED and direction is not Direction.STAMP:
+        raise Refused(
+            f"{tree.schema_name} at {env.key} exists but has no Alembic revision recorded",
+            hint=f"Stamp the revision it matches first: `stamp {env.key} {tree.section} REV`"
+            f" (see `history {tree.section}`).",
+        )
+    if status.state is State.UNKNOWN_REVISION and direction is not Direction.STAMP:
+        raise Refused(
+            f"{tree.schema_name} at {env.key} {status.detail}",
+            hint="Update the bot's migration tree to the one that made this database, then try again.",
+        )
+    return status.current

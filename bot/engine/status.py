@@ -1,0 +1,123 @@
+"""Where each environment's schemas stand, read from version tables and script files only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.config import Environment, Unset
+from bot.engine.database import DatabaseUrl, RecordedVersion, VersionTable, connect, read_versions
+from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
+from bot.errors import ConsdbBotError
+
+
+class State(StrEnum):
+    HEAD = "head"
+    BEHIND = "behind"
+    EMPTY = "empty"
+    UNVERSIONED = "unversioned"
+    UNKNOWN_REVISION = "unknown-revision"
+    UNREACHABLE = "unreachable"
+    NOT_CONFIGURED = "not-configured"
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    environment: str
+    schema: str
+    state: State
+    current: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ()
+    behind: int = 0
+    detail: str = ""
+    current_revisions: list[RevisionInfo] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """The one-line answer a user wants: where it is and how far from head."""
+        at = ", ".join(revision[:12] for revision in self.current)
+        match self.state:
+            case State.HEAD:
+                return f"{at} (head)"
+            case State.BEHIND:
+                return f"{at or 'base'} ({self.behind} behind)"
+            case State.EMPTY:
+                return f"empty ({self.behind} behind)"
+            case _:
+                return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
+
+
+def database_url(env: Environment) -> DatabaseUrl | str:
+    """The environment's URL, or the reason there is none here."""
+    if isinstance(env.database_url, Unset):
+        return f"not configured here (set {env.database_url.variable})"
+    if not env.database_url:
+        return "no database_url in the configuration"
+    return DatabaseUrl.parse(env.database_url, key=f"environments.{env.key}.database_url")
+
+
+def version_tables(trees: Sequence[SchemaTree]) -> list[VersionTable]:
+    return [VersionTable(tree.schema_name, tree.version_table_schema, tree.version_table) for tree in trees]
+
+
+def classify(env: Environment, tree: SchemaTree, recorded: RecordedVersion) -> SchemaStatus:
+    """Compare what the database records with the script graph."""
+    base = {"environment": env.key, "schema": tree.section, "heads": tree.heads}
+    if not recorded.revisions:
+        if recorded.schema_exists:
+            return SchemaStatus(
+                **base,
+                state=State.UNVERSIONED,
+                detail=f"{tree.schema_name} exists but {tree.version_table_schema}.{tree.version_table}"
+                " records no revision (stamp it first)",
+            )
+        return SchemaStatus(**base, state=State.EMPTY, behind=len(tree.pending(current=(), target=tree.heads)))
+    unknown = [revision for revision in recorded.revisions if revision not in tree.revisions]
+    if unknown:
+        return SchemaStatus(
+            **base,
+            state=State.UNKNOWN_REVISION,
+            current=recorded.revisions,
+            detail=f"records {', '.join(unknown)}, which these scripts do not have"
+            " (the database is ahead of them, or on another branch)",
+        )
+    pending = tree.pending(current=recorded.revisions, target=tree.heads)
+    return SchemaStatus(
+        **base,
+        state=State.BEHIND if pending else State.HEAD,
+        current=recorded.revisions,
+        behind=len(pending),
+        current_revisions=[tree.info(revision) for revision in recorded.revisions],
+    )
+
+
+def environment_status(env: Environment, trees: Sequence[SchemaTree], *, connect_timeout: int) -> list[SchemaStatus]:
+    url = database_url(env)
+    if isinstance(url, str):
+        return [SchemaStatus(env.key, tree.section, State.NOT_CONFIGURED, detail=url) for tree in trees]
+    try:
+        with connect(url, connect_timeout=connect_timeout) as connection:
+            recorded = read_versions(connection, version_tables(trees))
+    except ConsdbBotError as error:
+        return [SchemaStatus(env.key, tree.section, State.UNREACHABLE, detail=error.message) for tree in trees]
+    return [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
+
+
+def status_of(
+    environments: Sequence[Environment],
+    tree: MigrationTree,
+    schemas: Sequence[str],
+    *,
+    connect_timeout: int,
+) -> list[SchemaStatus]:
+    """Status of every (environment, schema) pair; databases are read in parallel."""
+    trees = [tree.schema(schema) for schema in schemas]
+    for schema_tree in trees:
+        _ = schema_tree.graph.heads
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(environments)))) as pool:
+        per_environment = pool.map(
+            lambda env: environment_status(env, trees, connect_timeout=connect_timeout), environments
+        )
+        return [status for statuses in per_environment for status in statuses]

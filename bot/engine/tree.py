@@ -1,0 +1,166 @@
+"""The migration tree: a ConsDB-style ``alembic.ini`` with one section per schema.
+
+Revision files are read as text (``ast``), never imported: status must be fast, and a tree's
+scripts may import heavy or foreign code (Felis, an upstream ``python/`` folder) that has no
+business running inside the bot. The graph itself is Alembic's own :class:`RevisionMap`.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.script.revision import Revision, RevisionMap
+from alembic.util import CommandError
+
+from bot.errors import ConfigError, Refused
+
+BUNDLED_INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
+DEFAULT_VERSION_TABLE_SCHEMA = "cdb"
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """What the bot shows of one revision."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    message: str
+    path: Path
+
+    @property
+    def short(self) -> str:
+        return self.revision[:12]
+
+
+class SchemaTree:
+    """One section of the ini: a schema's revision graph and where it keeps its version."""
+
+    def __init__(self, ini_path: Path, section: str) -> None:
+        self.section = section
+        self.config = Config(str(ini_path), ini_section=section)
+        self.schema_name = self.config.get_main_option("consdb.schema_name") or f"cdb_{section}"
+        self.version_table_schema = self.config.get_main_option(
+            "consdb.version_table_schema", DEFAULT_VERSION_TABLE_SCHEMA
+        )
+        self.version_table = self.config.get_main_option("consdb.version_table", f"{self.schema_name}_version")
+        try:
+            self._directory = ScriptDirectory.from_config(self.config)
+        except CommandError as error:
+            raise ConfigError(f"section [{section}] of {ini_path} is not a usable Alembic tree: {error}") from error
+
+    @functools.cached_property
+    def revisions(self) -> dict[str, RevisionInfo]:
+        found: dict[str, RevisionInfo] = {}
+        locations = self._directory.version_locations or [Path(self._directory.dir) / "versions"]
+        for location in locations:
+            for path in sorted(Path(location).glob("*.py")):
+                info = _read_revision(path)
+                if info is not None:
+                    found[info.revision] = info
+        return found
+
+    @functools.cached_property
+    def graph(self) -> RevisionMap:
+        def generate() -> Iterator[Revision]:
+            for info in self.revisions.values():
+                down = info.down_revisions
+                yield Revision(info.revision, down[0] if len(down) == 1 else (down or None))
+
+        return RevisionMap(generate)
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        return tuple(sorted(self.graph.heads))
+
+    def info(self, revision: str) -> RevisionInfo:
+        return self.revisions[revision]
+
+    def pending(self, *, current: tuple[str, ...], target: tuple[str, ...]) -> list[RevisionInfo]:
+        """The revisions an upgrade from ``current`` to ``target`` applies, in the order applied."""
+        lower = current or ("base",)
+        steps = self.graph.iterate_revisions(target, lower if current else "base", implicit_base=True)
+        ordered = [step.revision for step in steps if step.revision not in current]
+        return [self.revisions[revision] for revision in reversed(ordered)]
+
+    def removed(self, *, current: tuple[str, ...], target: str) -> list[RevisionInfo]:
+        """The revisions a downgrade from ``current`` to ``target`` undoes, in the order undone."""
+        steps = self.graph.iterate_revisions(current, target, select_for_downgrade=True, inclusive=False)
+        return [self.revisions[step.revision] for step in steps if step.revision != target]
+
+    def newest_first(self) -> list[RevisionInfo]:
+        return [self.revisions[step.revision] for step in self.graph.iterate_revisions("heads", "base")]
+
+
+class MigrationTree:
+    """A ConsDB-style ini file: the bundled one or any tree laid out like lsst-dm/consdb."""
+
+    def __init__(self, ini_path: Path) -> None:
+        if not ini_path.is_file():
+            raise ConfigError(
+                f"no Alembic ini file at {ini_path}",
+                hint="Set migrations.alembic_ini to 'bundled' or to the alembic.ini of a ConsDB checkout.",
+            )
+        self.ini_path = ini_path
+        self._schemas: dict[str, SchemaTree] = {}
+
+    @classmethod
+    def from_setting(cls, setting: str) -> MigrationTree:
+        return cls(BUNDLED_INI if setting == "bundled" else Path(setting).expanduser().resolve())
+
+    @property
+    def directory(self) -> Path:
+        return self.ini_path.parent
+
+    @property
+    def is_bundled(self) -> bool:
+        return self.ini_path == BUNDLED_INI
+
+    def schema(self, section: str) -> SchemaTree:
+        if section not in self._schemas:
+            if not Config(str(self.ini_path)).file_config.has_section(section):
+                raise Refused(
+                    f"{self.ini_path} has no section [{section}]",
+                    hint="Add the schema's section to the ini file, or remove it from `schemas` in the configuration.",
+                )
+            self._schemas[section] = SchemaTree(self.ini_path, section)
+        return self._schemas[section]
+
+
+def _read_revision(path: Path) -> RevisionInfo | None:
+    """The identifiers and message of a revision file, read without running it."""
+    try:
+        module = ast.parse(path.read_text(), filename=str(path))
+    except SyntaxError as error:
+        raise ConfigError(f"revision file {path} does not parse: {error.msg} (line {error.lineno})") from error
+    values: dict[str, object] = {}
+    for node in module.body:
+        target, value = _assignment(node)
+        if target in ("revision", "down_revision") and value is not None:
+            try:
+                values[target] = ast.literal_eval(value)
+            except ValueError:
+                continue
+    revision = values.get("revision")
+    if not isinstance(revision, str):
+        return None
+    down = values.get("down_revision")
+    downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, (tuple, list)) else ()
+    return RevisionInfo(revision, downs, _message(ast.get_docstring(module) or ""), path)
+
+
+def _assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id, node.value
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id, node.value
+    return None, None
+
+
+def _message(docstring: str) -> str:
+    return docstring.strip().split("\n\n")[0].replace("\n", " ").strip()

@@ -1,0 +1,62 @@
+"""Domain errors. Each says what went wrong and what to do about it, in words fit for a user.
+
+Slack and the terminal render the same error the same way: ``message``, then ``hint``.
+"""
+
+from __future__ import annotations
+
+
+class ConsdbBotError(Exception):
+    """Base of every error a user may see."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class UsageError(ConsdbBotError):
+    """The command line is wrong; ``usage`` shows the right form."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, usage: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.usage = usage
+
+    def __str__(self) -> str:
+        text = f"{self.message}\n{self.usage}"
+        return f"{text}\n{self.hint}" if self.hint else text
+
+
+class ConfigError(ConsdbBotError):
+    """The configuration file is wrong, or lacks a value a command needs."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        lines = [self.message, *(f"  - {problem}" for problem in self.problems)]
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+
+class Refused(ConsdbBotError):
+    """The bot will not do this as asked; the hint says what would make it possible."""
+
+
+class DatabaseUnreachable(Refused):
+    """A database could not be reached; the message never carries its password."""
+
+
+class OperationFailed(ConsdbBotError):
+    """The operation ran and failed; the database was left as the message says."""
