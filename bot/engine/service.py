@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot.config import Environment, Settings, require
 from bot.engine.database import DatabaseUrl, read_versions, schema_locks
+from bot.engine.drift import SchemaDrift, compare_schemas, scratch_database
 from bot.engine.lint import LintWarning, lint_sql
 from bot.engine.runner import ChildLimits, ChildRun, Operation, Step, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
@@ -145,7 +146,28 @@ class Engine:
         """What an upgrade (or downgrade) would apply: revisions, offline SQL and lint warnings."""
         url = self._database(env)
         statuses = self.status([env], schemas)
-        return [self._plan_one(env, url, status, to, direction, options or {}) for status in statuses]
+        return [self._plan_one(env, url, status, to, direction, options or {}, with_sql=True) for status in statuses]
+
+    def drift(self, env: Environment, schemas: Sequence[str]) -> list[SchemaDrift]:
+        """Each schema's live structure against the tree replayed to the revision it records."""
+        url = self._database(env)
+        scratch = self.settings.migrations.scratch_url
+        server = DatabaseUrl.parse(require(scratch, purpose="drift"), key="migrations.scratch_url") if scratch else url
+        results = []
+        for status in self.status([env], schemas):
+            tree = self.tree.schema(status.schema)
+            if status.state not in (State.HEAD, State.BEHIND):
+                results.append(SchemaDrift(env.key, tree.section, status.current, detail=status.summary))
+                continue
+            with scratch_database(server, connect_timeout=self.settings.migrations.connect_timeout_seconds) as model:
+                run = self._run(tree, "upgrade", _target_text(status.current), model, {"view_readers": ""})
+                if not run.ok:
+                    raise OperationFailed(
+                        f"{tree.section}: could not build the model at {status.summary}: {_run_error(run)}"
+                    )
+                differences = compare_schemas(url, model, tree)
+            results.append(SchemaDrift(env.key, tree.section, status.current, differences))
+        return results
 
     def upgrade(
         self,
@@ -202,7 +224,10 @@ class Engine:
         to: str | None,
         direction: Direction,
         options: dict[str, str],
+        *,
+        with_sql: bool,
     ) -> SchemaPlan:
+        """The plan for one schema; its SQL (a child run in offline mode) only when asked for."""
         tree = self.tree.schema(status.schema)
         current = _refuse_unusable(env, tree, status, direction)
         if direction is Direction.STAMP:
@@ -214,8 +239,8 @@ class Engine:
         else:
             target = upgrade_target(tree, to, current)
             revisions = tree.pending(current=current, target=target)
-        if not revisions:
-            return SchemaPlan(env.key, tree.section, direction, current, target, [])
+        if not revisions or not with_sql:
+            return SchemaPlan(env.key, tree.section, direction, current, target, revisions)
         sql = self._offline_sql(tree, url, direction, current, target, options)
         return SchemaPlan(env.key, tree.section, direction, current, target, revisions, sql, lint_sql(sql))
 
@@ -292,7 +317,7 @@ class Engine:
         ) as connection:
             recorded = read_versions(connection, version_tables(trees))
             statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
-            plans = [self._plan_one(env, url, status, to, direction, options) for status in statuses]
+            plans = [self._plan_one(env, url, status, to, direction, options, with_sql=False) for status in statuses]
             outcomes: list[SchemaOutcome] = []
             for tree, plan in zip(trees, plans, strict=True):
                 if outcomes and outcomes[-1].outcome is Outcome.FAILED:

@@ -1,0 +1,131 @@
+"""The operator's terminal: ``consdb-bot COMMAND ...`` (also ``python -m bot``).
+
+Exit status: 0 done, 1 the operation failed or was refused, 2 the command line (or the
+configuration) is wrong.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from bot import grammar
+from bot.config import Settings, config_path, load_settings
+from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
+from bot.errors import ConsdbBotError, Refused
+from bot.text import change_text, drift_text, error_text, history_text, jsonable, plan_text, status_text
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(run(sys.argv[1:] if argv is None else list(argv), out=sys.stdout, err=sys.stderr))
+
+
+def run(argv: list[str], *, out: TextIO, err: TextIO) -> int:
+    try:
+        invocation = grammar.parse(argv)
+    except grammar.HelpRequested as shown:
+        out.write(shown.text)
+        return 0
+    except ConsdbBotError as error:
+        err.write(error_text(error) + "\n")
+        return error.exit_code
+    try:
+        settings = load_settings(config_path(invocation.config))
+        return _Terminal(settings, invocation, out, err).dispatch()
+    except ConsdbBotError as error:
+        err.write(error_text(error) + "\n")
+        return error.exit_code
+
+
+class _Terminal:
+    def __init__(self, settings: Settings, invocation: grammar.Invocation, out: TextIO, err: TextIO) -> None:
+        self.settings = settings
+        self.engine = Engine(settings)
+        self.invocation = invocation
+        self.out = out
+        self.err = err
+
+    @property
+    def actor(self) -> str:
+        return f"{getpass.getuser()}@{socket.gethostname()} (terminal)"
+
+    def answer(self, result: Any, render: Callable[[], str]) -> None:
+        text = json.dumps(jsonable(result), indent=2) if self.invocation.json else render()
+        self.out.write(text + "\n")
+
+    def progress(self, event: Progress) -> None:
+        if not self.invocation.json:
+            self.out.write(f"  {event.schema}: {event.text}\n")
+            self.out.flush()
+
+    def dispatch(self) -> int:
+        command = self.invocation.command
+        match command:
+            case grammar.Status():
+                environments, schemas = self._environments_and_schemas(command.names)
+                statuses = self.engine.status(environments, schemas)
+                self.answer(statuses, lambda: status_text(statuses, verbose=command.verbose))
+            case grammar.History():
+                schema = self.settings.schema(command.schema)
+                entries = self.engine.history(schema)
+                self.answer(entries, lambda: history_text(schema, entries, verbose=command.verbose))
+            case grammar.Plan():
+                env = self.settings.environment(command.environment)
+                schemas = self.settings.select_schemas(list(command.schemas))
+                plans = self.engine.plan(env, schemas, to=command.to, options=command.options)
+                self.answer(plans, lambda: plan_text(plans, show_sql=command.sql))
+            case grammar.Drift():
+                env = self.settings.environment(command.environment)
+                drifts = self.engine.drift(env, self.settings.select_schemas(list(command.schemas)))
+                self.answer(drifts, lambda: drift_text(drifts))
+                return 1 if any(drift.differences for drift in drifts) else 0
+            case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
+                return self._change(command)
+        return 0
+
+    def _environments_and_schemas(self, names: Sequence[str]) -> tuple[list[Any], list[str]]:
+        """``[ENV] [SCHEMA...]``: the first word is an environment if one is called that."""
+        if names and self.settings.is_environment(names[0]):
+            return [self.settings.environment(names[0])], self.settings.select_schemas(list(names[1:]))
+        return list(self.settings.environments.values()), self.settings.select_schemas(list(names))
+
+    def _change(self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp) -> int:
+        env = self.settings.environment(command.environment)
+        if isinstance(command, grammar.Upgrade):
+            schemas = self.settings.select_schemas(list(command.schemas))
+        else:
+            schemas = [self.settings.schema(command.schema)]
+        if not command.yes:
+            plans = self._plan(command, env, schemas)
+            self.answer(plans, lambda: plan_text(plans))
+            raise Refused(
+                "nothing was changed: changes from the terminal need --yes", hint="Read the plan above, then add --yes."
+            )
+        result = self._run_change(command, env, schemas)
+        self.answer(result, lambda: change_text(result))
+        return 0 if result.ok else 1
+
+    def _plan(
+        self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, env: Any, schemas: list[str]
+    ) -> list[SchemaPlan]:
+        if isinstance(command, grammar.Upgrade):
+            return self.engine.plan(env, schemas, to=command.to, options=command.options)
+        if isinstance(command, grammar.Downgrade):
+            return self.engine.plan(
+                env, schemas, to=command.revision, direction=Direction.DOWNGRADE, options=command.options
+            )
+        return self.engine.plan(env, schemas, to=command.revision, direction=Direction.STAMP)
+
+    def _run_change(
+        self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, env: Any, schemas: list[str]
+    ) -> ChangeResult:
+        common = {"actor": self.actor, "wait": command.wait, "on_progress": self.progress}
+        if isinstance(command, grammar.Upgrade):
+            return self.engine.upgrade(env, schemas, to=command.to, options=command.options, **common)
+        if isinstance(command, grammar.Downgrade):
+            return self.engine.downgrade(env, schemas[0], command.revision, options=command.options, **common)
+        return self.engine.stamp(env, schemas[0], command.revision, **common)

@@ -1,0 +1,124 @@
+"""Drift: how a live database differs from what its recorded revision says it should be.
+
+The model at a revision is made, not guessed: the tree is replayed up to that revision in a
+throwaway database (on ``migrations.scratch_url``, or beside the live one), reflected, and
+compared with the live schema by Alembic's own autogenerate comparison. The views are compared
+by their definitions. This works the same for any tree, at any revision.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, create_engine, pool, text
+from sqlalchemy.engine import Connection
+
+from bot.engine.database import DatabaseUrl, connect, first_line
+from bot.engine.tree import SchemaTree
+from bot.errors import Refused
+
+
+@dataclass(frozen=True)
+class SchemaDrift:
+    environment: str
+    schema: str
+    revisions: tuple[str, ...]
+    differences: list[str] = field(default_factory=list)
+    detail: str = ""
+
+
+@contextmanager
+def scratch_database(server: DatabaseUrl, *, connect_timeout: int) -> Iterator[DatabaseUrl]:
+    """A new empty database on ``server``, dropped afterwards whatever happens."""
+    name = f"consdb_bot_scratch_{secrets.token_hex(6)}"
+    with connect(server, connect_timeout=connect_timeout) as connection:
+        try:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        except Exception as error:
+            raise Refused(
+                f"drift needs a scratch database and could not create one on {server}: {first_line(error)}",
+                hint="Grant CREATEDB to the bot's database user,"
+                " or set migrations.scratch_url to a server where it may.",
+            ) from None
+    try:
+        yield server.with_database(name)
+    finally:
+        with connect(server, connect_timeout=connect_timeout) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def compare_schemas(live: DatabaseUrl, model: DatabaseUrl, tree: SchemaTree) -> list[str]:
+    """Every difference of the live schema from the model schema, one readable line each."""
+    model_engine = create_engine(model.sqlalchemy, poolclass=pool.NullPool)
+    live_engine = create_engine(live.sqlalchemy, poolclass=pool.NullPool)
+    try:
+        metadata = MetaData()
+        with model_engine.connect() as connection:
+            metadata.reflect(connection, schema=tree.schema_name)
+            model_views = _views(connection, tree.schema_name)
+        with live_engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "include_schemas": True,
+                    "include_name": lambda name, kind, _parents: kind != "schema" or name == tree.schema_name,
+                    "compare_type": True,
+                },
+            )
+            differences = [_describe(change) for change in _flatten(compare_metadata(context, metadata))]
+            live_views = _views(connection, tree.schema_name)
+    finally:
+        model_engine.dispose()
+        live_engine.dispose()
+    for view in sorted(set(model_views) | set(live_views)):
+        if view not in live_views:
+            differences.append(f"view {view} is missing")
+        elif view not in model_views:
+            differences.append(f"view {view} is not in the model")
+        elif live_views[view] != model_views[view]:
+            differences.append(f"view {view} is defined differently")
+    return differences
+
+
+def _views(connection: Connection, schema_name: str) -> dict[str, str]:
+    rows = connection.execute(
+        text("SELECT viewname, definition FROM pg_views WHERE schemaname = :schema"), {"schema": schema_name}
+    )
+    return {name: " ".join(definition.split()) for name, definition in rows}
+
+
+def _flatten(changes: list[Any]) -> Iterator[tuple[Any, ...]]:
+    for change in changes:
+        if isinstance(change, list):
+            yield from change
+        else:
+            yield change
+
+
+def _describe(change: tuple[Any, ...]) -> str:
+    """Alembic's diff tuples, said from the live database's side ("missing" = the model has it)."""
+    kind = change[0]
+    action, _, thing = kind.partition("_")
+    if thing == "table":
+        name = change[1].name
+        return f"table {name} is missing" if action == "add" else f"table {name} is not in the model"
+    if thing == "column":
+        table, column = change[2], change[3]
+        where = f"column {table}.{column.name}"
+        return f"{where} is missing" if action == "add" else f"{where} is not in the model"
+    if action == "modify":
+        table, column, old, new = change[2], change[3], change[5], change[6]
+        return f"column {table}.{column}: {thing} is {old}, the model says {new}"
+    item = change[1]
+    table = getattr(getattr(item, "table", None), "name", None) or getattr(item, "parent", None)
+    label = {"fk": "foreign key", "constraint": "constraint", "index": "index"}.get(thing, thing)
+    name = getattr(item, "name", None) or "(unnamed)"
+    columns = ", ".join(column.name for column in getattr(item, "columns", []))
+    where = f"{label} {name} on {table} ({columns})"
+    return f"{where} is missing" if action == "add" else f"{where} is not in the model"

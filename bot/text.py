@@ -1,0 +1,133 @@
+"""Pure renderers of engine results as terminal text (Slack's Block Kit lives beside, in blocks).
+
+Plain functions from results to strings; nothing here reads a database or prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.engine.drift import SchemaDrift
+from bot.engine.service import ChangeResult, HistoryEntry, Outcome, SchemaOutcome, SchemaPlan
+from bot.engine.status import SchemaStatus, State
+from bot.errors import ConsdbBotError
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = [headers, ["-" * width for width in widths], *rows]
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip()
+                     for line in lines)  # fmt: skip
+
+
+def status_text(statuses: Sequence[SchemaStatus], *, verbose: bool = False) -> str:
+    """A row per environment and schema; an environment that cannot be read gets one row."""
+    rows: list[list[str]] = []
+    for status in statuses:
+        whole_environment = status.state in (State.UNREACHABLE, State.NOT_CONFIGURED)
+        if whole_environment and rows and rows[-1][0] == status.environment and rows[-1][1] == "(all)":
+            continue
+        rows.append([status.environment, "(all)" if whole_environment else status.schema, status.summary])
+    text = table(["ENVIRONMENT", "SCHEMA", "REVISION"], rows)
+    if verbose:
+        details = [
+            f"{status.environment}/{status.schema} {info.short}: {info.message}\n    {info.path}"
+            for status in statuses
+            for info in status.current_revisions
+        ]
+        text += "\n\n" + "\n".join(details) if details else ""
+    return text
+
+
+def history_text(schema: str, entries: Sequence[HistoryEntry], *, verbose: bool = False) -> str:
+    lines = [f"{schema}: {len(entries)} revision(s), newest first"]
+    for entry in entries:
+        down = ", ".join(revision[:12] for revision in entry.revision.down_revisions) or "base"
+        marks = " (head)" if entry.is_head else ""
+        where = f"  ← {', '.join(entry.environments)}" if entry.environments else ""
+        lines.append(f"{down} -> {entry.revision.short}{marks}  {entry.revision.message}{where}")
+        if verbose:
+            lines.append(f"    {entry.revision.path}")
+    return "\n".join(lines)
+
+
+def plan_text(plans: Sequence[SchemaPlan], *, show_sql: bool = False) -> str:
+    blocks = []
+    for plan in plans:
+        head = f"{plan.environment}/{plan.schema}: {plan.direction.value} {plan.range_text}"
+        if not plan.revisions and plan.direction.value != "stamp":
+            blocks.append(f"{head}: nothing to do")
+            continue
+        lines = [head]
+        lines += [f"  {info.short}  {info.message}" for info in plan.revisions]
+        lines += [f"  warning [{warning.rule}] {warning.table}: {warning.message}" for warning in plan.warnings]
+        if show_sql and plan.sql:
+            lines += ["", plan.sql.rstrip()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def drift_text(drifts: Sequence[SchemaDrift]) -> str:
+    lines = []
+    for drift in drifts:
+        at = ", ".join(revision[:12] for revision in drift.revisions)
+        if drift.detail:
+            lines.append(f"{drift.environment}/{drift.schema}: not compared ({drift.detail})")
+        elif not drift.differences:
+            lines.append(f"{drift.environment}/{drift.schema}: matches its revision {at}")
+        else:
+            lines.append(f"{drift.environment}/{drift.schema}: {len(drift.differences)} difference(s) from {at}")
+            lines += [f"  - {difference}" for difference in drift.differences]
+    return "\n".join(lines)
+
+
+def outcome_text(outcome: SchemaOutcome) -> str:
+    now = ", ".join(revision[:12] for revision in outcome.recorded_after) or "base"
+    match outcome.outcome:
+        case Outcome.SUCCEEDED:
+            return f"{outcome.schema}: {outcome.plan.direction.value} done in {outcome.seconds:.1f} s, now at {now}"
+        case Outcome.UNCHANGED:
+            return f"{outcome.schema}: already at {now}, nothing to do"
+        case Outcome.NOT_RUN:
+            return f"{outcome.schema}: not started (an earlier schema failed); still at {now}"
+    where = f"revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
+    lines = [
+        f"{outcome.schema}: FAILED at {where}: {outcome.error}",
+        f"  rolled back; {outcome.schema} is still at {now}",
+    ]
+    lines += [f"  | {line}" for line in outcome.log_tail[-8:]]
+    return "\n".join(lines)
+
+
+def change_text(result: ChangeResult) -> str:
+    verdict = "done" if result.ok else "FAILED"
+    return "\n".join(
+        [f"{result.direction.value} at {result.environment}: {verdict}", *map(outcome_text, result.outcomes)]
+    )
+
+
+def error_text(error: ConsdbBotError) -> str:
+    return f"error: {error}"
+
+
+def jsonable(value: Any) -> Any:
+    """Results as plain JSON values, for ``--json``."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        for extra in ("summary", "sql_digest", "range_text", "ok"):
+            if hasattr(type(value), extra):
+                data[extra] = getattr(value, extra)
+        return data
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    return value
