@@ -94,9 +94,9 @@ def outcome_text(outcome: SchemaOutcome) -> str:
             return f"{outcome.schema}: already at {now}, nothing to do"
         case Outcome.NOT_RUN:
             return f"{outcome.schema}: not started (an earlier schema failed); still at {now}"
-    where = f"revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
+    where = f"at revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
     lines = [
-        f"{outcome.schema}: FAILED at {where}: {outcome.error}",
+        f"{outcome.schema}: FAILED {where}: {outcome.error}",
         f"  rolled back; {outcome.schema} is still at {now}",
     ]
     lines += [f"  | {line}" for line in outcome.log_tail[-8:]]

@@ -5,16 +5,16 @@ so every command that executes env.py runs here, never inside the bot. The reque
 line of stdin; the bot keeps stdin open for as long as it wants the run to go on, and if the bot
 dies the closed pipe ends the run (PostgreSQL then rolls the open transaction back).
 
-Events: ``{"event": "step", ...}`` as each revision starts, ``{"event": "statement", "sql": ...}``
-for each statement executed, ``{"event": "sql", "text": ...}`` for offline mode, and finally
-``{"event": "done"}`` or ``{"event": "failed", "error": ...}``.
+Events: ``{"event": "statement", "sql": ...}`` for each statement executed (Alembic's writes to
+the version table among them, which is how the bot follows the revisions, whatever logging env.py
+sets up), ``{"event": "sql", "text": ...}`` in offline mode, and finally ``{"event": "done"}`` or
+``{"event": "failed", "error": ...}``.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import sys
 import threading
@@ -34,22 +34,6 @@ def emit(**payload: Any) -> None:
     with _emit_lock:
         sys.stdout.write(json.dumps(payload) + "\n")
         sys.stdout.flush()
-
-
-class _StepReporter(logging.Handler):
-    """Alembic logs "Running upgrade A -> B, message" as each revision starts: pass it on."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        step = record.args[0] if isinstance(record.args, tuple) and record.args else None
-        if step is None or not record.msg.startswith("Running"):
-            return
-        emit(
-            event="step",
-            text=record.getMessage().removeprefix("Running ").strip(),
-            up=bool(getattr(step, "is_upgrade", True)),
-            from_revisions=list(getattr(step, "from_revisions", ()) or ()),
-            to_revisions=list(getattr(step, "to_revisions", ()) or ()),
-        )
 
 
 def _watch_parent() -> None:
@@ -84,9 +68,6 @@ def run(request: dict[str, Any]) -> None:
 def main() -> None:
     request = json.loads(sys.stdin.readline())
     threading.Thread(target=_watch_parent, daemon=True).start()
-    migration_log = logging.getLogger("alembic.runtime.migration")
-    migration_log.setLevel(logging.INFO)
-    migration_log.addHandler(_StepReporter())
     event.listen(Engine, "before_cursor_execute", _record_statement)
     try:
         run(request)

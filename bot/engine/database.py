@@ -99,20 +99,26 @@ class VersionTable:
 class RecordedVersion:
     """What one schema's version table says, or that there is none."""
 
-    schema_exists: bool
+    schema_tables: int
     table_exists: bool
     revisions: tuple[str, ...]
+
+    @property
+    def unversioned(self) -> bool:
+        """Tables made without Alembic: the schema holds tables, but no version table exists."""
+        return self.schema_tables > 0 and not self.table_exists
 
 
 def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]) -> list[RecordedVersion]:
     """Every requested version table of one database, in two round trips."""
     rows = connection.execute(
-        "SELECT t.schema_name, n.nspname IS NOT NULL, to_regclass(t.qualified) IS NOT NULL"
-        " FROM unnest(%s::text[], %s::text[]) AS t(schema_name, qualified)"
-        " LEFT JOIN pg_namespace n ON n.nspname = t.schema_name",
+        "SELECT t.schema_name,"
+        " (SELECT count(*) FROM pg_tables p WHERE p.schemaname = t.schema_name),"
+        " to_regclass(t.qualified) IS NOT NULL"
+        " FROM unnest(%s::text[], %s::text[]) AS t(schema_name, qualified)",
         ([table.schema_name for table in tables], [_qualified(table) for table in tables]),
     ).fetchall()
-    present = {schema_name: (schema_exists, table_exists) for schema_name, schema_exists, table_exists in rows}
+    present = {schema_name: (tables, table_exists) for schema_name, tables, table_exists in rows}
     existing = [table for table in tables if present[table.schema_name][1]]
     revisions: dict[str, tuple[str, ...]] = {}
     if existing:
@@ -123,7 +129,7 @@ def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]
             revisions[schema_name] = (*revisions.get(schema_name, ()), version)
     return [
         RecordedVersion(
-            schema_exists=present[table.schema_name][0],
+            schema_tables=present[table.schema_name][0],
             table_exists=present[table.schema_name][1],
             revisions=tuple(sorted(revisions.get(table.schema_name, ()))),
         )

@@ -32,16 +32,6 @@ _LOG_TAIL_LINES = 20
 
 
 @dataclass(frozen=True)
-class Step:
-    """One revision as the child starts it."""
-
-    text: str
-    up: bool
-    from_revisions: tuple[str, ...]
-    to_revisions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class ChildLimits:
     lock_timeout: str
     statement_timeout: str
@@ -50,9 +40,8 @@ class ChildLimits:
 
 @dataclass
 class ChildRun:
-    """What a child reported: steps started, statements executed, offline SQL, and how it ended."""
+    """What a child reported: statements executed, offline SQL, and how it ended."""
 
-    steps: list[Step] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     sql: str = ""
     error: str | None = None
@@ -64,10 +53,6 @@ class ChildRun:
     @property
     def ok(self) -> bool:
         return self.error is None and not self.timed_out
-
-    @property
-    def last_step(self) -> Step | None:
-        return self.steps[-1] if self.steps else None
 
 
 def run_child(
@@ -81,7 +66,7 @@ def run_child(
     sdm_schemas: str,
     options: dict[str, str],
     limits: ChildLimits,
-    on_step: Callable[[Step], None] | None = None,
+    on_statement: Callable[[str], None] | None = None,
 ) -> ChildRun:
     request = {
         "ini": str(ini_path),
@@ -111,7 +96,7 @@ def run_child(
         stderr_lines: list[str] = []
         drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or []), daemon=True)
         drain.start()
-        reader = threading.Thread(target=_follow, args=(process, result, on_step), daemon=True)
+        reader = threading.Thread(target=_follow, args=(process, result, on_statement), daemon=True)
         reader.start()
         reader.join(timeout=limits.run_timeout_seconds)
         if reader.is_alive():
@@ -131,7 +116,7 @@ def run_child(
     return result
 
 
-def _follow(process: subprocess.Popen[str], result: ChildRun, on_step: Callable[[Step], None] | None) -> None:
+def _follow(process: subprocess.Popen[str], result: ChildRun, on_statement: Callable[[str], None] | None) -> None:
     assert process.stdout
     for line in process.stdout:
         try:
@@ -139,18 +124,10 @@ def _follow(process: subprocess.Popen[str], result: ChildRun, on_step: Callable[
         except json.JSONDecodeError:
             continue
         kind = message.get("event")
-        if kind == "step":
-            step = Step(
-                message["text"],
-                message["up"],
-                tuple(message["from_revisions"]),
-                tuple(message["to_revisions"]),
-            )
-            result.steps.append(step)
-            if on_step:
-                on_step(step)
-        elif kind == "statement":
+        if kind == "statement":
             result.statements.append(message["sql"])
+            if on_statement:
+                on_statement(message["sql"])
         elif kind == "sql":
             result.sql = message["text"]
         elif kind == "failed":

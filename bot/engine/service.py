@@ -16,7 +16,8 @@ from bot.config import Environment, Settings, require
 from bot.engine.database import DatabaseUrl, read_versions, schema_locks
 from bot.engine.drift import SchemaDrift, compare_schemas, scratch_database
 from bot.engine.lint import LintWarning, lint_sql
-from bot.engine.runner import ChildLimits, ChildRun, Operation, Step, run_child
+from bot.engine.progress import RevisionFollower
+from bot.engine.runner import ChildLimits, ChildRun, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, resolve_revision, upgrade_target
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
@@ -67,6 +68,7 @@ class SchemaOutcome:
     plan: SchemaPlan
     recorded_after: tuple[str, ...] = ()
     applied: list[str] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)
     error: str | None = None
     failed_step: str | None = None
     log_tail: list[str] = field(default_factory=list)
@@ -278,7 +280,7 @@ class Engine:
         options: dict[str, str],
         *,
         start: str | None = None,
-        on_step: Callable[[Step], None] | None = None,
+        on_statement: Callable[[str], None] | None = None,
     ) -> ChildRun:
         return run_child(
             ini_path=self.tree.ini_path,
@@ -290,7 +292,7 @@ class Engine:
             sdm_schemas=require(self.settings.migrations.sdm_schemas, purpose="the Felis model"),
             options=options,
             limits=self.limits,
-            on_step=on_step,
+            on_statement=on_statement,
         )
 
     def _change(
@@ -345,35 +347,34 @@ class Engine:
         if plan.direction is not Direction.STAMP and not plan.revisions:
             return SchemaOutcome(tree.section, Outcome.UNCHANGED, plan)
 
-        def report(step: Step) -> None:
+        def report(line: str) -> None:
             if on_progress:
-                on_progress(Progress(tree.section, _step_text(tree, step)))
+                on_progress(Progress(tree.section, line))
 
         if on_progress:
             on_progress(Progress(tree.section, f"{plan.direction.value} {plan.range_text}"))
-        run = self._run(tree, plan.direction.value, _target_text(plan.target), url, options, on_step=report)
-        applied = [_step_text(tree, step) for step in run.steps]
+        follower = RevisionFollower(tree, plan.revisions, up=plan.direction is Direction.UPGRADE, report=report)
+        run = self._run(tree, plan.direction.value, _target_text(plan.target), url, options, on_statement=follower)
         if run.ok:
-            return SchemaOutcome(tree.section, Outcome.SUCCEEDED, plan, applied=applied, seconds=run.seconds)
+            return SchemaOutcome(
+                tree.section,
+                Outcome.SUCCEEDED,
+                plan,
+                applied=follower.applied,
+                executed=run.statements,
+                seconds=run.seconds,
+            )
         return SchemaOutcome(
             tree.section,
             Outcome.FAILED,
             plan,
-            applied=applied,
+            applied=follower.applied,
+            executed=run.statements,
             error=_run_error(run),
-            failed_step=_step_text(tree, run.last_step) if run.last_step else None,
+            failed_step=follower.running,
             log_tail=run.log_tail,
             seconds=run.seconds,
         )
-
-
-def _step_text(tree: SchemaTree, step: Step) -> str:
-    """``A → B  message`` for one applied revision, as the thread and the terminal show it."""
-    start = ", ".join(revision[:12] for revision in step.from_revisions) or "base"
-    end = ", ".join(revision[:12] for revision in step.to_revisions) or "base"
-    moved = step.to_revisions if step.up else step.from_revisions
-    messages = [tree.revisions[revision].message for revision in moved if revision in tree.revisions]
-    return f"{start} → {end}" + (f"  {'; '.join(messages)}" if messages else "")
 
 
 def _stamp_target(tree: SchemaTree, spec: str | None) -> tuple[str, ...]:

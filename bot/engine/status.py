@@ -66,7 +66,7 @@ def classify(env: Environment, tree: SchemaTree, recorded: RecordedVersion) -> S
     """Compare what the database records with the script graph."""
     base = {"environment": env.key, "schema": tree.section, "heads": tree.heads}
     if not recorded.revisions:
-        if recorded.schema_exists:
+        if recorded.unversioned:
             return SchemaStatus(
                 **base,
                 state=State.UNVERSIONED,

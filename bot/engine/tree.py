@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from alembic.script.revision import Revision, RevisionMap
-from alembic.util import CommandError
 
 from bot.errors import ConfigError, Refused
 
@@ -49,17 +47,22 @@ class SchemaTree:
             "consdb.version_table_schema", DEFAULT_VERSION_TABLE_SCHEMA
         )
         self.version_table = self.config.get_main_option("consdb.version_table", f"{self.schema_name}_version")
-        try:
-            self._directory = ScriptDirectory.from_config(self.config)
-        except CommandError as error:
-            raise ConfigError(f"section [{section}] of {ini_path} is not a usable Alembic tree: {error}") from error
+        script_location = self.config.get_alembic_option("script_location")
+        if not script_location:
+            raise ConfigError(f"section [{section}] of {ini_path} has no script_location")
+        # Relative locations are relative to the ini file's folder (upstream runs from there).
+        self.script_directory = ini_path.parent / script_location
+        self.version_directories = [
+            ini_path.parent / location for location in self.config.get_version_locations_list() or ()
+        ] or [self.script_directory / "versions"]
+        if not (self.script_directory / "env.py").is_file():
+            raise ConfigError(f"section [{section}] of {ini_path}: no env.py in {self.script_directory}")
 
     @functools.cached_property
     def revisions(self) -> dict[str, RevisionInfo]:
         found: dict[str, RevisionInfo] = {}
-        locations = self._directory.version_locations or [Path(self._directory.dir) / "versions"]
-        for location in locations:
-            for path in sorted(Path(location).glob("*.py")):
+        for location in self.version_directories:
+            for path in sorted(location.glob("*.py")):
                 info = _read_revision(path)
                 if info is not None:
                     found[info.revision] = info

@@ -1,0 +1,210 @@
+"""Upgrades, downgrades and stamps from the terminal, on real PostgreSQL databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from tests.conftest import BUNDLED_SCHEMAS, REPO, libpq, schema_dump
+
+
+def test_upgrade_needs_yes_and_changes_nothing_without_it(consdb_bot, bundled):
+    result = consdb_bot("upgrade", "bts", "latiss", "--config", str(bundled))
+    assert result.code == 1
+    assert "8ebb60eda79d  Create cdb_latiss" in result.out
+    assert "nothing was changed" in result.err
+    assert "add --yes" in result.err
+    assert "empty (2 behind)" in consdb_bot("status", "bts", "latiss", "--config", str(bundled)).out
+
+
+def test_upgrade_of_every_schema_reaches_head_and_matches_the_model(consdb_bot, bundled):
+    result = consdb_bot("upgrade", "bts", "--yes", "--config", str(bundled))
+    assert result.code == 0, result.text
+    assert "upgrade at bts: done" in result.out
+    status = consdb_bot("status", "bts", "--config", str(bundled), "--json")
+    assert {row["schema"]: row["state"] for row in json.loads(status.out)} == dict.fromkeys(BUNDLED_SCHEMAS, "head")
+    drift = consdb_bot("drift", "bts", "--config", str(bundled))
+    assert drift.code == 0, drift.text
+    assert drift.out.count("matches its revision") == len(BUNDLED_SCHEMAS)
+
+
+def test_progress_names_each_revision_as_it_is_applied(consdb_bot, bundled):
+    result = consdb_bot("upgrade", "bts", "lsstcam", "--yes", "--config", str(bundled))
+    assert result.code == 0
+    lines = [line.strip() for line in result.out.splitlines()]
+    assert "lsstcam: base → dbd7607b3634  Create cdb_lsstcam as in sdm_schemas 30.2026.2800" in lines
+    assert "lsstcam: dbd7607b3634 → e72a1ea985e6  sdm_schemas 30.2026.4300" in lines
+
+
+def test_plan_sql_is_what_upgrade_runs(consdb_bot, bundled):
+    plan = json.loads(consdb_bot("plan", "bts", "latiss", "--config", str(bundled), "--json").out)[0]
+    upgrade = json.loads(consdb_bot("upgrade", "bts", "latiss", "--yes", "--config", str(bundled), "--json").out)
+    executed = upgrade["outcomes"][0]["executed"]
+    assert _schema_changes(_split(plan["sql"])) == _schema_changes(executed)
+    assert len(_schema_changes(executed)) > 20
+
+
+def _split(sql: str) -> list[str]:
+    return [statement for statement in sql.split(";\n") if statement.strip()]
+
+
+def _schema_changes(statements: list[str]) -> list[str]:
+    """Statements that change the ConsDB schema, normalised: not the version table, not lookups."""
+    kept = []
+    for statement in statements:
+        text = " ".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
+        text = " ".join(text.split())
+        if re.match(r"(CREATE|ALTER|DROP|COMMENT|GRANT)\b", text, re.IGNORECASE) and "_version" not in text:
+            kept.append(text)
+    return kept
+
+
+def test_failing_revision_leaves_the_schema_exactly_as_it_was(consdb_bot, external):
+    assert (
+        consdb_bot("upgrade", "bts", "lsstcomcam", "--to", "d00000000001", "--yes", "--config", str(external)).code == 0
+    )
+    url = os.environ["BTS_DATABASE_URL"]
+    before = schema_dump(url, "cdb_lsstcomcam")
+    result = consdb_bot("upgrade", "bts", "lsstcomcam", "--yes", "--config", str(external))
+    assert result.code == 1
+    assert "FAILED at revision d00000000001 → d00000000002  Half-done change that fails" in result.out
+    assert "no_such_function" in result.out
+    assert "still at d00000000001" in result.out
+    assert schema_dump(url, "cdb_lsstcomcam") == before
+
+
+def test_a_second_upgrade_of_a_schema_is_refused_while_one_runs(consdb_bot, external, tmp_path: Path):
+    url = os.environ["BTS_DATABASE_URL"]
+    barrier = 4242
+    with psycopg.connect(libpq(url), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
+        first = subprocess.Popen(
+            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
+             "--yes", "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _wait_until_blocked_on(holder, barrier, first)
+        second = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(external))
+        holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
+    assert second.code == 1
+    assert "cdb_startrackerwide at bts is being changed by consdb-bot upgrade by" in second.err
+    assert "--wait" in second.err
+    assert consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out.count("(head)") == 1
+
+
+def _wait_until_blocked_on(connection: psycopg.Connection, key: int, process: subprocess.Popen) -> None:
+    """Until the migration waits for our lock: a condition PostgreSQL reports, not a guess."""
+    for _ in range(600):
+        waiting = connection.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted", (key,)
+        ).fetchone()
+        if waiting and waiting[0]:
+            return
+        assert process.poll() is None, process.communicate()
+        connection.execute("SELECT pg_sleep(0.05)")
+    raise AssertionError("the first upgrade never reached the barrier")
+
+
+def test_options_reach_the_migration_scripts(consdb_bot, external):
+    result = consdb_bot("upgrade", "bts", "startrackerwide", "--options", "note=from-the-terminal", "--yes",
+                        "--config", str(external))  # fmt: skip
+    assert result.code == 0, result.text
+    with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"])) as connection:
+        comment = connection.execute("SELECT obj_description('cdb_startrackerwide.exposure'::regclass)").fetchone()
+    assert comment == ("from-the-terminal",)
+
+
+def test_view_readers_are_granted_select(consdb_bot, bundled, server_url):
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute("DO $$ BEGIN CREATE ROLE consdb_test_reader; EXCEPTION WHEN duplicate_object THEN END $$")
+    result = consdb_bot("upgrade", "bts", "latiss", "--options", "view_readers=consdb_test_reader", "--yes",
+                        "--config", str(bundled))  # fmt: skip
+    assert result.code == 0, result.text
+    with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"])) as connection:
+        grants = connection.execute(
+            "SELECT table_name FROM information_schema.role_table_grants"
+            " WHERE grantee = 'consdb_test_reader' AND privilege_type = 'SELECT' ORDER BY table_name"
+        ).fetchall()
+    assert grants == [("ccdvisit1",), ("visit1",)]
+
+
+def test_external_tree_with_its_own_python_folder_and_types(consdb_bot, external):
+    result = consdb_bot("upgrade", "bts", "latiss", "--yes", "--config", str(external))
+    assert result.code == 0, result.text
+    with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"])) as connection:
+        kind = connection.execute(
+            "SELECT udt_name FROM information_schema.columns"
+            " WHERE table_schema = 'cdb_latiss' AND table_name = 'exposure' AND column_name = 'position'"
+        ).fetchone()
+    assert kind == ("sky_position",)
+    history = consdb_bot("history", "latiss", "--config", str(external))
+    assert "a1b2c3000002 -> c0ffee000003 (head)  Add exposure_time  ← bts" in history.out
+
+
+def test_relative_steps_up_and_down(consdb_bot, external):
+    config = ("--config", str(external))
+    assert consdb_bot("upgrade", "bts", "latiss", "--to", "+2", "--yes", *config).code == 0
+    assert "a1b2c3000002 (1 behind)" in consdb_bot("status", "bts", "latiss", *config).out
+    assert consdb_bot("downgrade", "bts", "latiss", "-1", "--yes", *config).code == 0
+    assert "a1b2c3000001 (2 behind)" in consdb_bot("status", "bts", "latiss", *config).out
+    below = consdb_bot("downgrade", "bts", "latiss", "-2", "--yes", *config)
+    assert below.code == 1
+    assert "-2 would go below base" in below.err
+    assert "downgrade ENV latiss base" in below.err
+    assert consdb_bot("downgrade", "bts", "latiss", "base", "--yes", *config).code == 0
+    assert "empty (3 behind)" in consdb_bot("status", "bts", "latiss", *config).out
+
+
+def test_several_heads_need_an_explicit_target(consdb_bot, external):
+    config = ("--config", str(external))
+    refused = consdb_bot("upgrade", "bts", "lsstcam", "--yes", *config)
+    assert refused.code == 1
+    assert "lsstcam has 2 heads (b0000000000a, b0000000000b)" in refused.err
+    assert "--to REV" in refused.err
+    assert consdb_bot("upgrade", "bts", "lsstcam", "--to", "b0000000000a", "--yes", *config).code == 0
+    assert "b0000000000a (1 behind)" in consdb_bot("status", "bts", "lsstcam", *config).out
+    assert consdb_bot("upgrade", "bts", "lsstcam", "--to", "heads", "--yes", *config).code == 0
+    assert "b0000000000a, b0000000000b (head)" in consdb_bot("status", "bts", "lsstcam", *config).out
+
+
+def test_unknown_and_ambiguous_revisions_are_refused(consdb_bot, external):
+    config = ("--config", str(external))
+    unknown = consdb_bot("plan", "bts", "latiss", "--to", "ffff", *config)
+    assert unknown.code == 1
+    assert "latiss has no revision 'ffff'" in unknown.err
+    assert "history latiss" in unknown.err
+    ambiguous = consdb_bot("plan", "bts", "latiss", "--to", "a1b2", *config)
+    assert ambiguous.code == 1
+    assert "Multiple revisions start with 'a1b2'" in ambiguous.err
+    assert consdb_bot("plan", "bts", "latiss", "--to", "c0ffee", *config).code == 0
+
+
+def test_unversioned_database_is_refused_until_stamped(consdb_bot, bundled):
+    config = ("--config", str(bundled))
+    assert consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config).code == 0
+    with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"]), autocommit=True) as connection:
+        connection.execute("DROP TABLE cdb.cdb_startrackerwide_version")
+    assert "unversioned" in consdb_bot("status", "bts", "startrackerwide", *config).out
+    refused = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config)
+    assert refused.code == 1
+    assert "stamp bts startrackerwide REV" in refused.err
+    assert consdb_bot("stamp", "bts", "startrackerwide", "head", "--yes", *config).code == 0
+    assert "2c2567f48db5 (head)" in consdb_bot("status", "bts", "startrackerwide", *config).out
+
+
+def test_unreachable_database_is_named_without_its_password(consdb_bot, bundled, monkeypatch):
+    monkeypatch.setenv("BTS_DATABASE_URL", "postgresql://consdb:s3cr3t-Pa55@127.0.0.1:1/consdb")
+    status = consdb_bot("status", "bts", "--config", str(bundled))
+    assert status.code == 0
+    assert "unreachable: cannot reach postgresql://consdb:***@127.0.0.1:1/consdb" in status.out
+    refused = consdb_bot("upgrade", "bts", "--yes", "--config", str(bundled))
+    assert refused.code == 1
+    assert "unreachable" in refused.err or "cannot reach" in refused.err
