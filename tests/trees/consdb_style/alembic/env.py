@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from consdb_testing.types import SkyPosition  # noqa: E402,F401 - as upstream imports its types
+from consdb_testing.types import SkyPosition  # noqa: F401 - as upstream imports its types
 
 config = context.config
 if config.config_file_name is not None:

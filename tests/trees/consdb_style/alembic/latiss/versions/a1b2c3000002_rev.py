@@ -6,8 +6,6 @@ Revision ID: a1b2c3000002
 import sqlalchemy as sa
 from alembic import op
 
-from consdb_testing.types import SkyPosition
-
 revision = "a1b2c3000002"
 down_revision = "a1b2c3000001"
 

@@ -6,8 +6,6 @@ Revision ID: c0ffee000003
 import sqlalchemy as sa
 from alembic import op
 
-from consdb_testing.types import SkyPosition
-
 revision = "c0ffee000003"
 down_revision = "a1b2c3000002"
 

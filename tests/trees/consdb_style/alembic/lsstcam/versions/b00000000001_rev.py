@@ -6,8 +6,6 @@ Revision ID: b00000000001
 import sqlalchemy as sa
 from alembic import op
 
-from consdb_testing.types import SkyPosition
-
 revision = "b00000000001"
 down_revision = None
 

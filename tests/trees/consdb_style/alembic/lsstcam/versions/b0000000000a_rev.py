@@ -6,8 +6,6 @@ Revision ID: b0000000000a
 import sqlalchemy as sa
 from alembic import op
 
-from consdb_testing.types import SkyPosition
-
 revision = "b0000000000a"
 down_revision = "b00000000001"
 

@@ -6,8 +6,6 @@ Revision ID: d00000000002
 import sqlalchemy as sa
 from alembic import op
 
-from consdb_testing.types import SkyPosition
-
 revision = "d00000000002"
 down_revision = "d00000000001"
 

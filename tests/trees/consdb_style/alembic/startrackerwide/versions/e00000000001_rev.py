@@ -4,15 +4,10 @@ Revision ID: e00000000001
 """
 
 import sqlalchemy as sa
-from alembic import op
-
-from consdb_testing.types import SkyPosition
+from alembic import context, op
 
 revision = "e00000000001"
 down_revision = None
-
-
-from alembic import context
 
 
 def upgrade():
