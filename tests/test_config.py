@@ -1,0 +1,96 @@
+"""The configuration file: the contract loads unchanged; a wrong file gets one error per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import Unset, load_settings, parse_settings, require
+from bot.errors import ConfigError, UsageError
+from tests.conftest import REPO
+
+CONTRACT = REPO.parent / "shared" / "contract" / "config.yaml"
+EXAMPLE = REPO / "deploy" / "consdb-bot.example.yaml"
+
+
+def test_contract_configuration_loads_unchanged():
+    settings = load_settings(CONTRACT, environ={"BTS_DATABASE_URL": "postgresql://u@h/bts"})
+    assert settings.schemas[0] == "latiss"
+    assert settings.environment("BASE").key == "bts"
+    assert settings.environment("Tucson-TestStand").key == "tts"
+    assert settings.environment("usdfprod").approvals.required == 2
+    assert settings.environment("summit").requires_tested_on == "bts"
+    assert settings.environment("bts").database_url == "postgresql://u@h/bts"
+    assert settings.jira.url == "https://rubinobs.atlassian.net"
+    assert settings.state_url == "sqlite:///consdb-bot.sqlite3"
+    assert settings.schema("cdb_latiss") == "latiss"
+
+
+def test_example_configuration_is_the_contract():
+    assert yaml.safe_load(EXAMPLE.read_text()) == yaml.safe_load(CONTRACT.read_text())
+
+
+def test_a_missing_variable_fails_only_the_command_that_needs_it():
+    settings = load_settings(CONTRACT, environ={"BTS_DATABASE_URL": "postgresql://u@h/bts"})
+    summit = settings.environment("summit").database_url
+    assert isinstance(summit, Unset)
+    with pytest.raises(ConfigError) as raised:
+        require(summit, purpose="upgrading summit")
+    assert "SUMMIT_DATABASE_URL" in str(raised.value)
+    assert "line 62" in str(raised.value)
+
+
+def test_defaults_and_values_from_the_environment():
+    settings = load_settings(CONTRACT, environ={"CONSDB_BOT_STATE_URL": "postgresql://s@h/state", "JIRA_URL": ""})
+    assert settings.state_url == "postgresql://s@h/state"
+    assert settings.jira.url == "https://rubinobs.atlassian.net"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "schemas: [a]\nenvironments:\n  bts: {timezone: Mars/Base}\n",
+            "environments.bts.timezone (line 3): unknown time zone",
+        ),
+        (
+            "schemas: [a]\nenvironments:\n  bts:\n    approvals: {required: 0}\n",
+            "environments.bts.approvals.required (line 4)",
+        ),
+        ("schemas: [a]\nenvironments:\n  bts: {chanel: C1}\n", "environments.bts.chanel (line 3): unknown key"),
+        ("schemas: [a]\nenvironments:\n  bts: {channel: '${NOPE}'}\n", "needs the environment variable NOPE"),
+        ("environments: {}\n", "schemas (line 1): required, but missing"),
+        ("schemas: [a]\nenvironments:\n  bts: {requires_tested_on: nowhere}\n", "unknown environment 'nowhere'"),
+        ("schemas: [a]\nenvironments:\n  bts: {}\n  tts: {aliases: [BTS]}\n", "'BTS' is used by both bts and tts"),
+        ("schemas: [a\n", "is not valid YAML at line 2"),
+    ],
+)
+def test_wrong_files_name_the_key_and_line(text, expected):
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(text, environ={})
+    assert expected in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once():
+    text = "schemas: [a]\nenvironments:\n  bts: {timezone: Nowhere/At_All, bogus: 1, approvals: {required: 0}}\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(text, environ={})
+    assert len(raised.value.problems) == 3
+
+
+def test_unknown_names_say_what_is_known():
+    settings = load_settings(CONTRACT, environ={})
+    with pytest.raises(UsageError) as raised:
+        settings.environment("mars")
+    assert "bts (base)" in str(raised.value)
+    with pytest.raises(UsageError) as raised:
+        settings.schema("hsc")
+    assert "latiss, lsstcomcam" in str(raised.value)
+
+
+def test_a_missing_file_says_how_to_name_one(tmp_path: Path):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(tmp_path / "nope.yaml")
+    assert "--config FILE" in str(raised.value)

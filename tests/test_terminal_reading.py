@@ -1,0 +1,90 @@
+"""Read-only terminal commands: status, history, plan, help, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, write_config
+
+
+def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_path, monkeypatch):
+    monkeypatch.setenv("BTS_DATABASE_URL", new_database())
+    for variable in ("TTS_DATABASE_URL", "SUMMIT_DATABASE_URL", "USDF_DEV_DATABASE_URL", "USDF_PROD_DATABASE_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    config = REPO / "deploy" / "consdb-bot.example.yaml"
+    result = consdb_bot("status", "--config", str(config))
+    assert result.code == 0, result.text
+    rows = [line.split(None, 2) for line in result.out.splitlines()[2:]]
+    assert ["bts", "latiss", "empty (2 behind)"] in rows
+    assert ["bts", "startrackerfast", "empty (1 behind)"] in rows
+    assert ["summit", "(all)", "not-configured: not configured here (set SUMMIT_DATABASE_URL)"] in rows
+    assert len(rows) == 7 + 4
+
+
+def test_status_verbose_shows_messages_and_script_paths(consdb_bot, bundled):
+    assert consdb_bot("upgrade", "bts", "latiss", "--to", "+1", "--yes", "--config", str(bundled)).code == 0
+    result = consdb_bot("status", "bts", "latiss", "-v", "--config", str(bundled))
+    assert "8ebb60eda79d (1 behind)" in result.out
+    assert "bts/latiss 8ebb60eda79d: Create cdb_latiss as in sdm_schemas 30.2026.2800" in result.out
+    assert "migrations/versions/latiss/8ebb60eda79d_create_cdb_latiss" in result.out
+
+
+def test_history_newest_first_with_environments(consdb_bot, bundled):
+    assert consdb_bot("upgrade", "bts", "lsstcam", "--yes", "--config", str(bundled)).code == 0
+    lines = consdb_bot("history", "cdb_lsstcam", "--config", str(bundled)).out.splitlines()
+    assert lines[0] == "lsstcam: 2 revision(s), newest first"
+    assert lines[1] == "dbd7607b3634 -> e72a1ea985e6 (head)  sdm_schemas 30.2026.4300  ← bts"
+    assert lines[2] == "base -> dbd7607b3634  Create cdb_lsstcam as in sdm_schemas 30.2026.2800"
+
+
+def test_plan_lists_revisions_lint_warnings_and_sql(consdb_bot, bundled):
+    assert consdb_bot("upgrade", "bts", "latiss", "--to", "+1", "--yes", "--config", str(bundled)).code == 0
+    result = consdb_bot("plan", "bts", "latiss", "--sql", "--config", str(bundled))
+    assert result.code == 0
+    assert "bts/latiss: upgrade 8ebb60eda79d → 05689cf3f8f0" in result.out
+    assert "warning [index-not-concurrent] cdb_latiss.ccdexposure_camera" in result.out
+    assert "CREATE INDEX idx_ccdexposure_camera_ccdexposure_id ON cdb_latiss.ccdexposure_camera" in result.out
+    assert "UPDATE cdb.cdb_latiss_version SET version_num='05689cf3f8f0'" in result.out
+    data = json.loads(consdb_bot("plan", "bts", "latiss", "--json", "--config", str(bundled)).out)
+    assert [revision["revision"] for revision in data[0]["revisions"]] == ["05689cf3f8f0"]
+    assert len(data[0]["sql_digest"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["status", "mars"], 2, "unknown schema 'mars'"),
+        (["plan", "mars"], 2, "unknown environment 'mars'"),
+        (["history", "hsc"], 2, "unknown schema 'hsc'"),
+        (["upgrade"], 2, "the following arguments are required: ENV"),
+        (["upgrade", "bts", "--to", "base", "--yes"], 1, "an upgrade cannot go to base"),
+        (["upgrade", "bts", "latiss", "--to", "-1", "--yes"], 1, "Use `downgrade ENV latiss -1`"),
+    ],
+)
+def test_refusals_and_usage_errors_have_the_contract_exit_codes(consdb_bot, bundled, args, code, says):
+    result = consdb_bot(*args, "--config", str(bundled))
+    assert result.code == code
+    assert says in result.err
+
+
+def test_a_wrong_configuration_exits_2_naming_the_problem(consdb_bot, tmp_path):
+    config = write_config(
+        tmp_path / "c.yaml", environments={"bts": "BTS_DATABASE_URL"}, schemas=["latiss"], extra="colour: blue\n"
+    )
+    result = consdb_bot("status", "--config", str(config))
+    assert result.code == 2
+    assert "colour (line 8): unknown key" in result.err
+
+
+def test_console_script_and_module_agree():
+    console_script = str(Path(sys.executable).parent / "consdb-bot")
+    for command in ([console_script, "--help"], [sys.executable, "-m", "bot", "--help"]):
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0
+        assert "usage: consdb-bot" in done.stdout
+        assert "upgrade (migrate)" in done.stdout
