@@ -640,9 +640,7 @@ def upgrade() -> None:
             ["cdb_lsstcam.exposure.day_obs", "cdb_lsstcam.exposure.seq_num"],
             name="fk_exposure_flexdata_ds",
         ),
-        sa.ForeignKeyConstraint(
-            ["key"], ["cdb_lsstcam.exposure_flexdata_schema.key"], name="fk_exposure_flexdata_key"
-        ),
+        sa.ForeignKeyConstraint(["key"], ["cdb_lsstcam.exposure_flexdata_schema.key"], name="fk_exposure_flexdata_key"),
         sa.ForeignKeyConstraint(
             ["obs_id", "day_obs", "seq_num"],
             [
@@ -652,9 +650,7 @@ def upgrade() -> None:
             ],
             name="fk_exposure_flexdata_obs_id_ds",
         ),
-        sa.ForeignKeyConstraint(
-            ["obs_id"], ["cdb_lsstcam.exposure.exposure_id"], name="fk_exposure_flexdata_obs_id"
-        ),
+        sa.ForeignKeyConstraint(["obs_id"], ["cdb_lsstcam.exposure.exposure_id"], name="fk_exposure_flexdata_obs_id"),
         sa.PrimaryKeyConstraint("day_obs", "seq_num", "key"),
         sa.UniqueConstraint("day_obs", "seq_num", "key", name="un_exposure_flexdata_ds_key"),
         sa.UniqueConstraint("obs_id", "key", name="un_exposure_flexdata_obs_id_key"),
@@ -1808,9 +1804,7 @@ def upgrade() -> None:
             ],
             name="fk_visit1_quicklook_visit_id_ds",
         ),
-        sa.ForeignKeyConstraint(
-            ["visit_id"], ["cdb_lsstcam.exposure.exposure_id"], name="fk_visit1_quicklook_obs_id"
-        ),
+        sa.ForeignKeyConstraint(["visit_id"], ["cdb_lsstcam.exposure.exposure_id"], name="fk_visit1_quicklook_obs_id"),
         sa.PrimaryKeyConstraint("day_obs", "seq_num"),
         schema="cdb_lsstcam",
         comment="Information from Summit Rapid Analysis about each visit in visit system 1 (visit per exposure); describes processed visit images (or calibrated exposures)",

@@ -47,15 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "idx_ccdvisit1_quicklook_ccdvisit_id", table_name="ccdvisit1_quicklook", schema="cdb_lsstcam"
-    )
-    op.drop_index(
-        "idx_ccdexposure_quicklook_ccdexposure_id", table_name="ccdexposure_quicklook", schema="cdb_lsstcam"
-    )
-    op.drop_index(
-        "idx_ccdexposure_flexdata_obs_id_key", table_name="ccdexposure_flexdata", schema="cdb_lsstcam"
-    )
-    op.drop_index(
-        "idx_ccdexposure_camera_ccdexposure_id", table_name="ccdexposure_camera", schema="cdb_lsstcam"
-    )
+    op.drop_index("idx_ccdvisit1_quicklook_ccdvisit_id", table_name="ccdvisit1_quicklook", schema="cdb_lsstcam")
+    op.drop_index("idx_ccdexposure_quicklook_ccdexposure_id", table_name="ccdexposure_quicklook", schema="cdb_lsstcam")
+    op.drop_index("idx_ccdexposure_flexdata_obs_id_key", table_name="ccdexposure_flexdata", schema="cdb_lsstcam")
+    op.drop_index("idx_ccdexposure_camera_ccdexposure_id", table_name="ccdexposure_camera", schema="cdb_lsstcam")
