@@ -9,12 +9,14 @@ import dataclasses
 import enum
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.engine.drift import SchemaDrift
 from bot.engine.service import ChangeResult, HistoryEntry, Outcome, SchemaOutcome, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError
+
+if TYPE_CHECKING:
+    from bot.engine.drift import SchemaDrift
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

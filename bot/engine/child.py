@@ -1,14 +1,17 @@
-"""Runs one Alembic command in a process of its own, and reports on stdout as JSON lines.
+"""Runs Alembic commands (jobs) in a process of its own, one after another, reporting as JSON lines.
 
 Alembic's ``context`` and ``op`` are process-global and env.py reads the process environment,
-so every command that executes env.py runs here, never inside the bot. The request is the first
-line of stdin; the bot keeps stdin open for as long as it wants the run to go on, and if the bot
-dies the closed pipe ends the run (PostgreSQL then rolls the open transaction back).
+so every command that executes env.py runs here, never inside the bot. The jobs of one request
+(one per schema, each its own transaction) share the process, so Felis and Alembic load once;
+the first failure stops the rest. The request is the first line of stdin; the bot keeps stdin
+open for as long as it wants the run to go on, and if the bot dies the closed pipe ends the run
+(PostgreSQL then rolls the open transaction back).
 
-Events: ``{"event": "statement", "sql": ...}`` for each statement executed (Alembic's writes to
-the version table among them, which is how the bot follows the revisions, whatever logging env.py
-sets up), ``{"event": "sql", "text": ...}`` in offline mode, and finally ``{"event": "done"}`` or
-``{"event": "failed", "error": ...}``.
+Events: ``{"event": "job", "index": N}`` as each job starts; ``{"event": "statement", "sql": ...}``
+for each statement executed (Alembic's writes to the version table among them, which is how the
+bot follows the revisions, whatever logging env.py sets up); ``{"event": "sql", "text": ...}`` in
+offline mode; finally ``{"event": "done"}``, or ``{"event": "failed", "error": ...}`` for the job
+that failed.
 """
 
 from __future__ import annotations
@@ -45,11 +48,11 @@ def _record_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> 
     emit(event="statement", sql=statement)
 
 
-def run(request: dict[str, Any]) -> None:
+def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
     buffer = io.StringIO()
-    config = Config(request["ini"], ini_section=request["section"], output_buffer=buffer, stdout=buffer)
-    config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in request.get("options", {}).items()])
-    operation, target, start = request["operation"], request["target"], request.get("start")
+    config = Config(ini, ini_section=job["section"], output_buffer=buffer, stdout=buffer)
+    config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in options.items()])
+    operation, target, start = job["operation"], job["target"], job.get("start")
     if operation == "upgrade":
         command.upgrade(config, target)
     elif operation == "downgrade":
@@ -69,12 +72,14 @@ def main() -> None:
     request = json.loads(sys.stdin.readline())
     threading.Thread(target=_watch_parent, daemon=True).start()
     event.listen(Engine, "before_cursor_execute", _record_statement)
-    try:
-        run(request)
-    except BaseException as error:  # report whatever env.py or a revision raised, then fail
-        emit(event="failed", error=str(error).strip() or type(error).__name__, kind=type(error).__name__)
-        sys.stdout.flush()
-        os._exit(1)
+    for index, job in enumerate(request["jobs"]):
+        emit(event="job", index=index)
+        try:
+            run(request["ini"], job, request.get("options", {}))
+        except BaseException as error:  # report whatever env.py or a revision raised, then stop
+            emit(event="failed", error=str(error).strip() or type(error).__name__, kind=type(error).__name__)
+            sys.stdout.flush()
+            os._exit(1)
     emit(event="done")
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from bot.engine.database import DatabaseUrl
 
@@ -40,8 +40,9 @@ class ChildLimits:
 
 @dataclass
 class ChildRun:
-    """What a child reported: statements executed, offline SQL, and how it ended."""
+    """What a child reported of one job: statements executed, offline SQL, and how it ended."""
 
+    started: bool = False
     statements: list[str] = field(default_factory=list)
     sql: str = ""
     error: str | None = None
@@ -55,29 +56,32 @@ class ChildRun:
         return self.error is None and not self.timed_out
 
 
+@dataclass(frozen=True)
+class Job:
+    """One Alembic command for one schema (an ini section)."""
+
+    section: str
+    operation: Operation
+    target: str
+    start: str | None = None
+
+
+StatementCallback = Callable[[int, str], None]
+
+
 def run_child(
     *,
     ini_path: Path,
-    section: str,
-    operation: Operation,
-    target: str,
-    start: str | None = None,
+    jobs: list[Job],
     database: DatabaseUrl | None,
     sdm_schemas: str,
     options: dict[str, str],
     limits: ChildLimits,
-    on_statement: Callable[[str], None] | None = None,
-) -> ChildRun:
-    request = {
-        "ini": str(ini_path),
-        "section": section,
-        "operation": operation,
-        "target": target,
-        "start": start,
-        "options": options,
-    }
-    result = ChildRun()
-    began = time.monotonic()
+    on_statement: StatementCallback | None = None,
+) -> list[ChildRun]:
+    """Run the jobs in order in one child; a result per job (``started`` false past a failure)."""
+    request = {"ini": str(ini_path), "jobs": [job.__dict__ for job in jobs], "options": options}
+    results = [ChildRun() for _ in jobs]
     with _model_directory(sdm_schemas) as model_dir:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.engine.child"],
@@ -89,51 +93,84 @@ def run_child(
             text=True,
         )
         assert process.stdin
-        assert process.stdout
         assert process.stderr
         process.stdin.write(json.dumps(request) + "\n")
         process.stdin.flush()
         stderr_lines: list[str] = []
         drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or []), daemon=True)
         drain.start()
-        reader = threading.Thread(target=_follow, args=(process, result, on_statement), daemon=True)
+        follower = _Follower(results, on_statement)
+        reader = threading.Thread(target=follower.follow, args=(process,), daemon=True)
         reader.start()
         reader.join(timeout=limits.run_timeout_seconds)
         if reader.is_alive():
-            result.timed_out = True
+            follower.current.timed_out = True
             process.kill()
             reader.join()
-        process.stdin.close()
+        # Wait for the child to exit before closing its stdin: a closed stdin tells it to abandon the run.
         process.wait()
+        process.stdin.close()
         drain.join()
-    if process.returncode != 0 and result.error is None and not result.timed_out:
-        result.error = f"the migration process ended with exit code {process.returncode}"
+    follower.finish(process.returncode)
     redact = database.redact if database else (lambda text: text)
-    result.log_tail = [redact(line.rstrip()) for line in stderr_lines[-_LOG_TAIL_LINES:]]
-    if result.error:
-        result.error = redact(result.error)
-    result.seconds = time.monotonic() - began
-    return result
+    for result in results:
+        if result.error:
+            result.error = redact(result.error)
+    follower.current.log_tail = [redact(line.rstrip()) for line in stderr_lines[-_LOG_TAIL_LINES:]]
+    return results
 
 
-def _follow(process: subprocess.Popen[str], result: ChildRun, on_statement: Callable[[str], None] | None) -> None:
-    assert process.stdout
-    for line in process.stdout:
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+class _Follower:
+    """Reads the child's events and files them under the job they belong to."""
+
+    def __init__(self, results: list[ChildRun], on_statement: StatementCallback | None) -> None:
+        self.results = results
+        self.on_statement = on_statement
+        self.index = 0
+        self.began = time.monotonic()
+
+    @property
+    def current(self) -> ChildRun:
+        return self.results[self.index]
+
+    def follow(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout
+        for line in process.stdout:
+            try:
+                message = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self._handle(message)
+            if message.get("event") == "done":
+                return
+
+    def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("event")
-        if kind == "statement":
-            result.statements.append(message["sql"])
-            if on_statement:
-                on_statement(message["sql"])
+        if kind == "job":
+            self._close_current()
+            self.index = message["index"]
+            self.current.started = True
+        elif kind == "statement":
+            self.current.statements.append(message["sql"])
+            if self.on_statement:
+                self.on_statement(self.index, message["sql"])
         elif kind == "sql":
-            result.sql = message["text"]
+            self.current.sql = message["text"]
         elif kind == "failed":
-            result.error, result.error_kind = message["error"], message.get("kind")
-        elif kind == "done":
-            return
+            self.current.error, self.current.error_kind = message["error"], message.get("kind")
+
+    def _close_current(self) -> None:
+        now = time.monotonic()
+        if self.current.started:
+            self.current.seconds = now - self.began
+        self.began = now
+
+    def finish(self, returncode: int) -> None:
+        self._close_current()
+        current = self.current
+        if returncode != 0 and current.error is None and not current.timed_out:
+            current.started = True
+            current.error = f"the migration process ended with exit code {returncode}"
 
 
 def _child_environment(database: DatabaseUrl | None, model_dir: Path, limits: ChildLimits) -> dict[str, str]:

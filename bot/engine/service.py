@@ -11,17 +11,20 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.config import Environment, Settings, require
 from bot.engine.database import DatabaseUrl, read_versions, schema_locks
-from bot.engine.drift import SchemaDrift, compare_schemas, scratch_database
 from bot.engine.lint import LintWarning, lint_sql
 from bot.engine.progress import RevisionFollower
-from bot.engine.runner import ChildLimits, ChildRun, Operation, run_child
+from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, resolve_revision, upgrade_target
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
 from bot.errors import ConfigError, OperationFailed, Refused
+
+if TYPE_CHECKING:
+    from bot.engine.drift import SchemaDrift
 
 
 class Direction(StrEnum):
@@ -152,6 +155,9 @@ class Engine:
 
     def drift(self, env: Environment, schemas: Sequence[str]) -> list[SchemaDrift]:
         """Each schema's live structure against the tree replayed to the revision it records."""
+        # Imported here: Alembic's autogenerate machinery costs every other command start-up time.
+        from bot.engine.drift import SchemaDrift, compare_schemas, scratch_database  # noqa: PLC0415
+
         url = self._database(env)
         scratch = self.settings.migrations.scratch_url
         server = DatabaseUrl.parse(require(scratch, purpose="drift"), key="migrations.scratch_url") if scratch else url
@@ -280,14 +286,20 @@ class Engine:
         options: dict[str, str],
         *,
         start: str | None = None,
-        on_statement: Callable[[str], None] | None = None,
     ) -> ChildRun:
+        """One Alembic command in a child of its own (plans and drift use this)."""
+        return self._run_jobs([Job(tree.section, operation, target, start)], url, options)[0]
+
+    def _run_jobs(
+        self,
+        jobs: list[Job],
+        url: DatabaseUrl,
+        options: dict[str, str],
+        on_statement: Callable[[int, str], None] | None = None,
+    ) -> list[ChildRun]:
         return run_child(
             ini_path=self.tree.ini_path,
-            section=tree.section,
-            operation=operation,
-            target=target,
-            start=start,
+            jobs=jobs,
             database=url,
             sdm_schemas=require(self.settings.migrations.sdm_schemas, purpose="the Felis model"),
             options=options,
@@ -320,12 +332,7 @@ class Engine:
             recorded = read_versions(connection, version_tables(trees))
             statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
             plans = [self._plan_one(env, url, status, to, direction, options, with_sql=False) for status in statuses]
-            outcomes: list[SchemaOutcome] = []
-            for tree, plan in zip(trees, plans, strict=True):
-                if outcomes and outcomes[-1].outcome is Outcome.FAILED:
-                    outcomes.append(SchemaOutcome(tree.section, Outcome.NOT_RUN, plan))
-                else:
-                    outcomes.append(self._apply(tree, plan, url, options, on_progress))
+            outcomes = self._apply(trees, plans, url, options, on_progress)
             after = read_versions(connection, version_tables(trees))
         return ChangeResult(
             env.key,
@@ -338,32 +345,59 @@ class Engine:
 
     def _apply(
         self,
-        tree: SchemaTree,
-        plan: SchemaPlan,
+        trees: list[SchemaTree],
+        plans: list[SchemaPlan],
         url: DatabaseUrl,
         options: dict[str, str],
         on_progress: ProgressCallback | None,
-    ) -> SchemaOutcome:
-        if plan.direction is not Direction.STAMP and not plan.revisions:
-            return SchemaOutcome(tree.section, Outcome.UNCHANGED, plan)
+    ) -> list[SchemaOutcome]:
+        """Run every plan that has work in one child, schema after schema, and say how each ended."""
+        todo = [index for index, plan in enumerate(plans) if plan.revisions or plan.direction is Direction.STAMP]
 
-        def report(line: str) -> None:
+        def report(schema: str, line: str) -> None:
             if on_progress:
-                on_progress(Progress(tree.section, line))
+                on_progress(Progress(schema, line))
 
-        if on_progress:
-            on_progress(Progress(tree.section, f"{plan.direction.value} {plan.range_text}"))
-        follower = RevisionFollower(tree, plan.revisions, up=plan.direction is Direction.UPGRADE, report=report)
-        run = self._run(tree, plan.direction.value, _target_text(plan.target), url, options, on_statement=follower)
+        followers = {
+            index: RevisionFollower(
+                trees[index],
+                plans[index].revisions,
+                up=plans[index].direction is Direction.UPGRADE,
+                report=lambda line, schema=trees[index].section: report(schema, line),
+            )
+            for index in todo
+        }
+
+        def on_statement(job: int, statement: str) -> None:
+            followers[todo[job]](statement)
+
+        jobs = [
+            Job(trees[index].section, plans[index].direction.value, _target_text(plans[index].target)) for index in todo
+        ]
+        for index in todo:
+            report(trees[index].section, f"{plans[index].direction.value} {plans[index].range_text}")
+        runs = dict(zip(todo, self._run_jobs(jobs, url, options, on_statement), strict=True)) if jobs else {}
+        return [
+            self._outcome(trees[index], plans[index], runs.get(index), followers.get(index))
+            for index in range(len(plans))
+        ]
+
+    def _outcome(
+        self,
+        tree: SchemaTree,
+        plan: SchemaPlan,
+        run: ChildRun | None,
+        follower: RevisionFollower | None,
+    ) -> SchemaOutcome:
+        if run is None or follower is None:
+            return SchemaOutcome(tree.section, Outcome.UNCHANGED, plan)
+        if not run.started:
+            return SchemaOutcome(tree.section, Outcome.NOT_RUN, plan)
         if run.ok:
             return SchemaOutcome(
-                tree.section,
-                Outcome.SUCCEEDED,
-                plan,
-                applied=follower.applied,
-                executed=run.statements,
+                tree.section, Outcome.SUCCEEDED, plan, applied=follower.applied, executed=run.statements,
                 seconds=run.seconds,
-            )
+            )  # fmt: skip
         return SchemaOutcome(
             tree.section,
             Outcome.FAILED,
