@@ -30,15 +30,7 @@ from bot.engine.service import Engine
 from bot.engine.tree import BUNDLED_INI
 
 SERVER = os.environ.get("CONSDB_BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-SCHEMAS = [
-    "latiss",
-    "lsstcomcam",
-    "lsstcomcamsim",
-    "lsstcam",
-    "startrackerwide",
-    "startrackernarrow",
-    "startrackerfast",
-]
+SCHEMAS = load_settings(Path(__file__).resolve().parents[1] / "deploy" / "consdb-bot.example.yaml", environ={}).schemas
 ENVIRONMENTS = ["bts", "tts", "summit", "usdf-dev", "usdf-int", "usdf-prod"]
 CONSDB_BOT = str(Path(sys.executable).parent / "consdb-bot")
 

@@ -19,20 +19,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot import cli
+from bot.config import load_settings
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parents[1]
 TREES = Path(__file__).resolve().parent / "trees"
 EXTERNAL_TREE = TREES / "consdb_style"
-BUNDLED_SCHEMAS = [
-    "latiss",
-    "lsstcomcam",
-    "lsstcomcamsim",
-    "lsstcam",
-    "startrackerwide",
-    "startrackernarrow",
-    "startrackerfast",
-]
+EXAMPLE_CONFIG = REPO / "deploy" / "consdb-bot.example.yaml"
+BUNDLED_SCHEMAS = load_settings(EXAMPLE_CONFIG, environ={}).schemas
 # Every configured database URL carries this password (the local server trusts and ignores it):
 # no output of the bot may ever show it.
 PASSWORD = "s3cr3t-Pa55"

@@ -9,10 +9,9 @@ import yaml
 
 from bot.config import Unset, load_settings, parse_settings, require
 from bot.errors import ConfigError, UsageError
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO
 
 CONTRACT = REPO.parent / "shared" / "contract" / "config.yaml"
-EXAMPLE = REPO / "deploy" / "consdb-bot.example.yaml"
 
 
 def test_contract_configuration_loads_unchanged():
@@ -29,7 +28,7 @@ def test_contract_configuration_loads_unchanged():
 
 
 def test_example_configuration_is_the_contract():
-    assert yaml.safe_load(EXAMPLE.read_text()) == yaml.safe_load(CONTRACT.read_text())
+    assert yaml.safe_load(EXAMPLE_CONFIG.read_text()) == yaml.safe_load(CONTRACT.read_text())
 
 
 def test_a_missing_variable_fails_only_the_command_that_needs_it():

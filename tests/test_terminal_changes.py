@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from bot.engine.database import lock_key
 from tests.conftest import BUNDLED_SCHEMAS, REPO, libpq, schema_dump
 
 
@@ -208,3 +210,49 @@ def test_unreachable_database_is_named_without_its_password(consdb_bot, bundled,
     refused = consdb_bot("upgrade", "bts", "--yes", "--config", str(bundled))
     assert refused.code == 1
     assert "unreachable" in refused.err or "cannot reach" in refused.err
+
+
+def _external_with(external: Path, **migrations: str) -> Path:
+    """The external configuration with some ``migrations`` settings changed."""
+    text = external.read_text()
+    settings = ", ".join(f"{key}: {value}" for key, value in migrations.items())
+    external.write_text(text.replace("connect_timeout_seconds: 2}", f"connect_timeout_seconds: 2, {settings}}}"))
+    return external
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        (
+            {"run_timeout_seconds": "1"},
+            "stopped at the time limit (migrations.run_timeout_seconds); the transaction was rolled back",
+        ),
+        ({"lock_timeout": "200ms"}, "canceling statement due to lock timeout"),
+    ],
+)
+def test_time_limits_stop_a_blocked_migration_and_leave_the_schema_as_it_was(consdb_bot, external, setting, says):
+    config = _external_with(external, **setting)
+    with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"]), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(4343)")
+        result = consdb_bot(
+            "upgrade", "bts", "startrackerwide", "--options", "barrier=4343", "--yes", "--config", str(config)
+        )
+    assert result.code == 1
+    assert says in result.out
+    assert "empty (1 behind)" in consdb_bot("status", "bts", "startrackerwide", "--config", str(config)).out
+
+
+def test_wait_queues_behind_the_holder_of_the_schema_lock(consdb_bot, external):
+    url = os.environ["BTS_DATABASE_URL"]
+    namespace, schema_key = lock_key("cdb_startrackerwide")
+    with psycopg.connect(libpq(url), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", (namespace, schema_key))
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--wait", "--yes", "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _wait_until_blocked_on(holder, schema_key, waiting)
+        holder.execute("SELECT pg_advisory_unlock(%s, %s)", (namespace, schema_key))
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, out + err
+    assert "e00000000001 (head)" in consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, write_config
+from tests.conftest import EXAMPLE_CONFIG, REPO, write_config
 
 
 def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_path, monkeypatch):
     monkeypatch.setenv("BTS_DATABASE_URL", new_database())
     for variable in ("TTS_DATABASE_URL", "SUMMIT_DATABASE_URL", "USDF_DEV_DATABASE_URL", "USDF_PROD_DATABASE_URL"):
         monkeypatch.delenv(variable, raising=False)
-    config = REPO / "deploy" / "consdb-bot.example.yaml"
+    config = EXAMPLE_CONFIG
     result = consdb_bot("status", "--config", str(config))
     assert result.code == 0, result.text
     rows = [line.split(None, 2) for line in result.out.splitlines()[2:]]
