@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.config import Settings, config_path, load_settings
+from bot.config import Settings, config_path, load_settings, require
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
 from bot.errors import ConsdbBotError, Refused
-from bot.text import change_text, drift_text, error_text, history_text, jsonable, plan_text, status_text
+from bot.store import Store
+from bot.text import audit_text, change_text, drift_text, error_text, history_text, jsonable, plan_text, status_text
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -66,7 +68,7 @@ class _Terminal:
         command = self.invocation.command
         match command:
             case grammar.Status():
-                environments, schemas = self._environments_and_schemas(command.names)
+                environments, schemas = self.settings.environments_and_schemas(list(command.names))
                 statuses = self.engine.status(environments, schemas)
                 self.answer(statuses, lambda: status_text(statuses, verbose=command.verbose))
             case grammar.History():
@@ -83,15 +85,24 @@ class _Terminal:
                 drifts = self.engine.drift(env, self.settings.select_schemas(list(command.schemas)))
                 self.answer(drifts, lambda: drift_text(drifts))
                 return 1 if any(drift.differences for drift in drifts) else 0
+            case grammar.Audit():
+                env = self.settings.environment(command.environment).key if command.environment else None
+                records = self._store().audit_trail(environment=env, limit=command.limit)
+                self.answer(records, lambda: audit_text(records))
             case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
                 return self._change(command)
+            case grammar.Serve():
+                from bot.app import serve  # noqa: PLC0415 - Slack's libraries load only for the bot itself
+                from bot.context import Context, SlackSettings  # noqa: PLC0415
+
+                slack = SlackSettings.from_environment(os.environ, socket_mode=command.socket_mode)
+                serve(Context(self.settings, slack), port=command.port, socket_mode=command.socket_mode)
         return 0
 
-    def _environments_and_schemas(self, names: Sequence[str]) -> tuple[list[Any], list[str]]:
-        """``[ENV] [SCHEMA...]``: the first word is an environment if one is called that."""
-        if names and self.settings.is_environment(names[0]):
-            return [self.settings.environment(names[0])], self.settings.select_schemas(list(names[1:]))
-        return list(self.settings.environments.values()), self.settings.select_schemas(list(names))
+    def _store(self) -> Store:
+        store = Store(require(self.settings.state_url, purpose="the audit trail"))
+        store.upgrade()
+        return store
 
     def _change(self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp) -> int:
         env = self.settings.environment(command.environment)
@@ -106,6 +117,13 @@ class _Terminal:
                 "nothing was changed: changes from the terminal need --yes", hint="Read the plan above, then add --yes."
             )
         result = self._run_change(command, env, schemas)
+        self._store().audit(
+            actor=self.actor,
+            action="succeeded" if result.ok else "failed",
+            environment=env.key,
+            summary=f"{result.direction.value} from the terminal {'succeeded' if result.ok else 'failed'}",
+            detail={"reached": {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes}},
+        )
         self.answer(result, lambda: change_text(result))
         return 0 if result.ok else 1
 

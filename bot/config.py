@@ -181,6 +181,12 @@ class Settings(_Model):
             env.key + (f" ({', '.join(env.aliases)})" if env.aliases else "") for env in self.environments.values()
         )
 
+    def environments_and_schemas(self, names: list[str]) -> tuple[list[Environment], list[str]]:
+        """``[ENV] [SCHEMA...]``: the first word is an environment if one is called that."""
+        if names and self.is_environment(names[0]):
+            return [self.environment(names[0])], self.select_schemas(names[1:])
+        return list(self.environments.values()), self.select_schemas(names)
+
     def schema(self, name: str) -> str:
         """The configured schema called ``name``; ``cdb_latiss`` is accepted for ``latiss``."""
         wanted = name.lower().removeprefix("cdb_")

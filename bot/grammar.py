@@ -56,6 +56,18 @@ class Drift:
 
 
 @dataclass(frozen=True)
+class Audit:
+    environment: str | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class Serve:
+    socket_mode: bool = False
+    port: int = 8080
+
+
+@dataclass(frozen=True)
 class Upgrade:
     environment: str
     schemas: tuple[str, ...] = ()
@@ -86,7 +98,7 @@ class Stamp:
     wait: bool = False
 
 
-Command = Status | History | Plan | Drift | Upgrade | Downgrade | Stamp
+Command = Status | History | Plan | Drift | Audit | Upgrade | Downgrade | Stamp | Serve
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ _EXAMPLES = {
     "history": ["history latiss", "history lsstcam -v"],
     "plan": ["plan bts", "plan summit latiss --sql", "plan bts latiss --to +1"],
     "drift": ["drift bts", "drift summit latiss"],
+    "audit": ["audit", "audit summit --limit 50"],
+    "serve": ["serve --socket-mode", "serve --port 8080"],
     "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
     "downgrade": ["downgrade bts latiss -1 --yes", "downgrade bts latiss 8ebb60eda79d --yes"],
     "stamp": ["stamp bts latiss head --yes", "stamp summit lsstcam 05689cf3f8f0 --yes"],
@@ -135,6 +149,12 @@ def _ticket(text: str) -> str:
     if not TICKET.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a Jira key; write it as DM-12345 or OSW-123")
     return text
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _option(text: str) -> str:
@@ -188,6 +208,14 @@ def build_parser(prog: str) -> _Parser:
     sub.add_argument("environment", metavar="ENV")
     sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA")
 
+    sub = command("audit", "who asked what, who approved, what ran, how it ended")
+    sub.add_argument("environment", nargs="?", metavar="ENV")
+    sub.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many records (default 20)")
+
+    sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
+    sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
+    sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
+
     for name, summary, aliases in (
         ("upgrade", "upgrade, one transaction per schema", ["migrate"]),
         ("downgrade", "downgrade one schema to REV", []),
@@ -240,6 +268,10 @@ def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
             built = Plan(values["environment"], tuple(values["schemas"]), values["to"], values["sql"], options)
         case "drift":
             built = Drift(values["environment"], tuple(values["schemas"]))
+        case "audit":
+            built = Audit(values["environment"], values["limit"])
+        case "serve":
+            built = Serve(values["socket_mode"], values["port"])
         case "upgrade" | "migrate":
             built = Upgrade(
                 values["environment"], tuple(values["schemas"]), values["to"], values["ticket"], options,

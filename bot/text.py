@@ -17,6 +17,7 @@ from bot.errors import ConsdbBotError
 
 if TYPE_CHECKING:
     from bot.engine.drift import SchemaDrift
+    from bot.store.models import AuditRecord
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -109,6 +110,17 @@ def change_text(result: ChangeResult) -> str:
     verdict = "done" if result.ok else "FAILED"
     return "\n".join(
         [f"{result.direction.value} at {result.environment}: {verdict}", *map(outcome_text, result.outcomes)]
+    )
+
+
+def audit_text(records: Sequence[AuditRecord]) -> str:
+    """Newest first: when, where, what, who, and what it was."""
+    if not records:
+        return "no audit records yet"
+    return "\n".join(
+        f"{record.at:%Y-%m-%d %H:%M:%S} {record.environment or '-':<9} {record.action:<16}"
+        f" {record.actor}: {record.summary}"
+        for record in records
     )
 
 

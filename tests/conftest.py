@@ -102,7 +102,7 @@ def write_config(
 ) -> Path:
     """A configuration in the contract's shape; each environment's URL comes from ``<ENV>_DATABASE_URL``."""
     lines = [
-        "state_url: sqlite:///state.sqlite3",
+        f"state_url: sqlite:///{path.parent / 'state.sqlite3'}",
         f"migrations: {{alembic_ini: {alembic_ini}, sdm_schemas: {sdm_schemas}, connect_timeout_seconds: 2}}",
         f"schemas: [{', '.join(schemas)}]",
         "environments:",

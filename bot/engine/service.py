@@ -51,6 +51,11 @@ class SchemaPlan:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
     @property
+    def binding(self) -> dict[str, object]:
+        """What an approval is bound to: the range and the exact SQL (by digest)."""
+        return {"from": list(self.current), "to": list(self.target), "digest": self.sql_digest}
+
+    @property
     def range_text(self) -> str:
         start = ", ".join(revision[:12] for revision in self.current) or "base"
         end = ", ".join(revision[:12] for revision in self.target) or "base"
@@ -105,6 +110,8 @@ class HistoryEntry:
 
 
 ProgressCallback = Callable[[Progress], None]
+Bindings = dict[str, dict[str, object]]
+"""Per schema, the ``SchemaPlan.binding`` an approval was given for."""
 
 
 class Engine:
@@ -187,8 +194,9 @@ class Engine:
         actor: str,
         wait: bool = False,
         on_progress: ProgressCallback | None = None,
+        expected: Bindings | None = None,
     ) -> ChangeResult:
-        return self._change(env, schemas, Direction.UPGRADE, to, options or {}, actor, wait, on_progress)
+        return self._change(env, schemas, Direction.UPGRADE, to, options or {}, actor, wait, on_progress, expected)
 
     def downgrade(
         self,
@@ -200,8 +208,11 @@ class Engine:
         actor: str,
         wait: bool = False,
         on_progress: ProgressCallback | None = None,
+        expected: Bindings | None = None,
     ) -> ChangeResult:
-        return self._change(env, [schema], Direction.DOWNGRADE, revision, options or {}, actor, wait, on_progress)
+        return self._change(
+            env, [schema], Direction.DOWNGRADE, revision, options or {}, actor, wait, on_progress, expected
+        )
 
     def stamp(
         self,
@@ -212,8 +223,9 @@ class Engine:
         actor: str,
         wait: bool = False,
         on_progress: ProgressCallback | None = None,
+        expected: Bindings | None = None,
     ) -> ChangeResult:
-        return self._change(env, [schema], Direction.STAMP, revision, {}, actor, wait, on_progress)
+        return self._change(env, [schema], Direction.STAMP, revision, {}, actor, wait, on_progress, expected)
 
     def _database(self, env: Environment) -> DatabaseUrl:
         url = database_url(env)
@@ -317,6 +329,7 @@ class Engine:
         actor: str,
         wait: bool,
         on_progress: ProgressCallback | None,
+        expected: Bindings | None = None,
     ) -> ChangeResult:
         url = self._database(env)
         options = self._options(env, options)
@@ -331,7 +344,12 @@ class Engine:
         ) as connection:
             recorded = read_versions(connection, version_tables(trees))
             statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
-            plans = [self._plan_one(env, url, status, to, direction, options, with_sql=False) for status in statuses]
+            plans = [
+                self._plan_one(env, url, status, to, direction, options, with_sql=expected is not None)
+                for status in statuses
+            ]
+            if expected is not None:
+                _refuse_moved(env, plans, expected)
             outcomes = self._apply(trees, plans, url, options, on_progress)
             after = read_versions(connection, version_tables(trees))
         return ChangeResult(
@@ -427,6 +445,17 @@ def _run_error(run: ChildRun) -> str:
     if run.timed_out:
         return "stopped at the time limit (migrations.run_timeout_seconds); the transaction was rolled back"
     return (run.error or "failed").strip().splitlines()[0]
+
+
+def _refuse_moved(env: Environment, plans: list[SchemaPlan], expected: Bindings) -> None:
+    """Refuse to run anything but exactly what was approved."""
+    for plan in plans:
+        if plan.binding != expected.get(plan.schema):
+            raise Refused(
+                f"{plan.schema} at {env.key} is not where it was when this was approved"
+                f" (now {plan.range_text}); nothing was run",
+                hint="The database or the migration scripts changed in between: ask for a new request.",
+            )
 
 
 def _refuse_unusable(env: Environment, tree: SchemaTree, status: SchemaStatus, direction: Direction) -> tuple[str, ...]:

@@ -1,0 +1,335 @@
+"""Change requests: the approval policy and the state machine, from request to outcome.
+
+A request is bound, when asked for, to the environment, the schemas, the from and to revisions
+and a digest of the planned SQL; that, and only that, runs once approved. Every move of a request
+is a compare-and-set in the store, so a request runs once however often an approving reaction is
+delivered. The service tells the world through a :class:`ChangeNotifier`; it knows nothing of Slack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import Environment, Settings
+from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
+from bot.errors import ConsdbBotError, Refused
+from bot.store import Store, expired, now
+from bot.store.models import ChangeRequest, RequestState
+
+APPROVE = "approve"
+REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """Everything there is to show of a request, for whoever renders it."""
+
+    id: int
+    kind: str
+    environment: str
+    environment_title: str
+    requester: str
+    state: RequestState
+    ticket: str | None
+    ranges: dict[str, str]
+    warnings: list[str]
+    required: int
+    approvers: list[str]
+    rejecters: list[str]
+    expires_at: datetime
+    channel: str | None = None
+    message_ts: str | None = None
+    outcome: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def still_needed(self) -> int:
+        return max(0, self.required - len(self.approvers))
+
+
+class ChangeNotifier(Protocol):
+    """Where a request shows itself (Slack in production, a list in tests)."""
+
+    def posted(self, request: RequestView) -> tuple[str, str]:
+        """Show a new request; returns where it is (channel, message id)."""
+
+    def updated(self, request: RequestView) -> None:
+        """Show the request again as it now stands (approvals, state, outcome)."""
+
+    def progress(self, request: RequestView, line: str) -> None:
+        """One line of news while it runs."""
+
+    def finished(self, request: RequestView, result: ChangeResult | None, *, note: str) -> None:
+        """How it ended, with what comes next."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    kind: Direction
+    environment: str
+    schemas: list[str]
+    target: str | None
+    requester: str
+    ticket: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class ChangeService:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        store: Store,
+        notifier: ChangeNotifier,
+        *,
+        group_members: Callable[[str], set[str]] = lambda _group: set(),
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = store
+        self.notifier = notifier
+        self.group_members = group_members
+        self.clock = clock
+
+    def approvers_of(self, env: Environment) -> set[str]:
+        policy = env.approvals
+        return set(policy.approvers) | (self.group_members(policy.usergroup) if policy.usergroup else set())
+
+    def propose(self, proposal: Proposal) -> RequestView:
+        """Check, plan, store and post a request; a refusal is audited and raised."""
+        try:
+            env, plans = self._checked(proposal)
+        except ConsdbBotError as error:
+            self.store.audit(
+                actor=proposal.requester, action="refused", environment=proposal.environment,
+                summary=f"{proposal.kind.value} refused: {error.message}", detail=dataclasses.asdict(proposal),
+            )  # fmt: skip
+            raise
+        request = ChangeRequest(
+            kind=proposal.kind.value,
+            environment=env.key,
+            schemas=[plan.schema for plan in plans],
+            target=proposal.target,
+            binding={plan.schema: plan.binding for plan in plans},
+            options=proposal.options,
+            ticket=proposal.ticket,
+            requester=proposal.requester,
+            required_approvals=env.approvals.required,
+            state=RequestState.REQUESTED,
+            created_at=self.clock(),
+            expires_at=self.clock() + timedelta(minutes=env.approvals.expiry_minutes),
+            outcome={"ranges": {plan.schema: plan.range_text for plan in plans}, "warnings": _warnings(plans)},
+        )
+        try:
+            self.store.add_request(request)
+        except IntegrityError:
+            raise self._busy(env) from None
+        view = self.view(request)
+        channel, message_ts = self.notifier.posted(view)
+        self.store.set_message(request.id, channel, message_ts)
+        self.store.audit(
+            actor=proposal.requester, action="requested", environment=env.key, request_id=request.id,
+            summary=f"{proposal.kind.value} {', '.join(view.ranges)} requested", detail={"ranges": view.ranges},
+        )  # fmt: skip
+        return dataclasses.replace(view, channel=channel, message_ts=message_ts)
+
+    def _checked(self, proposal: Proposal) -> tuple[Environment, list[SchemaPlan]]:
+        env = self.settings.environment(proposal.environment)
+        if env.requires_ticket and not proposal.ticket:
+            raise Refused(
+                f"{env.key} changes need a Jira ticket",
+                hint=f"Add one: `/consdb migrate {env.key} --ticket OSW-123`.",
+            )
+        if self.store.open_request(env.key):
+            raise self._busy(env)
+        plans = self.engine.plan(
+            env,
+            self.settings.select_schemas(proposal.schemas),
+            to=proposal.target,
+            direction=proposal.kind,
+            options=proposal.options,
+        )
+        plans = [plan for plan in plans if plan.revisions or proposal.kind is Direction.STAMP]
+        if not plans:
+            raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
+        if env.requires_tested_on and proposal.kind is Direction.UPGRADE:
+            tested = self.settings.environment(env.requires_tested_on)
+            for plan in plans:
+                if not self.store.succeeded_at(tested.key, plan.schema, list(plan.target)):
+                    target = ", ".join(revision[:12] for revision in plan.target)
+                    raise Refused(
+                        f"{plan.schema} at {target} has not succeeded at {tested.key} yet",
+                        hint=f"Migrate {tested.key} there first: `/consdb migrate {tested.key} {plan.schema}`.",
+                    )
+        return env, plans
+
+    def _busy(self, env: Environment) -> Refused:
+        other = self.store.open_request(env.key)
+        who = f"request #{other.id} by <@{other.requester}> is {other.state}" if other else "another request is open"
+        return Refused(
+            f"{env.key} already has a change under way: {who}",
+            hint="One change at a time per environment: wait for it to finish, be rejected or expire.",
+        )
+
+    def react(self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str) -> None:
+        """A reaction was added or removed somewhere; act if it counts, and say nothing if not."""
+        if not self.store.first_sighting(event_id):
+            return
+        request = self.store.request_for_message(channel, message_ts)
+        verdict = {self.settings.slack.approve_reaction: APPROVE, self.settings.slack.reject_reaction: REJECT}.get(
+            reaction
+        )
+        if request is None or verdict is None or request.state != RequestState.REQUESTED:
+            return
+        if expired(request, at=self.clock()):
+            self._expire(request)
+            return
+        env = self.settings.environment(request.environment)
+        if user == request.requester or user not in self.approvers_of(env):
+            self.store.audit(
+                actor=user, action="ignored", environment=env.key, request_id=request.id,
+                summary=f"{'added' if added else 'removed'} :{reaction}: on #{request.id}, which does not count"
+                f" ({'the requester' if user == request.requester else 'not an approver'})",
+            )  # fmt: skip
+            return
+        self.store.set_verdict(request.id, user, verdict, present=added)
+        self.store.audit(
+            actor=user, action=f"{verdict}d" if added else f"withdrew {verdict}", environment=env.key,
+            request_id=request.id, summary=f"{verdict} {'given' if added else 'withdrawn'} on #{request.id}",
+        )  # fmt: skip
+        self._decide(request)
+
+    def _decide(self, request: ChangeRequest) -> None:
+        view = self.view(request)
+        if view.rejecters:
+            if self.store.transition(request.id, RequestState.REQUESTED, RequestState.REJECTED):
+                self._announce(request.id, f"rejected by {', '.join(f'<@{u}>' for u in view.rejecters)}")
+            return
+        if view.still_needed == 0:
+            if self.store.transition(request.id, RequestState.REQUESTED, RequestState.APPROVED):
+                self._announce(request.id, "approved")
+                self.run(request.id)
+            return
+        self.notifier.updated(view)
+
+    def run(self, request_id: int) -> None:
+        """Run an approved request, once: only the caller that moves it to running runs it."""
+        if not self.store.transition(request_id, RequestState.APPROVED, RequestState.RUNNING):
+            return
+        request = self.store.request(request_id)
+        assert request is not None
+        view = self.view(request)
+        self.notifier.updated(view)
+        env = self.settings.environment(request.environment)
+        try:
+            result = self._execute(request, env, lambda event: self.notifier.progress(view, _progress_line(event)))
+        except ConsdbBotError as error:
+            self._finish(request, RequestState.FAILED, None, note=str(error))
+            return
+        state = RequestState.SUCCEEDED if result.ok else RequestState.FAILED
+        self._finish(request, state, result, note="")
+
+    def _execute(self, request: ChangeRequest, env: Environment, report: Callable[[Progress], None]) -> ChangeResult:
+        kind = Direction(request.kind)
+        common = {"actor": f"<@{request.requester}> (request #{request.id})", "on_progress": report}
+        if kind is Direction.UPGRADE:
+            return self.engine.upgrade(
+                env, request.schemas, to=request.target, options=request.options, expected=request.binding, **common
+            )
+        if kind is Direction.DOWNGRADE:
+            return self.engine.downgrade(
+                env, request.schemas[0], request.target or "-1", options=request.options, expected=request.binding,
+                **common,
+            )  # fmt: skip
+        return self.engine.stamp(env, request.schemas[0], request.target or "head", expected=request.binding, **common)
+
+    def _finish(self, request: ChangeRequest, state: RequestState, result: ChangeResult | None, *, note: str) -> None:
+        reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes} if result else {}
+        outcome = {**(request.outcome or {}), "reached": reached, "note": note}
+        self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
+        self.store.audit(
+            actor="consdb-bot", action=state.value, environment=request.environment, request_id=request.id,
+            summary=f"#{request.id} {request.kind} {state.value}" + (f": {note}" if note else ""),
+            detail={"reached": reached, "ticket": request.ticket},
+        )  # fmt: skip
+        finished = self.store.request(request.id)
+        assert finished is not None
+        view = self.view(finished)
+        self.notifier.updated(view)
+        self.notifier.finished(view, result, note=note)
+
+    def _announce(self, request_id: int, summary: str) -> None:
+        request = self.store.request(request_id)
+        assert request is not None
+        self.store.audit(
+            actor="consdb-bot", action=request.state, environment=request.environment, request_id=request.id,
+            summary=f"#{request.id} {summary}",
+        )  # fmt: skip
+        self.notifier.updated(self.view(request))
+
+    def _expire(self, request: ChangeRequest) -> None:
+        if self.store.transition(request.id, RequestState.REQUESTED, RequestState.EXPIRED):
+            self._announce(request.id, "expired before it was approved")
+
+    def expire_due(self) -> None:
+        """Expire every request whose time for approval is over."""
+        for request in self.store.requests_in(RequestState.REQUESTED):
+            if expired(request, at=self.clock()):
+                self._expire(request)
+
+    def recover_interrupted(self) -> None:
+        """At start-up: a request left running was cut off when the bot stopped. Say so, and where it stands."""
+        for request in self.store.requests_in(RequestState.RUNNING):
+            env = self.settings.environment(request.environment)
+            statuses = self.engine.status([env], request.schemas)
+            reached = {status.schema: list(status.current) for status in statuses}
+            where = "; ".join(f"{status.schema} now records {status.summary}" for status in statuses)
+            outcome = {**(request.outcome or {}), "reached": reached, "note": where}
+            if self.store.transition(request.id, RequestState.RUNNING, RequestState.INTERRUPTED, outcome=outcome):
+                self.store.audit(
+                    actor="consdb-bot", action="interrupted", environment=env.key, request_id=request.id,
+                    summary=f"#{request.id} was interrupted by a restart of the bot; {where}",
+                    detail={"reached": reached},
+                )  # fmt: skip
+                finished = self.store.request(request.id)
+                assert finished is not None
+                view = self.view(finished)
+                self.notifier.updated(view)
+                self.notifier.finished(view, None, note=f"The bot stopped while this ran. {where}.")
+
+    def view(self, request: ChangeRequest) -> RequestView:
+        verdicts = self.store.verdicts(request.id)
+        env = self.settings.environment(request.environment)
+        outcome = request.outcome or {}
+        return RequestView(
+            id=request.id,
+            kind=request.kind,
+            environment=env.key,
+            environment_title=env.title,
+            requester=request.requester,
+            state=RequestState(request.state),
+            ticket=request.ticket,
+            ranges=dict(outcome.get("ranges", {})),
+            warnings=list(outcome.get("warnings", [])),
+            required=request.required_approvals,
+            approvers=[v.user for v in verdicts if v.verdict == APPROVE],
+            rejecters=[v.user for v in verdicts if v.verdict == REJECT],
+            expires_at=request.expires_at,
+            channel=request.channel,
+            message_ts=request.message_ts,
+            outcome=outcome,
+        )
+
+
+def _warnings(plans: list[SchemaPlan]) -> list[str]:
+    return [f"{plan.schema}: [{w.rule}] {w.table}: {w.message}" for plan in plans for w in plan.warnings]
+
+
+def _progress_line(event: Progress) -> str:
+    return f"{event.schema}: {event.text}"

@@ -1,0 +1,112 @@
+"""Builds the clients once per process and hands out the services, to the app and the terminal alike."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.changes import ChangeService
+from bot.config import Settings, require
+from bot.engine.service import Engine
+from bot.errors import ConfigError
+from bot.slack_notifier import SlackNotifier
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+GROUP_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """What the bot needs from the environment to speak to Slack (never from the file)."""
+
+    bot_token: str
+    signing_secret: str | None
+    app_token: str | None
+    api_url: str | None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str], *, socket_mode: bool) -> SlackSettings:
+        needed = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET"]
+        missing = [name for name in needed if not environ.get(name)]
+        if missing:
+            raise ConfigError(
+                f"the bot cannot start: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set",
+                hint="Set them in the environment (the Slack app's Basic Information and OAuth pages show them).",
+            )
+        token = environ["SLACK_BOT_TOKEN"]
+        if not token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN is not a bot token", hint="Use the Bot User OAuth Token (xoxb-...).")
+        app_token = environ.get("SLACK_APP_TOKEN")
+        if socket_mode and app_token and not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN is not an app-level token", hint="Use an app-level token (xapp-...).")
+        api_url = environ.get("SLACK_API_URL")
+        return cls(
+            token, environ.get("SLACK_SIGNING_SECRET"), app_token, api_url.rstrip("/") + "/" if api_url else None
+        )
+
+
+class Context:
+    """The services of one bot process."""
+
+    def __init__(self, settings: Settings, slack: SlackSettings) -> None:
+        self.settings = settings
+        self.slack_settings = slack
+        self.store = Store(require(settings.state_url, purpose="the bot's state"))
+        self.engine = Engine(settings)
+        self.slack = _web_client(slack)
+        self.notifier = SlackNotifier(self.slack, settings)
+        self.changes = ChangeService(settings, self.engine, self.store, self.notifier, group_members=self.group_members)
+        self.background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="consdb-bot-work")
+        self._groups: dict[str, tuple[float, set[str]]] = {}
+        self._groups_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Bring the state up to date and settle what a previous process left running."""
+        self.store.upgrade()
+        self.changes.recover_interrupted()
+
+    def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run slow work off the request thread, logging what escapes it."""
+        future = self.background.submit(work, *args, **kwargs)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def group_members(self, group: str) -> set[str]:
+        """Members of a Slack user group, cached for a few minutes."""
+        with self._groups_lock:
+            cached = self._groups.get(group)
+            if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
+                return cached[1]
+        try:
+            members = set(self.slack.usergroups_users_list(usergroup=group)["users"])
+        except SlackApiError as error:
+            log.warning("could not list user group %s: %s", group, error.response.get("error"))
+            return set()
+        with self._groups_lock:
+            self._groups[group] = (time.monotonic(), members)
+        return members
+
+    def close(self) -> None:
+        self.background.shutdown(wait=True)
+
+
+def _web_client(slack: SlackSettings) -> WebClient:
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url or WebClient.BASE_URL, timeout=15)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def _log_failure(future: Future[Any]) -> None:
+    error = future.exception()
+    if error is not None:
+        log.error("background work failed", exc_info=error)

@@ -1,0 +1,93 @@
+"""Change requests as Slack messages: the request in the environment's channel, news in its thread.
+
+The Slack end of :class:`bot.changes.ChangeNotifier`. A failure to post news is logged and the
+run goes on; a failure to post the request itself is an error the requester sees.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.changes import RequestView
+from bot.config import Settings
+from bot.engine.service import ChangeResult
+from bot.errors import Refused
+from bot.store.models import RequestState
+from bot.text import change_text
+
+log = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def channel_of(self, environment: str) -> str:
+        env = self.settings.environment(environment)
+        channel = env.channel or self.settings.slack.announce_channel
+        if not channel:
+            raise Refused(f"{env.key} has no Slack channel", hint=f"Set environments.{env.key}.channel.")
+        return channel
+
+    def posted(self, request: RequestView) -> tuple[str, str]:
+        channel = self.channel_of(request.environment)
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel, **blocks.request_message(request, self.settings.slack)
+            )
+        except SlackApiError as error:
+            raise Refused(
+                f"could not post the request in <#{channel}>: {error.response.get('error', 'unknown error')}",
+                hint="Invite the bot to that channel (`/invite @consdb-bot`), then ask again.",
+            ) from None
+        return str(response["channel"]), str(response["ts"])
+
+    def updated(self, request: RequestView) -> None:
+        self._quietly(
+            "update the request message",
+            lambda: self.client.chat_update(
+                channel=request.channel, ts=request.message_ts, **blocks.request_message(request, self.settings.slack)
+            ),
+        )
+
+    def progress(self, request: RequestView, line: str) -> None:
+        self._in_thread(request, blocks.message(line, [blocks.context(line)]))
+
+    def finished(self, request: RequestView, result: ChangeResult | None, *, note: str) -> None:
+        text = change_text(result) if result else note
+        if result and note:
+            text += f"\n{note}"
+        if blocks.too_long(text):
+            self._quietly(
+                "upload the outcome",
+                lambda: self.client.files_upload_v2(
+                    channel=request.channel,
+                    thread_ts=request.message_ts,
+                    content=text,
+                    filename=f"request-{request.id}-outcome.txt",
+                    title=f"Request #{request.id}: outcome",
+                ),
+            )
+        else:
+            self._in_thread(request, blocks.message(text, blocks.preformatted(text)))
+        if request.state is RequestState.SUCCEEDED and request.kind == "upgrade":
+            steps = blocks.next_steps(self.settings.environment(request.environment), self.settings.slack)
+            self._in_thread(request, blocks.message(steps, [blocks.section(steps)]))
+
+    def _in_thread(self, request: RequestView, payload: dict[str, object]) -> None:
+        self._quietly(
+            "post in the request's thread",
+            lambda: self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts, **payload),
+        )
+
+    def _quietly(self, what: str, call: Callable[[], object]) -> None:
+        try:
+            call()
+        except SlackApiError as error:
+            log.warning("could not %s: %s", what, error.response.get("error", "unknown error"))

@@ -1,0 +1,191 @@
+"""The one door to the bot's own state. Everything else asks here; nothing else writes SQL.
+
+Transitions of a request are compare-and-set (``UPDATE ... WHERE state = :expected``), so that a
+request moves on once however many threads, processes or redelivered events race for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.store.models import OPEN_STATES, Approval, AuditRecord, ChangeRequest, RequestState, SeenEvent
+
+STATE_TREE = Path(__file__).resolve().parent / "alembic"
+_upgrade_lock = threading.Lock()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Store:
+    """The bot's state database."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def upgrade(self) -> None:
+        """Create or upgrade the state tables with the bot's own small Alembic tree."""
+        config = Config()
+        config.set_main_option("script_location", str(STATE_TREE))
+        with _upgrade_lock, self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def add_request(self, request: ChangeRequest) -> ChangeRequest:
+        """Store a new request (IntegrityError if another request is open in that environment)."""
+        with self.session() as session:
+            session.add(request)
+        return request
+
+    def request(self, request_id: int) -> ChangeRequest | None:
+        with self.session() as session:
+            return session.get(ChangeRequest, request_id)
+
+    def request_for_message(self, channel: str, message_ts: str) -> ChangeRequest | None:
+        with self.session() as session:
+            return session.scalars(
+                select(ChangeRequest).where(ChangeRequest.channel == channel, ChangeRequest.message_ts == message_ts)
+            ).first()
+
+    def open_request(self, environment: str) -> ChangeRequest | None:
+        with self.session() as session:
+            return session.scalars(
+                select(ChangeRequest).where(
+                    ChangeRequest.environment == environment, ChangeRequest.state.in_(OPEN_STATES)
+                )
+            ).first()
+
+    def requests_in(self, state: RequestState) -> list[ChangeRequest]:
+        with self.session() as session:
+            return list(session.scalars(select(ChangeRequest).where(ChangeRequest.state == state)))
+
+    def set_message(self, request_id: int, channel: str, message_ts: str) -> None:
+        with self.session() as session:
+            session.execute(
+                update(ChangeRequest)
+                .where(ChangeRequest.id == request_id)
+                .values(channel=channel, message_ts=message_ts)
+            )
+
+    def transition(self, request_id: int, expected: RequestState, new: RequestState, **values: Any) -> bool:
+        """Move a request from ``expected`` to ``new``; false if it was not in ``expected``."""
+        if new not in OPEN_STATES:
+            values.setdefault("finished_at", now())
+        with self.session() as session:
+            result = session.execute(
+                update(ChangeRequest)
+                .where(ChangeRequest.id == request_id, ChangeRequest.state == expected)
+                .values(state=new, **values)
+            )
+            return result.rowcount == 1
+
+    def set_verdict(self, request_id: int, user: str, verdict: str, *, present: bool) -> None:
+        """Record or withdraw one user's approve or reject."""
+        with self.session() as session:
+            if present:
+                if session.get(Approval, (request_id, user, verdict)) is None:
+                    session.add(Approval(request_id=request_id, user=user, verdict=verdict, at=now()))
+            else:
+                session.execute(
+                    delete(Approval).where(
+                        Approval.request_id == request_id, Approval.user == user, Approval.verdict == verdict
+                    )
+                )
+
+    def verdicts(self, request_id: int) -> list[Approval]:
+        with self.session() as session:
+            return list(
+                session.scalars(select(Approval).where(Approval.request_id == request_id).order_by(Approval.at))
+            )
+
+    def first_sighting(self, event_id: str) -> bool:
+        """True the first time an event id is seen, false for every redelivery."""
+        try:
+            with self.session() as session:
+                session.add(SeenEvent(event_id=event_id, at=now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        summary: str,
+        environment: str | None = None,
+        request_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        with self.session() as session:
+            session.add(
+                AuditRecord(
+                    at=now(),
+                    actor=actor,
+                    action=action,
+                    environment=environment,
+                    request_id=request_id,
+                    summary=summary,
+                    detail=detail or {},
+                )
+            )
+
+    def audit_trail(self, *, environment: str | None = None, limit: int = 20) -> list[AuditRecord]:
+        """Newest first."""
+        query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+        if environment:
+            query = query.where(AuditRecord.environment == environment)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def succeeded_at(self, environment: str, schema: str, revisions: Sequence[str]) -> bool:
+        """Whether a change that ended at ``revisions`` for ``schema`` succeeded in ``environment``."""
+        query = select(AuditRecord.detail).where(
+            AuditRecord.environment == environment, AuditRecord.action == "succeeded"
+        )
+        with self.session() as session:
+            for detail in session.scalars(query):
+                if sorted(detail.get("reached", {}).get(schema, [])) == sorted(revisions):
+                    return True
+        return False
+
+    def count_requests(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(ChangeRequest)) or 0
+
+
+def expired(request: ChangeRequest, *, at: datetime | None = None) -> bool:
+    return _aware(request.expires_at) <= (at or now())
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 5000")
+    cursor.close()

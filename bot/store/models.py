@@ -1,0 +1,108 @@
+"""The bot's own state: change requests, approvals, Slack event ids, the audit trail.
+
+Never ConsDB's data: this lives in ``state_url`` (SQLite by default, PostgreSQL in production).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class RequestState(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    INTERRUPTED = "interrupted"
+
+
+OPEN_STATES = (RequestState.REQUESTED, RequestState.APPROVED, RequestState.RUNNING)
+
+
+class ChangeRequest(Base):
+    """A change asked for in Slack, bound to exactly what will run once approved."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    environment: Mapped[str] = mapped_column(String(64))
+    schemas: Mapped[list[str]]
+    target: Mapped[str | None] = mapped_column(String(64))
+    binding: Mapped[dict[str, Any]]
+    options: Mapped[dict[str, Any]]
+    ticket: Mapped[str | None] = mapped_column(String(32))
+    requester: Mapped[str] = mapped_column(String(32))
+    required_approvals: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (
+        Index("ix_change_requests_message", "channel", "message_ts", unique=True),
+        # One open change per environment, enforced by the database itself for every replica.
+        Index(
+            "ux_change_requests_one_open_per_environment",
+            "environment",
+            unique=True,
+            sqlite_where=text("state IN ('requested', 'approved', 'running')"),
+            postgresql_where=text("state IN ('requested', 'approved', 'running')"),
+        ),
+    )
+
+
+class Approval(Base):
+    """A counting reaction: an approver's approve or reject, until withdrawn."""
+
+    __tablename__ = "approvals"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id", ondelete="CASCADE"), primary_key=True)
+    user: Mapped[str] = mapped_column(String(32), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime]
+
+
+class SeenEvent(Base):
+    """Slack event ids already handled: Slack redelivers what it thinks was missed."""
+
+    __tablename__ = "seen_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]
+
+
+class AuditRecord(Base):
+    """Who asked what, who approved, what ran, how it ended: one row per fact."""
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    environment: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[int | None]
+    summary: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]]
+
+    __table_args__ = (Index("ix_audit_records_environment_at", "environment", "at"),)

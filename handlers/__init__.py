@@ -1,0 +1,17 @@
+"""Slack listeners, one module per kind of input. ``register`` wires them onto an app from bot/app.py."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.context import Context
+from handlers.commands import CommandHandlers
+from handlers.reactions import ReactionHandlers
+
+
+def register(app: App, context: Context) -> None:
+    commands = CommandHandlers(context)
+    app.command("/consdb")(ack=commands.acknowledge, lazy=[commands.work])
+    reactions = ReactionHandlers(context)
+    app.event("reaction_added")(reactions.added)
+    app.event("reaction_removed")(reactions.removed)

@@ -1,0 +1,115 @@
+"""``/consdb ...``: acknowledged at once (usage errors and help right in the acknowledgement), the
+work done after, in the background, answered in the channel (or, for refusals, to the one who typed).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot import blocks, grammar
+from bot.changes import Proposal
+from bot.context import Context
+from bot.engine.service import Direction
+from bot.errors import ConsdbBotError, UsageError
+from bot.metrics import COMMANDS
+from bot.text import audit_text, drift_text, history_text, plan_text
+
+log = logging.getLogger(__name__)
+PROG = "/consdb"
+
+
+class CommandHandlers:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def acknowledge(self, ack: Any, command: dict[str, Any]) -> None:
+        try:
+            invocation = _parse(command.get("text", ""))
+        except grammar.HelpRequested as shown:
+            ack(response_type="ephemeral", text=f"```{shown.text}```")
+            return
+        except UsageError as error:
+            ack(response_type="ephemeral", **blocks.error_message(error))
+            return
+        COMMANDS.labels(type(invocation.command).__name__.lower()).inc()
+        ack(response_type="ephemeral", text=f":hourglass_flowing_sand: `{PROG} {command.get('text', '').strip()}`")
+
+    def work(self, command: dict[str, Any], client: WebClient) -> None:
+        try:
+            invocation = _parse(command.get("text", ""))
+        except (grammar.HelpRequested, UsageError):
+            return
+        channel, user = command["channel_id"], command["user_id"]
+        try:
+            self._answer(invocation.command, channel=channel, user=user, client=client)
+        except ConsdbBotError as error:
+            client.chat_postEphemeral(channel=channel, user=user, **blocks.error_message(error))
+
+    def _answer(self, command: grammar.Command, *, channel: str, user: str, client: WebClient) -> None:
+        settings, engine = self.context.settings, self.context.engine
+        match command:
+            case grammar.Status():
+                environments, schemas = settings.environments_and_schemas(list(command.names))
+                statuses = engine.status(environments, schemas)
+                client.chat_postMessage(
+                    channel=channel, **blocks.message("ConsDB status", blocks.status_blocks(statuses))
+                )
+            case grammar.History():
+                schema = settings.schema(command.schema)
+                self._post_text(client, channel, f"History of {schema}", history_text(schema, engine.history(schema)))
+            case grammar.Plan():
+                env = settings.environment(command.environment)
+                plans = engine.plan(
+                    env, settings.select_schemas(list(command.schemas)), to=command.to, options=command.options
+                )
+                self._post_text(client, channel, f"Plan for {env.key}", plan_text(plans, show_sql=command.sql))
+            case grammar.Drift():
+                env = settings.environment(command.environment)
+                drifts = engine.drift(env, settings.select_schemas(list(command.schemas)))
+                self._post_text(client, channel, f"Drift at {env.key}", drift_text(drifts))
+            case grammar.Audit():
+                env = settings.environment(command.environment).key if command.environment else None
+                records = self.context.store.audit_trail(environment=env, limit=command.limit)
+                self._post_text(client, channel, "Audit trail", audit_text(records))
+            case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
+                view = self.context.changes.propose(_proposal(command, user))
+                if view.channel != channel:
+                    client.chat_postEphemeral(
+                        channel=channel, user=user, text=f"Request #{view.id} is posted in <#{view.channel}>."
+                    )
+            case grammar.Serve():
+                raise UsageError("`serve` runs the bot; it is a terminal command", usage="consdb-bot serve")
+
+    def _post_text(self, client: WebClient, channel: str, title: str, text: str) -> None:
+        """A text answer in the channel; as a file when it is too long for a message."""
+        if blocks.too_long(text):
+            client.files_upload_v2(
+                channel=channel, content=text, filename=f"{title.lower().replace(' ', '-')}.txt", title=title
+            )
+        else:
+            client.chat_postMessage(channel=channel, **blocks.message(title, blocks.preformatted(text, title=title)))
+
+
+def _parse(text: str) -> grammar.Invocation:
+    invocation = grammar.parse(grammar.split_words(text), prog=PROG)
+    command = invocation.command
+    if getattr(command, "yes", False) or getattr(command, "wait", False) or invocation.json or invocation.config:
+        raise UsageError(
+            "--yes, --wait, --json and --config are for the terminal",
+            usage=f"{PROG} migrate ENV [SCHEMA...] [--to REV] [--ticket TICKET]",
+            hint="In Slack a change is approved by an approver's reaction on the request.",
+        )
+    return invocation
+
+
+def _proposal(command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, user: str) -> Proposal:
+    if isinstance(command, grammar.Upgrade):
+        return Proposal(Direction.UPGRADE, command.environment, list(command.schemas), command.to, user,
+                        command.ticket, command.options)  # fmt: skip
+    if isinstance(command, grammar.Downgrade):
+        return Proposal(Direction.DOWNGRADE, command.environment, [command.schema], command.revision, user,
+                        command.ticket, command.options)  # fmt: skip
+    return Proposal(Direction.STAMP, command.environment, [command.schema], command.revision, user)

@@ -1,0 +1,138 @@
+"""The bot as Slack sees it: ``consdb-bot serve`` in a process of its own, and signed requests to it.
+
+Requests are signed as Slack signs them (``v0=`` HMAC-SHA256 of ``v0:timestamp:body`` with the
+signing secret), so they go through the app's real verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.support.slack_api import BOT_TOKEN
+
+SIGNING_SECRET = "test-signing-secret"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def sign(body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class BotProcess:
+    """``consdb-bot serve --port N`` with the given configuration, against the given Slack."""
+
+    def __init__(self, config: Path, slack_url: str, *, environ: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.environ = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack_url,
+            **(environ or {}),
+        }
+        self.config = config
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> BotProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--config", str(self.config)],
+            cwd=REPO, env=self.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self._wait_until_healthy()
+        return self
+
+    def _wait_until_healthy(self) -> None:
+        """Until ``/healthz`` answers: the readiness the deployment probes too."""
+        assert self.process is not None
+        for _ in range(300):
+            if self.process.poll() is not None:
+                raise AssertionError(f"the bot exited at start-up:\n{self.output()}")
+            try:
+                if self.get("/healthz").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("the bot never answered /healthz")
+
+    def output(self) -> str:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.stop()
+        return self.process.stdout.read() if self.process.stdout else ""
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+    def __enter__(self) -> BotProcess:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def get(self, path: str) -> Reply:
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return Reply(response.status, response.read().decode())
+
+    def post(self, body: bytes, headers: dict[str, str]) -> Reply:
+        request = urllib.request.Request(self.url + "/slack/events", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Reply(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.read().decode())
+
+    def command(self, text: str, *, user: str = "U0REQUEST1", channel: str = "C0CONSDB01", **signing: Any) -> Reply:
+        body = urlencode({
+            "token": "legacy", "team_id": "T0RUBIN", "channel_id": channel, "user_id": user, "user_name": user.lower(),
+            "command": "/consdb", "text": text, "response_url": "http://127.0.0.1:9/unused", "trigger_id": "1.2.3",
+        }).encode()  # fmt: skip
+        return self.post(body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, **signing)})
+
+    def event(self, event: dict[str, Any], *, event_id: str) -> Reply:
+        body = json.dumps({
+            "token": "legacy", "team_id": "T0RUBIN", "api_app_id": "A0CONSDB", "type": "event_callback",
+            "event_id": event_id, "event_time": int(time.time()), "event": event,
+        }).encode()  # fmt: skip
+        return self.post(body, {"Content-Type": "application/json", **sign(body)})
+
+    def reaction(self, name: str, *, user: str, channel: str, ts: str, event_id: str, added: bool = True) -> Reply:
+        return self.event(
+            {"type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+             "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": str(time.time())},
+            event_id=event_id,
+        )  # fmt: skip

@@ -1,0 +1,154 @@
+"""A Slack Web API stand-in that speaks HTTP as Slack does, for the real slack_sdk client.
+
+It serves ``/api/<method>`` with Slack's envelope (``{"ok": true, ...}`` or ``{"ok": false,
+"error": ...}``), checks the bearer token, records every call with its arguments (query, form and
+JSON bodies merged), can answer 429 with ``Retry-After`` as Slack's rate limits do, and serves the
+upload URLs that ``files.getUploadURLExternal`` hands out. Tests wait on what it recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+BOT_TOKEN = "xoxb-test-token"
+BOT_USER = "U0CONSDBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    reply: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return str(self.args.get("text", ""))
+
+
+@dataclass
+class SlackState:
+    calls: list[Call] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    rate_limited: dict[str, int] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """Start with ``with FakeSlack() as slack:``; ``slack.url`` is the Web API base URL."""
+
+    def __init__(self) -> None:
+        self.state = SlackState()
+        self._changed = threading.Condition()
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/api/"
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def rate_limit(self, method: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After: 1``."""
+        self.state.rate_limited[method] = times
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._changed:
+            return [call for call in self.state.calls if method is None or call.method == method]
+
+    def wait_for(self, predicate: Callable[[list[Call]], Any], *, timeout: float = 60) -> Any:
+        """Block until ``predicate(calls)`` is truthy (checked whenever a call arrives); return it."""
+        with self._changed:
+            result = self._changed.wait_for(lambda: predicate(list(self.state.calls)), timeout=timeout)
+        if not result:
+            methods = [f"{call.method} {call.args.get('text', '')[:80]!r}" for call in self.state.calls]
+            raise AssertionError("Slack never saw what the test waited for; it saw:\n" + "\n".join(methods))
+        return result
+
+    def _record(self, call: Call) -> None:
+        with self._changed:
+            self.state.calls.append(call)
+            self._changed.notify_all()
+
+    def _answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if self.state.rate_limited.get(method, 0) > 0:
+            self.state.rate_limited[method] -= 1
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+        ts = f"1700000000.{next(self._ts):06d}"
+        answers: dict[str, Callable[[], dict[str, Any]]] = {
+            "auth.test": lambda: {"url": "https://consdb.slack.com/", "team": "Rubin", "user": "consdb-bot",
+                                  "team_id": "T0RUBIN", "user_id": BOT_USER, "bot_id": "B0CONSDB"},
+            "chat.postMessage": lambda: {"channel": args.get("channel"), "ts": ts,
+                                         "message": {"text": args.get("text"), "ts": ts}},
+            "chat.update": lambda: {"channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")},
+            "chat.postEphemeral": lambda: {"message_ts": ts},
+            "users.info": lambda: {"user": {"id": args.get("user"), "name": str(args.get("user")).lower()}},
+            "usergroups.users.list": lambda: {"users": self.state.groups.get(str(args.get("usergroup")), [])},
+            "files.getUploadURLExternal": lambda: {"upload_url": f"{self.url}upload/{ts}", "file_id": f"F{ts}"},
+            "files.completeUploadExternal": lambda: {"files": [{"id": f["id"]} for f in json.loads(args.get("files", "[]"))]},
+        }  # fmt: skip
+        if method not in answers:
+            reply: dict[str, Any] = {"ok": False, "error": "unknown_method"}
+        elif method == "usergroups.users.list" and str(args.get("usergroup")) not in self.state.groups:
+            reply = {"ok": False, "error": "no_such_subteam"}
+        else:
+            reply = {"ok": True, **answers[method]()}
+        self._record(Call(method, args, reply))
+        return 200, reply, {}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                self._serve(b"")
+
+            def do_POST(self) -> None:
+                self._serve(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+            def _serve(self, body: bytes) -> None:
+                parsed = urlparse(self.path)
+                name = parsed.path.removeprefix("/api/")
+                if name.startswith("upload/"):
+                    fake.state.uploads[name] = body
+                    self._reply(200, {"ok": True}, {})
+                    return
+                if self.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+                    self._reply(200, {"ok": False, "error": "invalid_auth"}, {})
+                    return
+                args: dict[str, Any] = dict(parse_qsl(parsed.query))
+                content_type = self.headers.get("Content-Type", "")
+                if body and content_type.startswith("application/json"):
+                    args.update(json.loads(body))
+                elif body:
+                    args.update(parse_qsl(body.decode()))
+                self._reply(*fake._answer(name, args))
+
+            def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler

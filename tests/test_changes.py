@@ -1,0 +1,223 @@
+"""The approval policy and the state machine, in-process: reactions that must change nothing are
+seen to change nothing, and time is the test's to move."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.changes import ChangeService, Proposal, RequestView
+from bot.config import parse_settings
+from bot.engine.service import ChangeResult, Direction, Engine
+from bot.errors import Refused
+from bot.store import Store, now
+from bot.store.models import RequestState
+from tests.conftest import EXTERNAL_TREE
+
+APPROVER_1, APPROVER_2, OUTSIDER, REQUESTER, GROUP_MEMBER = (
+    "U0APPROVE1",
+    "U0APPROVE2",
+    "U0STRANGER",
+    "U0REQUEST1",
+    "U0GROUPIE",
+)
+
+
+@dataclass
+class RecordingNotifier:
+    events: list[tuple[str, RequestView, str]] = field(default_factory=list)
+
+    def posted(self, request: RequestView) -> tuple[str, str]:
+        self.events.append(("posted", request, ""))
+        return "C0CONSDB01", f"1700000000.{request.id:06d}"
+
+    def updated(self, request: RequestView) -> None:
+        self.events.append(("updated", request, ""))
+
+    def progress(self, request: RequestView, line: str) -> None:
+        self.events.append(("progress", request, line))
+
+    def finished(self, request: RequestView, result: ChangeResult | None, *, note: str) -> None:
+        self.events.append(("finished", request, note))
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.events]
+
+
+@dataclass
+class Clock:
+    moment: datetime = field(default_factory=now)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@dataclass
+class World:
+    service: ChangeService
+    notifier: RecordingNotifier
+    store: Store
+    clock: Clock
+
+    def propose(self, environment: str = "bts", schemas: tuple[str, ...] = ("latiss",), **extra) -> RequestView:
+        return self.service.propose(Proposal(Direction.UPGRADE, environment, list(schemas), None, REQUESTER, **extra))
+
+    def react(self, view: RequestView, user: str, reaction: str = "white_check_mark", *, added: bool = True,
+              event_id: str | None = None) -> None:  # fmt: skip
+        self.service.react(
+            channel=view.channel or "", message_ts=view.message_ts or "", user=user, reaction=reaction,
+            added=added, event_id=event_id or f"Ev{len(self.notifier.events)}-{user}-{reaction}-{added}",
+        )  # fmt: skip
+
+    def state(self, view: RequestView) -> RequestState:
+        request = self.store.request(view.id)
+        assert request is not None
+        return RequestState(request.state)
+
+
+@pytest.fixture
+def world(tmp_path: Path, new_database) -> World:
+    text = f"""
+state_url: sqlite:///{tmp_path / "state.sqlite3"}
+migrations: {{alembic_ini: {EXTERNAL_TREE / "alembic.ini"}, sdm_schemas: {EXTERNAL_TREE}}}
+schemas: [latiss, lsstcam, lsstcomcam, startrackerwide]
+environments:
+  bts:
+    database_url: {new_database()}
+    approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}
+  summit:
+    database_url: {new_database()}
+    approvals: {{required: 2, approvers: [{APPROVER_1}], usergroup: S0DBA, expiry_minutes: 30}}
+    requires_ticket: true
+    requires_tested_on: bts
+"""
+    settings = parse_settings(text, environ={})
+    for env in settings.environments.values():
+        with psycopg.connect(str(env.database_url).replace("+psycopg", ""), autocommit=True) as connection:
+            connection.execute("CREATE SCHEMA cdb")
+    store = Store(str(settings.state_url))
+    store.upgrade()
+    notifier, clock = RecordingNotifier(), Clock()
+    service = ChangeService(
+        settings, Engine(settings), store, notifier, group_members=lambda group: {GROUP_MEMBER} if group == "S0DBA" else set(),
+        clock=clock,
+    )  # fmt: skip
+    return World(service, notifier, store, clock)
+
+
+def test_an_approvers_reaction_runs_the_request_once(world):
+    view = world.propose()
+    assert view.ranges == {"latiss": "base → c0ffee000003"}
+    world.react(view, APPROVER_1, event_id="Ev1")
+    world.react(view, APPROVER_1, event_id="Ev1")
+    assert world.state(view) is RequestState.SUCCEEDED
+    assert world.notifier.kinds().count("finished") == 1
+    lines = [line for kind, _, line in world.notifier.events if kind == "progress"]
+    assert lines[-1] == "latiss: a1b2c3000002 → c0ffee000003  Add exposure_time"
+
+
+@pytest.mark.parametrize("user", [REQUESTER, OUTSIDER])
+def test_reactions_that_do_not_count_change_nothing(world, user):
+    view = world.propose()
+    world.react(view, user)
+    assert world.state(view) is RequestState.REQUESTED
+    assert world.notifier.kinds() == ["posted"]
+    ignored = world.store.audit_trail(environment="bts", limit=1)[0]
+    assert ignored.action == "ignored"
+    assert ("the requester" if user == REQUESTER else "not an approver") in ignored.summary
+
+
+def test_other_reactions_and_other_messages_change_nothing(world):
+    view = world.propose()
+    world.react(view, APPROVER_1, reaction="tada")
+    world.service.react(channel="C0CONSDB01", message_ts="1.999", user=APPROVER_1, reaction="white_check_mark",
+                        added=True, event_id="EvElsewhere")  # fmt: skip
+    assert world.state(view) is RequestState.REQUESTED
+    assert world.notifier.kinds() == ["posted"]
+
+
+def test_reject_ends_the_request(world):
+    view = world.propose()
+    world.react(view, APPROVER_2, reaction="x")
+    assert world.state(view) is RequestState.REJECTED
+    assert world.notifier.events[-1][1].rejecters == [APPROVER_2]
+
+
+def test_two_approvals_needed_and_a_withdrawn_one_does_not_count(world):
+    bts = world.propose()
+    world.react(bts, APPROVER_1)
+    view = world.propose("summit", ticket="OSW-123")
+    world.react(view, APPROVER_1)
+    assert world.notifier.events[-1][1].still_needed == 1
+    world.react(view, APPROVER_1, added=False)
+    assert world.notifier.events[-1][1].still_needed == 2
+    world.react(view, APPROVER_1)
+    world.react(view, GROUP_MEMBER)
+    assert world.state(view) is RequestState.SUCCEEDED
+
+
+def test_a_request_expires_if_not_approved_in_time(world):
+    view = world.propose()
+    world.clock.moment += timedelta(minutes=61)
+    world.react(view, APPROVER_1)
+    assert world.state(view) is RequestState.EXPIRED
+    assert world.notifier.kinds() == ["posted", "updated"]
+
+
+def test_expiry_sweep_expires_without_any_reaction(world):
+    view = world.propose()
+    world.clock.moment += timedelta(minutes=59)
+    world.service.expire_due()
+    assert world.state(view) is RequestState.REQUESTED
+    world.clock.moment += timedelta(minutes=2)
+    world.service.expire_due()
+    assert world.state(view) is RequestState.EXPIRED
+
+
+def test_one_open_request_per_environment(world):
+    first = world.propose()
+    with pytest.raises(Refused) as refused:
+        world.propose(schemas=("startrackerwide",))
+    assert f"request #{first.id} by <@{REQUESTER}> is requested" in str(refused.value)
+
+
+def test_requires_ticket_and_tested_on(world):
+    with pytest.raises(Refused) as refused:
+        world.propose("summit")
+    assert "summit changes need a Jira ticket" in str(refused.value)
+    with pytest.raises(Refused) as refused:
+        world.propose("summit", ticket="OSW-123")
+    assert "latiss at c0ffee000003 has not succeeded at bts yet" in str(refused.value)
+    assert world.store.audit_trail(environment="summit", limit=1)[0].action == "refused"
+
+
+def test_what_was_approved_is_what_runs(world):
+    view = world.propose()
+    world.service.engine.upgrade(world.service.settings.environment("bts"), ["latiss"], to="+1", actor="someone else")
+    world.react(view, APPROVER_1)
+    assert world.state(view) is RequestState.FAILED
+    note = world.notifier.events[-1][2]
+    assert "latiss at bts is not where it was when this was approved" in note
+    assert "ask for a new request" in note
+
+
+def test_a_failing_migration_fails_the_request_and_says_where_it_stopped(world):
+    view = world.propose(schemas=("lsstcomcam",))
+    world.react(view, APPROVER_1)
+    assert world.state(view) is RequestState.FAILED
+    finished = world.store.request(view.id)
+    assert finished is not None
+    assert finished.outcome["reached"] == {"lsstcomcam": []}, "one transaction: the first revision is rolled back too"
+
+
+def test_a_run_cut_off_by_a_restart_is_marked_interrupted(world):
+    view = world.propose()
+    assert world.store.transition(view.id, RequestState.REQUESTED, RequestState.APPROVED)
+    assert world.store.transition(view.id, RequestState.APPROVED, RequestState.RUNNING)
+    world.service.recover_interrupted()
+    assert world.state(view) is RequestState.INTERRUPTED
+    assert "latiss now records empty (3 behind)" in world.notifier.events[-1][2]
