@@ -105,14 +105,21 @@ def test_a_second_upgrade_of_a_schema_is_refused_while_one_runs(consdb_bot, exte
 def _wait_until_blocked_on(connection: psycopg.Connection, key: int, process: subprocess.Popen) -> None:
     """Until the migration waits for our lock: a condition PostgreSQL reports, not a guess."""
     for _ in range(600):
-        waiting = connection.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted", (key,)
-        ).fetchone()
-        if waiting and waiting[0]:
+        if _waiting_on(connection, key):
             return
         assert process.poll() is None, process.communicate()
         connection.execute("SELECT pg_sleep(0.05)")
     raise AssertionError("the first upgrade never reached the barrier")
+
+
+def _waiting_on(connection: psycopg.Connection, key: int) -> int:
+    """Sessions of this database waiting for advisory lock ``key``."""
+    row = connection.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (key,),
+    ).fetchone()
+    return row[0] if row else 0
 
 
 def test_options_reach_the_migration_scripts(consdb_bot, external):
@@ -237,6 +244,7 @@ def test_time_limits_stop_a_blocked_migration_and_leave_the_schema_as_it_was(con
         result = consdb_bot(
             "upgrade", "bts", "startrackerwide", "--options", "barrier=4343", "--yes", "--config", str(config)
         )
+        assert _waiting_on(holder, 4343) == 0, "the migration's session must be gone once the run is reported over"
     assert result.code == 1
     assert says in result.out
     assert "empty (1 behind)" in consdb_bot("status", "bts", "startrackerwide", "--config", str(config)).out

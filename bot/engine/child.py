@@ -31,12 +31,16 @@ from sqlalchemy.engine import Engine
 
 ABANDONED_EXIT_CODE = 70
 _emit_lock = threading.Lock()
+# The protocol keeps the original stdout to itself; anything env.py prints goes to stderr instead.
+_protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
 
 
 def emit(**payload: Any) -> None:
     with _emit_lock:
-        sys.stdout.write(json.dumps(payload) + "\n")
-        sys.stdout.flush()
+        _protocol.write(json.dumps(payload) + "\n")
+        _protocol.flush()
 
 
 def _watch_parent() -> None:
@@ -77,8 +81,7 @@ def main() -> None:
         try:
             run(request["ini"], job, request.get("options", {}))
         except BaseException as error:  # report whatever env.py or a revision raised, then stop
-            emit(event="failed", error=str(error).strip() or type(error).__name__, kind=type(error).__name__)
-            sys.stdout.flush()
+            emit(event="failed", error=str(error).strip() or type(error).__name__)
             os._exit(1)
     emit(event="done")
 

@@ -9,8 +9,10 @@ rolls its transaction back.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -23,10 +25,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.engine.database import DatabaseUrl
+from bot.config import INSTALLED
+from bot.engine.database import DatabaseUrl, connect
 
 Operation = Literal["upgrade", "downgrade", "stamp", "upgrade-sql", "downgrade-sql"]
 
+log = logging.getLogger(__name__)
 _SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|STATE_URL|_DSN$", re.IGNORECASE)
 _LOG_TAIL_LINES = 20
 
@@ -36,6 +40,7 @@ class ChildLimits:
     lock_timeout: str
     statement_timeout: str
     run_timeout_seconds: int
+    connect_timeout_seconds: int
 
 
 @dataclass
@@ -46,7 +51,6 @@ class ChildRun:
     statements: list[str] = field(default_factory=list)
     sql: str = ""
     error: str | None = None
-    error_kind: str | None = None
     timed_out: bool = False
     log_tail: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -82,6 +86,7 @@ def run_child(
     """Run the jobs in order in one child; a result per job (``started`` false past a failure)."""
     request = {"ini": str(ini_path), "jobs": [job.__dict__ for job in jobs], "options": options}
     results = [ChildRun() for _ in jobs]
+    application_name = f"consdb-bot-run-{secrets.token_hex(6)}"
     with _model_directory(sdm_schemas) as model_dir:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.engine.child"],
@@ -89,7 +94,7 @@ def run_child(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=ini_path.parent,
-            env=_child_environment(database, model_dir, limits),
+            env=_child_environment(database, model_dir, limits, application_name),
             text=True,
         )
         assert process.stdin
@@ -107,6 +112,8 @@ def run_child(
             follower.current.timed_out = True
             process.kill()
             reader.join()
+            if database is not None:
+                _end_backends(database, application_name, limits.connect_timeout_seconds)
         # Wait for the child to exit before closing its stdin: a closed stdin tells it to abandon the run.
         process.wait()
         process.stdin.close()
@@ -153,11 +160,14 @@ class _Follower:
         elif kind == "statement":
             self.current.statements.append(message["sql"])
             if self.on_statement:
-                self.on_statement(self.index, message["sql"])
+                try:
+                    self.on_statement(self.index, message["sql"])
+                except Exception:  # news that cannot be told must not stop the run being followed
+                    log.exception("reporting progress failed; the run goes on")
         elif kind == "sql":
             self.current.sql = message["text"]
         elif kind == "failed":
-            self.current.error, self.current.error_kind = message["error"], message.get("kind")
+            self.current.error = message["error"]
 
     def _close_current(self) -> None:
         now = time.monotonic()
@@ -173,9 +183,33 @@ class _Follower:
             current.error = f"the migration process ended with exit code {returncode}"
 
 
-def _child_environment(database: DatabaseUrl | None, model_dir: Path, limits: ChildLimits) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if not _SECRET_NAMES.search(key)}
+def _end_backends(database: DatabaseUrl, application_name: str, connect_timeout: int) -> None:
+    """After killing a child, end its database sessions too, so their transactions roll back now.
+
+    A killed client does not stop a statement already running in the server; until these sessions
+    are gone the schema is not back where it was, so the locks are not released before.
+    """
+    with connect(database, connect_timeout=connect_timeout) as connection:
+        for _ in range(100):
+            row = connection.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+                (application_name,),
+            ).fetchone()
+            if not row or row[0] == 0:
+                return
+            connection.execute("SELECT pg_sleep(0.1)")
+
+
+def _child_environment(
+    database: DatabaseUrl | None, model_dir: Path, limits: ChildLimits, application_name: str
+) -> dict[str, str]:
+    """The bot's environment less its secrets (libpq's own PG* variables stay), plus the run's settings."""
+    environment = {
+        key: value for key, value in os.environ.items() if key.startswith("PG") or not _SECRET_NAMES.search(key)
+    }
     environment["SDM_SCHEMAS_DIR"] = str(model_dir)
+    environment["PGAPPNAME"] = application_name
+    environment["PGCONNECT_TIMEOUT"] = str(limits.connect_timeout_seconds)
     environment["PGOPTIONS"] = f"-c lock_timeout={limits.lock_timeout} -c statement_timeout={limits.statement_timeout}"
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")]))
     if database is not None:
@@ -193,7 +227,7 @@ def _model_directory(sdm_schemas: str) -> Iterator[Path]:
 
     A checkout is used as it is; the installed package is offered through a ``yml`` link.
     """
-    if sdm_schemas != "installed":
+    if sdm_schemas != INSTALLED:
         yield Path(sdm_schemas).expanduser().resolve()
         return
     with tempfile.TemporaryDirectory(prefix="consdb-bot-sdm-") as folder:

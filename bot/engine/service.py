@@ -127,7 +127,12 @@ class Engine:
     @property
     def limits(self) -> ChildLimits:
         migrations = self.settings.migrations
-        return ChildLimits(migrations.lock_timeout, migrations.statement_timeout, migrations.run_timeout_seconds)
+        return ChildLimits(
+            migrations.lock_timeout,
+            migrations.statement_timeout,
+            migrations.run_timeout_seconds,
+            migrations.connect_timeout_seconds,
+        )
 
     def status(self, environments: Sequence[Environment], schemas: Sequence[str]) -> list[SchemaStatus]:
         return status_of(
