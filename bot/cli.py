@@ -84,7 +84,7 @@ class _Terminal:
                 env = self.settings.environment(command.environment)
                 drifts = self.engine.drift(env, self.settings.select_schemas(list(command.schemas)))
                 self.answer(drifts, lambda: drift_text(drifts))
-                return 1 if any(drift.differences for drift in drifts) else 0
+                return 1 if any(drift.differences or drift.detail for drift in drifts) else 0
             case grammar.Audit():
                 env = self.settings.environment(command.environment).key if command.environment else None
                 records = self._store().audit_trail(environment=env, limit=command.limit)

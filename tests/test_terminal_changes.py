@@ -264,3 +264,42 @@ def test_wait_queues_behind_the_holder_of_the_schema_lock(consdb_bot, external):
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, out + err
     assert "e00000000001 (head)" in consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out
+
+
+def test_drift_works_for_a_consdb_style_tree(consdb_bot, external):
+    assert consdb_bot("upgrade", "bts", "latiss", "--to", "+2", "--yes", "--config", str(external)).code == 0
+    result = consdb_bot("drift", "bts", "latiss", "--config", str(external))
+    assert result.code == 0, result.text
+    assert "bts/latiss: matches its revision a1b2c3000002" in result.out
+
+
+def test_tables_with_no_recorded_revision_are_unversioned(consdb_bot, bundled):
+    config = ("--config", str(bundled))
+    assert consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config).code == 0
+    assert consdb_bot("stamp", "bts", "startrackerwide", "base", "--yes", *config).code == 0
+    assert "unversioned" in consdb_bot("status", "bts", "startrackerwide", *config).out
+    refused = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config)
+    assert refused.code == 1
+    assert "stamp bts startrackerwide REV" in refused.err
+
+
+def test_several_heads_as_a_downgrade_target_is_a_clear_refusal(consdb_bot, external):
+    config = ("--config", str(external))
+    assert consdb_bot("upgrade", "bts", "lsstcam", "--to", "heads", "--yes", *config).code == 0
+    refused = consdb_bot("downgrade", "bts", "lsstcam", "heads", "--yes", *config)
+    assert refused.code == 1
+    assert "lsstcam:" in refused.err
+    assert "Traceback" not in refused.text
+    assert consdb_bot("downgrade", "bts", "lsstcam", "b00000000001", "--yes", *config).code == 0
+
+
+def test_plan_uses_the_environments_migration_options(consdb_bot, bundled, server_url):
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute("DO $$ BEGIN CREATE ROLE consdb_test_reader; EXCEPTION WHEN duplicate_object THEN END $$")
+    text = bundled.read_text().replace(
+        "    approvals: {required: 1",
+        "    migration_options: {view_readers: consdb_test_reader}\n    approvals: {required: 1",
+    )
+    bundled.write_text(text)
+    plan = consdb_bot("plan", "bts", "latiss", "--sql", "--config", str(bundled))
+    assert 'GRANT SELECT ON cdb_latiss.visit1 TO "consdb_test_reader"' in plan.out

@@ -105,8 +105,8 @@ class RecordedVersion:
 
     @property
     def unversioned(self) -> bool:
-        """Tables made without Alembic: the schema holds tables, but no version table exists."""
-        return self.schema_tables > 0 and not self.table_exists
+        """Tables that no recorded revision accounts for: made without Alembic, or stamped to base."""
+        return self.schema_tables > 0 and not self.revisions
 
 
 def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]) -> list[RecordedVersion]:

@@ -8,20 +8,27 @@ by their definitions. This works the same for any tree, at any revision.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, pool, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SAWarning
 
 from bot.engine.database import DatabaseUrl, connect, first_line
+from bot.engine.tree import DEFAULT_VERSION_TABLE_SCHEMA as VERSION_TABLE_SCHEMA
 from bot.engine.tree import SchemaTree
-from bot.errors import Refused
+from bot.errors import DatabaseUnreachable, Refused
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,23 +47,37 @@ def scratch_database(server: DatabaseUrl, *, connect_timeout: int) -> Iterator[D
     with connect(server, connect_timeout=connect_timeout) as connection:
         try:
             connection.execute(f'CREATE DATABASE "{name}"')
-        except Exception as error:
+        except psycopg.Error as error:
             raise Refused(
                 f"drift needs a scratch database and could not create one on {server}: {first_line(error)}",
                 hint="Grant CREATEDB to the bot's database user,"
                 " or set migrations.scratch_url to a server where it may.",
             ) from None
+    scratch = server.with_database(name)
     try:
-        yield server.with_database(name)
+        with connect(scratch, connect_timeout=connect_timeout) as connection:
+            connection.execute(f"CREATE SCHEMA {VERSION_TABLE_SCHEMA}")  # as ConsDB databases are prepared
+        yield scratch
     finally:
-        with connect(server, connect_timeout=connect_timeout) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        try:
+            with connect(server, connect_timeout=connect_timeout) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except (psycopg.Error, DatabaseUnreachable):
+            log.warning("could not drop the scratch database %s; drop it by hand", name)
 
 
 def compare_schemas(live: DatabaseUrl, model: DatabaseUrl, tree: SchemaTree) -> list[str]:
     """Every difference of the live schema from the model schema, one readable line each."""
     model_engine = create_engine(model.sqlalchemy, poolclass=pool.NullPool)
     live_engine = create_engine(live.sqlalchemy, poolclass=pool.NullPool)
+    # Types SQLAlchemy does not know (pg_sphere's, a tree's own) reflect alike on both sides: their
+    # columns are still compared, their types are not, and that needs no warning.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Did not recognize type", category=SAWarning)
+        return _compare(live_engine, model_engine, tree)
+
+
+def _compare(live_engine: Engine, model_engine: Engine, tree: SchemaTree) -> list[str]:
     try:
         metadata = MetaData()
         with model_engine.connect() as connection:

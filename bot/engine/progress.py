@@ -1,8 +1,10 @@
 """Following a run revision by revision, from the statements the child reports.
 
-Alembic writes the version table once per revision, in the revision's own transaction, right
-after the revision's operations. Counting those writes says which revisions are done and which
-one was running when a run failed, with any env.py, whatever it does with logging.
+Alembic writes the version table right after each revision's operations, in the same transaction:
+an upgrade writes the id it reached (``INSERT ... VALUES ('id')`` or ``UPDATE ... SET
+version_num='id'``), a downgrade names the id it left (``... WHERE version_num = 'id'``). Reading
+those ids says which revisions are done and which one was under way when a run failed, with any
+env.py, whatever it does with logging, merges included.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import re
 from collections.abc import Callable
 
 from bot.engine.tree import RevisionInfo, SchemaTree
+
+_REACHED = re.compile(r"VALUES\s*\(\s*'([^']+)'|SET\s+version_num\s*=\s*'([^']+)'", re.IGNORECASE)
+_LEFT = re.compile(r"WHERE\s+\S*version_num\s*=\s*'([^']+)'", re.IGNORECASE)
 
 
 def revision_line(info: RevisionInfo, *, up: bool) -> str:
@@ -34,21 +39,32 @@ class RevisionFollower:
         self.revisions = revisions
         self.up = up
         self.report = report
-        self.applied: list[str] = []
+        self.done: list[str] = []
         table = rf'"?{re.escape(tree.version_table_schema)}"?\."?{re.escape(tree.version_table)}"?'
         self._version_write = re.compile(rf"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+{table}\b", re.IGNORECASE)
 
     def __call__(self, statement: str) -> None:
-        if not self._version_write.match(statement) or len(self.applied) >= len(self.revisions):
+        if not self._version_write.match(statement):
             return
-        line = revision_line(self.revisions[len(self.applied)], up=self.up)
-        self.applied.append(line)
-        if self.report:
-            self.report(line)
+        planned = {info.revision: info for info in self.revisions}
+        for revision in self._moved(statement):
+            if revision in planned and revision not in self.done:
+                self.done.append(revision)
+                if self.report:
+                    self.report(revision_line(planned[revision], up=self.up))
+
+    def _moved(self, statement: str) -> list[str]:
+        if self.up:
+            return [next(filter(None, match.groups())) for match in _REACHED.finditer(statement)]
+        return _LEFT.findall(statement)
+
+    @property
+    def applied(self) -> list[str]:
+        planned = {info.revision: info for info in self.revisions}
+        return [revision_line(planned[revision], up=self.up) for revision in self.done]
 
     @property
     def running(self) -> str | None:
         """The revision that was under way when the run stopped, if any."""
-        if len(self.applied) < len(self.revisions):
-            return revision_line(self.revisions[len(self.applied)], up=self.up)
-        return None
+        pending = [info for info in self.revisions if info.revision not in self.done]
+        return revision_line(pending[0], up=self.up) if pending else None

@@ -20,7 +20,7 @@ from bot.engine.progress import RevisionFollower
 from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, resolve_revision, upgrade_target
-from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
+from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, short
 from bot.errors import ConfigError, OperationFailed, Refused
 
 if TYPE_CHECKING:
@@ -162,8 +162,9 @@ class Engine:
     ) -> list[SchemaPlan]:
         """What an upgrade (or downgrade) would apply: revisions, offline SQL and lint warnings."""
         url = self._database(env)
+        options = self._options(env, options or {})
         statuses = self.status([env], schemas)
-        return [self._plan_one(env, url, status, to, direction, options or {}, with_sql=True) for status in statuses]
+        return [self._plan_one(env, url, status, to, direction, options, with_sql=True) for status in statuses]
 
     def drift(self, env: Environment, schemas: Sequence[str]) -> list[SchemaDrift]:
         """Each schema's live structure against the tree replayed to the revision it records."""
@@ -180,7 +181,7 @@ class Engine:
                 results.append(SchemaDrift(env.key, tree.section, status.current, detail=status.summary))
                 continue
             with scratch_database(server, connect_timeout=self.settings.migrations.connect_timeout_seconds) as model:
-                run = self._run(tree, "upgrade", _target_text(status.current), model, {"view_readers": ""})
+                run = self._run(tree, "upgrade", revision_argument(tree, status.current), model, {"view_readers": ""})
                 if not run.ok:
                     raise OperationFailed(
                         f"{tree.section}: could not build the model at {status.summary}: {_run_error(run)}"
@@ -282,10 +283,10 @@ class Engine:
         run = self._run(
             tree,
             operation,
-            _target_text(target),
+            revision_argument(tree, target),
             url,
             options,
-            start=_target_text(current) if current else None,
+            start=revision_argument(tree, current) if current else None,
         )
         if not run.ok:
             raise OperationFailed(
@@ -395,7 +396,10 @@ class Engine:
             followers[todo[job]](statement)
 
         jobs = [
-            Job(trees[index].section, plans[index].direction.value, _target_text(plans[index].target)) for index in todo
+            Job(
+                trees[index].section, plans[index].direction.value, revision_argument(trees[index], plans[index].target)
+            )
+            for index in todo
         ]
         for index in todo:
             report(trees[index].section, f"{plans[index].direction.value} {plans[index].range_text}")
@@ -442,8 +446,19 @@ def _stamp_target(tree: SchemaTree, spec: str | None) -> tuple[str, ...]:
     return (resolve_revision(tree, spec),)
 
 
-def _target_text(revisions: tuple[str, ...]) -> str:
-    return " ".join(revisions) if len(revisions) == 1 else ("heads" if revisions else "base")
+def revision_argument(tree: SchemaTree, revisions: tuple[str, ...]) -> str:
+    """The one revision argument Alembic takes for these revisions (``base``, one id, or ``heads``)."""
+    if not revisions:
+        return "base"
+    if len(revisions) == 1:
+        return revisions[0]
+    if set(revisions) == set(tree.heads):
+        return "heads"
+    raise Refused(
+        f"{tree.section} is at several revisions ({', '.join(short(r) for r in revisions)}) that are not its heads,"
+        " which Alembic cannot take as one target",
+        hint="Move one branch at a time: --to REV.",
+    )
 
 
 def _run_error(run: ChildRun) -> str:
@@ -466,7 +481,10 @@ def _refuse_moved(env: Environment, plans: list[SchemaPlan], expected: Bindings)
 def _refuse_unusable(env: Environment, tree: SchemaTree, status: SchemaStatus, direction: Direction) -> tuple[str, ...]:
     """The current revisions, or a refusal that says how to get to a state the bot can move."""
     if status.state in (State.UNREACHABLE, State.NOT_CONFIGURED):
-        raise Refused(f"{env.key}: {status.detail}")
+        raise Refused(
+            f"{env.key}: {status.detail}",
+            hint="Check that the server is up, and the URL, user and password given to the bot.",
+        )
     if status.state is State.UNVERSIONED and direction is not Direction.STAMP:
         raise Refused(
             f"{tree.schema_name} at {env.key} exists but has no Alembic revision recorded",

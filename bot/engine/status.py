@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import psycopg
+
 from bot.config import Environment, Unset
-from bot.engine.database import DatabaseUrl, RecordedVersion, VersionTable, connect, read_versions
+from bot.engine.database import DatabaseUrl, RecordedVersion, VersionTable, connect, first_line, read_versions
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
 from bot.errors import ConsdbBotError
 
@@ -94,7 +96,10 @@ def classify(env: Environment, tree: SchemaTree, recorded: RecordedVersion) -> S
 
 
 def environment_status(env: Environment, trees: Sequence[SchemaTree], *, connect_timeout: int) -> list[SchemaStatus]:
-    url = database_url(env)
+    try:
+        url = database_url(env)
+    except ConsdbBotError as error:
+        url = error.message
     if isinstance(url, str):
         return [SchemaStatus(env.key, tree.section, State.NOT_CONFIGURED, detail=url) for tree in trees]
     try:
@@ -102,6 +107,9 @@ def environment_status(env: Environment, trees: Sequence[SchemaTree], *, connect
             recorded = read_versions(connection, version_tables(trees))
     except ConsdbBotError as error:
         return [SchemaStatus(env.key, tree.section, State.UNREACHABLE, detail=error.message) for tree in trees]
+    except psycopg.Error as error:
+        detail = f"cannot read the version tables of {url}: {url.redact(first_line(error))}"
+        return [SchemaStatus(env.key, tree.section, State.UNREACHABLE, detail=detail) for tree in trees]
     return [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from alembic.script.revision import RangeNotAncestorError, ResolutionError
+from alembic.script.revision import RevisionError
 
 from bot.engine.tree import SchemaTree
 from bot.errors import Refused
@@ -16,7 +16,7 @@ _RELATIVE = re.compile(r"^(?P<sign>[+-])(?P<steps>\d+)$")
 
 def _unknown(tree: SchemaTree, spec: str, error: Exception) -> Refused:
     return Refused(
-        f"{tree.section}: {error}" if "Multiple" in str(error) else f"{tree.section} has no revision {spec!r}",
+        f"{tree.section}: {error}" if "ultiple" in str(error) else f"{tree.section} has no revision {spec!r}",
         hint=f"Write a full or unambiguous revision id; `history {tree.section}` lists them.",
     )
 
@@ -25,7 +25,7 @@ def resolve_revision(tree: SchemaTree, spec: str) -> str:
     """A full revision id for a full or partial one."""
     try:
         revision = tree.graph.get_revision(spec)
-    except ResolutionError as error:
+    except RevisionError as error:
         raise _unknown(tree, spec, error) from None
     if revision is None:
         raise _unknown(tree, spec, ValueError(spec))
@@ -94,7 +94,7 @@ def downgrade_target(tree: SchemaTree, spec: str, current: tuple[str, ...]) -> s
 def _is_above(tree: SchemaTree, revision: str, lower: tuple[str, ...]) -> bool:
     try:
         steps = list(tree.graph.iterate_revisions(revision, lower, inclusive=False))
-    except (RangeNotAncestorError, ResolutionError):
+    except RevisionError:
         return False
     return bool(steps)
 

@@ -33,7 +33,7 @@ class RevisionInfo:
 
     @property
     def short(self) -> str:
-        return self.revision[:12]
+        return short(self.revision)
 
 
 class SchemaTree:
@@ -133,6 +133,11 @@ class MigrationTree:
                 )
             self._schemas[section] = SchemaTree(self.ini_path, section)
         return self._schemas[section]
+
+
+def short(revision: str) -> str:
+    """Twelve characters, as Alembic prints revision ids."""
+    return revision[:12]
 
 
 def _read_revision(path: Path) -> RevisionInfo | None:
