@@ -16,6 +16,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
+from bot import grammar
 from bot.config import Environment, Settings
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
 from bot.errors import ConsdbBotError, Refused
@@ -70,6 +71,8 @@ class ChangeNotifier(Protocol):
 
 @dataclass(frozen=True)
 class Proposal:
+    """A change someone asks for, from Slack or the terminal."""
+
     kind: Direction
     environment: str
     schemas: list[str]
@@ -77,6 +80,16 @@ class Proposal:
     requester: str
     ticket: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_command(cls, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, requester: str) -> Proposal:
+        if isinstance(command, grammar.Upgrade):
+            return cls(Direction.UPGRADE, command.environment, list(command.schemas), command.to, requester,
+                       command.ticket, command.options)  # fmt: skip
+        if isinstance(command, grammar.Downgrade):
+            return cls(Direction.DOWNGRADE, command.environment, [command.schema], command.revision, requester,
+                       command.ticket, command.options)  # fmt: skip
+        return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester)
 
 
 class ChangeService:
@@ -228,26 +241,21 @@ class ChangeService:
         self.notifier.updated(view)
         env = self.settings.environment(request.environment)
         try:
-            result = self._execute(request, env, lambda event: self.notifier.progress(view, _progress_line(event)))
+            result = self.engine.change(
+                env,
+                request.schemas,
+                direction=Direction(request.kind),
+                to=request.target,
+                options=request.options,
+                actor=f"<@{request.requester}> (request #{request.id})",
+                on_progress=lambda event: self.notifier.progress(view, _progress_line(event)),
+                expected=request.binding,
+            )
         except ConsdbBotError as error:
             self._finish(request, RequestState.FAILED, None, note=str(error))
             return
         state = RequestState.SUCCEEDED if result.ok else RequestState.FAILED
         self._finish(request, state, result, note="")
-
-    def _execute(self, request: ChangeRequest, env: Environment, report: Callable[[Progress], None]) -> ChangeResult:
-        kind = Direction(request.kind)
-        common = {"actor": f"<@{request.requester}> (request #{request.id})", "on_progress": report}
-        if kind is Direction.UPGRADE:
-            return self.engine.upgrade(
-                env, request.schemas, to=request.target, options=request.options, expected=request.binding, **common
-            )
-        if kind is Direction.DOWNGRADE:
-            return self.engine.downgrade(
-                env, request.schemas[0], request.target or "-1", options=request.options, expected=request.binding,
-                **common,
-            )  # fmt: skip
-        return self.engine.stamp(env, request.schemas[0], request.target or "head", expected=request.binding, **common)
 
     def _finish(self, request: ChangeRequest, state: RequestState, result: ChangeResult | None, *, note: str) -> None:
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes} if result else {}

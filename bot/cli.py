@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from bot import grammar
+from bot.changes import Proposal
 from bot.config import Settings, config_path, load_settings, require
-from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
+from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
 from bot.store import Store
 from bot.text import audit_text, change_text, drift_text, error_text, history_text, jsonable, plan_text, status_text
@@ -105,45 +106,30 @@ class _Terminal:
         return store
 
     def _change(self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp) -> int:
-        env = self.settings.environment(command.environment)
-        if isinstance(command, grammar.Upgrade):
-            schemas = self.settings.select_schemas(list(command.schemas))
-        else:
-            schemas = [self.settings.schema(command.schema)]
+        proposal = Proposal.from_command(command, self.actor)
+        env = self.settings.environment(proposal.environment)
+        schemas = self.settings.select_schemas(proposal.schemas)
         if not command.yes:
-            plans = self._plan(command, env, schemas)
+            plans = self.engine.plan(
+                env, schemas, to=proposal.target, direction=proposal.kind, options=proposal.options
+            )
             self.answer(plans, lambda: plan_text(plans))
             raise Refused(
                 "nothing was changed: changes from the terminal need --yes", hint="Read the plan above, then add --yes."
             )
-        result = self._run_change(command, env, schemas)
+        result = self.engine.change(
+            env, schemas, direction=proposal.kind, to=proposal.target, options=proposal.options, actor=self.actor,
+            wait=command.wait, on_progress=self.progress,
+        )  # fmt: skip
         self._store().audit(
             actor=self.actor,
             action="succeeded" if result.ok else "failed",
             environment=env.key,
             summary=f"{result.direction.value} from the terminal {'succeeded' if result.ok else 'failed'}",
-            detail={"reached": {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes}},
+            detail={
+                "reached": {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes},
+                "ticket": proposal.ticket,
+            },
         )
         self.answer(result, lambda: change_text(result))
         return 0 if result.ok else 1
-
-    def _plan(
-        self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, env: Any, schemas: list[str]
-    ) -> list[SchemaPlan]:
-        if isinstance(command, grammar.Upgrade):
-            return self.engine.plan(env, schemas, to=command.to, options=command.options)
-        if isinstance(command, grammar.Downgrade):
-            return self.engine.plan(
-                env, schemas, to=command.revision, direction=Direction.DOWNGRADE, options=command.options
-            )
-        return self.engine.plan(env, schemas, to=command.revision, direction=Direction.STAMP)
-
-    def _run_change(
-        self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, env: Any, schemas: list[str]
-    ) -> ChangeResult:
-        common = {"actor": self.actor, "wait": command.wait, "on_progress": self.progress}
-        if isinstance(command, grammar.Upgrade):
-            return self.engine.upgrade(env, schemas, to=command.to, options=command.options, **common)
-        if isinstance(command, grammar.Downgrade):
-            return self.engine.downgrade(env, schemas[0], command.revision, options=command.options, **common)
-        return self.engine.stamp(env, schemas[0], command.revision, **common)

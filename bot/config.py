@@ -25,6 +25,7 @@ CONFIG_ENV_VAR = "CONSDB_BOT_CONFIG"
 BUNDLED = "bundled"
 INSTALLED = "installed"
 
+_POSTGRES_DURATION = r"^[0-9]+(ms|s|min|h|d)?$"
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -103,8 +104,8 @@ class Environment(_Model):
 class Migrations(_Model):
     alembic_ini: str | Unset = BUNDLED
     sdm_schemas: str | Unset = INSTALLED
-    lock_timeout: str = "10s"
-    statement_timeout: str = "30min"
+    lock_timeout: str = Field(default="10s", pattern=_POSTGRES_DURATION)
+    statement_timeout: str = Field(default="30min", pattern=_POSTGRES_DURATION)
     run_timeout_seconds: int = Field(default=3600, ge=1)
     connect_timeout_seconds: int = Field(default=5, ge=1)
     scratch_url: str | Unset | None = None
@@ -192,13 +193,16 @@ class Settings(_Model):
         wanted = name.lower().removeprefix("cdb_")
         if wanted in self.schemas:
             return wanted
-        raise UsageError(f"unknown schema {name!r}", usage=f"schemas: {', '.join(self.schemas)} or all")
+        raise UsageError(f"unknown schema {name!r}", usage=f"schemas: {', '.join(self.schemas)}")
 
     def select_schemas(self, names: list[str]) -> list[str]:
         """Schemas named on a command line, in configuration order; none or ``all`` means every one."""
         if not names or any(name.lower() == "all" for name in names):
             return list(self.schemas)
-        wanted = {self.schema(name) for name in names}
+        try:
+            wanted = {self.schema(name) for name in names}
+        except UsageError as error:
+            raise UsageError(error.message, usage=f"{error.usage} (or all)") from None
         return [schema for schema in self.schemas if schema in wanted]
 
 
@@ -220,16 +224,16 @@ def load_settings(path: str | Path, *, environ: Mapping[str, str] | None = None)
 
 
 def parse_settings(text: str, *, source: str = "<memory>", environ: Mapping[str, str]) -> Settings:
+    lines: dict[tuple[str, ...], int] = {}
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is None:
+            raise ConfigError(f"{source} is empty")
+        data = _interpolate(root, (), lines, _Reader(text, environ))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{source} is not valid YAML{where}: {getattr(error, 'problem', error)}") from error
-    if root is None:
-        raise ConfigError(f"{source} is empty")
-    lines: dict[tuple[str, ...], int] = {}
-    data = _interpolate(root, (), lines, _Reader(text, environ))
     if not isinstance(data, dict):
         raise ConfigError(f"{source} must be a mapping of settings")
     data["source"] = source
@@ -262,6 +266,10 @@ def _interpolate(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, 
         for key_node, value_node in node.value:
             key = str(reader.scalar(key_node))
             child = (*path, key)
+            if key in result:
+                raise ConfigError(
+                    f"{'.'.join(child)} (line {key_node.start_mark.line + 1}) is given twice; keep one of them"
+                )
             result[key] = _interpolate(value_node, child, lines, reader)
             lines[child] = key_node.start_mark.line + 1
         return result

@@ -247,8 +247,6 @@ def split_words(text: str) -> list[str]:
 
 def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
     parser = build_parser(prog)
-    if not words:
-        raise HelpRequested(parser.format_help())
     namespace = parser.parse_args(list(words))
     values = vars(namespace)
     name = values.pop("command")

@@ -12,7 +12,6 @@ from slack_sdk import WebClient
 from bot import blocks, grammar
 from bot.changes import Proposal
 from bot.context import Context
-from bot.engine.service import Direction
 from bot.errors import ConsdbBotError, UsageError
 from bot.metrics import COMMANDS
 from bot.text import audit_text, drift_text, history_text, plan_text
@@ -75,7 +74,7 @@ class CommandHandlers:
                 records = self.context.store.audit_trail(environment=env, limit=command.limit)
                 self._post_text(client, channel, "Audit trail", audit_text(records))
             case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
-                view = self.context.changes.propose(_proposal(command, user))
+                view = self.context.changes.propose(Proposal.from_command(command, user))
                 if view.channel != channel:
                     client.chat_postEphemeral(
                         channel=channel, user=user, text=f"Request #{view.id} is posted in <#{view.channel}>."
@@ -103,13 +102,3 @@ def _parse(text: str) -> grammar.Invocation:
             hint="In Slack a change is approved by an approver's reaction on the request.",
         )
     return invocation
-
-
-def _proposal(command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, user: str) -> Proposal:
-    if isinstance(command, grammar.Upgrade):
-        return Proposal(Direction.UPGRADE, command.environment, list(command.schemas), command.to, user,
-                        command.ticket, command.options)  # fmt: skip
-    if isinstance(command, grammar.Downgrade):
-        return Proposal(Direction.DOWNGRADE, command.environment, [command.schema], command.revision, user,
-                        command.ticket, command.options)  # fmt: skip
-    return Proposal(Direction.STAMP, command.environment, [command.schema], command.revision, user)

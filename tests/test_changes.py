@@ -197,7 +197,8 @@ def test_requires_ticket_and_tested_on(world):
 
 def test_what_was_approved_is_what_runs(world):
     view = world.propose()
-    world.service.engine.upgrade(world.service.settings.environment("bts"), ["latiss"], to="+1", actor="someone else")
+    bts = world.service.settings.environment("bts")
+    world.service.engine.change(bts, ["latiss"], direction=Direction.UPGRADE, to="+1", actor="someone else")
     world.react(view, APPROVER_1)
     assert world.state(view) is RequestState.FAILED
     note = world.notifier.events[-1][2]

@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
 import psycopg
 from sqlalchemy.engine import URL, make_url
@@ -53,8 +54,12 @@ class DatabaseUrl:
         return self.url.password if isinstance(self.url.password, str) else None
 
     def redact(self, text: str) -> str:
-        """``text`` with this URL's password, wherever it appears, replaced by ``***``."""
-        return text.replace(self.secret, "***") if self.secret else text
+        """``text`` with this URL's password, as typed or percent-encoded, replaced by ``***``."""
+        if not self.secret:
+            return text
+        for form in (self.secret, quote(self.secret, safe=""), quote_plus(self.secret)):
+            text = text.replace(form, "***")
+        return text
 
     def __str__(self) -> str:
         return self.url.set(drivername="postgresql").render_as_string(hide_password=True)

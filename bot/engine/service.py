@@ -190,49 +190,6 @@ class Engine:
             results.append(SchemaDrift(env.key, tree.section, status.current, differences))
         return results
 
-    def upgrade(
-        self,
-        env: Environment,
-        schemas: Sequence[str],
-        *,
-        to: str | None = None,
-        options: dict[str, str] | None = None,
-        actor: str,
-        wait: bool = False,
-        on_progress: ProgressCallback | None = None,
-        expected: Bindings | None = None,
-    ) -> ChangeResult:
-        return self._change(env, schemas, Direction.UPGRADE, to, options or {}, actor, wait, on_progress, expected)
-
-    def downgrade(
-        self,
-        env: Environment,
-        schema: str,
-        revision: str,
-        *,
-        options: dict[str, str] | None = None,
-        actor: str,
-        wait: bool = False,
-        on_progress: ProgressCallback | None = None,
-        expected: Bindings | None = None,
-    ) -> ChangeResult:
-        return self._change(
-            env, [schema], Direction.DOWNGRADE, revision, options or {}, actor, wait, on_progress, expected
-        )
-
-    def stamp(
-        self,
-        env: Environment,
-        schema: str,
-        revision: str,
-        *,
-        actor: str,
-        wait: bool = False,
-        on_progress: ProgressCallback | None = None,
-        expected: Bindings | None = None,
-    ) -> ChangeResult:
-        return self._change(env, [schema], Direction.STAMP, revision, {}, actor, wait, on_progress, expected)
-
     def _database(self, env: Environment) -> DatabaseUrl:
         url = database_url(env)
         if isinstance(url, str):
@@ -325,20 +282,25 @@ class Engine:
             on_statement=on_statement,
         )
 
-    def _change(
+    def change(
         self,
         env: Environment,
         schemas: Sequence[str],
+        *,
         direction: Direction,
         to: str | None,
-        options: dict[str, str],
         actor: str,
-        wait: bool,
-        on_progress: ProgressCallback | None,
+        options: dict[str, str] | None = None,
+        wait: bool = False,
+        on_progress: ProgressCallback | None = None,
         expected: Bindings | None = None,
     ) -> ChangeResult:
+        """Upgrade, downgrade or stamp: plan under the schema locks, check ``expected``, run, report.
+
+        A downgrade or stamp names one schema; ``to`` defaults to head (upgrade, stamp) or -1.
+        """
         url = self._database(env)
-        options = self._options(env, options)
+        options = self._options(env, options or {})
         trees = [self.tree.schema(schema) for schema in schemas]
         with schema_locks(
             url,

@@ -8,6 +8,7 @@ business running inside the bot. The graph itself is Alembic's own :class:`Revis
 from __future__ import annotations
 
 import ast
+import configparser
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.script.revision import Revision, RevisionMap
 
-from bot.errors import ConfigError, Refused
+from bot.config import BUNDLED
+from bot.errors import ConfigError
 
 BUNDLED_INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 DEFAULT_VERSION_TABLE_SCHEMA = "cdb"
@@ -114,20 +116,16 @@ class MigrationTree:
 
     @classmethod
     def from_setting(cls, setting: str) -> MigrationTree:
-        return cls(BUNDLED_INI if setting == "bundled" else Path(setting).expanduser().resolve())
-
-    @property
-    def directory(self) -> Path:
-        return self.ini_path.parent
-
-    @property
-    def is_bundled(self) -> bool:
-        return self.ini_path == BUNDLED_INI
+        return cls(BUNDLED_INI if setting == BUNDLED else Path(setting).expanduser().resolve())
 
     def schema(self, section: str) -> SchemaTree:
         if section not in self._schemas:
-            if not Config(str(self.ini_path)).file_config.has_section(section):
-                raise Refused(
+            try:
+                present = Config(str(self.ini_path)).file_config.has_section(section)
+            except configparser.Error as error:
+                raise ConfigError(f"{self.ini_path} is not a readable ini file: {error.message}") from None
+            if not present:
+                raise ConfigError(
                     f"{self.ini_path} has no section [{section}]",
                     hint="Add the schema's section to the ini file, or remove it from `schemas` in the configuration.",
                 )
