@@ -102,7 +102,12 @@ def error_message(error: ConsdbBotError) -> dict[str, Any]:
 
 
 def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
-    title = f"{view.kind.capitalize()} request #{view.id}: {view.environment_title} ({view.environment})"
+    place = (
+        view.environment
+        if view.environment_title == view.environment
+        else f"{view.environment_title} ({view.environment})"
+    )
+    title = f"{view.kind.capitalize()} request #{view.id}: {place}"
     ranges = "\n".join(f"• `{schema}` {span}" for schema, span in view.ranges.items())
     fields = [
         f"*Requested by* <@{view.requester}>",

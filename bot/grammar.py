@@ -137,12 +137,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message or self.prog, usage=self.format_usage().strip())
 
     def _examples(self) -> str | None:
-        command = self.prog.split()[-1]
-        examples = _EXAMPLES.get(command)
-        if not examples:
-            return None
-        base = " ".join(self.prog.split()[:-1])
-        return "For example: " + "   ".join(f"{base} {example}" for example in examples)
+        *base, command = self.prog.split()
+        examples = examples_of(command, prog=" ".join(base))
+        return "For example: " + "   ".join(examples) if examples else None
 
 
 def _ticket(text: str) -> str:
@@ -163,13 +160,30 @@ def _option(text: str) -> str:
     return text
 
 
+def in_slack(prog: str) -> bool:
+    return prog.startswith("/")
+
+
+def examples_of(command: str, *, prog: str) -> list[str]:
+    """The examples of a command as typed where it is typed: Slack says ``migrate`` and has no --yes."""
+    examples = _EXAMPLES.get("upgrade" if command == "migrate" else command, [])
+    if in_slack(prog):
+        examples = [example.replace("upgrade ", "migrate ", 1).replace(" --yes", "") for example in examples]
+    return [f"{prog} {example}" for example in examples]
+
+
 def build_parser(prog: str) -> _Parser:
+    """The parser of the terminal (``consdb-bot``) or of Slack (``/consdb``): one language, two dialects.
+
+    Slack has no --config, --json or serve, says ``migrate`` first, and hides --yes and --wait
+    (approval there is a reaction; the handler says so to whoever types them).
+    """
+    slack = in_slack(prog)
     parser = _Parser(prog=prog, description="Where ConsDB schemas stand in each environment, and moving them.")
     terminal = _Parser(add_help=False)
-    terminal.add_argument("--config", default=argparse.SUPPRESS, help="configuration file (or CONSDB_BOT_CONFIG)")
-    terminal.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="answer in JSON")
-    parser.add_argument("--config", default=argparse.SUPPRESS, help="configuration file (or CONSDB_BOT_CONFIG)")
-    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="answer in JSON")
+    for owner in () if slack else (parser, terminal):
+        owner.add_argument("--config", default=argparse.SUPPRESS, help="configuration file (or CONSDB_BOT_CONFIG)")
+        owner.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="answer in JSON")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, summary: str, *, aliases: Sequence[str] = ()) -> _Parser:
@@ -179,7 +193,7 @@ def build_parser(prog: str) -> _Parser:
             help=summary,
             description=summary,
             parents=[terminal],
-            epilog="examples:\n" + "\n".join(f"  {prog} {example}" for example in _EXAMPLES[name]),
+            epilog="examples:\n" + "\n".join(f"  {example}" for example in examples_of(name, prog=prog)),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         return sub
@@ -212,18 +226,20 @@ def build_parser(prog: str) -> _Parser:
     sub.add_argument("environment", nargs="?", metavar="ENV")
     sub.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many records (default 20)")
 
-    sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
-    sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
-    sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
+    if not slack:
+        sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
+        sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
+        sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
 
+    upgrade, alias = ("migrate", "upgrade") if slack else ("upgrade", "migrate")
     for name, summary, aliases in (
-        ("upgrade", "upgrade, one transaction per schema", ["migrate"]),
+        (upgrade, "upgrade, one transaction per schema", [alias]),
         ("downgrade", "downgrade one schema to REV", []),
         ("stamp", "record REV without running migrations", []),
     ):
         sub = command(name, summary, aliases=aliases)
         sub.add_argument("environment", metavar="ENV")
-        if name == "upgrade":
+        if name == upgrade:
             sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA")
             sub.add_argument("--to", metavar="REV", help="target revision (default: head)")
         else:
@@ -232,8 +248,11 @@ def build_parser(prog: str) -> _Parser:
         if name != "stamp":
             sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
             sub.add_argument("--options", nargs="+", default=[], type=_option, metavar="KEY=VALUE")
-        sub.add_argument("--yes", action="store_true", help="really do it (the terminal's approval)")
-        sub.add_argument("--wait", action="store_true", help="queue behind a running change instead of refusing")
+        hidden = argparse.SUPPRESS
+        sub.add_argument(
+            "--yes", action="store_true", help=hidden if slack else "really do it (the terminal's approval)"
+        )
+        sub.add_argument("--wait", action="store_true", help=hidden if slack else "queue behind a running change")
     return parser
 
 

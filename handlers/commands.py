@@ -79,8 +79,6 @@ class CommandHandlers:
                     client.chat_postEphemeral(
                         channel=channel, user=user, text=f"Request #{view.id} is posted in <#{view.channel}>."
                     )
-            case grammar.Serve():
-                raise UsageError("`serve` runs the bot; it is a terminal command", usage="consdb-bot serve")
 
     def _post_text(self, client: WebClient, channel: str, title: str, text: str) -> None:
         """A text answer in the channel; as a file when it is too long for a message."""
@@ -95,9 +93,9 @@ class CommandHandlers:
 def _parse(text: str) -> grammar.Invocation:
     invocation = grammar.parse(grammar.split_words(text), prog=PROG)
     command = invocation.command
-    if getattr(command, "yes", False) or getattr(command, "wait", False) or invocation.json or invocation.config:
+    if getattr(command, "yes", False) or getattr(command, "wait", False):
         raise UsageError(
-            "--yes, --wait, --json and --config are for the terminal",
+            "--yes and --wait are for the terminal",
             usage=f"{PROG} migrate ENV [SCHEMA...] [--to REV] [--ticket TICKET]",
             hint="In Slack a change is approved by an approver's reaction on the request.",
         )

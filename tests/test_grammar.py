@@ -92,4 +92,5 @@ def test_help_of_one_command_shows_its_examples():
     assert "consdb-bot plan summit latiss --sql" in shown.value.text
     with pytest.raises(grammar.HelpRequested) as shown:
         grammar.parse(["upgrade", "--help"], prog="/consdb")
-    assert "/consdb upgrade bts --yes" in shown.value.text
+    assert "/consdb migrate bts\n" in shown.value.text
+    assert "--yes" not in shown.value.text

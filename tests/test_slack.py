@@ -1,0 +1,292 @@
+"""The bot as Slack drives it: signed slash commands and events into a running ``consdb-bot serve``,
+Web API calls out to the Slack stand-in, databases checked in PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import PASSWORD, REPO, libpq
+from tests.support.bot_process import BotProcess, sign
+from tests.support.slack_api import BOT_TOKEN, Call, FakeSlack
+
+BTS_CHANNEL, SUMMIT_CHANNEL = "C0BTS00001", "C0SUMMIT01"
+REQUESTER, APPROVER_1, APPROVER_2, STRANGER, DBA = "U0REQUEST1", "U0APPROVE1", "U0APPROVE2", "U0STRANGER", "U0DBA00001"
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        fake.state.groups["S0DBA"] = [DBA]
+        yield fake
+        assert PASSWORD not in json.dumps([call.args for call in fake.calls()]), "a password reached Slack"
+
+
+@pytest.fixture
+def databases(new_database) -> dict[str, str]:
+    return {"BTS_DATABASE_URL": new_database(), "SUMMIT_DATABASE_URL": new_database()}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "consdb-bot.yaml"
+    path.write_text(f"""
+state_url: sqlite:///{tmp_path / "state.sqlite3"}
+migrations: {{connect_timeout_seconds: 2}}
+schemas: [latiss, lsstcam, startrackerwide]
+slack: {{announce_channel: {BTS_CHANNEL}}}
+environments:
+  bts:
+    aliases: [base]
+    test_stand: true
+    database_url: ${{BTS_DATABASE_URL}}
+    channel: {BTS_CHANNEL}
+    approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}
+  summit:
+    database_url: ${{SUMMIT_DATABASE_URL}}
+    channel: {SUMMIT_CHANNEL}
+    approvals: {{required: 2, approvers: [{APPROVER_1}], usergroup: S0DBA}}
+    requires_ticket: true
+    requires_tested_on: bts
+""")
+    return path
+
+
+@pytest.fixture
+def bot(config: Path, slack: FakeSlack, databases: dict[str, str]) -> Iterator[BotProcess]:
+    with BotProcess(config, slack.url, environ=databases) as process:
+        yield process
+
+
+def posted_request(slack: FakeSlack, number: int) -> Call:
+    return slack.wait_for(
+        lambda calls: next(
+            (c for c in calls if c.method == "chat.postMessage" and f"request #{number}:" in c.text), None
+        )
+    )
+
+
+def request_state(slack: FakeSlack, number: int, state: str) -> Call:
+    return slack.wait_for(
+        lambda calls: next(
+            (c for c in calls if c.method == "chat.update" and c.text.startswith(f"Upgrade request #{number}:")
+             and c.text.endswith(f": {state}")), None,
+        )
+    )  # fmt: skip
+
+
+def ephemeral_to(slack: FakeSlack, user: str, containing: str) -> Call:
+    return slack.wait_for(
+        lambda calls: next(
+            (
+                c
+                for c in calls
+                if c.method == "chat.postEphemeral" and c.args.get("user") == user and containing in c.text
+            ),
+            None,
+        )
+    )
+
+
+def revisions(url: str, schema: str) -> list[str]:
+    """What the version table records; nothing when there is none."""
+    with psycopg.connect(libpq(url)) as connection:
+        exists = connection.execute("SELECT to_regclass(%s)", (f"cdb.cdb_{schema}_version",)).fetchone()
+        if not exists or exists[0] is None:
+            return []
+        return [row[0] for row in connection.execute(f"SELECT version_num FROM cdb.cdb_{schema}_version")]
+
+
+def test_migrate_approved_by_an_approver_runs_once_and_reports_in_the_thread(bot, slack, databases):
+    ack = bot.command("migrate bts latiss", user=REQUESTER)
+    assert ack.status == 200
+    assert ack.json()["response_type"] == "ephemeral"
+    request = posted_request(slack, 1)
+    assert request.args["channel"] == BTS_CHANNEL
+    assert f"<@{REQUESTER}>" in json.dumps(request.args["blocks"], ensure_ascii=False)
+    assert "`latiss` base → 05689cf3f8f0" in json.dumps(request.args["blocks"], ensure_ascii=False)
+    assert "index-not-concurrent" in json.dumps(request.args["blocks"], ensure_ascii=False)
+
+    ts = request.reply["ts"]
+    for _ in range(3):
+        assert (
+            bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="Ev0001").status
+            == 200
+        )
+    request_state(slack, 1, "succeeded")
+    thread = slack.wait_for(
+        lambda calls: [c for c in calls if c.args.get("thread_ts") == ts and "Next steps" in c.text] and
+        [c.text for c in calls if c.args.get("thread_ts") == ts]
+    )  # fmt: skip
+    assert "latiss: base → 8ebb60eda79d  Create cdb_latiss as in sdm_schemas 30.2026.2800" in thread
+    assert "latiss: 8ebb60eda79d → 05689cf3f8f0  sdm_schemas 30.2026.4300" in thread
+    assert revisions(databases["BTS_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
+    assert len([c for c in slack.calls("chat.update") if c.text.endswith(": running")]) == 1
+
+
+def test_reactions_that_do_not_count_are_not_answered(bot, slack, databases):
+    bot.command("migrate bts startrackerwide", user=REQUESTER, channel=BTS_CHANNEL)
+    ts = posted_request(slack, 1).reply["ts"]
+    bot.reaction("white_check_mark", user=REQUESTER, channel=BTS_CHANNEL, ts=ts, event_id="EvOwn")
+    bot.reaction("white_check_mark", user=STRANGER, channel=BTS_CHANNEL, ts=ts, event_id="EvStranger")
+    bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts="1.000001", event_id="EvElsewhere")
+    bot.reaction("x", user=APPROVER_2, channel=BTS_CHANNEL, ts=ts, event_id="EvReject")
+    request_state(slack, 1, "rejected")
+    assert slack.calls("chat.postEphemeral") == []
+    assert [c.text.rsplit(": ", 1)[-1] for c in slack.calls("chat.update")] == ["rejected"]
+    assert revisions(databases["BTS_DATABASE_URL"], "startrackerwide") == []
+
+
+def test_two_migrate_requests_at_once_the_second_is_refused_naming_the_first(bot, slack):
+    with ThreadPoolExecutor(2) as pool:
+        acks = list(pool.map(lambda user: bot.command("migrate bts", user=user), [REQUESTER, APPROVER_2]))
+    assert all(ack.status == 200 for ack in acks)
+    refusal = slack.wait_for(
+        lambda calls: next(
+            (c for c in calls if c.method == "chat.postEphemeral" and "already has a change" in c.text), None
+        )
+    )
+    assert "request #1" in refusal.text
+    assert "One change at a time per environment" in refusal.text
+    assert len([c for c in slack.calls("chat.postMessage") if "request #" in c.text]) == 1
+
+
+def test_summit_needs_a_ticket_and_bts_first_then_two_approvals_one_from_the_user_group(bot, slack, databases):
+    bot.command("migrate summit latiss", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, "summit changes need a Jira ticket")
+    bot.command("migrate summit latiss --ticket OSW-123", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, "latiss at 05689cf3f8f0 has not succeeded at bts yet")
+
+    bot.command("migrate base latiss", user=REQUESTER)
+    ts = posted_request(slack, 1).reply["ts"]
+    bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvBts")
+    request_state(slack, 1, "succeeded")
+
+    bot.command("migrate summit latiss --ticket OSW-123", user=REQUESTER)
+    summit = posted_request(slack, 2)
+    assert summit.args["channel"] == SUMMIT_CHANNEL
+    ts = summit.reply["ts"]
+    bot.reaction("white_check_mark", user=APPROVER_1, channel=SUMMIT_CHANNEL, ts=ts, event_id="EvSummit1")
+    slack.wait_for(
+        lambda calls: [c for c in calls if c.method == "chat.update" and "Needs 1 more" in json.dumps(c.args)]
+    )
+    bot.reaction("white_check_mark", user=DBA, channel=SUMMIT_CHANNEL, ts=ts, event_id="EvSummit2")
+    request_state(slack, 2, "succeeded")
+    assert revisions(databases["SUMMIT_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
+    assert slack.calls("usergroups.users.list")[0].args["usergroup"] == "S0DBA"
+
+
+def test_status_is_a_table_of_environments_by_schemas(bot, slack):
+    bot.command("status")
+    answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "ConsDB status"), None))
+    table = json.dumps(answer.args["blocks"])
+    assert "schema           bts       summit" in table
+    assert "latiss           empty -2  empty -2" in table
+
+
+def test_usage_errors_and_help_answer_in_the_acknowledgement(bot, slack):
+    usage = bot.command("migrate")
+    assert usage.json()["response_type"] == "ephemeral"
+    assert "the following arguments are required: ENV" in usage.body
+    assert "/consdb migrate" in usage.body
+    assert "--yes and --wait are for the terminal" in bot.command("migrate bts --yes").body
+    assert "unrecognized arguments: --json" in bot.command("status --json").body
+    assert "/consdb status summit latiss lsstcam -v" in bot.command("help status").body
+    assert slack.calls("chat.postMessage") == []
+
+
+def test_two_hundred_malformed_command_lines_each_get_usage(bot, slack):
+    words = ["status", "plan", "migrate", "downgrade", "stamp", "history", "drift", "audit", "--to", "--sql",
+             "--ticket", "osw", "--options", "=", "--limit", "0", "'", '"', "-", "--", "@", "ü", "--yes", "x" * 40]  # fmt: skip
+    generator = random.Random(3)
+    lines = [" ".join(generator.choice(words) for _ in range(generator.randint(1, 5))) for _ in range(200)]
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(bot.command, lines))
+    assert all(reply.status == 200 for reply in replies)
+    answers = [reply.json()["text"] for reply in replies]
+    assert sum(":warning:" in answer or "usage:" in answer for answer in answers) > 150
+    assert bot.get("/healthz").status == 200
+
+
+def test_forged_and_stale_requests_are_refused(bot, slack):
+    body = b"command=%2Fconsdb&text=status&user_id=U1&channel_id=C1"
+    forged = bot.post(
+        body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret="not-the-secret")}
+    )
+    stale = bot.post(
+        body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, timestamp=int(time.time()) - 600)}
+    )
+    assert (forged.status, stale.status) == (401, 401)
+    assert slack.calls("chat.postMessage") == []
+
+
+def test_rate_limited_web_api_calls_are_retried(bot, slack):
+    slack.rate_limit("chat.postMessage", times=1)
+    bot.command("status bts")
+    slack.wait_for(lambda calls: next((c for c in calls if c.text == "ConsDB status"), None))
+
+
+def test_long_plans_go_as_a_file(bot, slack):
+    bot.command("plan bts --sql")
+    slack.wait_for(lambda calls: [c for c in calls if c.method == "files.completeUploadExternal"])
+    content = b"".join(slack.state.uploads.values()).decode(errors="replace")
+    assert "CREATE TABLE cdb_lsstcam.exposure" in content
+
+
+def test_audit_trail_in_slack(bot, slack):
+    bot.command("migrate summit latiss", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, "need a Jira ticket")
+    bot.command("audit summit")
+    answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "Audit trail"), None))
+    assert "refused" in json.dumps(answer.args["blocks"])
+
+
+def test_a_restart_mid_run_is_reported_as_interrupted(config, slack, databases, tmp_path):
+    barrier = 4545
+    with psycopg.connect(libpq(databases["BTS_DATABASE_URL"]), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
+        first = BotProcess(config, slack.url, environ=databases).start()
+        first.command(f"migrate bts latiss --options barrier={barrier}")
+        ts = posted_request(slack, 1).reply["ts"]
+        first.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvRun")
+        request_state(slack, 1, "running")
+        first.stop(kill=True)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
+    with BotProcess(config, slack.url, environ=databases):
+        note = slack.wait_for(
+            lambda calls: next(
+                (c for c in calls if c.args.get("thread_ts") == ts and "The bot stopped" in c.text), None
+            )
+        )
+    assert "latiss now records" in note.text
+    request_state(slack, 1, "interrupted")
+
+
+def test_missing_slack_settings_exit_2_naming_them(config):
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("SLACK_")}
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--config", str(config)], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET are not set" in done.stderr
+    socket_mode = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--socket-mode", "--config", str(config)], cwd=REPO,
+        env={**environment, "SLACK_BOT_TOKEN": BOT_TOKEN}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert socket_mode.returncode == 2
+    assert "SLACK_APP_TOKEN is not set" in socket_mode.stderr
+
+
+def test_health_and_metrics(bot):
+    assert json.loads(bot.get("/healthz").body) == {"status": "ok", "state_database": "ok"}
+    bot.command("status bts")
+    assert 'consdb_bot_commands_total{command="status"} 1.0' in bot.get("/metrics").body
