@@ -7,7 +7,6 @@ configuration) is wrong.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import sys
@@ -20,7 +19,7 @@ from bot.config import Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
 from bot.store import Store
-from bot.text import audit_text, change_text, drift_text, error_text, history_text, jsonable, plan_text, status_text
+from bot.text import audit_text, change_text, drift_text, error_text, history_text, plan_text, status_text, to_json
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -57,7 +56,7 @@ class _Terminal:
         return f"{getpass.getuser()}@{socket.gethostname()} (terminal)"
 
     def answer(self, result: Any, render: Callable[[], str]) -> None:
-        text = json.dumps(jsonable(result), indent=2) if self.invocation.json else render()
+        text = to_json(result) if self.invocation.json else render()
         self.out.write(text + "\n")
 
     def progress(self, event: Progress) -> None:

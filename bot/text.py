@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,20 +130,23 @@ def error_text(error: ConsdbBotError) -> str:
     return f"error: {error}"
 
 
-def jsonable(value: Any) -> Any:
-    """Results as plain JSON values, for ``--json``."""
+def to_json(value: Any) -> str:
+    """Results as JSON, for ``--json``."""
+    return json.dumps(value, indent=2, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    """What the json module cannot write by itself, as plain values it can."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
-        for extra in ("summary", "sql_digest", "range_text", "ok"):
-            if hasattr(type(value), extra):
-                data[extra] = getattr(value, extra)
-        return data
+        data = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+        return data | {name: getattr(value, name) for name in _DERIVED if hasattr(type(value), name)}
+    if hasattr(value, "__table__"):  # a row of the bot's state
+        return {column.key: getattr(value, column.key) for column in value.__table__.columns}
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(item) for item in value]
-    return value
+    if isinstance(value, (Path, datetime)):
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+_DERIVED = ("summary", "sql_digest", "range_text", "ok")

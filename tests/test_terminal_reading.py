@@ -88,3 +88,16 @@ def test_console_script_and_module_agree():
         assert done.returncode == 0
         assert "usage: consdb-bot" in done.stdout
         assert "upgrade (migrate)" in done.stdout
+
+
+def test_audit_lists_terminal_changes_newest_first(consdb_bot, bundled):
+    config = ("--config", str(bundled))
+    assert consdb_bot("upgrade", "bts", "startrackerwide", "--ticket", "OSW-7", "--yes", *config).code == 0
+    assert consdb_bot("downgrade", "bts", "startrackerwide", "base", "--yes", *config).code == 0
+    result = consdb_bot("audit", "bts", "--limit", "5", *config)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert "downgrade from the terminal succeeded" in lines[0]
+    assert "upgrade from the terminal succeeded" in lines[1]
+    records = json.loads(consdb_bot("audit", "--json", *config).out)
+    assert records[1]["detail"] == {"reached": {"startrackerwide": ["2c2567f48db5"]}, "ticket": "OSW-7"}

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.store.models import OPEN_STATES, Approval, AuditRecord, ChangeRequest, RequestState, SeenEvent
 
 STATE_TREE = Path(__file__).resolve().parent / "alembic"
+STATE_VERSION_TABLE = "consdb_bot_state_version"
 _upgrade_lock = threading.Lock()
 
 

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from bot.store import STATE_VERSION_TABLE
 from bot.store.models import Base
 
 connection = context.config.attributes["connection"]
@@ -9,7 +10,7 @@ context.configure(
     connection=connection,
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
-    version_table="consdb_bot_state_version",
+    version_table=STATE_VERSION_TABLE,
 )
 with context.begin_transaction():
     context.run_migrations()
