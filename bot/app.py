@@ -38,6 +38,9 @@ def build_app(context: Context, *, socket_mode: bool = False) -> App:
             signing_secret=slack.signing_secret,
             client=context.slack,
             request_verification_enabled=not socket_mode,
+            # Every listener only parses, acknowledges and hands off to the context's pool, so it may
+            # run in the request's own thread: no executor hop, no polling for the acknowledgement.
+            process_before_response=True,
         )
     except BoltError as error:
         raise ConfigError(f"Slack refused the bot token: {error}", hint="Check SLACK_BOT_TOKEN.") from None
@@ -47,6 +50,8 @@ def build_app(context: Context, *, socket_mode: bool = False) -> App:
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of Slack requests would be reset, not queued.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -9,6 +9,7 @@ delivered. The service tells the world through a :class:`ChangeNotifier`; it kno
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,13 +103,19 @@ class ChangeService:
         *,
         group_members: Callable[[str], set[str]] = lambda _group: set(),
         clock: Callable[[], datetime] = now,
+        launch: Callable[[Callable[[], None]], object] = lambda run: run(),
     ) -> None:
+        """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own."""
         self.settings = settings
         self.engine = engine
         self.store = store
         self.notifier = notifier
         self.group_members = group_members
         self.clock = clock
+        self.launch = launch
+        # Slack may deliver a reaction on a request before its message id is stored: reactions wait
+        # until a request being posted is on record.
+        self._posting = threading.Lock()
 
     def approvers_of(self, env: Environment) -> set[str]:
         policy = env.approvals
@@ -144,8 +151,9 @@ class ChangeService:
         except IntegrityError:
             raise self._busy(env) from None
         view = self.view(request)
-        channel, message_ts = self.notifier.posted(view)
-        self.store.set_message(request.id, channel, message_ts)
+        with self._posting:
+            channel, message_ts = self.notifier.posted(view)
+            self.store.set_message(request.id, channel, message_ts)
         self.store.audit(
             actor=proposal.requester, action="requested", environment=env.key, request_id=request.id,
             summary=f"{proposal.kind.value} {', '.join(view.ranges)} requested", detail={"ranges": view.ranges},
@@ -194,7 +202,8 @@ class ChangeService:
         """A reaction was added or removed somewhere; act if it counts, and say nothing if not."""
         if not self.store.first_sighting(event_id):
             return
-        request = self.store.request_for_message(channel, message_ts)
+        with self._posting:
+            request = self.store.request_for_message(channel, message_ts)
         verdict = {self.settings.slack.approve_reaction: APPROVE, self.settings.slack.reject_reaction: REJECT}.get(
             reaction
         )
@@ -227,7 +236,7 @@ class ChangeService:
         if view.still_needed == 0:
             if self.store.transition(request.id, RequestState.REQUESTED, RequestState.APPROVED):
                 self._announce(request.id, "approved")
-                self.run(request.id)
+                self.launch(lambda: self.run(request.id))
             return
         self.notifier.updated(view)
 

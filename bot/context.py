@@ -65,8 +65,15 @@ class Context:
         self.engine = Engine(settings)
         self.slack = _web_client(slack)
         self.notifier = SlackNotifier(self.slack, settings)
-        self.changes = ChangeService(settings, self.engine, self.store, self.notifier, group_members=self.group_members)
-        self.background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="consdb-bot-work")
+        # Answers share one GIL with the acknowledgements: two workers keep a burst of 50 commands
+        # acknowledged within 100 ms (benchmarks/slack_ack.py); more workers slow every acknowledgement.
+        # Runs mostly wait on their child process: one worker per environment, the most that can run.
+        self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="consdb-bot-work")
+        self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
+        self.changes = ChangeService(
+            settings, self.engine, self.store, self.notifier, group_members=self.group_members,
+            launch=lambda run: self._start(self.runs, run),
+        )  # fmt: skip
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()
 
@@ -77,7 +84,11 @@ class Context:
 
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work off the request thread, logging what escapes it."""
-        future = self.background.submit(work, *args, **kwargs)
+        return self._start(self.background, work, *args, **kwargs)
+
+    @staticmethod
+    def _start(pool: ThreadPoolExecutor, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future = pool.submit(work, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
 
@@ -98,6 +109,7 @@ class Context:
 
     def close(self) -> None:
         self.background.shutdown(wait=True)
+        self.runs.shutdown(wait=True)
 
 
 def _web_client(slack: SlackSettings) -> WebClient:

@@ -8,6 +8,7 @@ later against the configuration; this module knows only the shape of a command.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import shlex
 from collections.abc import Sequence
@@ -172,6 +173,7 @@ def examples_of(command: str, *, prog: str) -> list[str]:
     return [f"{prog} {example}" for example in examples]
 
 
+@functools.cache
 def build_parser(prog: str) -> _Parser:
     """The parser of the terminal (``consdb-bot``) or of Slack (``/consdb``): one language, two dialects.
 

@@ -11,7 +11,7 @@ from handlers.reactions import ReactionHandlers
 
 def register(app: App, context: Context) -> None:
     commands = CommandHandlers(context)
-    app.command("/consdb")(ack=commands.acknowledge, lazy=[commands.work])
+    app.command("/consdb")(commands.acknowledge)
     reactions = ReactionHandlers(context)
     app.event("reaction_added")(reactions.added)
     app.event("reaction_removed")(reactions.removed)

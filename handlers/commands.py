@@ -1,5 +1,7 @@
 """``/consdb ...``: acknowledged at once (usage errors and help right in the acknowledgement), the
-work done after, in the background, answered in the channel (or, for refusals, to the one who typed).
+work handed to the bot's own pool and answered in the channel (refusals to the one who typed).
+
+Slow work stays off Bolt's listener threads, so that acknowledgements never queue behind it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class CommandHandlers:
     def __init__(self, context: Context) -> None:
         self.context = context
 
-    def acknowledge(self, ack: Any, command: dict[str, Any]) -> None:
+    def acknowledge(self, ack: Any, command: dict[str, Any], client: WebClient) -> None:
         try:
             invocation = _parse(command.get("text", ""))
         except grammar.HelpRequested as shown:
@@ -35,12 +37,9 @@ class CommandHandlers:
             return
         COMMANDS.labels(type(invocation.command).__name__.lower()).inc()
         ack(response_type="ephemeral", text=f":hourglass_flowing_sand: `{PROG} {command.get('text', '').strip()}`")
+        self.context.submit(self.work, invocation, command, client)
 
-    def work(self, command: dict[str, Any], client: WebClient) -> None:
-        try:
-            invocation = _parse(command.get("text", ""))
-        except (grammar.HelpRequested, UsageError):
-            return
+    def work(self, invocation: grammar.Invocation, command: dict[str, Any], client: WebClient) -> None:
         channel, user = command["channel_id"], command["user_id"]
         try:
             self._answer(invocation.command, channel=channel, user=user, client=client)
