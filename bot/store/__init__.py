@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy import create_engine, delete, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -175,10 +175,6 @@ class Store:
                 if sorted(detail.get("reached", {}).get(schema, [])) == sorted(revisions):
                     return True
         return False
-
-    def count_requests(self) -> int:
-        with self.session() as session:
-            return session.scalar(select(func.count()).select_from(ChangeRequest)) or 0
 
 
 def expired(request: ChangeRequest, *, at: datetime | None = None) -> bool:
