@@ -21,6 +21,7 @@ from bot import grammar
 from bot.config import Environment, Settings
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
 from bot.errors import ConsdbBotError, Refused
+from bot.metrics import REQUESTS
 from bot.store import Store, expired, now
 from bot.store.models import ChangeRequest, RequestState
 
@@ -154,6 +155,7 @@ class ChangeService:
         with self._posting:
             channel, message_ts = self.notifier.posted(view)
             self.store.set_message(request.id, channel, message_ts)
+        REQUESTS.labels(RequestState.REQUESTED.value).inc()
         self.store.audit(
             actor=proposal.requester, action="requested", environment=env.key, request_id=request.id,
             summary=f"{proposal.kind.value} {', '.join(view.ranges)} requested", detail={"ranges": view.ranges},
@@ -270,6 +272,7 @@ class ChangeService:
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes} if result else {}
         outcome = {**(request.outcome or {}), "reached": reached, "note": note}
         self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
+        REQUESTS.labels(state.value).inc()
         self.store.audit(
             actor="consdb-bot", action=state.value, environment=request.environment, request_id=request.id,
             summary=f"#{request.id} {request.kind} {state.value}" + (f": {note}" if note else ""),
@@ -284,6 +287,7 @@ class ChangeService:
     def _announce(self, request_id: int, summary: str) -> None:
         request = self.store.request(request_id)
         assert request is not None
+        REQUESTS.labels(request.state).inc()
         self.store.audit(
             actor="consdb-bot", action=request.state, environment=request.environment, request_id=request.id,
             summary=f"#{request.id} {summary}",
@@ -309,6 +313,7 @@ class ChangeService:
             where = "; ".join(f"{status.schema} now records {status.summary}" for status in statuses)
             outcome = {**(request.outcome or {}), "reached": reached, "note": where}
             if self.store.transition(request.id, RequestState.RUNNING, RequestState.INTERRUPTED, outcome=outcome):
+                REQUESTS.labels(RequestState.INTERRUPTED.value).inc()
                 self.store.audit(
                     actor="consdb-bot", action="interrupted", environment=env.key, request_id=request.id,
                     summary=f"#{request.id} was interrupted by a restart of the bot; {where}",

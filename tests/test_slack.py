@@ -124,6 +124,7 @@ def test_migrate_approved_by_an_approver_runs_once_and_reports_in_the_thread(bot
             == 200
         )
     request_state(slack, 1, "succeeded")
+    assert 'consdb_bot_change_requests_total{state="succeeded"} 1.0' in bot.get("/metrics").body
     thread = slack.wait_for(
         lambda calls: [c for c in calls if c.args.get("thread_ts") == ts and "Next steps" in c.text] and
         [c.text for c in calls if c.args.get("thread_ts") == ts]
