@@ -91,7 +91,7 @@ class Proposal:
         if isinstance(command, grammar.Downgrade):
             return cls(Direction.DOWNGRADE, command.environment, [command.schema], command.revision, requester,
                        command.ticket, command.options)  # fmt: skip
-        return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester)
+        return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester, command.ticket)
 
 
 class ChangeService:

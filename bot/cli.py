@@ -19,7 +19,18 @@ from bot.config import Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
 from bot.store import Store
-from bot.text import audit_text, change_text, drift_text, error_text, history_text, plan_text, status_text, to_json
+from bot.text import (
+    audit_text,
+    change_text,
+    drift_text,
+    error_text,
+    excerpt_text,
+    history_text,
+    plan_text,
+    restart_text,
+    status_text,
+    to_json,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -60,9 +71,7 @@ class _Terminal:
         self.out.write(text + "\n")
 
     def progress(self, event: Progress) -> None:
-        if not self.invocation.json:
-            self.out.write(f"  {event.schema}: {event.text}\n")
-            self.out.flush()
+        self.say(f"{event.schema}: {event.text}")
 
     def dispatch(self) -> int:
         command = self.invocation.command
@@ -89,6 +98,19 @@ class _Terminal:
                 env = self.settings.environment(command.environment).key if command.environment else None
                 records = self._store().audit_trail(environment=env, limit=command.limit)
                 self.answer(records, lambda: audit_text(records))
+            case grammar.Logs():
+                from bot.kube import Cluster, hinfo_deployment  # noqa: PLC0415 - the client loads only when used
+
+                env = self.settings.environment(command.environment)
+                excerpt = Cluster(env, self.settings.kubernetes).excerpt(
+                    hinfo_deployment(env, command.instrument),
+                    since_seconds=command.since_seconds,
+                    lines=command.lines,
+                    grep=command.grep,
+                )
+                self.answer(excerpt, lambda: excerpt_text(excerpt))
+            case grammar.Restart():
+                return self._restart(command)
             case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
                 return self._change(command)
             case grammar.Serve():
@@ -103,6 +125,30 @@ class _Terminal:
         store = Store(require(self.settings.state_url, purpose="the audit trail"))
         store.upgrade()
         return store
+
+    def _restart(self, command: grammar.Restart) -> int:
+        from bot.kube import Cluster, pqserver_deployment  # noqa: PLC0415 - the client loads only when used
+
+        env = self.settings.environment(command.environment)
+        deployment = pqserver_deployment(env)
+        if not command.yes:
+            raise Refused(
+                f"nothing was restarted: this would roll deployment {deployment} at {env.key}",
+                hint="Add --yes to restart it.",
+            )
+        result = Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=self.say)
+        self._store().audit(
+            actor=self.actor, action="succeeded" if result.ok else "failed", environment=env.key,
+            summary=f"pqserver restart from the terminal: {result.message}",
+            detail={"restarted": deployment, "ticket": command.ticket},
+        )  # fmt: skip
+        self.answer(result, lambda: restart_text(result))
+        return 0 if result.ok else 1
+
+    def say(self, line: str) -> None:
+        if not self.invocation.json:
+            self.out.write(f"  {line}\n")
+            self.out.flush()
 
     def _change(self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp) -> int:
         proposal = Proposal.from_command(command, self.actor)

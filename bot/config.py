@@ -81,6 +81,7 @@ class Environment(_Model):
     pqserver: str | None = None
     hinfo: dict[str, str] = {}
     approvals: Approvals = Approvals()
+    restart_approvals: Approvals | None = None
     requires_ticket: bool = False
     requires_tested_on: str | None = None
     migration_options: dict[str, str] = {}
@@ -100,6 +101,11 @@ class Environment(_Model):
     def title(self) -> str:
         return self.description or self.key
 
+    @property
+    def restart_policy(self) -> Approvals:
+        """Who approves a pqserver restart: its own policy, or the environment's."""
+        return self.restart_approvals or self.approvals
+
 
 class Migrations(_Model):
     alembic_ini: str | Unset = BUNDLED
@@ -109,6 +115,14 @@ class Migrations(_Model):
     run_timeout_seconds: int = Field(default=3600, ge=1)
     connect_timeout_seconds: int = Field(default=5, ge=1)
     scratch_url: str | Unset | None = None
+
+
+class Cluster(_Model):
+    """How the bot talks to Kubernetes (access itself: KUBECONFIG, or the cluster it runs in)."""
+
+    request_timeout_seconds: float = Field(default=10, gt=0)
+    rollout_timeout_seconds: float = Field(default=600, gt=0)
+    poll_seconds: float = Field(default=2, gt=0)
 
 
 class Slack(_Model):
@@ -131,6 +145,7 @@ class Settings(_Model):
     schemas: list[str]
     slack: Slack = Slack()
     jira: Jira = Jira()
+    kubernetes: Cluster = Cluster()
     environments: dict[str, Environment]
     source: str = "<memory>"
 

@@ -11,9 +11,9 @@ import argparse
 import functools
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from bot.errors import UsageError
 
@@ -63,6 +63,22 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Restart:
+    environment: str
+    ticket: str | None = None
+    yes: bool = False
+
+
+@dataclass(frozen=True)
+class Logs:
+    instrument: str
+    environment: str
+    since_seconds: int = 15 * 60
+    lines: int = 200
+    grep: str | None = None
+
+
+@dataclass(frozen=True)
 class Serve:
     socket_mode: bool = False
     port: int = 8080
@@ -95,11 +111,12 @@ class Stamp:
     environment: str
     schema: str
     revision: str
+    ticket: str | None = None
     yes: bool = False
     wait: bool = False
 
 
-Command = Status | History | Plan | Drift | Audit | Upgrade | Downgrade | Stamp | Serve
+Command = Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Restart | Serve
 
 
 @dataclass(frozen=True)
@@ -118,6 +135,8 @@ _EXAMPLES = {
     "drift": ["drift bts", "drift summit latiss"],
     "audit": ["audit", "audit summit --limit 50"],
     "serve": ["serve --socket-mode", "serve --port 8080"],
+    "restart": ["restart pqserver bts --yes", "restart pqserver summit --ticket OSW-123 --yes"],
+    "logs": ["logs hinfo latiss bts", "logs hinfo lsstcam summit --since 1h --lines 500 --grep ERROR"],
     "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
     "downgrade": ["downgrade bts latiss -1 --yes", "downgrade bts latiss 8ebb60eda79d --yes"],
     "stamp": ["stamp bts latiss head --yes", "stamp summit lsstcam 05689cf3f8f0 --yes"],
@@ -147,6 +166,21 @@ def _ticket(text: str) -> str:
     if not TICKET.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a Jira key; write it as DM-12345 or OSW-123")
     return text
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+def duration_seconds(text: str) -> int:
+    """``90m``, ``2h``, ``1h30m``, ``1d`` as seconds."""
+    match = _DURATION.match(text.strip().lower())
+    if not text.strip() or not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; write it as 15m, 2h, 1h30m or 1d")
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    seconds = ((days * 24 + hours) * 60 + minutes) * 60
+    if seconds == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is no time at all; write it as 15m, 2h, 1h30m or 1d")
+    return seconds
 
 
 def _positive(text: str) -> int:
@@ -200,6 +234,17 @@ def build_parser(prog: str) -> _Parser:
         )
         return sub
 
+    _read_only_commands(command)
+    if not slack:
+        sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
+        sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
+        sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
+
+    _change_commands(command, slack=slack)
+    return parser
+
+
+def _read_only_commands(command: Callable[..., _Parser]) -> None:
     sub = command("help", "usage, with examples")
     sub.add_argument("topic", nargs="?", metavar="COMMAND")
 
@@ -228,10 +273,23 @@ def build_parser(prog: str) -> _Parser:
     sub.add_argument("environment", nargs="?", metavar="ENV")
     sub.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many records (default 20)")
 
-    if not slack:
-        sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
-        sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
-        sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
+    sub = command(
+        "logs", "an excerpt of the hinfo pods' log: errors and warnings first, committed exposures, last lines"
+    )
+    sub.add_argument("service", choices=["hinfo"], metavar="hinfo")
+    sub.add_argument("instrument", metavar="INSTRUMENT")
+    sub.add_argument("environment", metavar="ENV")
+    sub.add_argument("--since", type=duration_seconds, default=15 * 60, metavar="DURATION", help="default 15m")
+    sub.add_argument("--lines", type=_positive, default=200, metavar="N", help="default 200")
+    sub.add_argument("--grep", metavar="TEXT", help="only lines containing TEXT")
+
+
+def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
+    sub = command("restart", "rollout restart of the pqserver deployment, waiting until it is done")
+    sub.add_argument("service", choices=["pqserver"], metavar="pqserver")
+    sub.add_argument("environment", metavar="ENV")
+    sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
+    sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
 
     upgrade, alias = ("migrate", "upgrade") if slack else ("upgrade", "migrate")
     for name, summary, aliases in (
@@ -247,15 +305,14 @@ def build_parser(prog: str) -> _Parser:
         else:
             sub.add_argument("schema", metavar="SCHEMA")
             sub.add_argument("revision", metavar="REV")
+        sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
         if name != "stamp":
-            sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
             sub.add_argument("--options", nargs="+", default=[], type=_option, metavar="KEY=VALUE")
         hidden = argparse.SUPPRESS
         sub.add_argument(
             "--yes", action="store_true", help=hidden if slack else "really do it (the terminal's approval)"
         )
         sub.add_argument("--wait", action="store_true", help=hidden if slack else "queue behind a running change")
-    return parser
 
 
 def split_words(text: str) -> list[str]:
@@ -276,34 +333,29 @@ def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
         raise HelpRequested(parser.format_help())
     if name == "help":
         _help(parser, values["topic"])
-    options = dict(option.split("=", 1) for option in values.pop("options", []))
-    built: Command
-    match name:
-        case "status":
-            built = Status(tuple(values["names"]), values["verbose"])
-        case "history":
-            built = History(values["schema"], values["verbose"])
-        case "plan":
-            built = Plan(values["environment"], tuple(values["schemas"]), values["to"], values["sql"], options)
-        case "drift":
-            built = Drift(values["environment"], tuple(values["schemas"]))
-        case "audit":
-            built = Audit(values["environment"], values["limit"])
-        case "serve":
-            built = Serve(values["socket_mode"], values["port"])
-        case "upgrade" | "migrate":
-            built = Upgrade(
-                values["environment"], tuple(values["schemas"]), values["to"], values["ticket"], options,
-                values["yes"], values["wait"],
-            )  # fmt: skip
-        case "downgrade":
-            built = Downgrade(
-                values["environment"], values["schema"], values["revision"], values["ticket"], options,
-                values["yes"], values["wait"],
-            )  # fmt: skip
-        case _:
-            built = Stamp(values["environment"], values["schema"], values["revision"], values["yes"], values["wait"])
+    values["options"] = dict(option.split("=", 1) for option in values.pop("options", []))
+    built = _BUILDERS[name](values)
     return Invocation(built, config, as_json)
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
+    "status": lambda v: Status(tuple(v["names"]), v["verbose"]),
+    "history": lambda v: History(v["schema"], v["verbose"]),
+    "plan": lambda v: Plan(v["environment"], tuple(v["schemas"]), v["to"], v["sql"], v["options"]),
+    "drift": lambda v: Drift(v["environment"], tuple(v["schemas"])),
+    "audit": lambda v: Audit(v["environment"], v["limit"]),
+    "logs": lambda v: Logs(v["instrument"], v["environment"], v["since"], v["lines"], v["grep"]),
+    "serve": lambda v: Serve(v["socket_mode"], v["port"]),
+    "restart": lambda v: Restart(v["environment"], v["ticket"], v["yes"]),
+    "upgrade": lambda v: Upgrade(
+        v["environment"], tuple(v["schemas"]), v["to"], v["ticket"], v["options"], v["yes"], v["wait"]
+    ),
+    "downgrade": lambda v: Downgrade(
+        v["environment"], v["schema"], v["revision"], v["ticket"], v["options"], v["yes"], v["wait"]
+    ),
+    "stamp": lambda v: Stamp(v["environment"], v["schema"], v["revision"], v["ticket"], v["yes"], v["wait"]),
+}
+_BUILDERS["migrate"] = _BUILDERS["upgrade"]
 
 
 def _help(parser: _Parser, topic: str | None) -> NoReturn:

@@ -19,6 +19,7 @@ from bot.errors import ConsdbBotError
 
 if TYPE_CHECKING:
     from bot.engine.drift import SchemaDrift
+    from bot.kube import LogExcerpt, RestartResult
     from bot.store.models import AuditRecord
 
 
@@ -124,6 +125,28 @@ def audit_text(records: Sequence[AuditRecord]) -> str:
         f" {record.actor}: {record.summary}"
         for record in records
     )
+
+
+def restart_text(result: RestartResult) -> str:
+    verdict = "restarted" if result.ok else "FAILED to restart"
+    lines = [f"{result.deployment} in {result.namespace}: {verdict} in {result.seconds:.0f} s ({result.message})"]
+    if result.events:
+        lines += ["events:", *(f"  {event}" for event in result.events)]
+    for pod, tail in result.log_tails.items():
+        lines += [f"last lines of {pod}:", *(f"  | {line}" for line in tail)]
+    return "\n".join(lines)
+
+
+def excerpt_text(excerpt: LogExcerpt) -> str:
+    """Problems first, then the exposures committed, then the last lines."""
+    pods = ", ".join(excerpt.pods) or "no pods"
+    lines = [f"{excerpt.deployment} in {excerpt.namespace} ({pods})"]
+    lines.append(f"{len(excerpt.problems)} error or warning line(s)" + (":" if excerpt.problems else ""))
+    lines += [f"  {line}" for line in excerpt.problems[-20:]]
+    last = f", the last {excerpt.last_exposure} (day_obs/seq_num)" if excerpt.last_exposure else ""
+    lines.append(f"{excerpt.committed} exposure(s) committed to exposure and ccdexposure{last}")
+    lines += ["last lines:", *(f"  {line}" for line in excerpt.tail)]
+    return "\n".join(lines)
 
 
 def error_text(error: ConsdbBotError) -> str:

@@ -1,0 +1,278 @@
+"""Kubernetes: pqserver restarts and hinfo log excerpts, through the official client.
+
+One :class:`Cluster` per environment (its kubeconfig context and namespace). A restart is what
+``kubectl rollout restart`` does, and the wait is what ``kubectl rollout status`` waits for. Logs
+are read as tails only (``tailLines``, ``sinceSeconds``, ``limitBytes``), never whole. The client's
+errors become ours, and say what to do: 401, 403 (with the RBAC verb that is missing), 404 (with
+the name and namespace), time-outs and 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from bot.config import Cluster as ClusterSettings
+from bot.config import Environment
+from bot.errors import ConfigError, OperationFailed, Refused, UsageError
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+COMMITTED = "Committed to exposure and ccdexposure table"
+BYTES_PER_LINE = 1024
+_PROBLEM = re.compile(r"\b(ERROR|WARNING|CRITICAL)\b|Unable to process column|Traceback")
+_EXPOSURE = re.compile(r"day_obs\W+(\d{8}).*?seq_num\W+(\d+)|_(\d{8})_(\d{6})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RestartResult:
+    deployment: str
+    namespace: str
+    ok: bool
+    seconds: float
+    message: str
+    events: list[str] = field(default_factory=list)
+    log_tails: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    deployment: str
+    namespace: str
+    pods: list[str]
+    problems: list[str]
+    committed: int
+    last_exposure: str | None
+    tail: list[str]
+
+
+class Cluster:
+    """One environment's cluster: a kubeconfig context (or the cluster the bot runs in) and a namespace."""
+
+    def __init__(self, env: Environment, settings: ClusterSettings) -> None:
+        if env.kubernetes is None:
+            raise ConfigError(
+                f"{env.key} has no Kubernetes settings",
+                hint=f"Set environments.{env.key}.kubernetes: {{context, namespace}}.",
+            )
+        self.env = env
+        self.namespace = env.kubernetes.namespace
+        self.settings = settings
+        self._timeout = settings.request_timeout_seconds
+        self._api = _api_client(env, settings)
+        self.apps = client.AppsV1Api(self._api)
+        self.core = client.CoreV1Api(self._api)
+
+    def restart(self, deployment: str, *, on_progress: Callable[[str], None] | None = None) -> RestartResult:
+        """Roll the deployment's pods as ``kubectl rollout restart`` does, and wait until it is done."""
+        began = time.monotonic()
+        with self._translated("get", "deployments", deployment):
+            current = self.apps.read_namespaced_deployment(deployment, self.namespace, _request_timeout=self._timeout)
+        if current.spec.paused:
+            raise Refused(
+                f"deployment {deployment} in {self.namespace} at {self.env.key} is paused; a restart would not roll",
+                hint=f"Resume it first: kubectl rollout resume deployment/{deployment} -n {self.namespace}.",
+            )
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: datetime.now(UTC).isoformat()}}}}}
+        with self._translated("patch", "deployments", deployment):
+            patched = self.apps.patch_namespaced_deployment(
+                deployment, self.namespace, patch, _request_timeout=self._timeout
+            )
+        generation = patched.metadata.generation
+        said = ""
+        while True:
+            with self._translated("get", "deployments", deployment):
+                state = self.apps.read_namespaced_deployment(deployment, self.namespace, _request_timeout=self._timeout)
+            done, message = rollout_state(state, generation)
+            if message != said and on_progress:
+                on_progress(message)
+            said = message
+            if done is not None:
+                break
+            if time.monotonic() - began > self.settings.rollout_timeout_seconds:
+                done, message = False, f"not rolled out after {self.settings.rollout_timeout_seconds:.0f} s"
+                break
+            time.sleep(self.settings.poll_seconds)
+        seconds = time.monotonic() - began
+        if done:
+            return RestartResult(deployment, self.namespace, True, seconds, message)
+        return RestartResult(
+            deployment, self.namespace, False, seconds, message, self.events(deployment), self._unready_tails(state)
+        )
+
+    def events(self, name_prefix: str) -> list[str]:
+        """Recent events of the deployment and its replica sets and pods, oldest first."""
+        with self._translated("list", "events", name_prefix):
+            found = self.core.list_namespaced_event(self.namespace, _request_timeout=self._timeout).items
+        mine = [e for e in found if (e.involved_object.name or "").startswith(name_prefix)]
+        mine.sort(key=lambda e: e.last_timestamp or e.event_time or datetime.min.replace(tzinfo=UTC))
+        return [
+            f"{e.type} {e.reason} {e.involved_object.kind}/{e.involved_object.name}: {e.message}" for e in mine[-20:]
+        ]
+
+    def _unready_tails(self, deployment: Any) -> dict[str, list[str]]:
+        tails = {}
+        for pod in self._pods(deployment):
+            ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+            if not ready:
+                tails[pod.metadata.name] = self._log(pod.metadata.name, deployment.metadata.name, lines=20, since=None)
+        return tails
+
+    def excerpt(self, deployment: str, *, since_seconds: int | None, lines: int, grep: str | None = None) -> LogExcerpt:
+        """What hinfo has been saying: problems first, exposures committed, then the last lines."""
+        with self._translated("get", "deployments", deployment):
+            found = self.apps.read_namespaced_deployment(deployment, self.namespace, _request_timeout=self._timeout)
+        pods = self._pods(found)
+        collected: list[str] = []
+        for pod in pods:
+            collected += self._log(pod.metadata.name, deployment, lines=lines, since=since_seconds)
+        if grep:
+            collected = [line for line in collected if grep in line]
+        committed = [line for line in collected if COMMITTED in line]
+        return LogExcerpt(
+            deployment=deployment,
+            namespace=self.namespace,
+            pods=[pod.metadata.name for pod in pods],
+            problems=[line for line in collected if _PROBLEM.search(line)],
+            committed=len(committed),
+            last_exposure=_exposure(committed[-1]) if committed else None,
+            tail=collected[-min(lines, 40) :],
+        )
+
+    def _pods(self, deployment: Any) -> list[Any]:
+        labels = deployment.spec.selector.match_labels or {}
+        selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+        with self._translated("list", "pods", deployment.metadata.name):
+            return list(
+                self.core.list_namespaced_pod(
+                    self.namespace, label_selector=selector, _request_timeout=self._timeout
+                ).items
+            )
+
+    def _log(self, pod: str, container: str, *, lines: int, since: int | None) -> list[str]:
+        options: dict[str, Any] = {"tail_lines": lines, "limit_bytes": lines * BYTES_PER_LINE}
+        if since:
+            options["since_seconds"] = since
+        with self._translated("get", "pods/log", pod):
+            text = self.core.read_namespaced_pod_log(
+                pod, self.namespace, container=container, _request_timeout=self._timeout, **options
+            )
+        return text.splitlines()[-lines:]
+
+    @contextmanager
+    def _translated(self, verb: str, resource: str, name: str) -> Iterator[None]:
+        """Kubernetes' answers as the bot's errors, each saying what to do."""
+        where = f"{self.namespace} at {self.env.key}"
+        try:
+            yield
+        except ApiException as error:
+            message = _status_message(error)
+            if error.status == 401:
+                raise Refused(
+                    f"the cluster of {self.env.key} did not accept the bot's credentials (401)",
+                    hint="Renew the bot's token or kubeconfig for that context.",
+                ) from None
+            if error.status == 403:
+                raise Refused(
+                    f"the bot may not {verb} {resource} in {where} (403: {message})",
+                    hint=f"Grant the verb '{verb}' on '{resource}' to the bot's Role (deploy/kubernetes/role.yaml).",
+                ) from None
+            if error.status == 404:
+                raise Refused(
+                    f"no {resource.split('/', maxsplit=1)[0].rstrip('s')} named {name} in namespace {where}",
+                    hint=f"Check environments.{self.env.key} (pqserver, hinfo, kubernetes.namespace).",
+                ) from None
+            raise OperationFailed(
+                f"the Kubernetes API of {self.env.key} answered {error.status} to {verb} {resource}: {message}",
+                hint="The cluster may be busy or failing; try again in a minute.",
+            ) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise OperationFailed(
+                f"the Kubernetes API of {self.env.key} did not answer ({type(error).__name__})",
+                hint="Check that the cluster is reachable from the bot; try again.",
+            ) from None
+
+
+def pqserver_deployment(env: Environment) -> str:
+    if not env.pqserver:
+        raise ConfigError(f"{env.key} names no pqserver deployment", hint=f"Set environments.{env.key}.pqserver.")
+    return env.pqserver
+
+
+def hinfo_deployment(env: Environment, instrument: str) -> str:
+    deployment = env.hinfo.get(instrument.lower().removeprefix("cdb_"))
+    if deployment is None:
+        known = ", ".join(env.hinfo) or "none"
+        raise UsageError(
+            f"{env.key} has no hinfo deployment for {instrument!r}",
+            usage=f"instruments with hinfo at {env.key}: {known}",
+        )
+    return deployment
+
+
+def rollout_state(deployment: Any, generation: int) -> tuple[bool | None, str]:
+    """``kubectl rollout status``' verdict: done (True), failed (False) or not yet (None), and why."""
+    status, spec = deployment.status, deployment.spec
+    name = deployment.metadata.name
+    if (status.observed_generation or 0) < generation:
+        return None, f"waiting for deployment {name}'s new spec to be observed"
+    for condition in status.conditions or []:
+        if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
+            return False, f"deployment {name} exceeded its progress deadline: {condition.message}"
+    wanted, updated = spec.replicas or 0, status.updated_replicas or 0
+    if updated < wanted:
+        return None, f"{updated} of {wanted} new replicas have been updated"
+    if (status.replicas or 0) > updated:
+        return None, f"{(status.replicas or 0) - updated} old replicas are pending termination"
+    if (status.available_replicas or 0) < updated:
+        return None, f"{status.available_replicas or 0} of {updated} updated replicas are available"
+    return True, f"deployment {name} successfully rolled out"
+
+
+def _api_client(env: Environment, settings: ClusterSettings) -> client.ApiClient:
+    assert env.kubernetes is not None
+    configuration = client.Configuration()
+    try:
+        kubeconfig = os.environ.get("KUBECONFIG")
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig:
+            config.load_incluster_config(client_configuration=configuration)
+        else:
+            config.load_kube_config(
+                config_file=kubeconfig,
+                context=env.kubernetes.context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+    except (ConfigException, OSError) as error:
+        raise ConfigError(
+            f"no Kubernetes access for {env.key} (context {env.kubernetes.context!r}): {error}",
+            hint="Set KUBECONFIG to a file with that context, or run the bot in the cluster.",
+        ) from None
+    configuration.retries = False  # a refusal is reported at once, not retried behind the user's back
+    return client.ApiClient(configuration)
+
+
+def _status_message(error: ApiException) -> str:
+    try:
+        return str(json.loads(error.body or "{}").get("message") or error.reason)
+    except (ValueError, AttributeError):
+        return str(error.reason)
+
+
+def _exposure(line: str) -> str | None:
+    match = _EXPOSURE.search(line)
+    if not match:
+        return None
+    day_obs, seq_num = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return f"{day_obs}/{int(seq_num)}"

@@ -1,0 +1,132 @@
+"""pqserver restarts and hinfo excerpts from the terminal, through the official Kubernetes client and a
+kubeconfig, against the Kubernetes API stand-in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_config
+from tests.support.kube_api import Deployment, FakeKube, PodLog
+
+HINFO_LINES = [
+    "INFO hinfo: waiting for a header",
+    "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=41",
+    "WARNING hinfo: Unable to process column dimm_seeing: value out of range",
+    "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=42",
+    "ERROR hinfo: could not reach the EFD",
+    "INFO hinfo: waiting for a header",
+]
+
+
+@pytest.fixture
+def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKube]:
+    with FakeKube() as fake:
+        fake.add(Deployment("consdb-pq"))
+        now = time.time()
+        fake.add(Deployment("consdb-hinfo-latiss", replicas=1,
+                            logs=PodLog(len(HINFO_LINES), HINFO_LINES.__getitem__, lambda i: now - 60 + i)))  # fmt: skip
+        monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig(tmp_path / "kubeconfig", ["base", "summit"])))
+        yield fake
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BTS_DATABASE_URL", "postgresql://unused@127.0.0.1:1/unused")
+    extra = (
+        "    kubernetes: {context: base, namespace: consdb}\n"
+        "    pqserver: consdb-pq\n"
+        "    hinfo: {latiss: consdb-hinfo-latiss, lsstcam: consdb-hinfo-lsstcam}\n"
+        "kubernetes: {poll_seconds: 0.01, rollout_timeout_seconds: 30}\n"
+    )
+    path = write_config(tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"}, schemas=["latiss"])
+    path.write_text(path.read_text() + extra)
+    return path
+
+
+def test_restart_rolls_the_deployment_like_kubectl_and_waits_for_it(consdb_bot, kube, config):
+    result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert result.code == 0, result.text
+    assert kube.state.deployments["consdb-pq"].restarted_at is not None
+    lines = [line.strip() for line in result.out.splitlines()]
+    assert "0 of 2 new replicas have been updated" in lines
+    assert "1 of 2 new replicas have been updated" in lines
+    assert "1 old replicas are pending termination" in lines
+    assert "consdb-pq in consdb: restarted in" in result.out
+    assert "pqserver restart from the terminal" in consdb_bot("audit", "--config", str(config)).out
+
+
+def test_a_rollout_that_never_becomes_ready_fails_with_events_and_log_tails(consdb_bot, kube, config):
+    kube.state.deployments["consdb-pq"].stuck = True
+    result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert result.code == 1
+    assert "FAILED to restart" in result.out
+    assert "exceeded its progress deadline" in result.out
+    assert "Warning BackOff Pod/consdb-pq-2-1: Back-off restarting failed container" in result.out
+    assert "last lines of consdb-pq-2-1:" in result.out
+
+
+def test_a_paused_deployment_is_refused(consdb_bot, kube, config):
+    kube.state.deployments["consdb-pq"].paused = True
+    result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert result.code == 1
+    assert "is paused" in result.err
+    assert "kubectl rollout resume deployment/consdb-pq -n consdb" in result.err
+
+
+@pytest.mark.parametrize(
+    ("arrange", "says"),
+    [
+        (lambda kube: kube.state.forbidden.add(("patch", "deployments")),
+         "the bot may not patch deployments in consdb at bts (403"),
+        (lambda kube: kube.state.deployments.pop("consdb-pq"), "no deployment named consdb-pq in namespace consdb at bts"),
+        (lambda kube: setattr(kube.state, "failing", 5), "answered 500 to get deployments: etcdserver: request timed out"),
+    ],
+)  # fmt: skip
+def test_kubernetes_refusals_say_what_to_do(consdb_bot, kube, config, arrange, says):
+    arrange(kube)
+    result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert result.code == 1
+    assert says in result.err
+
+
+def test_bad_credentials_are_named(consdb_bot, kube, config, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig(tmp_path / "wrong", ["base"], token="expired")))
+    result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert result.code == 1
+    assert "did not accept the bot's credentials (401)" in result.err
+
+
+def test_restart_needs_yes(consdb_bot, kube, config):
+    result = consdb_bot("restart", "pqserver", "bts", "--config", str(config))
+    assert result.code == 1
+    assert "nothing was restarted" in result.err
+    assert kube.state.deployments["consdb-pq"].restarted_at is None
+
+
+def test_hinfo_excerpt_puts_problems_first_and_counts_committed_exposures(consdb_bot, kube, config):
+    result = consdb_bot("logs", "hinfo", "latiss", "bts", "--config", str(config))
+    assert result.code == 0, result.text
+    out = result.out
+    assert out.index("2 error or warning line(s)") < out.index("2 exposure(s) committed")
+    assert "the last 20261121/42 (day_obs/seq_num)" in out
+    assert "Unable to process column dimm_seeing" in out
+    log_requests = [path for method, path in kube.state.requests if path.endswith("/log")]
+    assert log_requests == ["/api/v1/namespaces/consdb/pods/consdb-hinfo-latiss-1-0/log"]
+
+
+def test_excerpt_reads_only_the_tail_asked_for(consdb_bot, kube, config):
+    result = consdb_bot("logs", "hinfo", "latiss", "bts", "--lines", "2", "--config", str(config))
+    assert "0 exposure(s) committed" in result.out
+    assert "ERROR hinfo: could not reach the EFD" in result.out
+    grep = consdb_bot("logs", "hinfo", "latiss", "bts", "--grep", "seq_num=41", "--config", str(config))
+    assert "1 exposure(s) committed to exposure and ccdexposure, the last 20261121/41" in grep.out
+
+
+def test_unknown_instrument_lists_the_known_ones(consdb_bot, kube, config):
+    result = consdb_bot("logs", "hinfo", "startrackerwide", "bts", "--config", str(config))
+    assert result.code == 2
+    assert "instruments with hinfo at bts: latiss, lsstcam" in result.err
