@@ -26,7 +26,7 @@ from bot.context import Context
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
-EXPIRY_SWEEP_SECONDS = 30
+SWEEP_SECONDS = 30
 
 StartResponse = Callable[..., Any]
 
@@ -94,7 +94,7 @@ def serve(context: Context, *, port: int, socket_mode: bool) -> None:
     context.start()
     app = build_app(context, socket_mode=socket_mode)
     stop = threading.Event()
-    threading.Thread(target=_sweep_expiries, args=(context, stop), daemon=True, name="expiry-sweeper").start()
+    threading.Thread(target=_sweep, args=(context, stop), daemon=True, name="sweeper").start()
     try:
         if socket_mode:
             SocketModeHandler(app, context.slack_settings.app_token).start()
@@ -108,6 +108,8 @@ def serve(context: Context, *, port: int, socket_mode: bool) -> None:
         context.close()
 
 
-def _sweep_expiries(context: Context, stop: threading.Event) -> None:
-    while not stop.wait(EXPIRY_SWEEP_SECONDS):
+def _sweep(context: Context, stop: threading.Event) -> None:
+    """Now and then: expire requests nobody approved in time, settle runs whose runner is gone."""
+    while not stop.wait(SWEEP_SECONDS):
         context.submit(context.changes.expire_due)
+        context.submit(context.changes.recover_interrupted)

@@ -120,6 +120,9 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
         section(ranges or "(no schema)"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
     ]
+    if view.options:
+        options = " ".join(f"`{key}={value}`" for key, value in view.options.items())
+        blocks.append(section(f"*Options handed to the migration scripts*: {options}"))
     if view.warnings:
         warnings = "\n".join(f"• {warning}" for warning in view.warnings)
         blocks.append(section(f":warning: *Lint warnings*\n{warnings}"[:SECTION_LIMIT]))

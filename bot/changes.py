@@ -9,6 +9,9 @@ delivered. The service tells the world through a :class:`ChangeNotifier`; it kno
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +25,15 @@ from bot.config import Environment, Settings
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import REQUESTS
-from bot.store import Store, expired, now
+from bot.store import Store, expired, now, silent_for
 from bot.store.models import ChangeRequest, RequestState
 
 APPROVE = "approve"
 REJECT = "reject"
+RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+HEARTBEAT_SECONDS = 10
+STALE_SECONDS = 60
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class RequestView:
     channel: str | None = None
     message_ts: str | None = None
     outcome: dict[str, object] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def still_needed(self) -> int:
@@ -114,6 +122,7 @@ class ChangeService:
         self.group_members = group_members
         self.clock = clock
         self.launch = launch
+        self._active: set[int] = set()
         # Slack may deliver a reaction on a request before its message id is stored: reactions wait
         # until a request being posted is on record.
         self._posting = threading.Lock()
@@ -152,9 +161,17 @@ class ChangeService:
         except IntegrityError:
             raise self._busy(env) from None
         view = self.view(request)
-        with self._posting:
-            channel, message_ts = self.notifier.posted(view)
-            self.store.set_message(request.id, channel, message_ts)
+        try:
+            with self._posting:
+                channel, message_ts = self.notifier.posted(view)
+                self.store.set_message(request.id, channel, message_ts)
+        except Exception as error:
+            # Nobody can approve a request that is not posted: close it, so the environment is free again.
+            note = error.message if isinstance(error, ConsdbBotError) else f"posting failed ({type(error).__name__})"
+            self.store.transition(request.id, RequestState.REQUESTED, RequestState.FAILED, outcome={"note": note})
+            self.store.audit(actor=proposal.requester, action="failed", environment=env.key, request_id=request.id,
+                             summary=f"#{request.id} could not be posted: {note}")  # fmt: skip
+            raise
         REQUESTS.labels(RequestState.REQUESTED.value).inc()
         self.store.audit(
             actor=proposal.requester, action="requested", environment=env.key, request_id=request.id,
@@ -200,7 +217,9 @@ class ChangeService:
             hint="One change at a time per environment: wait for it to finish, be rejected or expire.",
         )
 
-    def react(self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str) -> None:
+    def react(
+        self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str, event_ts: str
+    ) -> None:
         """A reaction was added or removed somewhere; act if it counts, and say nothing if not."""
         if not self.store.first_sighting(event_id):
             return
@@ -211,6 +230,18 @@ class ChangeService:
         )
         if request is None or verdict is None or request.state != RequestState.REQUESTED:
             return
+        try:
+            self._count(request, user, reaction, verdict, added=added, event_ts=event_ts)
+        except Exception:
+            log.exception("a reaction on request #%s could not be counted", request.id)
+            self.store.audit(
+                actor=user, action="error", environment=request.environment, request_id=request.id,
+                summary=f":{reaction}: on #{request.id} could not be counted; see the bot's log",
+            )  # fmt: skip
+
+    def _count(
+        self, request: ChangeRequest, user: str, reaction: str, verdict: str, *, added: bool, event_ts: str
+    ) -> None:
         if expired(request, at=self.clock()):
             self._expire(request)
             return
@@ -222,51 +253,85 @@ class ChangeService:
                 f" ({'the requester' if user == request.requester else 'not an approver'})",
             )  # fmt: skip
             return
-        self.store.set_verdict(request.id, user, verdict, present=added)
+        self.store.set_verdict(request.id, user, verdict, present=added, event_ts=event_ts)
         self.store.audit(
             actor=user, action=f"{verdict}d" if added else f"withdrew {verdict}", environment=env.key,
             request_id=request.id, summary=f"{verdict} {'given' if added else 'withdrawn'} on #{request.id}",
         )  # fmt: skip
-        self._decide(request)
+        self._decide(request.id)
 
-    def _decide(self, request: ChangeRequest) -> None:
+    def _decide(self, request_id: int) -> None:
+        request = self.store.request(request_id)
+        if request is None or request.state != RequestState.REQUESTED:
+            return
         view = self.view(request)
         if view.rejecters:
             if self.store.transition(request.id, RequestState.REQUESTED, RequestState.REJECTED):
                 self._announce(request.id, f"rejected by {', '.join(f'<@{u}>' for u in view.rejecters)}")
             return
         if view.still_needed == 0:
-            if self.store.transition(request.id, RequestState.REQUESTED, RequestState.APPROVED):
+            claimed = self.store.transition(
+                request.id, RequestState.REQUESTED, RequestState.APPROVED, runner=RUNNER, heartbeat_at=now()
+            )
+            if claimed:
                 self._announce(request.id, "approved")
                 self.launch(lambda: self.run(request.id))
             return
-        self.notifier.updated(view)
+        latest = self.store.request(request.id)
+        if latest is not None and latest.state == RequestState.REQUESTED:
+            self._tell(self.notifier.updated, self.view(latest))
 
     def run(self, request_id: int) -> None:
-        """Run an approved request, once: only the caller that moves it to running runs it."""
-        if not self.store.transition(request_id, RequestState.APPROVED, RequestState.RUNNING):
+        """Run an approved request, once: only the caller that moves it to running runs it.
+
+        Whatever happens, the request ends succeeded or failed, and its thread hears why: a request
+        left running would block its environment.
+        """
+        if not self.store.transition(
+            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=now()
+        ):
             return
+        self._active.add(request_id)
+        alive = threading.Event()
+        threading.Thread(target=self._heartbeat, args=(request_id, alive), daemon=True).start()
         request = self.store.request(request_id)
         assert request is not None
-        view = self.view(request)
-        self.notifier.updated(view)
-        env = self.settings.environment(request.environment)
         try:
+            view = self.view(request)
+            self._tell(self.notifier.updated, view)
             result = self.engine.change(
-                env,
+                self.settings.environment(request.environment),
                 request.schemas,
                 direction=Direction(request.kind),
                 to=request.target,
                 options=request.options,
                 actor=f"<@{request.requester}> (request #{request.id})",
-                on_progress=lambda event: self.notifier.progress(view, _progress_line(event)),
+                on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
                 expected=request.binding,
             )
         except ConsdbBotError as error:
             self._finish(request, RequestState.FAILED, None, note=str(error))
-            return
-        state = RequestState.SUCCEEDED if result.ok else RequestState.FAILED
-        self._finish(request, state, result, note="")
+        except Exception as error:
+            log.exception("request #%s failed in the bot", request_id)
+            self._finish(
+                request, RequestState.FAILED, None, note=f"the bot failed ({type(error).__name__}); see its log"
+            )
+        else:
+            self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
+        finally:
+            alive.set()
+            self._active.discard(request_id)
+
+    def _heartbeat(self, request_id: int, done: threading.Event) -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            self.store.beat(request_id)
+
+    def _tell(self, notify: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """Tell the world; a failure to tell never stops the state machine."""
+        try:
+            notify(*args, **kwargs)
+        except Exception:
+            log.exception("could not report on a request")
 
     def _finish(self, request: ChangeRequest, state: RequestState, result: ChangeResult | None, *, note: str) -> None:
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes} if result else {}
@@ -281,8 +346,8 @@ class ChangeService:
         finished = self.store.request(request.id)
         assert finished is not None
         view = self.view(finished)
-        self.notifier.updated(view)
-        self.notifier.finished(view, result, note=note)
+        self._tell(self.notifier.updated, view)
+        self._tell(self.notifier.finished, view, result, note=note)
 
     def _announce(self, request_id: int, summary: str) -> None:
         request = self.store.request(request_id)
@@ -292,7 +357,7 @@ class ChangeService:
             actor="consdb-bot", action=request.state, environment=request.environment, request_id=request.id,
             summary=f"#{request.id} {summary}",
         )  # fmt: skip
-        self.notifier.updated(self.view(request))
+        self._tell(self.notifier.updated, self.view(request))
 
     def _expire(self, request: ChangeRequest) -> None:
         if self.store.transition(request.id, RequestState.REQUESTED, RequestState.EXPIRED):
@@ -305,25 +370,46 @@ class ChangeService:
                 self._expire(request)
 
     def recover_interrupted(self) -> None:
-        """At start-up: a request left running was cut off when the bot stopped. Say so, and where it stands."""
-        for request in self.store.requests_in(RequestState.RUNNING):
+        """Settle requests whose run died: approved or running, but their runner is gone.
+
+        The runner is gone when it was this host and its process is not alive (or this process,
+        restarted), or when another host's run has not said it was alive for a while.
+        """
+        for state in (RequestState.APPROVED, RequestState.RUNNING):
+            for request in self.store.requests_in(state):
+                if self._abandoned(request):
+                    self._interrupt(request, state)
+
+    def _abandoned(self, request: ChangeRequest) -> bool:
+        if request.id in self._active:
+            return False
+        host, _, pid = (request.runner or "").rpartition(":")
+        if host == socket.gethostname() and pid.isdigit():
+            return int(pid) == os.getpid() or not _alive(int(pid))
+        return silent_for(request) > STALE_SECONDS
+
+    def _interrupt(self, request: ChangeRequest, state: RequestState) -> None:
+        try:
             env = self.settings.environment(request.environment)
             statuses = self.engine.status([env], request.schemas)
             reached = {status.schema: list(status.current) for status in statuses}
             where = "; ".join(f"{status.schema} now records {status.summary}" for status in statuses)
-            outcome = {**(request.outcome or {}), "reached": reached, "note": where}
-            if self.store.transition(request.id, RequestState.RUNNING, RequestState.INTERRUPTED, outcome=outcome):
-                REQUESTS.labels(RequestState.INTERRUPTED.value).inc()
-                self.store.audit(
-                    actor="consdb-bot", action="interrupted", environment=env.key, request_id=request.id,
-                    summary=f"#{request.id} was interrupted by a restart of the bot; {where}",
-                    detail={"reached": reached},
-                )  # fmt: skip
-                finished = self.store.request(request.id)
-                assert finished is not None
-                view = self.view(finished)
-                self.notifier.updated(view)
-                self.notifier.finished(view, None, note=f"The bot stopped while this ran. {where}.")
+        except ConsdbBotError as error:
+            reached, where = {}, f"where it stands is unknown ({error.message})"
+        began = "it had not started, nothing ran" if state is RequestState.APPROVED else where
+        outcome = {**(request.outcome or {}), "reached": reached, "note": began}
+        if not self.store.transition(request.id, state, RequestState.INTERRUPTED, outcome=outcome):
+            return
+        REQUESTS.labels(RequestState.INTERRUPTED.value).inc()
+        self.store.audit(
+            actor="consdb-bot", action="interrupted", environment=request.environment, request_id=request.id,
+            summary=f"#{request.id} was interrupted by a stop of the bot; {began}", detail={"reached": reached},
+        )  # fmt: skip
+        finished = self.store.request(request.id)
+        assert finished is not None
+        view = self.view(finished)
+        self._tell(self.notifier.updated, view)
+        self._tell(self.notifier.finished, view, None, note=f"The bot stopped while this ran: {began}.")
 
     def view(self, request: ChangeRequest) -> RequestView:
         verdicts = self.store.verdicts(request.id)
@@ -346,7 +432,18 @@ class ChangeService:
             channel=request.channel,
             message_ts=request.message_ts,
             outcome=outcome,
+            options=dict(request.options or {}),
         )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _warnings(plans: list[SchemaPlan]) -> list[str]:

@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from bot import blocks, grammar
 from bot.changes import Proposal
@@ -44,7 +46,17 @@ class CommandHandlers:
         try:
             self._answer(invocation.command, channel=channel, user=user, client=client)
         except ConsdbBotError as error:
-            client.chat_postEphemeral(channel=channel, user=user, **blocks.error_message(error))
+            _tell(client, command, blocks.error_message(error))
+        except SlackApiError as error:
+            reason = error.response.get("error", "unknown_error")
+            hint = (
+                " Invite me first: `/invite @consdb-bot`." if reason in ("not_in_channel", "channel_not_found") else ""
+            )
+            _tell(client, command, blocks.message(f":warning: I could not answer here ({reason}).{hint}"))
+        except Exception as error:
+            log.exception("answering %r failed", command.get("text"))
+            _tell(client, command, blocks.message(f":warning: I failed while answering ({type(error).__name__}); "
+                                                   "the operators will find why in my log."))  # fmt: skip
 
     def _answer(self, command: grammar.Command, *, channel: str, user: str, client: WebClient) -> None:
         settings, engine = self.context.settings, self.context.engine
@@ -77,7 +89,7 @@ class CommandHandlers:
                 if view.channel != channel:
                     client.chat_postEphemeral(
                         channel=channel, user=user, text=f"Request #{view.id} is posted in <#{view.channel}>."
-                    )
+                    )  # a confirmation, the request itself is in its environment's channel
 
     def _post_text(self, client: WebClient, channel: str, title: str, text: str) -> None:
         """A text answer in the channel; as a file when it is too long for a message."""
@@ -87,6 +99,15 @@ class CommandHandlers:
             )
         else:
             client.chat_postMessage(channel=channel, **blocks.message(title, blocks.preformatted(text, title=title)))
+
+
+def _tell(client: WebClient, command: dict[str, Any], payload: dict[str, Any]) -> None:
+    """Say something to the one who typed: privately in the channel, or through the command's response URL
+    when the bot cannot post there."""
+    try:
+        client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], **payload)
+    except SlackApiError:
+        WebhookClient(command["response_url"]).send(response_type="ephemeral", **payload)
 
 
 def _parse(text: str) -> grammar.Invocation:

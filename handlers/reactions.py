@@ -29,4 +29,5 @@ class ReactionHandlers:
             reaction=event["reaction"],
             added=added,
             event_id=body["event_id"],
+            event_ts=str(event.get("event_ts") or body.get("event_time") or 0),
         )

@@ -3,6 +3,10 @@ seen to change nothing, and time is the test's to move."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,15 +66,17 @@ class World:
     notifier: RecordingNotifier
     store: Store
     clock: Clock
+    events: int = 0
 
     def propose(self, environment: str = "bts", schemas: tuple[str, ...] = ("latiss",), **extra) -> RequestView:
         return self.service.propose(Proposal(Direction.UPGRADE, environment, list(schemas), None, REQUESTER, **extra))
 
     def react(self, view: RequestView, user: str, reaction: str = "white_check_mark", *, added: bool = True,
-              event_id: str | None = None) -> None:  # fmt: skip
+              event_id: str | None = None, event_ts: str | None = None) -> None:  # fmt: skip
+        self.events += 1
         self.service.react(
             channel=view.channel or "", message_ts=view.message_ts or "", user=user, reaction=reaction,
-            added=added, event_id=event_id or f"Ev{len(self.notifier.events)}-{user}-{reaction}-{added}",
+            added=added, event_id=event_id or f"Ev{self.events}", event_ts=event_ts or f"{1700000000 + self.events}.0",
         )  # fmt: skip
 
     def state(self, view: RequestView) -> RequestState:
@@ -135,7 +141,7 @@ def test_other_reactions_and_other_messages_change_nothing(world):
     view = world.propose()
     world.react(view, APPROVER_1, reaction="tada")
     world.service.react(channel="C0CONSDB01", message_ts="1.999", user=APPROVER_1, reaction="white_check_mark",
-                        added=True, event_id="EvElsewhere")  # fmt: skip
+                        added=True, event_id="EvElsewhere", event_ts="1700000000.5")  # fmt: skip
     assert world.state(view) is RequestState.REQUESTED
     assert world.notifier.kinds() == ["posted"]
 
@@ -215,10 +221,65 @@ def test_a_failing_migration_fails_the_request_and_says_where_it_stopped(world):
     assert finished.outcome["reached"] == {"lsstcomcam": []}, "one transaction: the first revision is rolled back too"
 
 
-def test_a_run_cut_off_by_a_restart_is_marked_interrupted(world):
+def _put_in(world: World, view: RequestView, state: RequestState, *, runner: str, silent_seconds: float = 0) -> None:
+    assert world.store.transition(view.id, RequestState.REQUESTED, state, runner=runner,
+                                  heartbeat_at=now() - timedelta(seconds=silent_seconds))  # fmt: skip
+
+
+def _dead_pid() -> int:
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    return finished.pid
+
+
+def test_a_run_whose_process_died_on_this_host_is_marked_interrupted(world):
     view = world.propose()
-    assert world.store.transition(view.id, RequestState.REQUESTED, RequestState.APPROVED)
-    assert world.store.transition(view.id, RequestState.APPROVED, RequestState.RUNNING)
+    _put_in(world, view, RequestState.RUNNING, runner=f"{socket.gethostname()}:{_dead_pid()}")
     world.service.recover_interrupted()
     assert world.state(view) is RequestState.INTERRUPTED
     assert "latiss now records empty (3 behind)" in world.notifier.events[-1][2]
+
+
+def test_an_approved_request_that_never_started_is_interrupted_saying_nothing_ran(world):
+    view = world.propose()
+    _put_in(world, view, RequestState.APPROVED, runner=f"{socket.gethostname()}:{os.getpid()}")
+    world.service.recover_interrupted()
+    assert world.state(view) is RequestState.INTERRUPTED
+    assert "it had not started, nothing ran" in world.notifier.events[-1][2]
+    world.propose()
+
+
+@pytest.mark.parametrize(("silent_seconds", "interrupted"), [(5, False), (600, True)])
+def test_another_hosts_run_is_interrupted_only_when_it_has_gone_silent(world, silent_seconds, interrupted):
+    view = world.propose()
+    _put_in(world, view, RequestState.RUNNING, runner="consdb-bot-replica-2:7", silent_seconds=silent_seconds)
+    world.service.recover_interrupted()
+    assert world.state(view) is (RequestState.INTERRUPTED if interrupted else RequestState.RUNNING)
+
+
+def test_a_withdrawal_handled_before_its_approval_still_wins(world):
+    view = world.propose()
+    world.react(view, APPROVER_1, added=False, event_ts="1700000002.0")
+    world.react(view, APPROVER_1, added=True, event_ts="1700000001.0")
+    assert world.state(view) is RequestState.REQUESTED
+
+
+def test_a_request_that_cannot_be_posted_frees_its_environment(world):
+    def refuse(_view):
+        raise Refused("could not post the request in <#C0CONSDB01>: not_in_channel")
+
+    world.notifier.posted = refuse
+    with pytest.raises(Refused):
+        world.propose()
+    del world.notifier.posted
+    assert world.propose().id == 2
+
+
+def test_a_notifier_failing_mid_run_does_not_leave_the_request_running(world):
+    def broken(*_args, **_kwargs):
+        raise OSError("connection reset")
+
+    world.notifier.progress = broken
+    view = world.propose()
+    world.react(view, APPROVER_1)
+    assert world.state(view) is RequestState.SUCCEEDED

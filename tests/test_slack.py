@@ -291,3 +291,12 @@ def test_health_and_metrics(bot):
     assert json.loads(bot.get("/healthz").body) == {"status": "ok", "state_database": "ok"}
     bot.command("status bts")
     assert 'consdb_bot_commands_total{command="status"} 1.0' in bot.get("/metrics").body
+
+
+def test_a_command_from_a_channel_without_the_bot_is_answered_through_the_response_url(bot, slack):
+    slack.state.absent_from.add("C0ELSEWHERE")
+    bot.command("status bts", channel="C0ELSEWHERE")
+    answer = slack.wait_for(lambda calls: next((c for c in calls if c.method == "response"), None))
+    assert "not_in_channel" in answer.args["text"]
+    assert "/invite @consdb-bot" in answer.args["text"]
+    assert answer.args["response_type"] == "ephemeral"

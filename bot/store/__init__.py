@@ -7,6 +7,7 @@ request moves on once however many threads, processes or redelivered events race
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, select, update
+from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,7 @@ from bot.store.models import OPEN_STATES, Approval, AuditRecord, ChangeRequest, 
 
 STATE_TREE = Path(__file__).resolve().parent / "alembic"
 STATE_VERSION_TABLE = "consdb_bot_state_version"
+UPGRADE_LOCK_KEY = zlib.crc32(b"consdb-bot state upgrade") & 0x7FFFFFFF
 _upgrade_lock = threading.Lock()
 
 
@@ -50,6 +52,8 @@ class Store:
         config = Config()
         config.set_main_option("script_location", str(STATE_TREE))
         with _upgrade_lock, self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # replicas starting together upgrade one at a time
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -106,24 +110,31 @@ class Store:
             )
             return result.rowcount == 1
 
-    def set_verdict(self, request_id: int, user: str, verdict: str, *, present: bool) -> None:
-        """Record or withdraw one user's approve or reject."""
-        with self.session() as session:
-            if present:
-                if session.get(Approval, (request_id, user, verdict)) is None:
-                    session.add(Approval(request_id=request_id, user=user, verdict=verdict, at=now()))
-            else:
-                session.execute(
-                    delete(Approval).where(
-                        Approval.request_id == request_id, Approval.user == user, Approval.verdict == verdict
-                    )
-                )
+    def set_verdict(self, request_id: int, user: str, verdict: str, *, present: bool, event_ts: str) -> None:
+        """Record or withdraw one user's approve or reject, unless a later event already decided it."""
+        try:
+            with self.session() as session:
+                row = session.get(Approval, (request_id, user, verdict), with_for_update=True)
+                if row is None:
+                    session.add(
+                        Approval(request_id=request_id, user=user, verdict=verdict, at=now(), present=present,
+                                 event_ts=event_ts)
+                    )  # fmt: skip
+                elif float(event_ts) >= float(row.event_ts):
+                    row.present, row.event_ts, row.at = present, event_ts, now()
+        except IntegrityError:  # the same verdict, recorded at this moment by another thread: decide again
+            self.set_verdict(request_id, user, verdict, present=present, event_ts=event_ts)
 
     def verdicts(self, request_id: int) -> list[Approval]:
+        """The verdicts that stand, oldest first."""
+        query = select(Approval).where(Approval.request_id == request_id, Approval.present).order_by(Approval.at)
         with self.session() as session:
-            return list(
-                session.scalars(select(Approval).where(Approval.request_id == request_id).order_by(Approval.at))
-            )
+            return list(session.scalars(query))
+
+    def beat(self, request_id: int) -> None:
+        """Say that the run of this request is alive."""
+        with self.session() as session:
+            session.execute(update(ChangeRequest).where(ChangeRequest.id == request_id).values(heartbeat_at=now()))
 
     def first_sighting(self, event_id: str) -> bool:
         """True the first time an event id is seen, false for every redelivery."""
@@ -179,6 +190,12 @@ class Store:
 
 def expired(request: ChangeRequest, *, at: datetime | None = None) -> bool:
     return _aware(request.expires_at) <= (at or now())
+
+
+def silent_for(request: ChangeRequest, *, at: datetime | None = None) -> float:
+    """Seconds since the request's run last said it was alive."""
+    beat = request.heartbeat_at or request.created_at
+    return ((at or now()) - _aware(beat)).total_seconds()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

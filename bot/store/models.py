@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -57,6 +57,8 @@ class ChangeRequest(Base):
     expires_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     outcome: Mapped[dict[str, Any] | None]
+    runner: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_change_requests_message", "channel", "message_ts", unique=True),
@@ -72,7 +74,11 @@ class ChangeRequest(Base):
 
 
 class Approval(Base):
-    """A counting reaction: an approver's approve or reject, until withdrawn."""
+    """An approver's approve or reject, and whether it stands (a removed reaction withdraws it).
+
+    ``event_ts`` is Slack's time of the reaction event: events may be handled out of order, and the
+    latest one decides.
+    """
 
     __tablename__ = "approvals"
 
@@ -80,6 +86,8 @@ class Approval(Base):
     user: Mapped[str] = mapped_column(String(32), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
     at: Mapped[datetime]
+    present: Mapped[bool] = mapped_column(default=True, server_default=true())
+    event_ts: Mapped[str] = mapped_column(String(32), default="0", server_default="0")
 
 
 class SeenEvent(Base):

@@ -63,6 +63,7 @@ class BotProcess:
             **(environ or {}),
         }
         self.config = config
+        self.response_url = f"{slack_url}response"
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> BotProcess:
@@ -119,7 +120,7 @@ class BotProcess:
     def command(self, text: str, *, user: str = "U0REQUEST1", channel: str = "C0CONSDB01", **signing: Any) -> Reply:
         body = urlencode({
             "token": "legacy", "team_id": "T0RUBIN", "channel_id": channel, "user_id": user, "user_name": user.lower(),
-            "command": "/consdb", "text": text, "response_url": "http://127.0.0.1:9/unused", "trigger_id": "1.2.3",
+            "command": "/consdb", "text": text, "response_url": self.response_url, "trigger_id": "1.2.3",
         }).encode()  # fmt: skip
         return self.post(body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, **signing)})
 

@@ -37,6 +37,7 @@ class SlackState:
     calls: list[Call] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=dict)
     rate_limited: dict[str, int] = field(default_factory=dict)
+    absent_from: set[str] = field(default_factory=set)
     uploads: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -103,6 +104,8 @@ class FakeSlack:
         }  # fmt: skip
         if method not in answers:
             reply: dict[str, Any] = {"ok": False, "error": "unknown_method"}
+        elif method.startswith("chat.post") and args.get("channel") in self.state.absent_from:
+            reply = {"ok": False, "error": "not_in_channel"}
         elif method == "usergroups.users.list" and str(args.get("usergroup")) not in self.state.groups:
             reply = {"ok": False, "error": "no_such_subteam"}
         else:
@@ -130,6 +133,10 @@ class FakeSlack:
                     fake.state.uploads[name] = body
                     self._reply(200, {"ok": True}, {})
                     return
+                if name == "response":  # a slash command's response_url: no token, a JSON body
+                    fake._record(Call("response", json.loads(body)))
+                    self._reply(200, "ok", {})
+                    return
                 if self.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
                     self._reply(200, {"ok": False, "error": "invalid_auth"}, {})
                     return
@@ -141,8 +148,8 @@ class FakeSlack:
                     args.update(parse_qsl(body.decode()))
                 self._reply(*fake._answer(name, args))
 
-            def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
-                data = json.dumps(payload).encode()
+            def _reply(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str]) -> None:
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
