@@ -159,7 +159,7 @@ class ChangeService:
         try:
             self.store.add_request(request)
         except IntegrityError:
-            raise self._busy(env) from None
+            raise busy_refusal(self.store, env) from None
         view = self.view(request)
         try:
             with self._posting:
@@ -180,42 +180,10 @@ class ChangeService:
         return dataclasses.replace(view, channel=channel, message_ts=message_ts)
 
     def _checked(self, proposal: Proposal) -> tuple[Environment, list[SchemaPlan]]:
-        env = self.settings.environment(proposal.environment)
-        if env.requires_ticket and not proposal.ticket:
-            raise Refused(
-                f"{env.key} changes need a Jira ticket",
-                hint=f"Add one: `/consdb migrate {env.key} --ticket OSW-123`.",
-            )
-        if self.store.open_request(env.key):
-            raise self._busy(env)
-        plans = self.engine.plan(
-            env,
-            self.settings.select_schemas(proposal.schemas),
-            to=proposal.target,
-            direction=proposal.kind,
-            options=proposal.options,
-        )
-        plans = [plan for plan in plans if plan.revisions or proposal.kind is Direction.STAMP]
+        env, plans = check_proposal(self.settings, self.engine, self.store, proposal, with_sql=True)
         if not plans:
             raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
-        if env.requires_tested_on and proposal.kind is Direction.UPGRADE:
-            tested = self.settings.environment(env.requires_tested_on)
-            for plan in plans:
-                if not self.store.succeeded_at(tested.key, plan.schema, list(plan.target)):
-                    target = ", ".join(revision[:12] for revision in plan.target)
-                    raise Refused(
-                        f"{plan.schema} at {target} has not succeeded at {tested.key} yet",
-                        hint=f"Migrate {tested.key} there first: `/consdb migrate {tested.key} {plan.schema}`.",
-                    )
         return env, plans
-
-    def _busy(self, env: Environment) -> Refused:
-        other = self.store.open_request(env.key)
-        who = f"request #{other.id} by <@{other.requester}> is {other.state}" if other else "another request is open"
-        return Refused(
-            f"{env.key} already has a change under way: {who}",
-            hint="One change at a time per environment: wait for it to finish, be rejected or expire.",
-        )
 
     def react(
         self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str, event_ts: str
@@ -434,6 +402,47 @@ class ChangeService:
             outcome=outcome,
             options=dict(request.options or {}),
         )
+
+
+def check_proposal(
+    settings: Settings, engine: Engine, store: Store, proposal: Proposal, *, with_sql: bool
+) -> tuple[Environment, list[SchemaPlan]]:
+    """The policy every change meets, from Slack or the terminal: a ticket where one is required, one
+    change at a time per environment, and a target already proven where required. Returns the plans
+    of the schemas that have something to do."""
+    env = settings.environment(proposal.environment)
+    if env.requires_ticket and not proposal.ticket:
+        raise Refused(f"{env.key} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
+    if store.open_request(env.key):
+        raise busy_refusal(store, env)
+    plans = engine.plan(
+        env,
+        settings.select_schemas(proposal.schemas),
+        to=proposal.target,
+        direction=proposal.kind,
+        options=proposal.options,
+        with_sql=with_sql,
+    )
+    plans = [plan for plan in plans if plan.revisions or proposal.kind is Direction.STAMP]
+    if env.requires_tested_on and proposal.kind is Direction.UPGRADE:
+        tested = settings.environment(env.requires_tested_on)
+        for plan in plans:
+            if not store.succeeded_at(tested.key, plan.schema, list(plan.target)):
+                target = ", ".join(revision[:12] for revision in plan.target)
+                raise Refused(
+                    f"{plan.schema} at {target} has not succeeded at {tested.key} yet",
+                    hint=f"Migrate {tested.key} there first ({plan.schema} --to {target}).",
+                )
+    return env, plans
+
+
+def busy_refusal(store: Store, env: Environment) -> Refused:
+    other = store.open_request(env.key)
+    who = f"request #{other.id} by <@{other.requester}> is {other.state}" if other else "another request is open"
+    return Refused(
+        f"{env.key} already has a change under way: {who}",
+        hint="One change at a time per environment: wait for it to finish, be rejected or expire.",
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.changes import Proposal
+from bot.changes import Proposal, check_proposal
 from bot.config import Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
@@ -152,8 +152,11 @@ class _Terminal:
 
     def _change(self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp) -> int:
         proposal = Proposal.from_command(command, self.actor)
-        env = self.settings.environment(proposal.environment)
-        schemas = self.settings.select_schemas(proposal.schemas)
+        env, checked = check_proposal(self.settings, self.engine, self._store(), proposal, with_sql=False)
+        schemas = [plan.schema for plan in checked]
+        if not schemas:
+            self.out.write(f"nothing to do at {env.key}: every schema asked for is already there\n")
+            return 0
         if not command.yes:
             plans = self.engine.plan(
                 env, schemas, to=proposal.target, direction=proposal.kind, options=proposal.options

@@ -18,7 +18,7 @@ from bot.changes import Proposal
 from bot.context import Context
 from bot.errors import ConsdbBotError, UsageError
 from bot.metrics import COMMANDS
-from bot.text import audit_text, drift_text, history_text, plan_text
+from bot.text import audit_text, drift_text, history_text, plan_text, status_text
 
 log = logging.getLogger(__name__)
 PROG = "/consdb"
@@ -64,12 +64,16 @@ class CommandHandlers:
             case grammar.Status():
                 environments, schemas = settings.environments_and_schemas(list(command.names))
                 statuses = engine.status(environments, schemas)
-                client.chat_postMessage(
-                    channel=channel, **blocks.message("ConsDB status", blocks.status_blocks(statuses))
-                )
+                table = status_text(statuses, verbose=True) if command.verbose else blocks.status_matrix(statuses)
+                if command.verbose or blocks.too_long(table):
+                    self._post_text(client, channel, "ConsDB status", table)
+                else:
+                    payload = blocks.message("ConsDB status", blocks.status_blocks(statuses))
+                    client.chat_postMessage(channel=channel, **payload)
             case grammar.History():
                 schema = settings.schema(command.schema)
-                self._post_text(client, channel, f"History of {schema}", history_text(schema, engine.history(schema)))
+                history = history_text(schema, engine.history(schema), verbose=command.verbose)
+                self._post_text(client, channel, f"History of {schema}", history)
             case grammar.Plan():
                 env = settings.environment(command.environment)
                 plans = engine.plan(

@@ -303,3 +303,24 @@ def test_plan_uses_the_environments_migration_options(consdb_bot, bundled, serve
     bundled.write_text(text)
     plan = consdb_bot("plan", "bts", "latiss", "--sql", "--config", str(bundled))
     assert 'GRANT SELECT ON cdb_latiss.visit1 TO "consdb_test_reader"' in plan.out
+
+
+def test_an_upgrade_already_done_is_nothing_to_do(consdb_bot, bundled):
+    assert consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(bundled)).code == 0
+    again = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(bundled))
+    assert again.code == 0
+    assert "nothing to do at bts" in again.out
+
+
+def test_the_terminal_meets_the_same_policy(consdb_bot, bundled):
+    text = bundled.read_text().replace(
+        "    approvals: {required: 1", "    requires_ticket: true\n    approvals: {required: 1"
+    )
+    bundled.write_text(text)
+    refused = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(bundled))
+    assert refused.code == 1
+    assert "bts changes need a Jira ticket" in refused.err
+    assert (
+        consdb_bot("upgrade", "bts", "startrackerwide", "--ticket", "OSW-9", "--yes", "--config", str(bundled)).code
+        == 0
+    )

@@ -159,12 +159,14 @@ class Engine:
         to: str | None = None,
         direction: Direction = Direction.UPGRADE,
         options: dict[str, str] | None = None,
+        with_sql: bool = True,
     ) -> list[SchemaPlan]:
-        """What an upgrade (or downgrade) would apply: revisions, offline SQL and lint warnings."""
+        """What an upgrade (or downgrade) would apply: revisions, and unless told not to, the offline
+        SQL and its lint warnings (a child process per schema)."""
         url = self._database(env)
         options = self._options(env, options or {})
         statuses = self.status([env], schemas)
-        return [self._plan_one(env, url, status, to, direction, options, with_sql=True) for status in statuses]
+        return [self._plan_one(env, url, status, to, direction, options, with_sql=with_sql) for status in statuses]
 
     def drift(self, env: Environment, schemas: Sequence[str]) -> list[SchemaDrift]:
         """Each schema's live structure against the tree replayed to the revision it records."""
