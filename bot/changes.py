@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -28,8 +28,15 @@ from bot.metrics import REQUESTS
 from bot.store import Store, expired, now, silent_for
 from bot.store.models import ChangeRequest, RequestState
 
+if TYPE_CHECKING:
+    from bot.kube import RestartResult
+
+Restarter = Callable[[Environment, str, Callable[[str], None]], "RestartResult"]
+"""Restarts a deployment of an environment, telling progress lines as it goes."""
+
 APPROVE = "approve"
 REJECT = "reject"
+RESTART = "restart"
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 HEARTBEAT_SECONDS = 10
 STALE_SECONDS = 60
@@ -75,7 +82,7 @@ class ChangeNotifier(Protocol):
     def progress(self, request: RequestView, line: str) -> None:
         """One line of news while it runs."""
 
-    def finished(self, request: RequestView, result: ChangeResult | None, *, note: str) -> None:
+    def finished(self, request: RequestView, result: ChangeResult | RestartResult | None, *, note: str) -> None:
         """How it ended, with what comes next."""
 
 
@@ -113,6 +120,7 @@ class ChangeService:
         group_members: Callable[[str], set[str]] = lambda _group: set(),
         clock: Callable[[], datetime] = now,
         launch: Callable[[Callable[[], None]], object] = lambda run: run(),
+        restart: Restarter | None = None,
     ) -> None:
         """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own."""
         self.settings = settings
@@ -122,13 +130,14 @@ class ChangeService:
         self.group_members = group_members
         self.clock = clock
         self.launch = launch
+        self.restart = restart
         self._active: set[int] = set()
         # Slack may deliver a reaction on a request before its message id is stored: reactions wait
         # until a request being posted is on record.
         self._posting = threading.Lock()
 
-    def approvers_of(self, env: Environment) -> set[str]:
-        policy = env.approvals
+    def approvers_of(self, env: Environment, kind: str) -> set[str]:
+        policy = env.restart_policy if kind == RESTART else env.approvals
         return set(policy.approvers) | (self.group_members(policy.usergroup) if policy.usergroup else set())
 
     def propose(self, proposal: Proposal) -> RequestView:
@@ -156,6 +165,32 @@ class ChangeService:
             expires_at=self.clock() + timedelta(minutes=env.approvals.expiry_minutes),
             outcome={"ranges": {plan.schema: plan.range_text for plan in plans}, "warnings": _warnings(plans)},
         )
+        return self._open(request, env)
+
+    def propose_restart(
+        self, environment: str, requester: str, ticket: str | None = None, *, approved: tuple[str, str] | None = None
+    ) -> RequestView:
+        """Ask for a rollout restart of the environment's pqserver; ``approved`` is a first (user, event_ts)."""
+        env = self.settings.environment(environment)
+        if not env.pqserver:
+            raise Refused(f"{env.key} names no pqserver deployment", hint=f"Set environments.{env.key}.pqserver.")
+        if self.store.open_request(env.key):
+            raise busy_refusal(self.store, env)
+        request = ChangeRequest(
+            kind=RESTART, environment=env.key, schemas=[], target=env.pqserver, binding={"deployment": env.pqserver},
+            options={}, ticket=ticket, requester=requester, required_approvals=env.restart_policy.required,
+            state=RequestState.REQUESTED, created_at=self.clock(),
+            expires_at=self.clock() + timedelta(minutes=env.restart_policy.expiry_minutes),
+            outcome={"ranges": {"pqserver": f"rollout restart of deployment {env.pqserver}"}, "warnings": []},
+        )  # fmt: skip
+        view = self._open(request, env)
+        if approved:
+            user, event_ts = approved
+            self._count(request, user, self.settings.slack.approve_reaction, APPROVE, added=True, event_ts=event_ts)
+        return view
+
+    def _open(self, request: ChangeRequest, env: Environment) -> RequestView:
+        """Store and post a new request; the environment's one open change."""
         try:
             self.store.add_request(request)
         except IntegrityError:
@@ -169,13 +204,13 @@ class ChangeService:
             # Nobody can approve a request that is not posted: close it, so the environment is free again.
             note = error.message if isinstance(error, ConsdbBotError) else f"posting failed ({type(error).__name__})"
             self.store.transition(request.id, RequestState.REQUESTED, RequestState.FAILED, outcome={"note": note})
-            self.store.audit(actor=proposal.requester, action="failed", environment=env.key, request_id=request.id,
+            self.store.audit(actor=request.requester, action="failed", environment=env.key, request_id=request.id,
                              summary=f"#{request.id} could not be posted: {note}")  # fmt: skip
             raise
         REQUESTS.labels(RequestState.REQUESTED.value).inc()
         self.store.audit(
-            actor=proposal.requester, action="requested", environment=env.key, request_id=request.id,
-            summary=f"{proposal.kind.value} {', '.join(view.ranges)} requested", detail={"ranges": view.ranges},
+            actor=request.requester, action="requested", environment=env.key, request_id=request.id,
+            summary=f"{request.kind} {', '.join(view.ranges)} requested", detail={"ranges": view.ranges},
         )  # fmt: skip
         return dataclasses.replace(view, channel=channel, message_ts=message_ts)
 
@@ -193,6 +228,9 @@ class ChangeService:
             return
         with self._posting:
             request = self.store.request_for_message(channel, message_ts)
+        if request is not None and reaction == self.settings.slack.restart_reaction and added:
+            self._restart_after(request, user, event_ts)
+            return
         verdict = {self.settings.slack.approve_reaction: APPROVE, self.settings.slack.reject_reaction: REJECT}.get(
             reaction
         )
@@ -214,7 +252,7 @@ class ChangeService:
             self._expire(request)
             return
         env = self.settings.environment(request.environment)
-        if user == request.requester or user not in self.approvers_of(env):
+        if user == request.requester or user not in self.approvers_of(env, request.kind):
             self.store.audit(
                 actor=user, action="ignored", environment=env.key, request_id=request.id,
                 summary=f"{'added' if added else 'removed'} :{reaction}: on #{request.id}, which does not count"
@@ -227,6 +265,18 @@ class ChangeService:
             request_id=request.id, summary=f"{verdict} {'given' if added else 'withdrawn'} on #{request.id}",
         )  # fmt: skip
         self._decide(request.id)
+
+    def _restart_after(self, migration: ChangeRequest, user: str, event_ts: str) -> None:
+        """The restart reaction on a migration that succeeded: a restart request, with that approval."""
+        if migration.kind == RESTART or migration.state != RequestState.SUCCEEDED:
+            return
+        env = self.settings.environment(migration.environment)
+        if user not in self.approvers_of(env, RESTART):
+            return
+        try:
+            self.propose_restart(env.key, migration.requester, migration.ticket, approved=(user, event_ts))
+        except ConsdbBotError as error:
+            self._tell(self.notifier.progress, self.view(migration), f"pqserver was not restarted: {error.message}")
 
     def _decide(self, request_id: int) -> None:
         request = self.store.request(request_id)
@@ -267,16 +317,7 @@ class ChangeService:
         try:
             view = self.view(request)
             self._tell(self.notifier.updated, view)
-            result = self.engine.change(
-                self.settings.environment(request.environment),
-                request.schemas,
-                direction=Direction(request.kind),
-                to=request.target,
-                options=request.options,
-                actor=f"<@{request.requester}> (request #{request.id})",
-                on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
-                expected=request.binding,
-            )
+            result = self._execute(request, view)
         except ConsdbBotError as error:
             self._finish(request, RequestState.FAILED, None, note=str(error))
         except Exception as error:
@@ -290,6 +331,23 @@ class ChangeService:
             alive.set()
             self._active.discard(request_id)
 
+    def _execute(self, request: ChangeRequest, view: RequestView) -> ChangeResult | RestartResult:
+        env = self.settings.environment(request.environment)
+        if request.kind == RESTART:
+            if self.restart is None:
+                raise Refused("this bot has no Kubernetes access configured, so it cannot restart pqserver")
+            return self.restart(env, request.target or "", lambda line: self._tell(self.notifier.progress, view, line))
+        return self.engine.change(
+            env,
+            request.schemas,
+            direction=Direction(request.kind),
+            to=request.target,
+            options=request.options,
+            actor=f"<@{request.requester}> (request #{request.id})",
+            on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
+            expected=request.binding,
+        )
+
     def _heartbeat(self, request_id: int, done: threading.Event) -> None:
         while not done.wait(HEARTBEAT_SECONDS):
             self.store.beat(request_id)
@@ -301,8 +359,11 @@ class ChangeService:
         except Exception:
             log.exception("could not report on a request")
 
-    def _finish(self, request: ChangeRequest, state: RequestState, result: ChangeResult | None, *, note: str) -> None:
-        reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes} if result else {}
+    def _finish(
+        self, request: ChangeRequest, state: RequestState, result: ChangeResult | RestartResult | None, *, note: str
+    ) -> None:
+        outcomes = result.outcomes if isinstance(result, ChangeResult) else []
+        reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         outcome = {**(request.outcome or {}), "reached": reached, "note": note}
         self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
         REQUESTS.labels(state.value).inc()

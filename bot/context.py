@@ -15,9 +15,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.changes import ChangeService
-from bot.config import Settings, require
+from bot.config import Environment, Settings, require
 from bot.engine.service import Engine
 from bot.errors import ConfigError
+from bot.kube import Cluster, RestartResult
 from bot.slack_notifier import SlackNotifier
 from bot.store import Store
 
@@ -72,10 +73,13 @@ class Context:
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
         self.changes = ChangeService(
             settings, self.engine, self.store, self.notifier, group_members=self.group_members,
-            launch=lambda run: self._start(self.runs, run),
+            launch=lambda run: self._start(self.runs, run), restart=self.restart,
         )  # fmt: skip
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()
+
+    def restart(self, env: Environment, deployment: str, report: Callable[[str], None]) -> RestartResult:
+        return Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=report)
 
     def start(self) -> None:
         """Bring the state up to date and settle what a previous process left running."""

@@ -17,8 +17,9 @@ from bot.changes import RequestView
 from bot.config import Settings
 from bot.engine.service import ChangeResult
 from bot.errors import Refused
+from bot.kube import RestartResult
 from bot.store.models import RequestState
-from bot.text import change_text
+from bot.text import result_text
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class SlackNotifier:
     def progress(self, request: RequestView, line: str) -> None:
         self._in_thread(request, blocks.message(line, [blocks.context(line)]))
 
-    def finished(self, request: RequestView, result: ChangeResult | None, *, note: str) -> None:
-        text = change_text(result) if result else note
+    def finished(self, request: RequestView, result: ChangeResult | RestartResult | None, *, note: str) -> None:
+        text = result_text(result) if result else note
         if result and note:
             text += f"\n{note}"
         if blocks.too_long(text):

@@ -127,6 +127,11 @@ def audit_text(records: Sequence[AuditRecord]) -> str:
     )
 
 
+def result_text(result: ChangeResult | RestartResult) -> str:
+    """How a change request's run ended, whatever it ran."""
+    return change_text(result) if isinstance(result, ChangeResult) else restart_text(result)
+
+
 def restart_text(result: RestartResult) -> str:
     verdict = "restarted" if result.ok else "FAILED to restart"
     lines = [f"{result.deployment} in {result.namespace}: {verdict} in {result.seconds:.0f} s ({result.message})"]

@@ -14,11 +14,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import blocks, grammar
-from bot.changes import Proposal
+from bot.changes import Proposal, RequestView
 from bot.context import Context
 from bot.errors import ConsdbBotError, UsageError
+from bot.kube import Cluster, hinfo_deployment
 from bot.metrics import COMMANDS
-from bot.text import audit_text, drift_text, history_text, plan_text, status_text
+from bot.text import audit_text, drift_text, excerpt_text, history_text, plan_text, status_text
 
 log = logging.getLogger(__name__)
 PROG = "/consdb"
@@ -88,12 +89,26 @@ class CommandHandlers:
                 env = settings.environment(command.environment).key if command.environment else None
                 records = self.context.store.audit_trail(environment=env, limit=command.limit)
                 self._post_text(client, channel, "Audit trail", audit_text(records))
+            case grammar.Logs():
+                env = settings.environment(command.environment)
+                excerpt = Cluster(env, settings.kubernetes).excerpt(
+                    hinfo_deployment(env, command.instrument), since_seconds=command.since_seconds,
+                    lines=command.lines, grep=command.grep,
+                )  # fmt: skip
+                self._post_text(client, channel, f"hinfo {command.instrument} at {env.key}", excerpt_text(excerpt))
+            case grammar.Restart():
+                view = self.context.changes.propose_restart(command.environment, user, command.ticket)
+                self._confirm(client, channel, user, view)
             case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
                 view = self.context.changes.propose(Proposal.from_command(command, user))
-                if view.channel != channel:
-                    client.chat_postEphemeral(
-                        channel=channel, user=user, text=f"Request #{view.id} is posted in <#{view.channel}>."
-                    )  # a confirmation, the request itself is in its environment's channel
+                self._confirm(client, channel, user, view)
+
+    def _confirm(self, client: WebClient, channel: str, user: str, view: RequestView) -> None:
+        """Where the request is, when it is not where the command was typed."""
+        if view.channel != channel:
+            client.chat_postEphemeral(
+                channel=channel, user=user, text=f"Request #{view.id} is posted in <#{view.channel}>."
+            )
 
     def _post_text(self, client: WebClient, channel: str, title: str, text: str) -> None:
         """A text answer in the channel; as a file when it is too long for a message."""

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import PASSWORD, REPO, libpq
 from tests.support.bot_process import BotProcess, sign
+from tests.support.kube_api import Deployment, FakeKube, PodLog
 from tests.support.slack_api import BOT_TOKEN, Call, FakeSlack
 
 BTS_CHANNEL, SUMMIT_CHANNEL = "C0BTS00001", "C0SUMMIT01"
@@ -52,19 +53,36 @@ environments:
     database_url: ${{BTS_DATABASE_URL}}
     channel: {BTS_CHANNEL}
     approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}
+    kubernetes: {{context: base, namespace: consdb}}
+    pqserver: consdb-pq
+    hinfo: {{latiss: consdb-hinfo-latiss}}
   summit:
     database_url: ${{SUMMIT_DATABASE_URL}}
     channel: {SUMMIT_CHANNEL}
     approvals: {{required: 2, approvers: [{APPROVER_1}], usergroup: S0DBA}}
     requires_ticket: true
     requires_tested_on: bts
+kubernetes: {{poll_seconds: 0.01}}
 """)
     return path
 
 
 @pytest.fixture
-def bot(config: Path, slack: FakeSlack, databases: dict[str, str]) -> Iterator[BotProcess]:
-    with BotProcess(config, slack.url, environ=databases) as process:
+def kube(tmp_path: Path) -> Iterator[FakeKube]:
+    with FakeKube() as fake:
+        fake.add(Deployment("consdb-pq"))
+        line = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num={}".format
+        fake.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(50, line, lambda _i: time.time())))
+        fake.kubeconfig(tmp_path / "kubeconfig", ["base", "summit"])
+        yield fake
+
+
+@pytest.fixture
+def bot(
+    config: Path, slack: FakeSlack, databases: dict[str, str], kube: FakeKube, tmp_path: Path
+) -> Iterator[BotProcess]:
+    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    with BotProcess(config, slack.url, environ=environ) as process:
         yield process
 
 
@@ -76,10 +94,10 @@ def posted_request(slack: FakeSlack, number: int) -> Call:
     )
 
 
-def request_state(slack: FakeSlack, number: int, state: str) -> Call:
+def request_state(slack: FakeSlack, number: int, state: str, *, kind: str = "Upgrade") -> Call:
     return slack.wait_for(
         lambda calls: next(
-            (c for c in calls if c.method == "chat.update" and c.text.startswith(f"Upgrade request #{number}:")
+            (c for c in calls if c.method == "chat.update" and c.text.startswith(f"{kind} request #{number}:")
              and c.text.endswith(f": {state}")), None,
         )
     )  # fmt: skip
@@ -300,3 +318,36 @@ def test_a_command_from_a_channel_without_the_bot_is_answered_through_the_respon
     assert "not_in_channel" in answer.args["text"]
     assert "/invite @consdb-bot" in answer.args["text"]
     assert answer.args["response_type"] == "ephemeral"
+
+
+def test_restart_pqserver_is_approved_like_a_migration_and_reported_in_its_thread(bot, slack, kube):
+    bot.command("restart pqserver bts", user=REQUESTER, channel=BTS_CHANNEL)
+    request = posted_request(slack, 1)
+    assert request.text == "Restart request #1: bts: requested"
+    assert kube.state.deployments["consdb-pq"].restarted_at is None
+    bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=request.reply["ts"], event_id="EvR")
+    request_state(slack, 1, "succeeded", kind="Restart")
+    ts = request.reply["ts"]
+    slack.wait_for(lambda calls: [c for c in calls if c.args.get("thread_ts") == ts and "restarted in" in c.text])
+    thread = [c.text for c in slack.calls() if c.args.get("thread_ts") == ts]
+    assert "1 of 2 new replicas have been updated" in thread
+    assert kube.state.deployments["consdb-pq"].restarted_at is not None
+
+
+def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, slack, kube):
+    bot.command("migrate bts startrackerwide", user=REQUESTER, channel=BTS_CHANNEL)
+    migration = posted_request(slack, 1)
+    bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=migration.reply["ts"], event_id="EvM")
+    request_state(slack, 1, "succeeded")
+    bot.reaction(
+        "arrows_counterclockwise", user=APPROVER_2, channel=BTS_CHANNEL, ts=migration.reply["ts"], event_id="EvRR"
+    )
+    request_state(slack, 2, "succeeded", kind="Restart")
+    assert kube.state.deployments["consdb-pq"].restarted_at is not None
+
+
+def test_hinfo_excerpt_in_slack(bot, slack, kube):
+    bot.command("logs hinfo latiss bts --lines 10", channel=BTS_CHANNEL)
+    answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "hinfo latiss at bts"), None))
+    text = json.dumps(answer.args["blocks"])
+    assert "10 exposure(s) committed to exposure and ccdexposure, the last 20261121/49" in text
