@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import write_config
+from tests.conftest import REPO, write_config
 from tests.support.kube_api import Deployment, FakeKube, PodLog
+
+ROLE = REPO / "deploy" / "kubernetes" / "role.yaml"
 
 HINFO_LINES = [
     "INFO hinfo: waiting for a header",
@@ -130,3 +133,15 @@ def test_unknown_instrument_lists_the_known_ones(consdb_bot, kube, config):
     result = consdb_bot("logs", "hinfo", "startrackerwide", "bts", "--config", str(config))
     assert result.code == 2
     assert "instruments with hinfo at bts: latiss, lsstcam" in result.err
+
+
+def test_the_role_in_deploy_grants_all_the_bot_needs(consdb_bot, kube, config):
+    role = next(doc for doc in yaml.safe_load_all(ROLE.read_text()) if doc["kind"] == "Role")
+    kube.state.allowed = {(verb, resource) for rule in role["rules"] for resource in rule["resources"]
+                          for verb in rule["verbs"]}  # fmt: skip
+    assert consdb_bot("logs", "hinfo", "latiss", "bts", "--config", str(config)).code == 0
+    assert consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config)).code == 0
+    kube.state.deployments["consdb-pq"].stuck = True
+    stuck = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert "Warning BackOff" in stuck.out
+    assert "403" not in stuck.text

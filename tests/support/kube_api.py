@@ -49,6 +49,7 @@ class Deployment:
 class KubeState:
     deployments: dict[str, Deployment] = field(default_factory=dict)
     forbidden: set[tuple[str, str]] = field(default_factory=set)
+    allowed: set[tuple[str, str]] | None = None
     failing: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
 
@@ -184,7 +185,10 @@ class FakeKube:
         if resource and len(resource) == 1:
             verb = "list"
         kind = "/".join([resource[0], *resource[2:]]) if resource else ""
-        if (verb, kind) in self.state.forbidden:
+        refused = (verb, kind) in self.state.forbidden
+        if self.state.allowed is not None and (verb, kind) not in self.state.allowed:
+            refused = True
+        if refused:
             group = "apps" if "/apis/apps/" in path else '""'
             who = 'User "system:serviceaccount:consdb:consdb-bot"'
             return 403, _status(403, "Forbidden",
