@@ -29,7 +29,7 @@ from bot.store import Store, expired, now, silent_for
 from bot.store.models import ChangeRequest, RequestState
 
 if TYPE_CHECKING:
-    from bot.kube import RestartResult
+    from bot.kube import LogExcerpt, RestartResult
 
 Restarter = Callable[[Environment, str, Callable[[str], None]], "RestartResult"]
 """Restarts a deployment of an environment, telling progress lines as it goes."""
@@ -121,6 +121,8 @@ class ChangeService:
         clock: Callable[[], datetime] = now,
         launch: Callable[[Callable[[], None]], object] = lambda run: run(),
         restart: Restarter | None = None,
+        verify: Callable[[Environment, dict[str, dict[str, list[str]]]], str] | None = None,
+        watch: Callable[[Environment, str, int], LogExcerpt] | None = None,
     ) -> None:
         """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own."""
         self.settings = settings
@@ -131,6 +133,8 @@ class ChangeService:
         self.clock = clock
         self.launch = launch
         self.restart = restart
+        self.verify = verify
+        self.watch = watch
         self._active: set[int] = set()
         # Slack may deliver a reaction on a request before its message id is stored: reactions wait
         # until a request being posted is on record.
@@ -168,21 +172,37 @@ class ChangeService:
         return self._open(request, env)
 
     def propose_restart(
-        self, environment: str, requester: str, ticket: str | None = None, *, approved: tuple[str, str] | None = None
+        self,
+        environment: str,
+        requester: str,
+        ticket: str | None = None,
+        *,
+        approved: tuple[str, str] | None = None,
+        expect: dict[str, dict[str, list[str]]] | None = None,
     ) -> RequestView:
-        """Ask for a rollout restart of the environment's pqserver; ``approved`` is a first (user, event_ts)."""
+        """Ask for a rollout restart of the environment's pqserver; ``approved`` is a first (user, event_ts),
+        ``expect`` the columns pqserver should list afterwards."""
         env = self.settings.environment(environment)
         if not env.pqserver:
             raise Refused(f"{env.key} names no pqserver deployment", hint=f"Set environments.{env.key}.pqserver.")
         if self.store.open_request(env.key):
             raise busy_refusal(self.store, env)
+        policy = env.restart_policy
         request = ChangeRequest(
-            kind=RESTART, environment=env.key, schemas=[], target=env.pqserver, binding={"deployment": env.pqserver},
-            options={}, ticket=ticket, requester=requester, required_approvals=env.restart_policy.required,
-            state=RequestState.REQUESTED, created_at=self.clock(),
-            expires_at=self.clock() + timedelta(minutes=env.restart_policy.expiry_minutes),
+            kind=RESTART,
+            environment=env.key,
+            schemas=[],
+            target=env.pqserver,
+            binding={"deployment": env.pqserver, "expect": expect or {}},
+            options={},
+            ticket=ticket,
+            requester=requester,
+            required_approvals=policy.required,
+            state=RequestState.REQUESTED,
+            created_at=self.clock(),
+            expires_at=self.clock() + timedelta(minutes=policy.expiry_minutes),
             outcome={"ranges": {"pqserver": f"rollout restart of deployment {env.pqserver}"}, "warnings": []},
-        )  # fmt: skip
+        )
         view = self._open(request, env)
         if approved:
             user, event_ts = approved
@@ -274,7 +294,10 @@ class ChangeService:
         if user not in self.approvers_of(env, RESTART):
             return
         try:
-            self.propose_restart(env.key, migration.requester, migration.ticket, approved=(user, event_ts))
+            expect = (migration.outcome or {}).get("added", {})
+            self.propose_restart(
+                env.key, migration.requester, migration.ticket, approved=(user, event_ts), expect=expect
+            )
         except ConsdbBotError as error:
             self._tell(self.notifier.progress, self.view(migration), f"pqserver was not restarted: {error.message}")
 
@@ -336,7 +359,11 @@ class ChangeService:
         if request.kind == RESTART:
             if self.restart is None:
                 raise Refused("this bot has no Kubernetes access configured, so it cannot restart pqserver")
-            return self.restart(env, request.target or "", lambda line: self._tell(self.notifier.progress, view, line))
+            report = lambda line: self._tell(self.notifier.progress, view, line)  # noqa: E731 - used twice
+            restarted = self.restart(env, request.target or "", report)
+            if restarted.ok and self.verify:
+                report(self.verify(env, request.binding.get("expect", {})))
+            return restarted
         return self.engine.change(
             env,
             request.schemas,
@@ -364,7 +391,8 @@ class ChangeService:
     ) -> None:
         outcomes = result.outcomes if isinstance(result, ChangeResult) else []
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
-        outcome = {**(request.outcome or {}), "reached": reached, "note": note}
+        added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
+        outcome = {**(request.outcome or {}), "reached": reached, "added": added, "note": note}
         self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
         REQUESTS.labels(state.value).inc()
         self.store.audit(
@@ -377,6 +405,28 @@ class ChangeService:
         view = self.view(finished)
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, result, note=note)
+        if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
+            self._watch_hinfo_after(view, request.schemas)
+
+    def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
+        """At a test stand, read hinfo's log a while after the migration, and say what it shows."""
+        env = self.settings.environment(view.environment)
+        watched = [schema for schema in schemas if schema in env.hinfo]
+        if not (env.test_stand and watched and self.watch and env.hinfo_watch_minutes > 0):
+            return
+        seconds = env.hinfo_watch_minutes * 60
+
+        def watch() -> None:
+            threading.Event().wait(seconds)
+            for schema in watched:
+                try:
+                    excerpt = self.watch(env, schema, int(seconds) + 1)  # type: ignore[misc]
+                except ConsdbBotError as error:
+                    self._tell(self.notifier.progress, view, f"hinfo {schema} could not be read: {error.message}")
+                    continue
+                self._tell(self.notifier.progress, view, hinfo_verdict(schema, excerpt, env.hinfo_watch_minutes))
+
+        threading.Thread(target=watch, daemon=True, name=f"hinfo-watch-{view.id}").start()
 
     def _announce(self, request_id: int, summary: str) -> None:
         request = self.store.request(request_id)
@@ -514,6 +564,21 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def hinfo_verdict(schema: str, excerpt: LogExcerpt, minutes: float) -> str:
+    """Did hinfo write an exposure after the migration, and did it complain?"""
+    wrote = (
+        f"{excerpt.committed} exposure(s) committed (the last {excerpt.last_exposure})"
+        if excerpt.committed
+        else ":warning: no exposure committed (take a test image, then `logs hinfo`)"
+    )
+    columns = [line for line in excerpt.problems if "Unable to process column" in line]
+    others = len(excerpt.problems) - len(columns)
+    complaints = [f"{len(columns)} 'Unable to process column' line(s), e.g. {columns[-1]}"] if columns else []
+    complaints += [f"{others} other error or warning line(s)"] if others else []
+    heard = "; ".join(complaints) if complaints else "no errors or warnings"
+    return f"hinfo {schema}, {minutes:g} min after the migration: {wrote}; {heard}."
 
 
 def _warnings(plans: list[SchemaPlan]) -> list[str]:

@@ -79,7 +79,9 @@ class Environment(_Model):
     channel: str | None = None
     kubernetes: Kubernetes | None = None
     pqserver: str | None = None
+    pqserver_url: str | None = None
     hinfo: dict[str, str] = {}
+    hinfo_watch_minutes: float = Field(default=10, ge=0)
     approvals: Approvals = Approvals()
     restart_approvals: Approvals | None = None
     requires_ticket: bool = False

@@ -18,7 +18,8 @@ from bot.changes import ChangeService
 from bot.config import Environment, Settings, require
 from bot.engine.service import Engine
 from bot.errors import ConfigError
-from bot.kube import Cluster, RestartResult
+from bot.kube import Cluster, LogExcerpt, RestartResult
+from bot.pqserver import schema_check
 from bot.slack_notifier import SlackNotifier
 from bot.store import Store
 
@@ -73,13 +74,21 @@ class Context:
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
         self.changes = ChangeService(
             settings, self.engine, self.store, self.notifier, group_members=self.group_members,
-            launch=lambda run: self._start(self.runs, run), restart=self.restart,
+            launch=lambda run: self._start(self.runs, run), restart=self.restart, verify=self.verify, watch=self.watch,
         )  # fmt: skip
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()
 
     def restart(self, env: Environment, deployment: str, report: Callable[[str], None]) -> RestartResult:
         return Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=report)
+
+    def verify(self, env: Environment, expected: dict[str, dict[str, list[str]]]) -> str:
+        return schema_check(env, expected, timeout=self.settings.kubernetes.request_timeout_seconds)
+
+    def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
+        return Cluster(env, self.settings.kubernetes).excerpt(
+            env.hinfo[instrument], since_seconds=since_seconds, lines=1000
+        )
 
     def start(self) -> None:
         """Bring the state up to date and settle what a previous process left running."""

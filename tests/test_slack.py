@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import PASSWORD, REPO, libpq
 from tests.support.bot_process import BotProcess, sign
 from tests.support.kube_api import Deployment, FakeKube, PodLog
+from tests.support.pqserver import FakePqServer
 from tests.support.slack_api import BOT_TOKEN, Call, FakeSlack
 
 BTS_CHANNEL, SUMMIT_CHANNEL = "C0BTS00001", "C0SUMMIT01"
@@ -39,7 +40,13 @@ def databases(new_database) -> dict[str, str]:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def pqserver() -> Iterator[FakePqServer]:
+    with FakePqServer({"latiss": {"exposure": ["exposure_id"]}}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def config(tmp_path: Path, pqserver: FakePqServer) -> Path:
     path = tmp_path / "consdb-bot.yaml"
     path.write_text(f"""
 state_url: sqlite:///{tmp_path / "state.sqlite3"}
@@ -55,7 +62,9 @@ environments:
     approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}
     kubernetes: {{context: base, namespace: consdb}}
     pqserver: consdb-pq
+    pqserver_url: {pqserver.url}
     hinfo: {{latiss: consdb-hinfo-latiss}}
+    hinfo_watch_minutes: 0.005
   summit:
     database_url: ${{SUMMIT_DATABASE_URL}}
     channel: {SUMMIT_CHANNEL}
@@ -342,8 +351,25 @@ def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, sla
     bot.reaction(
         "arrows_counterclockwise", user=APPROVER_2, channel=BTS_CHANNEL, ts=migration.reply["ts"], event_id="EvRR"
     )
-    request_state(slack, 2, "succeeded", kind="Restart")
+    restart = request_state(slack, 2, "succeeded", kind="Restart")
     assert kube.state.deployments["consdb-pq"].restarted_at is not None
+    ts = posted_request(slack, 2).reply["ts"]
+    assert restart.args["ts"] == ts
+    slack.wait_for(
+        lambda calls: [c for c in calls if c.args.get("thread_ts") == ts and "pqserver at bts answers" in c.text]
+    )
+
+
+def test_after_a_test_stand_migration_the_thread_says_what_hinfo_did(bot, slack, kube):
+    bot.command("migrate bts latiss", user=REQUESTER, channel=BTS_CHANNEL)
+    ts = posted_request(slack, 1).reply["ts"]
+    bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvH")
+    verdict = slack.wait_for(
+        lambda calls: next(
+            (c for c in calls if c.args.get("thread_ts") == ts and c.text.startswith("hinfo latiss")), None
+        )
+    )
+    assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
 
 
 def test_hinfo_excerpt_in_slack(bot, slack, kube):

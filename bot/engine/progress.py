@@ -18,6 +18,19 @@ _REACHED = re.compile(r"VALUES\s*\(\s*'([^']+)'|SET\s+version_num\s*=\s*'([^']+)
 _LEFT = re.compile(r"WHERE\s+\S*version_num\s*=\s*'([^']+)'", re.IGNORECASE)
 
 
+_ADDED_COLUMN = re.compile(r"^\s*ALTER\s+TABLE\s+\"?(\w+)\"?\.\"?(\w+)\"?\s+ADD\s+(?:COLUMN\s+)?\"?(\w+)", re.I)
+
+
+def added_columns(statements: list[str]) -> dict[str, list[str]]:
+    """``table: [column, ...]`` for every column the statements added, in order."""
+    added: dict[str, list[str]] = {}
+    for statement in statements:
+        match = _ADDED_COLUMN.match(statement)
+        if match and match.group(3).upper() not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK"):
+            added.setdefault(match.group(2), []).append(match.group(3))
+    return added
+
+
 def revision_line(info: RevisionInfo, *, up: bool) -> str:
     """``A → B  message``: one revision, as the thread and the terminal show it."""
     below = ", ".join(revision[:12] for revision in info.down_revisions) or "base"

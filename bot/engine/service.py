@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bot.config import Environment, Settings, require
 from bot.engine.database import DatabaseUrl, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
-from bot.engine.progress import RevisionFollower
+from bot.engine.progress import RevisionFollower, added_columns
 from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, resolve_revision, upgrade_target
@@ -77,6 +77,12 @@ class SchemaOutcome:
     recorded_after: tuple[str, ...] = ()
     applied: list[str] = field(default_factory=list)
     executed: list[str] = field(default_factory=list)
+
+    @property
+    def added_columns(self) -> dict[str, list[str]]:
+        """The columns this run added, by table, from what it executed."""
+        return added_columns(self.executed) if self.outcome is Outcome.SUCCEEDED else {}
+
     error: str | None = None
     failed_step: str | None = None
     log_tail: list[str] = field(default_factory=list)

@@ -1,0 +1,59 @@
+"""A pqserver stand-in: its schema API (``/consdb/schema/{instrument}[/{table}]``) over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakePqServer:
+    """``tables[instrument][table]`` is the list of columns pqserver reports."""
+
+    def __init__(self, tables: dict[str, dict[str, list[str]]]) -> None:
+        self.tables = tables
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self) -> FakePqServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, path: str) -> tuple[int, Any]:
+        parts = path.strip("/").split("/")
+        if parts[:2] != ["consdb", "schema"] or len(parts) not in (3, 4) or parts[2] not in self.tables:
+            return 404, {"detail": "Not Found"}
+        instrument = self.tables[parts[2]]
+        if len(parts) == 3:
+            return 200, [f"cdb_{parts[2]}.{table}" for table in instrument]
+        table = parts[3].removeprefix(f"cdb_{parts[2]}.")
+        if table not in instrument:
+            return 404, {"message": f"Unknown table: cdb_{parts[2]}.{table}"}
+        return 200, {column: ["VARCHAR", None] for column in instrument[table]}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                status, payload = fake._answer(self.path)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler

@@ -1,0 +1,51 @@
+"""After a restart: does pqserver list what the migration added? And which columns did it add?"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import parse_settings
+from bot.engine.progress import added_columns
+from bot.pqserver import schema_check
+from tests.support.bot_process import free_port
+from tests.support.pqserver import FakePqServer
+
+
+def bts(url: str | None):
+    pq = f", pqserver_url: '{url}'" if url else ""
+    settings = parse_settings(f"schemas: [latiss]\nenvironments:\n  bts: {{hinfo: {{latiss: h}}{pq}}}\n", environ={})
+    return settings.environment("bts")
+
+
+@pytest.fixture
+def pqserver():
+    with FakePqServer({"latiss": {"exposure": ["exposure_id", "seq_num"], "visit1": ["visit_id"]}}) as fake:
+        yield fake
+
+
+@pytest.mark.parametrize(
+    ("expected", "says"),
+    [
+        ({"latiss": {"exposure": ["seq_num"]}}, "pqserver at bts lists all 1 column(s) the migration added."),
+        ({"latiss": {"exposure": ["seq_num", "exposure_time"]}}, "does not list cdb_latiss.exposure.exposure_time"),
+        ({}, "pqserver at bts answers (latiss: 2 tables)."),
+        ({"latiss": {"nosuch": ["x"]}}, "did not answer the schema check (HTTP 404)"),
+    ],
+)
+def test_schema_check(pqserver, expected, says):
+    assert says in schema_check(bts(pqserver.url), expected, timeout=5)
+
+
+def test_schema_check_without_a_url_or_a_server():
+    assert "pqserver_url is not set" in schema_check(bts(None), {}, timeout=5)
+    assert "did not answer the schema check" in schema_check(bts(f"http://127.0.0.1:{free_port()}"), {}, timeout=5)
+
+
+def test_added_columns_come_from_what_ran():
+    statements = [
+        "ALTER TABLE cdb_latiss.exposure ADD COLUMN seq_num INTEGER",
+        'ALTER TABLE "cdb_latiss"."exposure" ADD "dimm_seeing" FLOAT',
+        "ALTER TABLE cdb_latiss.exposure ADD CONSTRAINT un_x UNIQUE (seq_num)",
+        "CREATE INDEX ix ON cdb_latiss.exposure (seq_num)",
+    ]
+    assert added_columns(statements) == {"exposure": ["seq_num", "dimm_seeing"]}
