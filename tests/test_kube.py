@@ -3,6 +3,7 @@ kubeconfig, against the Kubernetes API stand-in."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,19 @@ def test_the_role_in_deploy_grants_all_the_bot_needs(consdb_bot, kube, config):
     stuck = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
     assert "Warning BackOff" in stuck.out
     assert "403" not in stuck.text
+
+
+def test_a_slow_api_server_is_given_up_on_at_the_configured_timeout(consdb_bot, kube, config):
+    config.write_text(
+        config.read_text().replace(
+            "kubernetes: {poll_seconds: 0.01", "kubernetes: {request_timeout_seconds: 0.3, poll_seconds: 0.01"
+        )
+    )
+    kube.state.held = threading.Event()
+    try:
+        result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    finally:
+        kube.state.held.set()
+    assert result.code == 1
+    assert "the Kubernetes API of bts did not answer" in result.err
+    assert "try again" in result.err

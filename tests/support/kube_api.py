@@ -50,6 +50,8 @@ class KubeState:
     deployments: dict[str, Deployment] = field(default_factory=dict)
     forbidden: set[tuple[str, str]] = field(default_factory=set)
     allowed: set[tuple[str, str]] | None = None
+    held: threading.Event | None = None
+    """While set, every request waits for it (up to 5 s) before it is answered: a slow API server."""
     failing: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
 
@@ -263,6 +265,8 @@ class FakeKube:
                 with fake.lock:
                     fake.state.requests.append((method, parsed.path))
                     fake.lock.notify_all()
+                if fake.state.held is not None:
+                    fake.state.held.wait(5)
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     self._reply(401, _status(401, "Unauthorized", "Unauthorized"))
                     return
