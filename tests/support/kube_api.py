@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.support.local_server import LocalServer
 
 TOKEN = "kube-test-token"
 
@@ -56,7 +58,7 @@ class KubeState:
     requests: list[tuple[str, str]] = field(default_factory=list)
 
 
-class FakeKube:
+class FakeKube(LocalServer):
     """``with FakeKube() as kube:``; ``kube.kubeconfig(path, contexts)`` writes a kubeconfig for it."""
 
     def __init__(self, namespace: str = "consdb", *, advance_on_read: bool = True) -> None:
@@ -64,20 +66,7 @@ class FakeKube:
         self.advance_on_read = advance_on_read
         self.state = KubeState()
         self.lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> FakeKube:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def add(self, deployment: Deployment) -> Deployment:
         self.state.deployments[deployment.name] = deployment

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from tests.support.local_server import LocalServer
 
-class FakePqServer:
+
+class FakePqServer(LocalServer):
     """``tables[instrument][table]`` is the list of columns pqserver reports."""
 
     def __init__(self, tables: dict[str, dict[str, list[str]]]) -> None:
         self.tables = tables
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> FakePqServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def _answer(self, path: str) -> tuple[int, Any]:
         parts = path.strip("/").split("/")

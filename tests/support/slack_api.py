@@ -13,9 +13,11 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from tests.support.local_server import LocalServer
 
 BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "U0CONSDBOT"
@@ -41,27 +43,18 @@ class SlackState:
     uploads: dict[str, bytes] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     """Start with ``with FakeSlack() as slack:``; ``slack.url`` is the Web API base URL."""
 
     def __init__(self) -> None:
         self.state = SlackState()
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/api/"
-
-    def __enter__(self) -> FakeSlack:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return super().url + "/api/"
 
     def rate_limit(self, method: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After: 1``."""
