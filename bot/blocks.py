@@ -6,6 +6,7 @@ goes as a file (the caller decides, by :func:`too_long`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -91,9 +92,17 @@ def status_blocks(statuses: Sequence[SchemaStatus]) -> Blocks:
 _EXPLAINED = (State.UNREACHABLE, State.NOT_CONFIGURED, State.UNVERSIONED, State.UNKNOWN_REVISION)
 
 
+_USER_ID = re.compile(r"(?<![<@\w])([UW][A-Z0-9]{8,})\b")
+
+
+def mentions(text: str) -> str:
+    """Slack user ids, as the services write them, shown as mentions."""
+    return _USER_ID.sub(r"<@\1>", text)
+
+
 def error_message(error: ConsdbBotError) -> dict[str, Any]:
     """An error as the one who typed sees it: what was wrong, then the right form or the fix."""
-    lines = [f":warning: {error.message}"]
+    lines = [f":warning: {mentions(error.message)}"]
     if isinstance(error, UsageError):
         lines.append(f"```{error.usage}```")
     if error.hint:

@@ -308,7 +308,7 @@ class ChangeService:
         view = self.view(request)
         if view.rejecters:
             if self.store.transition(request.id, RequestState.REQUESTED, RequestState.REJECTED):
-                self._announce(request.id, f"rejected by {', '.join(f'<@{u}>' for u in view.rejecters)}")
+                self._announce(request.id, f"rejected by {', '.join(view.rejecters)}")
             return
         if view.still_needed == 0:
             claimed = self.store.transition(
@@ -370,7 +370,7 @@ class ChangeService:
             direction=Direction(request.kind),
             to=request.target,
             options=request.options,
-            actor=f"<@{request.requester}> (request #{request.id})",
+            actor=f"{request.requester} (request #{request.id})",
             on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
             expected=request.binding,
         )
@@ -549,7 +549,7 @@ def check_proposal(
 
 def busy_refusal(store: Store, env: Environment) -> Refused:
     other = store.open_request(env.key)
-    who = f"request #{other.id} by <@{other.requester}> is {other.state}" if other else "another request is open"
+    who = f"request #{other.id} by {other.requester} is {other.state}" if other else "another request is open"
     return Refused(
         f"{env.key} already has a change under way: {who}",
         hint="One change at a time per environment: wait for it to finish, be rejected or expire.",

@@ -58,12 +58,14 @@ class SlackNotifier:
         )
 
     def progress(self, request: RequestView, line: str) -> None:
+        line = blocks.mentions(line)
         self._in_thread(request, blocks.message(line, [blocks.context(line)]))
 
     def finished(self, request: RequestView, result: ChangeResult | RestartResult | None, *, note: str) -> None:
         text = result_text(result) if result else note
         if result and note:
             text += f"\n{note}"
+        text = blocks.mentions(text)
         if blocks.too_long(text):
             self._quietly(
                 "upload the outcome",
