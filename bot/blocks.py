@@ -151,7 +151,7 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
 
 def next_steps(env: Environment, reactions: Slack) -> str:
     """What the process asks for after a successful migration, for this environment."""
-    restart = f"`/consdb restart pqserver {env.key}`, or react :{reactions.restart_reaction}: on the outcome"
+    restart = f"`/consdb restart pqserver {env.key}`, or react :{reactions.restart_reaction}: on the request above"
     steps = [f"Restart pqserver at {env.key} ({restart})."]
     if env.test_stand:
         steps += [

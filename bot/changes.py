@@ -182,11 +182,7 @@ class ChangeService:
     ) -> RequestView:
         """Ask for a rollout restart of the environment's pqserver; ``approved`` is a first (user, event_ts),
         ``expect`` the columns pqserver should list afterwards."""
-        env = self.settings.environment(environment)
-        if not env.pqserver:
-            raise Refused(f"{env.key} names no pqserver deployment", hint=f"Set environments.{env.key}.pqserver.")
-        if self.store.open_request(env.key):
-            raise busy_refusal(self.store, env)
+        env = check_restart(self.settings, self.store, environment, ticket)
         policy = env.restart_policy
         request = ChangeRequest(
             kind=RESTART,
@@ -362,7 +358,11 @@ class ChangeService:
             report = lambda line: self._tell(self.notifier.progress, view, line)  # noqa: E731 - used twice
             restarted = self.restart(env, request.target or "", report)
             if restarted.ok and self.verify:
-                report(self.verify(env, request.binding.get("expect", {})))
+                try:
+                    report(self.verify(env, request.binding.get("expect", {})))
+                except Exception as error:  # a check that fails must not turn a good restart into a failure
+                    log.exception("the pqserver check failed")
+                    report(f":warning: pqserver's view of the schema could not be checked ({type(error).__name__}).")
             return restarted
         return self.engine.change(
             env,
@@ -421,8 +421,10 @@ class ChangeService:
             for schema in watched:
                 try:
                     excerpt = self.watch(env, schema, int(seconds) + 1)  # type: ignore[misc]
-                except ConsdbBotError as error:
-                    self._tell(self.notifier.progress, view, f"hinfo {schema} could not be read: {error.message}")
+                except Exception as error:
+                    reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
+                    log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
+                    self._tell(self.notifier.progress, view, f"hinfo {schema} could not be read: {reason}")
                     continue
                 self._tell(self.notifier.progress, view, hinfo_verdict(schema, excerpt, env.hinfo_watch_minutes))
 
@@ -545,6 +547,18 @@ def check_proposal(
                     hint=f"Migrate {tested.key} there first ({plan.schema} --to {target}).",
                 )
     return env, plans
+
+
+def check_restart(settings: Settings, store: Store, environment: str, ticket: str | None) -> Environment:
+    """The policy a pqserver restart meets, from Slack or the terminal."""
+    env = settings.environment(environment)
+    if not env.pqserver:
+        raise Refused(f"{env.key} names no pqserver deployment", hint=f"Set environments.{env.key}.pqserver.")
+    if env.requires_ticket and not ticket:
+        raise Refused(f"{env.key} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
+    if store.open_request(env.key):
+        raise busy_refusal(store, env)
+    return env
 
 
 def busy_refusal(store: Store, env: Environment) -> Refused:

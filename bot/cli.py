@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.changes import Proposal, check_proposal
+from bot.changes import Proposal, check_proposal, check_restart
 from bot.config import Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
@@ -129,7 +129,8 @@ class _Terminal:
     def _restart(self, command: grammar.Restart) -> int:
         from bot.kube import Cluster, pqserver_deployment  # noqa: PLC0415 - the client loads only when used
 
-        env = self.settings.environment(command.environment)
+        store = self._store()
+        env = check_restart(self.settings, store, command.environment, command.ticket)
         deployment = pqserver_deployment(env)
         if not command.yes:
             raise Refused(
@@ -137,7 +138,7 @@ class _Terminal:
                 hint="Add --yes to restart it.",
             )
         result = Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=self.say)
-        self._store().audit(
+        store.audit(
             actor=self.actor, action="succeeded" if result.ok else "failed", environment=env.key,
             summary=f"pqserver restart from the terminal: {result.message}",
             detail={"restarted": deployment, "ticket": command.ticket},

@@ -87,7 +87,7 @@ class Context:
 
     def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
         return Cluster(env, self.settings.kubernetes).excerpt(
-            env.hinfo[instrument], since_seconds=since_seconds, lines=1000
+            env.hinfo[instrument], since_seconds=since_seconds, lines=5000
         )
 
     def start(self) -> None:

@@ -26,9 +26,11 @@ from kubernetes.config.config_exception import ConfigException
 
 from bot.config import Cluster as ClusterSettings
 from bot.config import Environment
-from bot.errors import ConfigError, OperationFailed, Refused, UsageError
+from bot.errors import ConfigError, ConsdbBotError, OperationFailed, Refused, UsageError
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+IN_CLUSTER_CONTEXT = "CONSDB_BOT_IN_CLUSTER_CONTEXT"
+"""The name of the context of the cluster the bot runs in: only that one is reached without a kubeconfig."""
 COMMITTED = "Committed to exposure and ccdexposure table"
 BYTES_PER_LINE = 1024
 _PROBLEM = re.compile(r"\b(ERROR|WARNING|CRITICAL)\b|Unable to process column|Traceback")
@@ -55,6 +57,7 @@ class LogExcerpt:
     committed: int
     last_exposure: str | None
     tail: list[str]
+    truncated: bool = False
 
 
 class Cluster:
@@ -75,8 +78,9 @@ class Cluster:
         self.core = client.CoreV1Api(self._api)
 
     def restart(self, deployment: str, *, on_progress: Callable[[str], None] | None = None) -> RestartResult:
-        """Roll the deployment's pods as ``kubectl rollout restart`` does, and wait until it is done."""
+        """Roll the deployment's pods as ``kubectl rollout restart`` does, and wait as ``rollout status`` waits."""
         began = time.monotonic()
+        since = datetime.now(UTC)
         with self._translated("get", "deployments", deployment):
             current = self.apps.read_namespaced_deployment(deployment, self.namespace, _request_timeout=self._timeout)
         if current.spec.paused:
@@ -84,91 +88,126 @@ class Cluster:
                 f"deployment {deployment} in {self.namespace} at {self.env.key} is paused; a restart would not roll",
                 hint=f"Resume it first: kubectl rollout resume deployment/{deployment} -n {self.namespace}.",
             )
-        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: datetime.now(UTC).isoformat()}}}}}
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: since.isoformat()}}}}}
         with self._translated("patch", "deployments", deployment):
-            patched = self.apps.patch_namespaced_deployment(
-                deployment, self.namespace, patch, _request_timeout=self._timeout
-            )
-        generation = patched.metadata.generation
-        said = ""
-        while True:
-            with self._translated("get", "deployments", deployment):
-                state = self.apps.read_namespaced_deployment(deployment, self.namespace, _request_timeout=self._timeout)
-            done, message = rollout_state(state, generation)
+            self.apps.patch_namespaced_deployment(deployment, self.namespace, patch, _request_timeout=self._timeout)
+        done, message, state, said = None, "", current, ""
+        while done is None:
+            try:
+                with self._translated("get", "deployments", deployment):
+                    state = self.apps.read_namespaced_deployment(
+                        deployment, self.namespace, _request_timeout=self._timeout
+                    )
+                done, message = rollout_state(state, state.metadata.generation)
+            except OperationFailed as error:  # a passing fault: the rollout goes on, so does the wait
+                message = f"the API did not answer this time ({error.message})"
             if message != said and on_progress:
-                on_progress(message)
+                on_progress(f"[{time.monotonic() - began:.0f} s] {message}")
             said = message
-            if done is not None:
-                break
-            if time.monotonic() - began > self.settings.rollout_timeout_seconds:
+            if done is None and time.monotonic() - began > self.settings.rollout_timeout_seconds:
                 done, message = False, f"not rolled out after {self.settings.rollout_timeout_seconds:.0f} s"
-                break
-            time.sleep(self.settings.poll_seconds)
+            if done is None:
+                time.sleep(self.settings.poll_seconds)
         seconds = time.monotonic() - began
         if done:
             return RestartResult(deployment, self.namespace, True, seconds, message)
-        return RestartResult(
-            deployment, self.namespace, False, seconds, message, self.events(deployment), self._unready_tails(state)
-        )
+        events, tails = self._diagnose(state, since)
+        return RestartResult(deployment, self.namespace, False, seconds, message, events, tails)
 
-    def events(self, name_prefix: str) -> list[str]:
-        """Recent events of the deployment and its replica sets and pods, oldest first."""
-        with self._translated("list", "events", name_prefix):
+    def _diagnose(self, deployment: Any, since: datetime) -> tuple[list[str], dict[str, list[str]]]:
+        """Why a rollout failed, as far as can be read: never at the cost of the verdict itself."""
+        try:
+            pods = self._pods(deployment)
+        except ConsdbBotError as error:
+            return [f"(the pods could not be listed: {error.message})"], {}
+        try:
+            events = self._events(deployment, pods, since)
+        except ConsdbBotError as error:
+            events = [f"(the events could not be read: {error.message})"]
+        tails = {}
+        for pod in pods:
+            if not any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or [])):
+                try:
+                    tails[pod.metadata.name] = self._log(
+                        pod.metadata.name, deployment.metadata.name, lines=20, since=None
+                    )
+                except ConsdbBotError as error:
+                    tails[pod.metadata.name] = [f"(no log: {error.message})"]
+        return events, tails
+
+    def _events(self, deployment: Any, pods: list[Any], since: datetime) -> list[str]:
+        """The events of this deployment, its replica sets and its pods, since the restart began."""
+        names = {deployment.metadata.name} | {pod.metadata.name for pod in pods}
+        names |= {owner.name for pod in pods for owner in (pod.metadata.owner_references or [])}
+        with self._translated("list", "events", deployment.metadata.name):
             found = self.core.list_namespaced_event(self.namespace, _request_timeout=self._timeout).items
-        mine = [e for e in found if (e.involved_object.name or "").startswith(name_prefix)]
-        mine.sort(key=lambda e: e.last_timestamp or e.event_time or datetime.min.replace(tzinfo=UTC))
+        mine = [e for e in found if e.involved_object.name in names and (_when(e) is None or _when(e) >= since)]
+        mine.sort(key=lambda e: _when(e) or since)
         return [
             f"{e.type} {e.reason} {e.involved_object.kind}/{e.involved_object.name}: {e.message}" for e in mine[-20:]
         ]
 
-    def _unready_tails(self, deployment: Any) -> dict[str, list[str]]:
-        tails = {}
-        for pod in self._pods(deployment):
-            ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
-            if not ready:
-                tails[pod.metadata.name] = self._log(pod.metadata.name, deployment.metadata.name, lines=20, since=None)
-        return tails
-
     def excerpt(self, deployment: str, *, since_seconds: int | None, lines: int, grep: str | None = None) -> LogExcerpt:
-        """What hinfo has been saying: problems first, exposures committed, then the last lines."""
+        """What hinfo has been saying: problems first, exposures committed, then the last lines.
+
+        Every pod's tail is read, the lines merged in the order they were written, each marked with
+        its pod when there are several. ``grep`` narrows what is shown, never what is counted.
+        """
         with self._translated("get", "deployments", deployment):
             found = self.apps.read_namespaced_deployment(deployment, self.namespace, _request_timeout=self._timeout)
         pods = self._pods(found)
-        collected: list[str] = []
+        stamped: list[tuple[str, str]] = []
+        cut = False
         for pod in pods:
-            collected += self._log(pod.metadata.name, deployment, lines=lines, since=since_seconds)
-        if grep:
-            collected = [line for line in collected if grep in line]
+            text, truncated = self._read(pod.metadata.name, deployment, lines=lines, since=since_seconds)
+            cut = cut or truncated
+            label = f"[{pod.metadata.name}] " if len(pods) > 1 else ""
+            for line in text.splitlines():
+                stamp, _, rest = line.partition(" ")
+                stamped.append((stamp, label + rest))
+        collected = [line for _, line in sorted(stamped, key=lambda pair: pair[0])][-lines:]
         committed = [line for line in collected if COMMITTED in line]
+        shown = [line for line in collected if grep in line] if grep else collected
         return LogExcerpt(
             deployment=deployment,
             namespace=self.namespace,
             pods=[pod.metadata.name for pod in pods],
-            problems=[line for line in collected if _PROBLEM.search(line)],
+            problems=[line for line in shown if _PROBLEM.search(line)],
             committed=len(committed),
             last_exposure=_exposure(committed[-1]) if committed else None,
-            tail=collected[-min(lines, 40) :],
+            tail=shown[-min(lines, 40) :],
+            truncated=cut,
         )
 
     def _pods(self, deployment: Any) -> list[Any]:
+        """The deployment's pods: its selector narrows the search, its container name decides.
+
+        Deployments of one chart often share their selector labels (phalanx's consdb ones do).
+        """
+        name = deployment.metadata.name
         labels = deployment.spec.selector.match_labels or {}
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-        with self._translated("list", "pods", deployment.metadata.name):
-            return list(
-                self.core.list_namespaced_pod(
-                    self.namespace, label_selector=selector, _request_timeout=self._timeout
-                ).items
+        with self._translated("list", "pods", name):
+            found = self.core.list_namespaced_pod(
+                self.namespace, label_selector=selector, _request_timeout=self._timeout
             )
+        return [pod for pod in found.items if any(c.name == name for c in pod.spec.containers)]
 
     def _log(self, pod: str, container: str, *, lines: int, since: int | None) -> list[str]:
-        options: dict[str, Any] = {"tail_lines": lines, "limit_bytes": lines * BYTES_PER_LINE}
+        text, _ = self._read(pod, container, lines=lines, since=since)
+        return [line.partition(" ")[2] for line in text.splitlines()]
+
+    def _read(self, pod: str, container: str, *, lines: int, since: int | None) -> tuple[str, bool]:
+        """The tail of one container's log, each line stamped; and whether ``limitBytes`` cut it short."""
+        limit = lines * BYTES_PER_LINE
+        options: dict[str, Any] = {"tail_lines": lines, "limit_bytes": limit, "timestamps": True}
         if since:
             options["since_seconds"] = since
         with self._translated("get", "pods/log", pod):
             text = self.core.read_namespaced_pod_log(
                 pod, self.namespace, container=container, _request_timeout=self._timeout, **options
             )
-        return text.splitlines()[-lines:]
+        return text, len(text.encode()) >= limit
 
     @contextmanager
     def _translated(self, verb: str, resource: str, name: str) -> Iterator[None]:
@@ -187,6 +226,11 @@ class Cluster:
                 raise Refused(
                     f"the bot may not {verb} {resource} in {where} (403: {message})",
                     hint=f"Grant the verb '{verb}' on '{resource}' to the bot's Role (deploy/kubernetes/role.yaml).",
+                ) from None
+            if error.status == 0:
+                raise OperationFailed(
+                    f"could not talk to the Kubernetes API of {self.env.key}: {error.reason}",
+                    hint="Check the cluster address and its certificate in the kubeconfig.",
                 ) from None
             if error.status == 404:
                 raise Refused(
@@ -245,8 +289,14 @@ def _api_client(env: Environment, settings: ClusterSettings) -> client.ApiClient
     configuration = client.Configuration()
     try:
         kubeconfig = os.environ.get("KUBECONFIG")
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig:
+        in_cluster = os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig
+        if in_cluster and env.kubernetes.context == os.environ.get(IN_CLUSTER_CONTEXT):
             config.load_incluster_config(client_configuration=configuration)
+        elif in_cluster:
+            raise ConfigException(
+                f"the bot runs in the cluster of context {os.environ.get(IN_CLUSTER_CONTEXT)!r},"
+                f" not {env.kubernetes.context!r}, and KUBECONFIG is not set"
+            )
         else:
             config.load_kube_config(
                 config_file=kubeconfig,
@@ -254,7 +304,7 @@ def _api_client(env: Environment, settings: ClusterSettings) -> client.ApiClient
                 client_configuration=configuration,
                 persist_config=False,
             )
-    except (ConfigException, OSError) as error:
+    except (ConfigException, OSError, ValueError, TypeError) as error:
         raise ConfigError(
             f"no Kubernetes access for {env.key} (context {env.kubernetes.context!r}): {error}",
             hint="Set KUBECONFIG to a file with that context, or run the bot in the cluster.",
@@ -268,6 +318,10 @@ def _status_message(error: ApiException) -> str:
         return str(json.loads(error.body or "{}").get("message") or error.reason)
     except (ValueError, AttributeError):
         return str(error.reason)
+
+
+def _when(event: Any) -> datetime | None:
+    return event.last_timestamp or event.event_time or event.first_timestamp
 
 
 def _exposure(line: str) -> str | None:

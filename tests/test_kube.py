@@ -55,10 +55,12 @@ def test_restart_rolls_the_deployment_like_kubectl_and_waits_for_it(consdb_bot, 
     result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
     assert result.code == 0, result.text
     assert kube.state.deployments["consdb-pq"].restarted_at is not None
-    lines = [line.strip() for line in result.out.splitlines()]
-    assert "0 of 2 new replicas have been updated" in lines
-    assert "1 of 2 new replicas have been updated" in lines
-    assert "1 old replicas are pending termination" in lines
+    lines = [line.strip().partition("] ")[2] for line in result.out.splitlines() if line.strip().startswith("[")]
+    assert lines[:3] == [
+        "0 of 2 new replicas have been updated",
+        "1 of 2 new replicas have been updated",
+        "1 old replicas are pending termination",
+    ]
     assert "consdb-pq in consdb: restarted in" in result.out
     assert "pqserver restart from the terminal" in consdb_bot("audit", "--config", str(config)).out
 
@@ -126,8 +128,9 @@ def test_excerpt_reads_only_the_tail_asked_for(consdb_bot, kube, config):
     result = consdb_bot("logs", "hinfo", "latiss", "bts", "--lines", "2", "--config", str(config))
     assert "0 exposure(s) committed" in result.out
     assert "ERROR hinfo: could not reach the EFD" in result.out
-    grep = consdb_bot("logs", "hinfo", "latiss", "bts", "--grep", "seq_num=41", "--config", str(config))
-    assert "1 exposure(s) committed to exposure and ccdexposure, the last 20261121/41" in grep.out
+    grep = consdb_bot("logs", "hinfo", "latiss", "bts", "--grep", "ERROR", "--config", str(config))
+    assert "2 exposure(s) committed to exposure and ccdexposure, the last 20261121/42" in grep.out
+    assert "last lines:\n  ERROR hinfo: could not reach the EFD\n" in grep.out
 
 
 def test_unknown_instrument_lists_the_known_ones(consdb_bot, kube, config):
@@ -162,3 +165,42 @@ def test_a_slow_api_server_is_given_up_on_at_the_configured_timeout(consdb_bot, 
     assert result.code == 1
     assert "the Kubernetes API of bts did not answer" in result.err
     assert "try again" in result.err
+
+
+def test_deployments_sharing_a_selector_keep_their_own_pods_and_events(consdb_bot, kube, config):
+    shared = {"app.kubernetes.io/name": "consdb"}
+    kube.state.deployments["consdb-pq"].labels = shared
+    kube.state.deployments["consdb-hinfo-latiss"].labels = shared
+    kube.add(Deployment("consdb-pq-worker", labels=shared, crashing=True))
+    kube.state.deployments["consdb-pq"].stuck = True
+    logs = consdb_bot("logs", "hinfo", "latiss", "bts", "--config", str(config))
+    assert logs.code == 0, logs.text
+    assert "(consdb-hinfo-latiss-1-0)" in logs.out
+    restart = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert "Pod/consdb-pq-2-1: Back-off" in restart.out
+    assert "consdb-pq-worker" not in restart.out
+
+
+def test_several_pods_are_merged_in_the_order_they_wrote(consdb_bot, kube, config):
+    now = time.time()
+    lines = [
+        f"INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num={i}" for i in range(6)
+    ]
+    kube.add(Deployment("consdb-hinfo-lsstcam", replicas=2, logs=PodLog(6, lines.__getitem__, lambda i: now - 60 + i)))
+    result = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config))
+    assert "6 exposure(s) committed to exposure and ccdexposure, the last 20261121/5" in result.out
+    tail = result.out.split("last lines:\n")[1].splitlines()
+    assert tail[-2:] == [
+        "  [consdb-hinfo-lsstcam-1-0] INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=4",
+        "  [consdb-hinfo-lsstcam-1-1] INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=5",
+    ]
+
+
+def test_a_log_that_cannot_be_read_does_not_cost_the_verdict(consdb_bot, kube, config):
+    kube.state.deployments["consdb-pq"].stuck = True
+    kube.state.deployments["consdb-pq"].log_error = 400
+    result = consdb_bot("restart", "pqserver", "bts", "--yes", "--config", str(config))
+    assert result.code == 1
+    assert "FAILED to restart" in result.out
+    assert "exceeded its progress deadline" in result.out
+    assert "(no log: the Kubernetes API of bts answered 400" in result.out

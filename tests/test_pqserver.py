@@ -29,7 +29,7 @@ def pqserver():
         ({"latiss": {"exposure": ["seq_num"]}}, "pqserver at bts lists all 1 column(s) the migration added."),
         ({"latiss": {"exposure": ["seq_num", "exposure_time"]}}, "does not list cdb_latiss.exposure.exposure_time"),
         ({}, "pqserver at bts answers (latiss: 2 tables)."),
-        ({"latiss": {"nosuch": ["x"]}}, "did not answer the schema check (HTTP 404)"),
+        ({"latiss": {"nosuch": ["x"]}}, "does not know a table the migration changed (HTTP 404"),
     ],
 )
 def test_schema_check(pqserver, expected, says):

@@ -339,7 +339,7 @@ def test_restart_pqserver_is_approved_like_a_migration_and_reported_in_its_threa
     ts = request.reply["ts"]
     slack.wait_for(lambda calls: [c for c in calls if c.args.get("thread_ts") == ts and "restarted in" in c.text])
     thread = [c.text for c in slack.calls() if c.args.get("thread_ts") == ts]
-    assert "1 of 2 new replicas have been updated" in thread
+    assert any(text.endswith("] 1 of 2 new replicas have been updated") for text in thread)
     assert kube.state.deployments["consdb-pq"].restarted_at is not None
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,16 @@ class Deployment:
     stuck: bool = False
     restarted_at: str | None = None
     logs: PodLog | None = None
+    crashing: bool = False
+    """A pod of this deployment keeps failing: it has BackOff events, restart or not."""
+    log_error: int | None = None
+    """When set, reading a pod's log answers this status (a container still being created: 400)."""
+    labels: dict[str, str] | None = None
+    """Selector labels, shared between deployments as phalanx's charts do; default ``app: NAME``."""
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return self.labels or {"app": self.name}
 
 
 @dataclass
@@ -123,8 +134,8 @@ class FakeKube(LocalServer):
         return {
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": d.name, "namespace": self.namespace, "generation": d.generation},
-            "spec": {"replicas": d.replicas, "paused": d.paused, "selector": {"matchLabels": {"app": d.name}},
-                     "template": {"metadata": {"labels": {"app": d.name}, "annotations": annotations},
+            "spec": {"replicas": d.replicas, "paused": d.paused, "selector": {"matchLabels": d.selector},
+                     "template": {"metadata": {"labels": d.selector, "annotations": annotations},
                                   "spec": {"containers": [{"name": d.name, "image": f"{d.name}:1"}]}}},
             "status": {"observedGeneration": d.observed, "replicas": total, "updatedReplicas": updated,
                        "readyReplicas": available, "availableReplicas": available, "conditions": conditions},
@@ -134,8 +145,9 @@ class FakeKube(LocalServer):
         pods = [(f"{d.name}-{d.revision}-{index}", True) for index in range(d.replicas)]
         if d.stuck and d.step >= 2:
             pods[-1] = (pods[-1][0], False)
+        owner = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{d.name}-{d.revision}", "uid": "u"}]
         return [
-            {"metadata": {"name": name, "namespace": self.namespace, "labels": {"app": d.name}},
+            {"metadata": {"name": name, "namespace": self.namespace, "labels": d.selector, "ownerReferences": owner},
              "spec": {"containers": [{"name": d.name, "image": f"{d.name}:1"}]},
              "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}]}}
             for name, ready in pods
@@ -144,24 +156,30 @@ class FakeKube(LocalServer):
     def _events(self) -> list[dict[str, Any]]:
         events = []
         for d in self.state.deployments.values():
-            if d.stuck and d.step >= 2:
+            if (d.stuck and d.step >= 2) or d.crashing:
                 events.append({"metadata": {"name": f"{d.name}.1", "namespace": self.namespace},
                                "involvedObject": {"kind": "Pod", "name": f"{d.name}-{d.revision}-{d.replicas - 1}"},
-                               "type": "Warning", "reason": "BackOff", "lastTimestamp": "2026-11-21T10:00:00Z",
+                               "type": "Warning", "reason": "BackOff", "lastTimestamp": _stamp(time.time()),
                                "message": "Back-off restarting failed container"})  # fmt: skip
         return events
 
-    def _log(self, d: Deployment, query: dict[str, str]) -> str:
+    def _log(self, d: Deployment, pod_index: int, query: dict[str, str]) -> str:
+        """Pod ``pod_index`` wrote every ``replicas``-th line of the deployment's log."""
         logs = d.logs or PodLog(0, str, lambda _i: 0.0)
-        start = max(0, logs.count - int(query["tailLines"])) if "tailLines" in query else 0
+        share = range(pod_index, logs.count, d.replicas)
+        start = max(0, len(share) - int(query["tailLines"])) if "tailLines" in query else 0
         if "sinceSeconds" in query:
             cutoff = time.time() - int(query["sinceSeconds"])
-            low, high = start, logs.count
+            low, high = start, len(share)
             while low < high:  # the first line written at or after the cutoff (times only grow)
                 middle = (low + high) // 2
-                low, high = (middle + 1, high) if logs.written(middle) < cutoff else (low, middle)
+                low, high = (middle + 1, high) if logs.written(share[middle]) < cutoff else (low, middle)
             start = low
-        text = "".join(logs.line(index) + "\n" for index in range(start, logs.count))
+        stamped = query.get("timestamps") == "true"
+        text = "".join(
+            (_stamp(logs.written(share[k])) + " " if stamped else "") + logs.line(share[k]) + "\n"
+            for k in range(start, len(share))
+        )
         if "limitBytes" in query:
             text = text.encode()[: int(query["limitBytes"])].decode(errors="ignore")
         return text
@@ -223,8 +241,10 @@ class FakeKube(LocalServer):
         return 200, {"kind": "ReplicaSetList", "apiVersion": "apps/v1", "metadata": {}, "items": items}
 
     def _pod_list(self, _method: str, _resource: list[str], query: dict[str, str], _body: bytes) -> tuple[int, Any]:
-        d = self.state.deployments.get(query.get("labelSelector", "").removeprefix("app="))
-        return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": self._pods(d) if d else []}
+        wanted = dict(part.split("=", 1) for part in query.get("labelSelector", "").split(",") if part)
+        items = [pod for d in self.state.deployments.values() if wanted.items() <= d.selector.items()
+                 for pod in self._pods(d)]  # fmt: skip
+        return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items}
 
     def _pod_log(self, _method: str, resource: list[str], query: dict[str, str], _body: bytes) -> tuple[int, Any]:
         d = next((d for d in self.state.deployments.values() if resource[1].startswith(f"{d.name}-")), None)
@@ -234,7 +254,9 @@ class FakeKube(LocalServer):
             return 400, _status(
                 400, "BadRequest", f"container {query.get('container')} is not valid for pod {resource[1]}"
             )
-        return 200, self._log(d, query)
+        if d.log_error:
+            return d.log_error, _status(d.log_error, "BadRequest", f'container "{d.name}" is waiting to start')
+        return 200, self._log(d, int(resource[1].rsplit("-", 1)[1]), query)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -271,6 +293,10 @@ class FakeKube(LocalServer):
                 self.wfile.write(data)
 
         return Handler
+
+
+def _stamp(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
