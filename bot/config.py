@@ -123,7 +123,7 @@ class Cluster(_Model):
     """How the bot talks to Kubernetes (access itself: KUBECONFIG, or the cluster it runs in)."""
 
     request_timeout_seconds: float = Field(default=10, gt=0)
-    rollout_timeout_seconds: float = Field(default=600, gt=0)
+    rollout_timeout_seconds: float = Field(default=900, gt=0)
     poll_seconds: float = Field(default=2, gt=0)
 
 

@@ -151,6 +151,8 @@ def excerpt_text(excerpt: LogExcerpt) -> str:
     last = f", the last {excerpt.last_exposure} (day_obs/seq_num)" if excerpt.last_exposure else ""
     lines.append(f"{excerpt.committed} exposure(s) committed to exposure and ccdexposure{last}")
     lines += ["last lines:", *(f"  {line}" for line in excerpt.tail)]
+    if excerpt.truncated:
+        lines.append("(the log was cut at its byte limit: ask for fewer --lines to see the newest ones)")
     return "\n".join(lines)
 
 
