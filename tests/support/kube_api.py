@@ -3,8 +3,8 @@
 It serves what the bot uses, at the real paths and in the real shapes: deployments (get, strategic
 merge patch), replica sets, pods, pod logs (``tailLines``, ``sinceSeconds``, ``limitBytes``) and
 events; errors are ``Status`` objects with the real codes and messages (401, 403 naming the verb,
-404 naming the object, 500). A rollout moves one step each time the test calls :meth:`tick`, or
-each time the deployment is read, when ``advance_on_read`` is set.
+404 naming the object, 500). A rollout moves one step each time the deployment is read, so the
+bot's own polling is its clock; a test shapes it with ``stuck`` (never ready) and ``paused``.
 """
 
 from __future__ import annotations
@@ -72,9 +72,8 @@ class KubeState:
 class FakeKube(LocalServer):
     """``with FakeKube() as kube:``; ``kube.kubeconfig(path, contexts)`` writes a kubeconfig for it."""
 
-    def __init__(self, namespace: str = "consdb", *, advance_on_read: bool = True) -> None:
+    def __init__(self, namespace: str = "consdb") -> None:
         self.namespace = namespace
-        self.advance_on_read = advance_on_read
         self.state = KubeState()
         self.lock = threading.Condition()
         super().__init__()
@@ -106,13 +105,6 @@ class FakeKube(LocalServer):
             elif deployment.stuck:
                 deployment.step = 4
             self.lock.notify_all()
-
-    def wait_for_request(self, method: str, path_part: str, *, timeout: float = 30) -> None:
-        with self.lock:
-            seen = self.lock.wait_for(
-                lambda: any(m == method and path_part in p for m, p in self.state.requests), timeout=timeout
-            )
-        assert seen, f"the bot never sent {method} {path_part}; it sent {self.state.requests}"
 
     # --- the objects, as the API serves them -------------------------------------------------
 
@@ -231,7 +223,7 @@ class FakeKube(LocalServer):
             annotations = json.loads(body)["spec"]["template"]["metadata"]["annotations"]
             d.restarted_at = annotations["kubectl.kubernetes.io/restartedAt"]
             d.generation, d.step, d.revision = d.generation + 1, 0, d.revision + 1
-        elif self.advance_on_read and d.generation > 1:
+        elif d.generation > 1:
             self.tick(d.name)
         return 200, self._deployment_object(d)
 
