@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.support.local_server import LocalServer
+from tests.support.local_server import LocalServer, QuietHandler
 
 TOKEN = "kube-test-token"
 
@@ -253,10 +253,7 @@ class FakeKube(LocalServer):
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self._serve("GET", b"")
 
@@ -271,18 +268,10 @@ class FakeKube(LocalServer):
                 if fake.state.held is not None:
                     fake.state.held.wait(5)
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self._reply(401, _status(401, "Unauthorized", "Unauthorized"))
+                    self.reply(401, _status(401, "Unauthorized", "Unauthorized"))
                     return
                 query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-                self._reply(*fake._route(method, parsed.path, query, body))
-
-            def _reply(self, status: int, payload: Any) -> None:
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(*fake._route(method, parsed.path, query, body))
 
         return Handler
 

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers JSON (or plain text for a ``str``)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        text = isinstance(payload, str)
+        data = payload.encode() if text else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain" if text else "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class LocalServer:

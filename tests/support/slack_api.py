@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from tests.support.local_server import LocalServer
+from tests.support.local_server import LocalServer, QuietHandler
 
 BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "U0CONSDBOT"
@@ -109,10 +109,7 @@ class FakeSlack(LocalServer):
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self._serve(b"")
 
@@ -124,14 +121,14 @@ class FakeSlack(LocalServer):
                 name = parsed.path.removeprefix("/api/")
                 if name.startswith("upload/"):
                     fake.state.uploads[name] = body
-                    self._reply(200, {"ok": True}, {})
+                    self.reply(200, {"ok": True}, {})
                     return
                 if name == "response":  # a slash command's response_url: no token, a JSON body
                     fake._record(Call("response", json.loads(body)))
-                    self._reply(200, "ok", {})
+                    self.reply(200, "ok", {})
                     return
                 if self.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
-                    self._reply(200, {"ok": False, "error": "invalid_auth"}, {})
+                    self.reply(200, {"ok": False, "error": "invalid_auth"}, {})
                     return
                 args: dict[str, Any] = dict(parse_qsl(parsed.query))
                 content_type = self.headers.get("Content-Type", "")
@@ -139,16 +136,6 @@ class FakeSlack(LocalServer):
                     args.update(json.loads(body))
                 elif body:
                     args.update(parse_qsl(body.decode()))
-                self._reply(*fake._answer(name, args))
-
-            def _reply(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str]) -> None:
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(*fake._answer(name, args))
 
         return Handler
