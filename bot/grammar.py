@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from bot.errors import UsageError
+from bot.when import WHEN_FORMS, When, WhenError
 
 TICKET = re.compile(r"^[A-Z][A-Z0-9]+-[0-9]+$")
 OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*=.*$")
@@ -116,7 +117,35 @@ class Stamp:
     wait: bool = False
 
 
-Command = Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Restart | Serve
+@dataclass(frozen=True)
+class Book:
+    environment: str
+    when: When
+    seconds: int
+    ticket: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Bookings:
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    booking: int
+
+
+@dataclass(frozen=True)
+class Extend:
+    booking: int
+    seconds: int
+
+
+Command = (
+    Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Restart | Serve
+    | Book | Bookings | Cancel | Extend
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -140,6 +169,10 @@ _EXAMPLES = {
     "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
     "downgrade": ["downgrade bts latiss -1 --yes", "downgrade bts latiss 8ebb60eda79d --yes"],
     "stamp": ["stamp bts latiss head --yes", "stamp summit lsstcam 05689cf3f8f0 --yes"],
+    "book": ["book bts today 14:00 2h OSW-123 schema test", "book tts now 90m", "book bts mon 09:30 1h30m"],
+    "bookings": ["bookings", "bookings bts"],
+    "cancel": ["cancel 12"],
+    "extend": ["extend 12 30m"],
     "help": ["help", "help upgrade"],
 }
 
@@ -181,6 +214,17 @@ def duration_seconds(text: str) -> int:
     if seconds == 0:
         raise argparse.ArgumentTypeError(f"{text!r} is no time at all; write it as 15m, 2h, 1h30m or 1d")
     return seconds
+
+
+def _duration(text: str) -> int:
+    return duration_seconds(text)
+
+
+def _booking_id(text: str) -> int:
+    number = text.removeprefix("#")
+    if not number.isdigit() or int(number) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a booking number; write it as 12 (`bookings` lists them)")
+    return int(number)
 
 
 def _positive(text: str) -> int:
@@ -241,6 +285,8 @@ def build_parser(prog: str) -> _Parser:
         sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
 
     _change_commands(command, slack=slack)
+    _booking_commands(command)
+    parser.commands = commands
     return parser
 
 
@@ -315,6 +361,50 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
         sub.add_argument("--wait", action="store_true", help=hidden if slack else "queue behind a running change")
 
 
+def _booking_commands(command: Callable[..., _Parser]) -> None:
+    sub = command("book", "book a test stand; announced at once, before it starts, at start and at end")
+    sub.add_argument("environment", metavar="TESTSTAND")
+    sub.add_argument(
+        "words", nargs="+", metavar="WHEN DURATION [TICKET] [NOTE...]",
+        help=f"WHEN is {WHEN_FORMS}, on the test stand's clock; DURATION 90m, 2h, 1h30m or 1d",
+    )  # fmt: skip
+    sub.usage = f"{sub.prog} TESTSTAND WHEN DURATION [TICKET] [NOTE...]"
+
+    sub = command("bookings", "current and coming test-stand bookings")
+    sub.add_argument("environment", nargs="?", metavar="ENV")
+
+    sub = command("cancel", "cancel a booking (its booker or an approver)")
+    sub.add_argument("booking", type=_booking_id, metavar="BOOKING")
+
+    sub = command("extend", "make a booking longer (its booker or an approver)")
+    sub.add_argument("booking", type=_booking_id, metavar="BOOKING")
+    sub.add_argument("duration", type=_duration, metavar="DURATION", help="90m, 2h, 1h30m or 1d")
+
+
+def _book(values: dict[str, Any]) -> Book:
+    """``WHEN DURATION [TICKET] [NOTE...]``: WHEN is ``now`` or two words, unless quoted as one."""
+    words = list(values["words"])
+    taken = 1 if words[0].lower() == "now" or " " in words[0] else 2
+    when_text, rest = " ".join(words[:taken]), words[taken:]
+    try:
+        when = When.read(when_text)
+    except WhenError as error:
+        raise _Malformed(str(error)) from None
+    if not rest:
+        raise _Malformed(f"a DURATION must follow {when_text!r}; write it as 90m, 2h, 1h30m or 1d")
+    try:
+        seconds = duration_seconds(rest[0])
+    except argparse.ArgumentTypeError as error:
+        raise _Malformed(str(error)) from None
+    ticket = rest[1] if len(rest) > 1 and TICKET.match(rest[1]) else None
+    note = " ".join(rest[2 if ticket else 1 :])
+    return Book(values["environment"], when, seconds, ticket, note)
+
+
+class _Malformed(Exception):
+    """Words a command's builder could not read; said with that command's usage and examples."""
+
+
 def split_words(text: str) -> list[str]:
     """Words of a Slack command's text, with quotes as a shell reads them."""
     try:
@@ -334,7 +424,10 @@ def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
     if name == "help":
         _help(parser, values["topic"])
     values["options"] = dict(option.split("=", 1) for option in values.pop("options", []))
-    built = _BUILDERS[name](values)
+    try:
+        built = _BUILDERS[name](values)
+    except _Malformed as error:
+        parser.commands.choices[name].error(str(error))
     return Invocation(built, config, as_json)
 
 
@@ -354,6 +447,10 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
         v["environment"], v["schema"], v["revision"], v["ticket"], v["options"], v["yes"], v["wait"]
     ),
     "stamp": lambda v: Stamp(v["environment"], v["schema"], v["revision"], v["ticket"], v["yes"], v["wait"]),
+    "book": _book,
+    "bookings": lambda v: Bookings(v["environment"]),
+    "cancel": lambda v: Cancel(v["booking"]),
+    "extend": lambda v: Extend(v["booking"], v["duration"]),
 }
 _BUILDERS["migrate"] = _BUILDERS["upgrade"]
 
