@@ -16,26 +16,24 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy import Table, create_engine, event, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.models import OPEN_STATES, Approval, AuditRecord, ChangeRequest, RequestState, SeenEvent
+from bot.store.models import OPEN_STATES, Approval, AuditRecord, Booking, ChangeRequest, RequestState, SeenEvent
 
 STATE_TREE = Path(__file__).resolve().parent / "alembic"
 STATE_VERSION_TABLE = "consdb_bot_state_version"
 UPGRADE_LOCK_KEY = zlib.crc32(b"consdb-bot state upgrade") & 0x7FFFFFFF
 _upgrade_lock = threading.Lock()
+# Bookings are checked for overlaps and written in one step: by one thread of a process at a time,
+# and on PostgreSQL by one process at a time per environment.
+_booking_lock = threading.Lock()
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Store:
@@ -47,8 +45,9 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def upgrade(self) -> None:
-        """Create or upgrade the state tables with the bot's own small Alembic tree."""
+    def upgrade(self, *, foreign_tables: Sequence[Table] = ()) -> None:
+        """Create or upgrade the state tables with the bot's own small Alembic tree; ``foreign_tables``
+        are tables a library owns (APScheduler's jobs), created if missing under the same lock."""
         config = Config()
         config.set_main_option("script_location", str(STATE_TREE))
         with _upgrade_lock, self.engine.begin() as connection:
@@ -56,6 +55,8 @@ class Store:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            for table in foreign_tables:
+                table.create(connection, checkfirst=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -136,8 +137,54 @@ class Store:
         with self.session() as session:
             session.execute(update(ChangeRequest).where(ChangeRequest.id == request_id).values(heartbeat_at=now()))
 
+    def add_booking(self, booking: Booking) -> Booking | None:
+        """Store a booking unless another one overlaps it: returns the one in the way, or None when stored."""
+        booking.starts_at, booking.ends_at = utc(booking.starts_at), utc(booking.ends_at)
+        with _booking_lock, self.session() as session:
+            _lock_environment(session, booking.environment)
+            clash = _overlapping(session, booking.environment, booking.starts_at, booking.ends_at, besides=None)
+            if clash is None:
+                session.add(booking)
+            return clash
+
+    def extend_booking(self, booking_id: int, *, until: datetime) -> Booking | None:
+        """Move a booking's end to ``until`` unless another booking is in the way (returned)."""
+        with _booking_lock, self.session() as session:
+            booking = session.get(Booking, booking_id)
+            assert booking is not None
+            _lock_environment(session, booking.environment)
+            clash = _overlapping(session, booking.environment, booking.ends_at, until, besides=booking_id)
+            if clash is None:
+                booking.ends_at = utc(until)
+            return clash
+
+    def cancel_booking(self, booking_id: int, *, by: str, at: datetime) -> bool:
+        """Cancel a booking once: false if it was cancelled already."""
+        with self.session() as session:
+            result = session.execute(
+                update(Booking)
+                .where(Booking.id == booking_id, Booking.cancelled_at.is_(None))
+                .values(cancelled_at=utc(at), cancelled_by=by)
+            )
+            return result.rowcount == 1
+
+    def booking(self, booking_id: int) -> Booking | None:
+        with self.session() as session:
+            return session.get(Booking, booking_id)
+
+    def bookings(self, *, ending_after: datetime, starting_before: datetime | None = None,
+                 environment: str | None = None) -> list[Booking]:  # fmt: skip
+        """Bookings standing after ``ending_after`` (and starting before ``starting_before``), soonest first."""
+        query = select(Booking).where(Booking.cancelled_at.is_(None), Booking.ends_at > utc(ending_after))
+        if starting_before is not None:
+            query = query.where(Booking.starts_at < utc(starting_before))
+        if environment is not None:
+            query = query.where(Booking.environment == environment)
+        with self.session() as session:
+            return list(session.scalars(query.order_by(Booking.starts_at)))
+
     def first_sighting(self, event_id: str) -> bool:
-        """True the first time an event id is seen, false for every redelivery."""
+        """True the first time an id is seen, false for every redelivery or repeated run."""
         try:
             with self.session() as session:
                 session.add(SeenEvent(event_id=event_id, at=now()))
@@ -176,6 +223,16 @@ class Store:
         with self.session() as session:
             return list(session.scalars(query))
 
+    def last_audit(self, *, environment: str, actions: Sequence[str]) -> AuditRecord | None:
+        """The newest record of one of ``actions`` in ``environment``."""
+        query = (
+            select(AuditRecord)
+            .where(AuditRecord.environment == environment, AuditRecord.action.in_(actions))
+            .order_by(AuditRecord.id.desc())
+        )
+        with self.session() as session:
+            return session.scalars(query.limit(1)).first()
+
     def succeeded_at(self, environment: str, schema: str, revisions: Sequence[str]) -> bool:
         """Whether a change that ended at ``revisions`` for ``schema`` succeeded in ``environment``."""
         query = select(AuditRecord.detail).where(
@@ -188,14 +245,43 @@ class Store:
         return False
 
 
+def _lock_environment(session: Session, environment: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"consdb-bot bookings {environment}".encode()) & 0x7FFFFFFF
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _overlapping(
+    session: Session, environment: str, starts: datetime, ends: datetime, *, besides: int | None
+) -> Booking | None:
+    query = select(Booking).where(
+        Booking.environment == environment,
+        Booking.cancelled_at.is_(None),
+        Booking.starts_at < utc(ends),
+        Booking.ends_at > utc(starts),
+        Booking.id != (besides or 0),
+    )
+    return session.scalars(query.order_by(Booking.starts_at)).first()
+
+
+def utc(moment: datetime) -> datetime:
+    """Moments are stored and compared in UTC: SQLite compares them as text, whatever their zone."""
+    return moment.astimezone(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def expired(request: ChangeRequest, *, at: datetime | None = None) -> bool:
-    return _aware(request.expires_at) <= (at or now())
+    return aware(request.expires_at) <= (at or now())
 
 
 def silent_for(request: ChangeRequest, *, at: datetime | None = None) -> float:
     """Seconds since the request's run last said it was alive."""
     beat = request.heartbeat_at or request.created_at
-    return ((at or now()) - _aware(beat)).total_seconds()
+    return ((at or now()) - aware(beat)).total_seconds()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -1,4 +1,4 @@
-"""The bot's own state: change requests, approvals, Slack event ids, the audit trail.
+"""The bot's own state: change requests, approvals, test-stand bookings, ids of things done once, the audit trail.
 
 Never ConsDB's data: this lives in ``state_url`` (SQLite by default, PostgreSQL in production).
 """
@@ -90,8 +90,28 @@ class Approval(Base):
     event_ts: Mapped[str] = mapped_column(String(32), default="0", server_default="0")
 
 
+class Booking(Base):
+    """A test stand held by someone for a while; a cancelled booking keeps its row, for the record."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    booker: Mapped[str] = mapped_column(String(128))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    ticket: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_bookings_environment_ends_at", "environment", "ends_at"),)
+
+
 class SeenEvent(Base):
-    """Slack event ids already handled: Slack redelivers what it thinks was missed."""
+    """Ids of things done once: Slack event ids (Slack redelivers what it thinks was missed) and
+    scheduled announcements (a job may be run again by a restarted or second process)."""
 
     __tablename__ = "seen_events"
 
