@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.bookings import Announcement, BookingEvent, BookingView
 from bot.changes import RequestView
 from bot.config import Environment, Slack
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
+from bot.reports import DailyReport, Health, HealthAlert
 from bot.store.models import RequestState
+from bot.when import length, local, local_clock
 
 Blocks = list[dict[str, Any]]
 SECTION_LIMIT = 2900
@@ -132,6 +135,8 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
     if view.options:
         options = " ".join(f"`{key}={value}`" for key, value in view.options.items())
         blocks.append(section(f"*Options handed to the migration scripts*: {options}"))
+    if view.booking_flag:
+        blocks.append(section(f":calendar: *{mentions(view.booking_flag)}*: this needs one more approval than usual."))
     if view.warnings:
         warnings = "\n".join(f"• {warning}" for warning in view.warnings)
         blocks.append(section(f":warning: *Lint warnings*\n{warnings}"[:SECTION_LIMIT]))
@@ -171,3 +176,107 @@ def _people(users: Sequence[str]) -> str:
 def _when(moment: datetime) -> str:
     stamp = int(moment.timestamp())
     return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def slack_time(moment: datetime, fallback: str) -> str:
+    """A moment as Slack shows it: on the reader's own clock, ``fallback`` where that cannot be done."""
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _stand(view: BookingView) -> str:
+    if view.environment_title == view.environment:
+        return f"*{view.environment}*"
+    return f"*{view.environment_title}* ({view.environment})"
+
+
+def _booking_times(view: BookingView) -> str:
+    """The test stand's own clock, and the reader's beside it."""
+    yours = f"{slack_time(view.starts_at, local(view.starts_at, view.zone))} to " + slack_time(
+        view.ends_at, local(view.ends_at, view.zone)
+    )
+    return f"{view.span} (your time: {yours})"
+
+
+def _booking_extras(view: BookingView) -> str:
+    extras = [part for part in (view.ticket, view.note) if part]
+    return f" · {' · '.join(extras)}" if extras else ""
+
+
+def booking_line(view: BookingView) -> str:
+    return f"#{view.id} {_stand(view)} {mentions(view.booker)}: {_booking_times(view)}{_booking_extras(view)}"
+
+
+def booking_announcement(news: Announcement) -> dict[str, Any]:
+    view, who, stand = news.booking, mentions(news.booking.booker), _stand(news.booking)
+    ends = local_clock(view.ends_at, view.zone, day_of=view.starts_at)
+    match news.event:
+        case BookingEvent.BOOKED:
+            text = (f":calendar: {stand} booked by {who} for {length((view.ends_at - view.starts_at).total_seconds())}"
+                    f" (#{view.id}): {_booking_times(view)}{_booking_extras(view)}")  # fmt: skip
+        case BookingEvent.REMINDER:
+            text = (f":bell: {stand}: {who}'s booking #{view.id} starts in {news.reminder_minutes:g} minutes,"
+                    f" {_booking_times(view)}{_booking_extras(view)}")  # fmt: skip
+        case BookingEvent.STARTED:
+            text = f":arrow_forward: {stand} is now {who}'s (#{view.id}), until {ends}{_booking_extras(view)}"
+        case BookingEvent.ENDED:
+            text = f":checkered_flag: {who}'s booking #{view.id} of {stand} has ended: {stand} is free."
+        case BookingEvent.CANCELLED:
+            text = (f":wastebasket: {who}'s booking #{view.id} of {stand} ({view.span}) was cancelled"
+                    f" by {mentions(view.cancelled_by or '')}: {stand} is free then.")  # fmt: skip
+        case BookingEvent.EXTENDED:
+            text = (f":heavy_plus_sign: {who}'s booking #{view.id} of {stand} was extended by"
+                    f" {length(news.added_seconds)} by {mentions(news.actor)}: now {_booking_times(view)}")  # fmt: skip
+    if news.late_by is not None:
+        due = local_clock(news.due_at, view.zone, day_of=news.due_at + news.late_by)
+        text += f"\n_Posted late: this was due at {due}, when the bot was not running._"
+    return message(text, [section(text)])
+
+
+def bookings_message(views: Sequence[BookingView], *, where: str) -> dict[str, Any]:
+    if not views:
+        text = f"No bookings under way or to come {where}."
+        return message(text, [section(text)])
+    lines = "\n".join(f"• {booking_line(view)}" for view in views)
+    title = f"Bookings {where}, soonest first"
+    return message(title, [section(f"*{title}*"), section(lines[:SECTION_LIMIT])])
+
+
+def _health_lines(health: Health) -> list[str]:
+    lines = [f"`{status.schema}` {status.summary}" for status in health.statuses]
+    for drift in health.drifts:
+        if drift.differences:
+            lines.append(f":warning: `{drift.schema}` has drifted: " + "; ".join(drift.differences[:5]))
+        elif drift.detail:
+            lines.append(f"`{drift.schema}` drift not checked: {drift.detail}")
+    if health.drifts and not any(drift.differences or drift.detail for drift in health.drifts):
+        lines.append("No drift: every versioned schema matches its revision.")
+    return lines
+
+
+def report_message(report: DailyReport) -> dict[str, Any]:
+    health = report.health
+    title = f"Daily report, {health.environment_title} ({health.environment}), {report.day}"
+    bookings = "\n".join(f"• {booking_line(view)}" for view in report.bookings) or "No bookings today."
+    body = "\n".join(f"• {line}" for line in _health_lines(health))
+    problems = health.problems
+    verdict = ":red_circle: " + "; ".join(problems) if problems else ":large_green_circle: at head, no drift"
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        section(verdict),
+        section(body[:SECTION_LIMIT]),
+        section(f"*Bookings today*\n{bookings}"[:SECTION_LIMIT]),
+    ]
+    if report.late_by is not None:
+        blocks.append(context("Posted late: the bot was not running at the hour of the report."))
+    return message(f"{title}: {verdict}", blocks)
+
+
+def alert_message(alert: HealthAlert) -> dict[str, Any]:
+    health = alert.health
+    if alert.cleared:
+        was = "; ".join(alert.cleared)
+        text = f":large_green_circle: {health.environment_title} ({health.environment}) is well again (it was: {was})"
+    else:
+        text = f":rotating_light: {health.environment_title} ({health.environment}): " + "; ".join(health.problems)
+        text += f"\nSee `/consdb status {health.environment}` and `/consdb drift {health.environment}`."
+    return message(text, [section(text[:SECTION_LIMIT])])

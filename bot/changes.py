@@ -66,6 +66,12 @@ class RequestView:
     options: dict[str, str] = field(default_factory=dict)
 
     @property
+    def booking_flag(self) -> str | None:
+        """Why this request needs one more approval than usual: a test stand not booked by its requester."""
+        flag = self.outcome.get("booking")
+        return str(flag) if flag else None
+
+    @property
     def still_needed(self) -> int:
         return max(0, self.required - len(self.approvers))
 
@@ -123,8 +129,11 @@ class ChangeService:
         restart: Restarter | None = None,
         verify: Callable[[Environment, dict[str, dict[str, list[str]]]], str] | None = None,
         watch: Callable[[Environment, str, int], LogExcerpt] | None = None,
+        standing: Callable[[Environment, str], str | None] = lambda _env, _requester: None,
     ) -> None:
-        """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own."""
+        """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own.
+        ``standing`` says why a change by a requester needs one more approval (a test stand booked by
+        someone else, or by nobody), or None."""
         self.settings = settings
         self.engine = engine
         self.store = store
@@ -135,6 +144,7 @@ class ChangeService:
         self.restart = restart
         self.verify = verify
         self.watch = watch
+        self.standing = standing
         self._active: set[int] = set()
         # Slack may deliver a reaction on a request before its message id is stored: reactions wait
         # until a request being posted is on record.
@@ -148,6 +158,7 @@ class ChangeService:
         """Check, plan, store and post a request; a refusal is audited and raised."""
         try:
             env, plans = self._checked(proposal)
+            flag = self.standing(env, proposal.requester)
         except ConsdbBotError as error:
             self.store.audit(
                 actor=proposal.requester, action="refused", environment=proposal.environment,
@@ -163,11 +174,15 @@ class ChangeService:
             options=proposal.options,
             ticket=proposal.ticket,
             requester=proposal.requester,
-            required_approvals=env.approvals.required,
+            required_approvals=env.approvals.required + (1 if flag else 0),
             state=RequestState.REQUESTED,
             created_at=self.clock(),
             expires_at=self.clock() + timedelta(minutes=env.approvals.expiry_minutes),
-            outcome={"ranges": {plan.schema: plan.range_text for plan in plans}, "warnings": _warnings(plans)},
+            outcome={
+                "ranges": {plan.schema: plan.range_text for plan in plans},
+                "warnings": _warnings(plans),
+                "booking": flag,
+            },
         )
         return self._open(request, env)
 
@@ -184,6 +199,7 @@ class ChangeService:
         ``expect`` the columns pqserver should list afterwards."""
         env = check_restart(self.settings, self.store, environment, ticket)
         policy = env.restart_policy
+        flag = self.standing(env, requester)
         request = ChangeRequest(
             kind=RESTART,
             environment=env.key,
@@ -193,11 +209,15 @@ class ChangeService:
             options={},
             ticket=ticket,
             requester=requester,
-            required_approvals=policy.required,
+            required_approvals=policy.required + (1 if flag else 0),
             state=RequestState.REQUESTED,
             created_at=self.clock(),
             expires_at=self.clock() + timedelta(minutes=policy.expiry_minutes),
-            outcome={"ranges": {"pqserver": f"rollout restart of deployment {env.pqserver}"}, "warnings": []},
+            outcome={
+                "ranges": {"pqserver": f"rollout restart of deployment {env.pqserver}"},
+                "warnings": [],
+                "booking": flag,
+            },
         )
         view = self._open(request, env)
         if approved:

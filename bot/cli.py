@@ -14,13 +14,17 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from bot import grammar
+from bot.bookings import BookingService
 from bot.changes import Proposal, check_proposal, check_restart
-from bot.config import Settings, config_path, load_settings, require
+from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
-from bot.store import Store
+from bot.scheduler import Scheduler
+from bot.store import Store, now
 from bot.text import (
     audit_text,
+    booking_text,
+    bookings_text,
     change_text,
     drift_text,
     error_text,
@@ -113,6 +117,8 @@ class _Terminal:
                 return self._restart(command)
             case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
                 return self._change(command)
+            case grammar.Book() | grammar.Bookings() | grammar.Cancel() | grammar.Extend():
+                self._bookings(command)
             case grammar.Serve():
                 from bot.app import serve  # noqa: PLC0415 - Slack's libraries load only for the bot itself
                 from bot.context import Context, SlackSettings  # noqa: PLC0415
@@ -131,6 +137,7 @@ class _Terminal:
 
         store = self._store()
         env = check_restart(self.settings, store, command.environment, command.ticket)
+        self._note_booking(env, store)
         deployment = pqserver_deployment(env)
         if not command.yes:
             raise Refused(
@@ -146,6 +153,36 @@ class _Terminal:
         self.answer(result, lambda: restart_text(result))
         return 0 if result.ok else 1
 
+    def _bookings(self, command: grammar.Book | grammar.Bookings | grammar.Cancel | grammar.Extend) -> None:
+        """Bookings from the terminal: the operator may change anyone's; the running bot announces them."""
+        scheduler = Scheduler(self._store(), poll_seconds=self.settings.scheduler.poll_seconds)
+        scheduler.open()
+        service = BookingService(self.settings, scheduler.store, scheduler)
+        try:
+            match command:
+                case grammar.Bookings():
+                    views = service.coming(command.environment)
+                    self.answer(views, lambda: bookings_text(views, at=now()))
+                    return
+                case grammar.Book():
+                    view = service.book(command.environment, command.when, command.seconds, self.actor,
+                                        ticket=command.ticket, note=command.note)  # fmt: skip
+                    done = "booked (the bot announces it in Slack)"
+                case grammar.Cancel():
+                    view, done = service.cancel(command.booking, self.actor, operator=True), "cancelled"
+                case grammar.Extend():
+                    view = service.extend(command.booking, command.seconds, self.actor, operator=True)
+                    done = "extended"
+            self.answer(view, lambda: booking_text(view, done=done))
+        finally:
+            scheduler.close()
+
+    def _note_booking(self, env: Environment, store: Store) -> None:
+        """What Slack would flag in the request (a test stand someone else holds, or nobody), as a note."""
+        flag = BookingService(self.settings, store, Scheduler(store, poll_seconds=1)).standing(env, self.actor)
+        if flag:
+            self.err.write(f"note: {flag}\n")
+
     def say(self, line: str) -> None:
         if not self.invocation.json:
             self.out.write(f"  {line}\n")
@@ -153,7 +190,9 @@ class _Terminal:
 
     def _change(self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp) -> int:
         proposal = Proposal.from_command(command, self.actor)
-        env, checked = check_proposal(self.settings, self.engine, self._store(), proposal, with_sql=False)
+        store = self._store()
+        env, checked = check_proposal(self.settings, self.engine, store, proposal, with_sql=False)
+        self._note_booking(env, store)
         schemas = [plan.schema for plan in checked]
         if not schemas:
             self.out.write(f"nothing to do at {env.key}: every schema asked for is already there\n")

@@ -104,6 +104,10 @@ class Environment(_Model):
         return self.description or self.key
 
     @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
     def restart_policy(self) -> Approvals:
         """Who approves a pqserver restart: its own policy, or the environment's."""
         return self.restart_approvals or self.approvals
@@ -134,6 +138,27 @@ class Slack(_Model):
     restart_reaction: str = "arrows_counterclockwise"
 
 
+class Bookings(_Model):
+    """Test-stand bookings: the reminder before a booking starts, and the longest booking there is."""
+
+    reminder_minutes: float = Field(default=15, gt=0)
+    max_days: float = Field(default=7, gt=0)
+
+
+class Reports(_Model):
+    """The daily status report (at ``daily_at`` on each environment's own clock; null: none) and the
+    check every ``check_minutes`` that alerts when an environment falls behind or drifts (0: none)."""
+
+    daily_at: str | None = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    check_minutes: float = Field(default=60, ge=0)
+
+
+class Scheduling(_Model):
+    """How often the scheduler's leader looks for jobs other processes added, and others try to lead."""
+
+    poll_seconds: float = Field(default=5, gt=0)
+
+
 class Jira(_Model):
     url: str | Unset | None = None
     project: str | None = None
@@ -148,6 +173,9 @@ class Settings(_Model):
     slack: Slack = Slack()
     jira: Jira = Jira()
     kubernetes: Cluster = Cluster()
+    bookings: Bookings = Bookings()
+    reports: Reports = Reports()
+    scheduler: Scheduling = Scheduling()
     environments: dict[str, Environment]
     source: str = "<memory>"
 
@@ -193,6 +221,10 @@ class Settings(_Model):
         except UsageError:
             return False
         return True
+
+    def news_channels(self, env: Environment) -> list[str]:
+        """Where an environment's news goes: the announcement channel and the environment's own."""
+        return list(dict.fromkeys(channel for channel in (self.slack.announce_channel, env.channel) if channel))
 
     def environment_names(self) -> str:
         return ", ".join(

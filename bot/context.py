@@ -14,13 +14,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.changes import ChangeService
+from bot.bookings import BookingService
+from bot.changes import APPROVE, ChangeService
 from bot.config import Environment, Settings, require
 from bot.engine.service import Engine
 from bot.errors import ConfigError
 from bot.kube import Cluster, LogExcerpt, RestartResult
 from bot.pqserver import schema_check
-from bot.slack_notifier import SlackNotifier
+from bot.reports import ReportService
+from bot.scheduler import Scheduler
+from bot.slack_notifier import SlackAnnouncer, SlackNotifier
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,10 +75,21 @@ class Context:
         # Runs mostly wait on their child process: one worker per environment, the most that can run.
         self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="consdb-bot-work")
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
+        self.scheduler = Scheduler(self.store, poll_seconds=settings.scheduler.poll_seconds)
+        announcer = SlackAnnouncer(self.slack)
+        self.bookings = BookingService(
+            settings,
+            self.store,
+            self.scheduler,
+            announcer,
+            approvers=lambda env: self.changes.approvers_of(env, APPROVE),
+        )
         self.changes = ChangeService(
             settings, self.engine, self.store, self.notifier, group_members=self.group_members,
             launch=lambda run: self._start(self.runs, run), restart=self.restart, verify=self.verify, watch=self.watch,
+            standing=self.bookings.standing,
         )  # fmt: skip
+        self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer)
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()
 
@@ -91,8 +105,12 @@ class Context:
         )
 
     def start(self) -> None:
-        """Bring the state up to date and settle what a previous process left running."""
-        self.store.upgrade()
+        """Bring the state up to date, settle what a previous process left running, and take part in
+        running the scheduled jobs."""
+        self.scheduler.open()
+        self.bookings.register()
+        self.reports.register(self.scheduler)
+        self.scheduler.lead()
         self.changes.recover_interrupted()
 
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
@@ -121,6 +139,7 @@ class Context:
         return members
 
     def close(self) -> None:
+        self.scheduler.close()
         self.background.shutdown(wait=True)
         self.runs.shutdown(wait=True)
 

@@ -1,7 +1,9 @@
-"""Change requests as Slack messages: the request in the environment's channel, news in its thread.
+"""Change requests as Slack messages (the request in the environment's channel, news in its thread),
+and scheduled news (bookings, daily reports, alerts) in the channels it names.
 
-The Slack end of :class:`bot.changes.ChangeNotifier`. A failure to post news is logged and the
-run goes on; a failure to post the request itself is an error the requester sees.
+The Slack ends of :class:`bot.changes.ChangeNotifier`, :class:`bot.bookings.Announcer` and
+:class:`bot.reports.ReportAnnouncer`. A failure to post news is logged and the work goes on; a
+failure to post a request itself is an error the requester sees.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot.bookings import Announcement
 from bot.changes import RequestView
 from bot.config import Settings
 from bot.engine.service import ChangeResult
 from bot.errors import Refused
 from bot.kube import RestartResult
+from bot.reports import DailyReport, HealthAlert
 from bot.store.models import RequestState
 from bot.text import result_text
 
@@ -94,3 +98,24 @@ class SlackNotifier:
             call()
         except SlackApiError as error:
             log.warning("could not %s: %s", what, error.response.get("error", "unknown error"))
+
+
+class SlackAnnouncer:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def booking(self, announcement: Announcement) -> None:
+        self._post(announcement.channels, blocks.booking_announcement(announcement))
+
+    def report(self, report: DailyReport) -> None:
+        self._post(report.channels, blocks.report_message(report))
+
+    def alert(self, alert: HealthAlert) -> None:
+        self._post(alert.channels, blocks.alert_message(alert))
+
+    def _post(self, channels: list[str], payload: dict[str, object]) -> None:
+        for channel in channels:
+            try:
+                self.client.chat_postMessage(channel=channel, **payload)
+            except SlackApiError as error:
+                log.warning("could not post in %s: %s", channel, error.response.get("error", "unknown error"))

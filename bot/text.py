@@ -18,6 +18,7 @@ from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError
 
 if TYPE_CHECKING:
+    from bot.bookings import BookingView
     from bot.engine.drift import SchemaDrift
     from bot.kube import LogExcerpt, RestartResult
     from bot.store.models import AuditRecord
@@ -180,3 +181,21 @@ def _plain(value: Any) -> Any:
 
 
 _DERIVED = ("summary", "sql_digest", "range_text", "ok")
+
+
+def bookings_text(views: Sequence[BookingView], *, at: datetime) -> str:
+    """A row per booking, on each test stand's own clock; ``now`` marks the one under way."""
+    if not views:
+        return "no bookings under way or to come"
+    rows = [
+        [f"#{view.id}", view.environment, view.span + ("  (now)" if view.holds(at) else ""), view.booker,
+         view.ticket or "", view.note]
+        for view in views
+    ]  # fmt: skip
+    return table(["BOOKING", "TEST STAND", "WHEN", "BOOKED BY", "TICKET", "NOTE"], rows)
+
+
+def booking_text(view: BookingView, *, done: str) -> str:
+    """What happened to one booking, for the one who did it."""
+    extras = "".join(f", {part}" for part in (view.ticket, view.note) if part)
+    return f"booking #{view.id} of {view.environment} {done}: {view.span} by {view.booker}{extras}"

@@ -14,12 +14,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import blocks, grammar
+from bot.bookings import BookingView
 from bot.changes import Proposal, RequestView
 from bot.context import Context
 from bot.errors import ConsdbBotError, UsageError
 from bot.kube import Cluster, hinfo_deployment
 from bot.metrics import COMMANDS
-from bot.text import audit_text, drift_text, excerpt_text, history_text, plan_text, status_text
+from bot.text import audit_text, booking_text, drift_text, excerpt_text, history_text, plan_text, status_text
 
 log = logging.getLogger(__name__)
 PROG = "/consdb"
@@ -102,6 +103,35 @@ class CommandHandlers:
             case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
                 view = self.context.changes.propose(Proposal.from_command(command, user))
                 self._confirm(client, channel, user, view)
+            case grammar.Bookings() | grammar.Book() | grammar.Cancel() | grammar.Extend():
+                self._bookings(command, channel=channel, user=user, client=client)
+
+    def _bookings(
+        self, command: grammar.Bookings | grammar.Book | grammar.Cancel | grammar.Extend, *, channel: str, user: str,
+        client: WebClient,
+    ) -> None:  # fmt: skip
+        settings = self.context.settings
+        match command:
+            case grammar.Bookings():
+                views = self.context.bookings.coming(command.environment)
+                where = f"at {settings.environment(command.environment).key}" if command.environment else "anywhere"
+                client.chat_postMessage(channel=channel, **blocks.bookings_message(views, where=where))
+            case grammar.Book():
+                booked = self.context.bookings.book(
+                    command.environment, command.when, command.seconds, user, ticket=command.ticket, note=command.note
+                )
+                self._done(client, channel, user, booked, "booked; the channels hear of it now, before it starts,"
+                           " at its start and at its end")  # fmt: skip
+            case grammar.Cancel():
+                self._done(client, channel, user, self.context.bookings.cancel(command.booking, user), "cancelled")
+            case grammar.Extend():
+                extended = self.context.bookings.extend(command.booking, command.seconds, user)
+                self._done(client, channel, user, extended, "extended")
+
+    def _done(self, client: WebClient, channel: str, user: str, view: BookingView, done: str) -> None:
+        """What happened to a booking, for the one who typed (the channels hear it from the scheduler)."""
+        text = blocks.mentions(booking_text(view, done=done))
+        client.chat_postEphemeral(channel=channel, user=user, text=f":white_check_mark: {text}")
 
     def _confirm(self, client: WebClient, channel: str, user: str, view: RequestView) -> None:
         """Where the request is, when it is not where the command was typed."""

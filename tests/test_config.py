@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import Unset, load_settings, parse_settings, require
+from bot.config import Settings, Unset, load_settings, parse_settings, require
 from bot.errors import ConfigError, UsageError
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
@@ -27,8 +27,12 @@ def test_contract_configuration_loads_unchanged():
     assert settings.schema("cdb_latiss") == "latiss"
 
 
-def test_example_configuration_is_the_contract():
-    assert yaml.safe_load(EXAMPLE_CONFIG.read_text()) == yaml.safe_load(CONTRACT.read_text())
+def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_adds():
+    example, contract = yaml.safe_load(EXAMPLE_CONFIG.read_text()), yaml.safe_load(CONTRACT.read_text())
+    added = {key: example.pop(key) for key in set(example) - set(contract)}
+    assert example == contract
+    defaults = Settings.model_validate({"schemas": [], "environments": {}})
+    assert added == {key: getattr(defaults, key).model_dump() for key in ("bookings", "reports", "scheduler")}
 
 
 def test_a_missing_variable_fails_only_the_command_that_needs_it():
