@@ -125,6 +125,12 @@ def ephemeral_to(slack: FakeSlack, user: str, containing: str) -> Call:
     )
 
 
+def hold_bts(bot: BotProcess, slack: FakeSlack, user: str = REQUESTER) -> None:
+    """Book BTS from now, as the process asks before a change there (or it needs one more approval)."""
+    bot.command("book bts now 2h", user=user)
+    ephemeral_to(slack, user, "of bts booked")
+
+
 def revisions(url: str, schema: str) -> list[str]:
     """What the version table records; nothing when there is none."""
     with psycopg.connect(libpq(url)) as connection:
@@ -135,6 +141,7 @@ def revisions(url: str, schema: str) -> list[str]:
 
 
 def test_migrate_approved_by_an_approver_runs_once_and_reports_in_the_thread(bot, slack, databases):
+    hold_bts(bot, slack)
     ack = bot.command("migrate bts latiss", user=REQUESTER)
     assert ack.status == 200
     assert ack.json()["response_type"] == "ephemeral"
@@ -190,6 +197,7 @@ def test_two_migrate_requests_at_once_the_second_is_refused_naming_the_first(bot
 
 
 def test_summit_needs_a_ticket_and_bts_first_then_two_approvals_one_from_the_user_group(bot, slack, databases):
+    hold_bts(bot, slack)
     bot.command("migrate summit latiss", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "summit changes need a Jira ticket")
     bot.command("migrate summit latiss --ticket OSW-123", user=REQUESTER)
@@ -284,6 +292,7 @@ def test_a_restart_mid_run_is_reported_as_interrupted(config, slack, databases, 
     with psycopg.connect(libpq(databases["BTS_DATABASE_URL"]), autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
         first = BotProcess(config, slack.url, environ=databases).start()
+        hold_bts(first, slack)
         first.command(f"migrate bts latiss --options barrier={barrier}")
         ts = posted_request(slack, 1).reply["ts"]
         first.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvRun")
@@ -330,6 +339,7 @@ def test_a_command_from_a_channel_without_the_bot_is_answered_through_the_respon
 
 
 def test_restart_pqserver_is_approved_like_a_migration_and_reported_in_its_thread(bot, slack, kube):
+    hold_bts(bot, slack)
     bot.command("restart pqserver bts", user=REQUESTER, channel=BTS_CHANNEL)
     request = posted_request(slack, 1)
     assert request.text == "Restart request #1: bts: requested"
@@ -344,6 +354,7 @@ def test_restart_pqserver_is_approved_like_a_migration_and_reported_in_its_threa
 
 
 def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, slack, kube):
+    hold_bts(bot, slack)
     bot.command("migrate bts startrackerwide", user=REQUESTER, channel=BTS_CHANNEL)
     migration = posted_request(slack, 1)
     bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=migration.reply["ts"], event_id="EvM")
@@ -361,6 +372,7 @@ def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, sla
 
 
 def test_after_a_test_stand_migration_the_thread_says_what_hinfo_did(bot, slack, kube):
+    hold_bts(bot, slack)
     bot.command("migrate bts latiss", user=REQUESTER, channel=BTS_CHANNEL)
     ts = posted_request(slack, 1).reply["ts"]
     bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvH")
@@ -370,6 +382,15 @@ def test_after_a_test_stand_migration_the_thread_says_what_hinfo_did(bot, slack,
         )
     )
     assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
+
+
+def test_a_change_at_a_test_stand_booked_by_someone_else_is_flagged_and_needs_one_more_approval(bot, slack):
+    hold_bts(bot, slack, user=REQUESTER)
+    bot.command("restart pqserver bts", user=APPROVER_2, channel=BTS_CHANNEL)
+    request = json.dumps(posted_request(slack, 1).args["blocks"])
+    assert f"bts is booked by <@{REQUESTER}> until" in request
+    assert "this needs one more approval than usual" in request
+    assert "Needs 2 more approval(s) of 2" in request
 
 
 def test_hinfo_excerpt_in_slack(bot, slack, kube):

@@ -2,6 +2,10 @@
 
 Requests are signed as Slack signs them (``v0=`` HMAC-SHA256 of ``v0:timestamp:body`` with the
 signing secret), so they go through the app's real verification.
+
+``clock_at`` sets the bot's clock: the process runs under libfaketime (Debian's ``faketime``) with
+its wall clock moved to that moment, then going on at the normal pace; its children share the
+offset. Requests are signed on that clock, as Slack's would be on a bot whose clock is right.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +31,7 @@ from tests.support.slack_api import BOT_TOKEN
 
 SIGNING_SECRET = "test-signing-secret"
 REPO = Path(__file__).resolve().parents[2]
+FAKETIME_LIBRARIES = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
 
 
 @dataclass
@@ -52,8 +58,11 @@ def free_port() -> int:
 class BotProcess:
     """``consdb-bot serve --port N`` with the given configuration, against the given Slack."""
 
-    def __init__(self, config: Path, slack_url: str, *, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, slack_url: str, *, environ: dict[str, str] | None = None, clock_at: datetime | None = None
+    ) -> None:
         self.port = free_port()
+        self.offset = 0.0 if clock_at is None else clock_at.timestamp() - time.time()
         self.url = f"http://127.0.0.1:{self.port}"
         self.environ = {
             **os.environ,
@@ -61,10 +70,28 @@ class BotProcess:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack_url,
             **(environ or {}),
+            **(self._faked_clock() if clock_at is not None else {}),
         }
         self.config = config
         self.response_url = f"{slack_url}response"
         self.process: subprocess.Popen[str] | None = None
+
+    def _faked_clock(self) -> dict[str, str]:
+        if not FAKETIME_LIBRARIES:
+            raise AssertionError(
+                "these tests move the bot's clock with libfaketime: install Debian's faketime package"
+                " (apt-get install faketime; .ci/run does)"
+            )
+        return {
+            "LD_PRELOAD": str(FAKETIME_LIBRARIES[0]),
+            "FAKETIME": f"{self.offset:+.3f}",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "TZ": "UTC",
+        }
+
+    def now(self) -> float:
+        """The bot's clock, as a Unix time."""
+        return time.time() + self.offset
 
     def start(self) -> BotProcess:
         self.process = subprocess.Popen(
@@ -122,6 +149,7 @@ class BotProcess:
             "token": "legacy", "team_id": "T0RUBIN", "channel_id": channel, "user_id": user, "user_name": user.lower(),
             "command": "/consdb", "text": text, "response_url": self.response_url, "trigger_id": "1.2.3",
         }).encode()  # fmt: skip
+        signing.setdefault("timestamp", int(self.now()))
         return self.post(body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, **signing)})
 
     def event(self, event: dict[str, Any], *, event_id: str) -> Reply:
@@ -129,7 +157,7 @@ class BotProcess:
             "token": "legacy", "team_id": "T0RUBIN", "api_app_id": "A0CONSDB", "type": "event_callback",
             "event_id": event_id, "event_time": int(time.time()), "event": event,
         }).encode()  # fmt: skip
-        return self.post(body, {"Content-Type": "application/json", **sign(body)})
+        return self.post(body, {"Content-Type": "application/json", **sign(body, timestamp=int(self.now()))})
 
     def reaction(self, name: str, *, user: str, channel: str, ts: str, event_id: str, added: bool = True) -> Reply:
         return self.event(

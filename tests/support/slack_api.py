@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -28,6 +29,7 @@ class Call:
     method: str
     args: dict[str, Any]
     reply: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
 
     @property
     def text(self) -> str:
