@@ -14,12 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.bookings import BookingService
 from bot.changes import Proposal, check_proposal, check_restart
 from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
-from bot.scheduler import Scheduler
 from bot.store import Store, now
 from bot.text import (
     audit_text,
@@ -155,6 +153,9 @@ class _Terminal:
 
     def _bookings(self, command: grammar.Book | grammar.Bookings | grammar.Cancel | grammar.Extend) -> None:
         """Bookings from the terminal: the operator may change anyone's; the running bot announces them."""
+        from bot.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
+        from bot.scheduler import Scheduler  # noqa: PLC0415
+
         scheduler = Scheduler(self._store(), poll_seconds=self.settings.scheduler.poll_seconds)
         scheduler.open()
         service = BookingService(self.settings, scheduler.store, scheduler)
@@ -179,6 +180,9 @@ class _Terminal:
 
     def _note_booking(self, env: Environment, store: Store) -> None:
         """What Slack would flag in the request (a test stand someone else holds, or nobody), as a note."""
+        from bot.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
+        from bot.scheduler import Scheduler  # noqa: PLC0415
+
         flag = BookingService(self.settings, store, Scheduler(store, poll_seconds=1)).standing(env, self.actor)
         if flag:
             self.err.write(f"note: {flag}\n")
