@@ -216,10 +216,6 @@ def duration_seconds(text: str) -> int:
     return seconds
 
 
-def _duration(text: str) -> int:
-    return duration_seconds(text)
-
-
 def _booking_id(text: str) -> int:
     number = text.removeprefix("#")
     if not number.isdigit() or int(number) == 0:
@@ -378,7 +374,7 @@ def _booking_commands(command: Callable[..., _Parser]) -> None:
 
     sub = command("extend", "make a booking longer (its booker or an approver)")
     sub.add_argument("booking", type=_booking_id, metavar="BOOKING")
-    sub.add_argument("duration", type=_duration, metavar="DURATION", help="90m, 2h, 1h30m or 1d")
+    sub.add_argument("duration", type=duration_seconds, metavar="DURATION", help="90m, 2h, 1h30m or 1d")
 
 
 def _book(values: dict[str, Any]) -> Book:
