@@ -21,6 +21,9 @@ from sqlalchemy.engine import make_url
 from bot import cli
 from bot.config import load_settings
 
+# The running bot, its stand-ins and its configuration, for every test that drives it through Slack.
+pytest_plugins = ["tests.support.slack_bot"]
+
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parents[1]
 TREES = Path(__file__).resolve().parent / "trees"

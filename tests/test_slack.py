@@ -9,135 +9,27 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg
-import pytest
 
-from tests.conftest import PASSWORD, REPO, libpq
+from tests.conftest import REPO, libpq
 from tests.support.bot_process import BotProcess, sign
-from tests.support.kube_api import Deployment, FakeKube, PodLog
-from tests.support.pqserver import FakePqServer
-from tests.support.slack_api import BOT_TOKEN, Call, FakeSlack
-
-BTS_CHANNEL, SUMMIT_CHANNEL = "C0BTS00001", "C0SUMMIT01"
-REQUESTER, APPROVER_1, APPROVER_2, STRANGER, DBA = "U0REQUEST1", "U0APPROVE1", "U0APPROVE2", "U0STRANGER", "U0DBA00001"
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        fake.state.groups["S0DBA"] = [DBA]
-        yield fake
-        assert PASSWORD not in json.dumps([call.args for call in fake.calls()]), "a password reached Slack"
-
-
-@pytest.fixture
-def databases(new_database) -> dict[str, str]:
-    return {"BTS_DATABASE_URL": new_database(), "SUMMIT_DATABASE_URL": new_database()}
-
-
-@pytest.fixture
-def pqserver() -> Iterator[FakePqServer]:
-    with FakePqServer({"latiss": {"exposure": ["exposure_id"]}}) as fake:
-        yield fake
-
-
-@pytest.fixture
-def config(tmp_path: Path, pqserver: FakePqServer) -> Path:
-    path = tmp_path / "consdb-bot.yaml"
-    path.write_text(f"""
-state_url: sqlite:///{tmp_path / "state.sqlite3"}
-migrations: {{connect_timeout_seconds: 2}}
-schemas: [latiss, lsstcam, startrackerwide]
-slack: {{announce_channel: {BTS_CHANNEL}}}
-environments:
-  bts:
-    aliases: [base]
-    test_stand: true
-    database_url: ${{BTS_DATABASE_URL}}
-    channel: {BTS_CHANNEL}
-    approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}
-    kubernetes: {{context: base, namespace: consdb}}
-    pqserver: consdb-pq
-    pqserver_url: {pqserver.url}
-    hinfo: {{latiss: consdb-hinfo-latiss}}
-    hinfo_watch_minutes: 0.005
-  summit:
-    database_url: ${{SUMMIT_DATABASE_URL}}
-    channel: {SUMMIT_CHANNEL}
-    approvals: {{required: 2, approvers: [{APPROVER_1}], usergroup: S0DBA}}
-    requires_ticket: true
-    requires_tested_on: bts
-kubernetes: {{poll_seconds: 0.01}}
-""")
-    return path
-
-
-@pytest.fixture
-def kube(tmp_path: Path) -> Iterator[FakeKube]:
-    with FakeKube() as fake:
-        fake.add(Deployment("consdb-pq"))
-        line = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num={}".format
-        fake.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(50, line, lambda _i: time.time())))
-        fake.kubeconfig(tmp_path / "kubeconfig", ["base", "summit"])
-        yield fake
-
-
-@pytest.fixture
-def bot(
-    config: Path, slack: FakeSlack, databases: dict[str, str], kube: FakeKube, tmp_path: Path
-) -> Iterator[BotProcess]:
-    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig")}
-    with BotProcess(config, slack.url, environ=environ) as process:
-        yield process
-
-
-def posted_request(slack: FakeSlack, number: int) -> Call:
-    return slack.wait_for(
-        lambda calls: next(
-            (c for c in calls if c.method == "chat.postMessage" and f"request #{number}:" in c.text), None
-        )
-    )
-
-
-def request_state(slack: FakeSlack, number: int, state: str, *, kind: str = "Upgrade") -> Call:
-    return slack.wait_for(
-        lambda calls: next(
-            (c for c in calls if c.method == "chat.update" and c.text.startswith(f"{kind} request #{number}:")
-             and c.text.endswith(f": {state}")), None,
-        )
-    )  # fmt: skip
-
-
-def ephemeral_to(slack: FakeSlack, user: str, containing: str) -> Call:
-    return slack.wait_for(
-        lambda calls: next(
-            (
-                c
-                for c in calls
-                if c.method == "chat.postEphemeral" and c.args.get("user") == user and containing in c.text
-            ),
-            None,
-        )
-    )
-
-
-def hold_bts(bot: BotProcess, slack: FakeSlack, user: str = REQUESTER) -> None:
-    """Book BTS from now, as the process asks before a change there (or it needs one more approval)."""
-    bot.command("book bts now 2h", user=user)
-    ephemeral_to(slack, user, "of bts booked")
-
-
-def revisions(url: str, schema: str) -> list[str]:
-    """What the version table records; nothing when there is none."""
-    with psycopg.connect(libpq(url)) as connection:
-        exists = connection.execute("SELECT to_regclass(%s)", (f"cdb.cdb_{schema}_version",)).fetchone()
-        if not exists or exists[0] is None:
-            return []
-        return [row[0] for row in connection.execute(f"SELECT version_num FROM cdb.cdb_{schema}_version")]
+from tests.support.slack_api import BOT_TOKEN
+from tests.support.slack_bot import (
+    APPROVER_1,
+    APPROVER_2,
+    BTS_CHANNEL,
+    DBA,
+    REQUESTER,
+    STRANGER,
+    SUMMIT_CHANNEL,
+    ephemeral_to,
+    hold_bts,
+    posted_request,
+    request_state,
+    revisions,
+)
 
 
 def test_migrate_approved_by_an_approver_runs_once_and_reports_in_the_thread(bot, slack, databases):
