@@ -21,7 +21,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.models import OPEN_STATES, Approval, AuditRecord, Booking, ChangeRequest, RequestState, SeenEvent
+from bot.store.models import (
+    OPEN_STATES,
+    Approval,
+    AuditRecord,
+    Booking,
+    ChangeRequest,
+    JiraComment,
+    RequestState,
+    SeenEvent,
+)
 
 STATE_TREE = Path(__file__).resolve().parent / "alembic"
 STATE_VERSION_TABLE = "consdb_bot_state_version"
@@ -201,19 +210,16 @@ class Store:
         environment: str | None = None,
         request_id: int | None = None,
         detail: dict[str, Any] | None = None,
-    ) -> None:
+        ticket: str | None = None,
+    ) -> int:
+        """Record one fact; returns its number."""
+        record = AuditRecord(
+            at=now(), actor=actor, action=action, environment=environment, request_id=request_id, summary=summary,
+            detail=detail or {}, ticket=ticket,
+        )  # fmt: skip
         with self.session() as session:
-            session.add(
-                AuditRecord(
-                    at=now(),
-                    actor=actor,
-                    action=action,
-                    environment=environment,
-                    request_id=request_id,
-                    summary=summary,
-                    detail=detail or {},
-                )
-            )
+            session.add(record)
+        return record.id
 
     def audit_trail(self, *, environment: str | None = None, limit: int = 20) -> list[AuditRecord]:
         """Newest first."""
@@ -232,6 +238,70 @@ class Store:
         )
         with self.session() as session:
             return session.scalars(query.limit(1)).first()
+
+    def add_comment(self, comment: JiraComment) -> bool:
+        """Queue a comment; false when one about the same thing is queued already."""
+        try:
+            with self.session() as session:
+                session.add(comment)
+        except IntegrityError:
+            return False
+        return True
+
+    def claim_comment(self, comment_id: int, *, attempts: int, next_attempt_at: datetime) -> bool:
+        """Take the next attempt at a comment: false when another thread or process took it, or it is done."""
+        with self.session() as session:
+            result = session.execute(
+                update(JiraComment)
+                .where(
+                    JiraComment.id == comment_id, JiraComment.attempts == attempts,
+                    JiraComment.posted_at.is_(None), JiraComment.given_up_at.is_(None),
+                )
+                .values(attempts=attempts + 1, next_attempt_at=utc(next_attempt_at))
+            )  # fmt: skip
+            return result.rowcount == 1
+
+    def settle_comment(
+        self, comment_id: int, *, error: str | None = None, posted_at: datetime | None = None,
+        given_up_at: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """Record how an attempt went: posted, failed (``error``, tried again later) or given up."""
+        values: dict[str, Any] = {"last_error": error}
+        if posted_at is not None:
+            values["posted_at"] = utc(posted_at)
+        if given_up_at is not None:
+            values["given_up_at"] = utc(given_up_at)
+        with self.session() as session:
+            session.execute(update(JiraComment).where(JiraComment.id == comment_id).values(**values))
+
+    def comment(self, comment_id: int) -> JiraComment | None:
+        with self.session() as session:
+            return session.get(JiraComment, comment_id)
+
+    def due_comments(self, at: datetime) -> list[JiraComment]:
+        """Comments still owed whose next attempt is due, oldest first."""
+        query = select(JiraComment).where(
+            JiraComment.posted_at.is_(None), JiraComment.given_up_at.is_(None), JiraComment.next_attempt_at <= utc(at)
+        )
+        with self.session() as session:
+            return list(session.scalars(query.order_by(JiraComment.id)))
+
+    def on_ticket(self, ticket: str) -> tuple[list[ChangeRequest], list[Booking], list[AuditRecord], list[JiraComment]]:
+        """All the bot knows of a ticket: its requests and bookings, the outcomes of changes made from a
+        terminal, and the comments it made or owes, each oldest first."""
+        with self.session() as session:
+            requests = session.scalars(
+                select(ChangeRequest).where(ChangeRequest.ticket == ticket).order_by(ChangeRequest.id)
+            )
+            bookings = session.scalars(select(Booking).where(Booking.ticket == ticket).order_by(Booking.starts_at))
+            outcomes = session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.ticket == ticket, AuditRecord.request_id.is_(None),
+                       AuditRecord.action.in_(["succeeded", "failed"]))
+                .order_by(AuditRecord.id)
+            )  # fmt: skip
+            comments = session.scalars(select(JiraComment).where(JiraComment.ticket == ticket).order_by(JiraComment.id))
+            return list(requests), list(bookings), list(outcomes), list(comments)
 
     def succeeded_at(self, environment: str, schema: str, revisions: Sequence[str]) -> bool:
         """Whether a change that ended at ``revisions`` for ``schema`` succeeded in ``environment``."""

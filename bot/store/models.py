@@ -1,4 +1,5 @@
-"""The bot's own state: change requests, approvals, test-stand bookings, ids of things done once, the audit trail.
+"""The bot's own state: change requests, approvals, test-stand bookings, Jira comments, ids of things done
+once, the audit trail.
 
 Never ConsDB's data: this lives in ``state_url`` (SQLite by default, PostgreSQL in production).
 """
@@ -9,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, text, true
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -132,5 +133,30 @@ class AuditRecord(Base):
     request_id: Mapped[int | None]
     summary: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]]
+    ticket: Mapped[str | None] = mapped_column(String(32), index=True)
 
     __table_args__ = (Index("ix_audit_records_environment_at", "environment", "at"),)
+
+
+class JiraComment(Base):
+    """A comment the bot owes a ticket, kept until Jira took it (or the bot gave up).
+
+    ``about`` names what it is about (``request-12-succeeded``), so that one outcome makes one comment.
+    Each attempt is claimed by moving ``attempts`` on, so that one process at a time tries it.
+    """
+
+    __tablename__ = "jira_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(32), index=True)
+    about: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    posted_at: Mapped[datetime | None]
+    given_up_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("about", name="uq_jira_comments_about"),)
