@@ -18,6 +18,7 @@ from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
 from bot.reports import DailyReport, Health, HealthAlert
 from bot.store.models import RequestState
+from bot.tickets import TicketCheck
 from bot.when import length, local, local_clock
 
 Blocks = list[dict[str, Any]]
@@ -123,7 +124,7 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
     ranges = "\n".join(f"• `{schema}` {span}" for schema, span in view.ranges.items())
     fields = [
         f"*Requested by* <@{view.requester}>",
-        f"*Ticket* {view.ticket or 'none'}",
+        f"*Ticket* {ticket_link(view.ticket_check)}",
         f"*State* {_STATE_MARKS[view.state]}",
         f"*Approved by* {_people(view.approvers) or 'nobody yet'}",
     ]
@@ -167,6 +168,20 @@ def next_steps(env: Environment, reactions: Slack) -> str:
         steps.append("Check the logical replica at USDF, and restart pqserver wherever the schema changed.")
     steps += ["Deploy the new TAP schema container for consdbtap.", "Merge the sdm_schemas pull request."]
     return "*Next steps*\n" + "\n".join(f"{index}. {step}" for index, step in enumerate(steps, 1))
+
+
+def ticket_link(ticket: TicketCheck | None) -> str:
+    """A ticket with Jira's summary and status, linked; or why Jira could not say."""
+    if ticket is None:
+        return "none"
+    if ticket.unchecked:
+        return f"{ticket.key} (not checked: {ticket.unchecked})"
+    return f"<{ticket.url}|{ticket.key}> {_escaped(ticket.summary)} ({ticket.status})"
+
+
+def _escaped(text: str) -> str:
+    """Text Slack shows as it is, not as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _people(users: Sequence[str]) -> str:

@@ -9,12 +9,13 @@ announcement is claimed in the store before it is posted, so none is posted twic
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Environment, Settings
@@ -24,6 +25,9 @@ from bot.scheduler import Scheduler
 from bot.store import Store, aware, now
 from bot.store.models import Booking
 from bot.when import When, length, local_clock, span
+
+if TYPE_CHECKING:
+    from bot.tickets import TicketService
 
 log = logging.getLogger(__name__)
 ANNOUNCE_TASK = "booking-announcement"
@@ -57,6 +61,8 @@ class BookingView:
     ticket: str | None
     note: str
     cancelled_by: str | None = None
+    jira: str = ""
+    """What became of the comment on the ticket, when this booking was just made or cancelled."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -99,14 +105,17 @@ class BookingService:
         announcer: Announcer | None = None,
         *,
         approvers: Callable[[Environment], set[str]] = lambda _env: set(),
+        tickets: TicketService | None = None,
         clock: Callable[[], datetime] = now,
     ) -> None:
-        """``announcer`` is needed only where announcements are posted: the terminal schedules them."""
+        """``announcer`` is needed only where announcements are posted: the terminal schedules them.
+        ``tickets`` checks the ticket a booking names, and comments on it."""
         self.settings = settings
         self.store = store
         self.scheduler = scheduler
         self.announcer = announcer
         self.approvers = approvers
+        self.tickets = tickets
         self.clock = clock
 
     def register(self) -> None:
@@ -124,6 +133,8 @@ class BookingService:
                 hint=f"Book a time to come, or from now: `book {env.key} now {length(seconds)}`.",
             )
         self._sane_length(seconds)
+        if self.tickets:
+            self.tickets.check(ticket)
         booking = Booking(
             environment=env.key, booker=actor, starts_at=starts, ends_at=starts + timedelta(seconds=seconds),
             ticket=ticket, note=note, created_at=at,
@@ -138,7 +149,7 @@ class BookingService:
         )  # fmt: skip
         self._schedule(view, at)
         self._announce_later(view, BookingEvent.BOOKED, at, grace=(view.ends_at - at).total_seconds())
-        return view
+        return self._commented(view, BookingEvent.BOOKED, actor)
 
     def cancel(self, booking_id: int, actor: str, *, operator: bool = False) -> BookingView:
         view, env = self._changeable(booking_id, actor, operator=operator, verb="cancel")
@@ -153,7 +164,7 @@ class BookingService:
         )  # fmt: skip
         cancelled = self.view(self._booking(view.id))
         self._announce_later(cancelled, BookingEvent.CANCELLED, at, grace=NEWS_GRACE_SECONDS)
-        return cancelled
+        return self._commented(cancelled, BookingEvent.CANCELLED, actor)
 
     def extend(self, booking_id: int, seconds: int, actor: str, *, operator: bool = False) -> BookingView:
         view, env = self._changeable(booking_id, actor, operator=operator, verb="extend")
@@ -174,6 +185,10 @@ class BookingService:
             suffix=f"{int(until.timestamp())}",
         )  # fmt: skip
         return extended
+
+    def _commented(self, view: BookingView, event: BookingEvent, actor: str) -> BookingView:
+        said = self.tickets.booking_changed(view, event, actor) if self.tickets else None
+        return dataclasses.replace(view, jira=said) if said else view
 
     def coming(self, environment: str | None = None) -> list[BookingView]:
         """Bookings under way or to come, soonest first."""
@@ -222,12 +237,7 @@ class BookingService:
         ANNOUNCEMENTS.labels(kind.value).inc()
 
     def view(self, booking: Booking) -> BookingView:
-        env = self.settings.environment(booking.environment)
-        return BookingView(
-            id=booking.id, environment=env.key, environment_title=env.title, timezone=env.timezone,
-            booker=booking.booker, starts_at=aware(booking.starts_at), ends_at=aware(booking.ends_at),
-            ticket=booking.ticket, note=booking.note, cancelled_by=booking.cancelled_by,
-        )  # fmt: skip
+        return booking_view(self.settings, booking)
 
     def test_stand(self, environment: str) -> Environment:
         env = self.settings.environment(environment)
@@ -295,6 +305,15 @@ class BookingService:
         self.scheduler.at(
             job, at, ANNOUNCE_TASK, view.id, event.value, at.isoformat(), actor, seconds, grace_seconds=grace
         )
+
+
+def booking_view(settings: Settings, booking: Booking) -> BookingView:
+    env = settings.environment(booking.environment)
+    return BookingView(
+        id=booking.id, environment=env.key, environment_title=env.title, timezone=env.timezone,
+        booker=booking.booker, starts_at=aware(booking.starts_at), ends_at=aware(booking.ends_at),
+        ticket=booking.ticket, note=booking.note, cancelled_by=booking.cancelled_by,
+    )  # fmt: skip
 
 
 def _job_id(booking_id: int, event: BookingEvent) -> str:

@@ -25,11 +25,14 @@ from bot.config import Environment, Settings
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import REQUESTS
-from bot.store import Store, expired, now, silent_for
+from bot.store import Store, aware, expired, now, silent_for
 from bot.store.models import ChangeRequest, RequestState
+from bot.text import result_text
+from bot.tickets import TicketCheck
 
 if TYPE_CHECKING:
     from bot.kube import LogExcerpt, RestartResult
+    from bot.tickets import TicketService
 
 Restarter = Callable[[Environment, str, Callable[[str], None]], "RestartResult"]
 """Restarts a deployment of an environment, telling progress lines as it goes."""
@@ -64,12 +67,21 @@ class RequestView:
     message_ts: str | None = None
     outcome: dict[str, object] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
 
     @property
     def booking_flag(self) -> str | None:
         """Why this request needs one more approval than usual: a test stand not booked by its requester."""
         flag = self.outcome.get("booking")
         return str(flag) if flag else None
+
+    @property
+    def ticket_check(self) -> TicketCheck | None:
+        """The ticket as Jira showed it when the request was made (or why it could not be checked)."""
+        if not self.ticket:
+            return None
+        return TicketCheck.from_dict({"key": self.ticket, **dict(self.outcome.get("ticket") or {})})
 
     @property
     def still_needed(self) -> int:
@@ -130,10 +142,12 @@ class ChangeService:
         verify: Callable[[Environment, dict[str, dict[str, list[str]]]], str] | None = None,
         watch: Callable[[Environment, str, int], LogExcerpt] | None = None,
         standing: Callable[[Environment, str], str | None] = lambda _env, _requester: None,
+        tickets: TicketService | None = None,
     ) -> None:
         """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own.
         ``standing`` says why a change by a requester needs one more approval (a test stand booked by
-        someone else, or by nobody), or None."""
+        someone else, or by nobody), or None. ``tickets`` checks the ticket a request names, and
+        comments on it how the request ended."""
         self.settings = settings
         self.engine = engine
         self.store = store
@@ -145,6 +159,7 @@ class ChangeService:
         self.verify = verify
         self.watch = watch
         self.standing = standing
+        self.tickets = tickets
         self._active: set[int] = set()
         # Slack may deliver a reaction on a request before its message id is stored: reactions wait
         # until a request being posted is on record.
@@ -158,6 +173,7 @@ class ChangeService:
         """Check, plan, store and post a request; a refusal is audited and raised."""
         try:
             env, plans = self._checked(proposal)
+            ticket = self._ticket(proposal.ticket)
             flag = self.standing(env, proposal.requester)
         except ConsdbBotError as error:
             self.store.audit(
@@ -182,6 +198,7 @@ class ChangeService:
                 "ranges": {plan.schema: plan.range_text for plan in plans},
                 "warnings": _warnings(plans),
                 "booking": flag,
+                "ticket": ticket,
             },
         )
         return self._open(request, env)
@@ -199,6 +216,7 @@ class ChangeService:
         ``expect`` the columns pqserver should list afterwards."""
         env = check_restart(self.settings, self.store, environment, ticket)
         policy = env.restart_policy
+        checked = self._ticket(ticket)
         flag = self.standing(env, requester)
         request = ChangeRequest(
             kind=RESTART,
@@ -217,6 +235,7 @@ class ChangeService:
                 "ranges": {"pqserver": f"rollout restart of deployment {env.pqserver}"},
                 "warnings": [],
                 "booking": flag,
+                "ticket": checked,
             },
         )
         view = self._open(request, env)
@@ -224,6 +243,11 @@ class ChangeService:
             user, event_ts = approved
             self._count(request, user, self.settings.slack.approve_reaction, APPROVE, added=True, event_ts=event_ts)
         return view
+
+    def _ticket(self, key: str | None) -> dict[str, str] | None:
+        """The ticket as Jira has it, for the request to show; an unknown ticket is refused here."""
+        checked = self.tickets.check(key) if self.tickets else None
+        return checked.as_dict() if checked else None
 
     def _open(self, request: ChangeRequest, env: Environment) -> RequestView:
         """Store and post a new request; the environment's one open change."""
@@ -425,6 +449,13 @@ class ChangeService:
         view = self.view(finished)
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, result, note=note)
+        if self.tickets:
+            detail = (
+                ""
+                if state is RequestState.SUCCEEDED
+                else "\n".join(filter(None, [note, result and result_text(result)]))
+            )
+            self._tell(self.tickets.request_finished, view, detail)
         if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
             self._watch_hinfo_after(view, request.schemas)
 
@@ -511,30 +542,38 @@ class ChangeService:
         view = self.view(finished)
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, None, note=f"The bot stopped while this ran: {began}.")
+        if self.tickets:
+            self._tell(self.tickets.request_finished, view, f"The bot stopped while this ran: {began}.")
 
     def view(self, request: ChangeRequest) -> RequestView:
-        verdicts = self.store.verdicts(request.id)
-        env = self.settings.environment(request.environment)
-        outcome = request.outcome or {}
-        return RequestView(
-            id=request.id,
-            kind=request.kind,
-            environment=env.key,
-            environment_title=env.title,
-            requester=request.requester,
-            state=RequestState(request.state),
-            ticket=request.ticket,
-            ranges=dict(outcome.get("ranges", {})),
-            warnings=list(outcome.get("warnings", [])),
-            required=request.required_approvals,
-            approvers=[v.user for v in verdicts if v.verdict == APPROVE],
-            rejecters=[v.user for v in verdicts if v.verdict == REJECT],
-            expires_at=request.expires_at,
-            channel=request.channel,
-            message_ts=request.message_ts,
-            outcome=outcome,
-            options=dict(request.options or {}),
-        )
+        return request_view(self.settings, self.store, request)
+
+
+def request_view(settings: Settings, store: Store, request: ChangeRequest) -> RequestView:
+    verdicts = store.verdicts(request.id)
+    env = settings.environment(request.environment)
+    outcome = request.outcome or {}
+    return RequestView(
+        id=request.id,
+        kind=request.kind,
+        environment=env.key,
+        environment_title=env.title,
+        requester=request.requester,
+        state=RequestState(request.state),
+        ticket=request.ticket,
+        ranges=dict(outcome.get("ranges", {})),
+        warnings=list(outcome.get("warnings", [])),
+        required=request.required_approvals,
+        approvers=[v.user for v in verdicts if v.verdict == APPROVE],
+        rejecters=[v.user for v in verdicts if v.verdict == REJECT],
+        expires_at=request.expires_at,
+        channel=request.channel,
+        message_ts=request.message_ts,
+        outcome=outcome,
+        options=dict(request.options or {}),
+        created_at=aware(request.created_at),
+        finished_at=aware(request.finished_at) if request.finished_at else None,
+    )
 
 
 def check_proposal(

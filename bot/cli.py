@@ -6,6 +6,7 @@ configuration) is wrong.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import socket
@@ -18,6 +19,8 @@ from bot.changes import Proposal, check_proposal, check_restart
 from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
+from bot.jira_client import JiraDesk
+from bot.jira_text import terminal_comment
 from bot.store import Store, now
 from bot.text import (
     audit_text,
@@ -31,8 +34,11 @@ from bot.text import (
     plan_text,
     restart_text,
     status_text,
+    ticket_text,
     to_json,
 )
+from bot.ticket_overview import ticket_overview
+from bot.tickets import TicketService
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -98,7 +104,7 @@ class _Terminal:
                 return 1 if any(drift.differences or drift.detail for drift in drifts) else 0
             case grammar.Audit():
                 env = self.settings.environment(command.environment).key if command.environment else None
-                records = self._store().audit_trail(environment=env, limit=command.limit)
+                records = self.store.audit_trail(environment=env, limit=command.limit)
                 self.answer(records, lambda: audit_text(records))
             case grammar.Logs():
                 from bot.kube import Cluster, hinfo_deployment  # noqa: PLC0415 - the client loads only when used
@@ -117,6 +123,9 @@ class _Terminal:
                 return self._change(command)
             case grammar.Book() | grammar.Bookings() | grammar.Cancel() | grammar.Extend():
                 self._bookings(command)
+            case grammar.Ticket():
+                overview = ticket_overview(self.settings, self.store, self.tickets, command.key)
+                self.answer(overview, lambda: ticket_text(overview))
             case grammar.Serve():
                 from bot.app import serve  # noqa: PLC0415 - Slack's libraries load only for the bot itself
                 from bot.context import Context, SlackSettings  # noqa: PLC0415
@@ -125,16 +134,45 @@ class _Terminal:
                 serve(Context(self.settings, slack), port=command.port, socket_mode=command.socket_mode)
         return 0
 
-    def _store(self) -> Store:
-        store = Store(require(self.settings.state_url, purpose="the audit trail"))
+    @functools.cached_property
+    def store(self) -> Store:
+        store = Store(require(self.settings.state_url, purpose="the bot's state"))
         store.upgrade()
         return store
+
+    @functools.cached_property
+    def tickets(self) -> TicketService:
+        """Jira as this shell reaches it (JIRA_TOKEN); without a token, comments wait for the bot."""
+        return TicketService(self.settings, self.store, JiraDesk.from_environment(self.settings.jira, os.environ))
+
+    def _check_ticket(self, tickets: TicketService, key: str | None) -> None:
+        """Refuse an unknown ticket, as Slack does; say so when Jira could not tell."""
+        checked = tickets.check(key)
+        if checked is not None and checked.unchecked:
+            self.err.write(f"note: {checked.key} was not checked in Jira: {checked.unchecked}\n")
+
+    def _finished(
+        self, store: Store, *, kind: str, env: Environment, ok: bool, reached: dict[str, list[str]], ticket: str | None,
+        summary: str, detail: str,
+    ) -> None:  # fmt: skip
+        """Audit a change made here, and comment on its ticket."""
+        state = "succeeded" if ok else "failed"
+        record = store.audit(
+            actor=self.actor, action=state, environment=env.key, summary=summary,
+            detail={"kind": kind, "reached": reached, "ticket": ticket}, ticket=ticket,
+        )  # fmt: skip
+        if ticket:
+            body = terminal_comment(
+                kind=kind, environment=env.key, ok=ok, reached=reached, actor=self.actor, detail="" if ok else detail
+            )
+            self.err.write(f"Jira: {self.tickets.owe(ticket, f'audit-{record}', body)}\n")
 
     def _restart(self, command: grammar.Restart) -> int:
         from bot.kube import Cluster, pqserver_deployment  # noqa: PLC0415 - the client loads only when used
 
-        store = self._store()
+        store = self.store
         env = check_restart(self.settings, store, command.environment, command.ticket)
+        self._check_ticket(self.tickets, command.ticket)
         self._note_booking(env, store)
         deployment = pqserver_deployment(env)
         if not command.yes:
@@ -143,12 +181,11 @@ class _Terminal:
                 hint="Add --yes to restart it.",
             )
         result = Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=self.say)
-        store.audit(
-            actor=self.actor, action="succeeded" if result.ok else "failed", environment=env.key,
-            summary=f"pqserver restart from the terminal: {result.message}",
-            detail={"restarted": deployment, "ticket": command.ticket},
-        )  # fmt: skip
         self.answer(result, lambda: restart_text(result))
+        self._finished(
+            store, kind="restart", env=env, ok=result.ok, reached={}, ticket=command.ticket,
+            summary=f"pqserver restart from the terminal: {result.message}", detail=restart_text(result),
+        )  # fmt: skip
         return 0 if result.ok else 1
 
     def _bookings(self, command: grammar.Book | grammar.Bookings | grammar.Cancel | grammar.Extend) -> None:
@@ -156,9 +193,9 @@ class _Terminal:
         from bot.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
         from bot.scheduler import Scheduler  # noqa: PLC0415
 
-        scheduler = Scheduler(self._store(), poll_seconds=self.settings.scheduler.poll_seconds)
+        scheduler = Scheduler(self.store, poll_seconds=self.settings.scheduler.poll_seconds)
         scheduler.open()
-        service = BookingService(self.settings, scheduler.store, scheduler)
+        service = BookingService(self.settings, scheduler.store, scheduler, tickets=self.tickets)
         try:
             match command:
                 case grammar.Bookings():
@@ -194,8 +231,9 @@ class _Terminal:
 
     def _change(self, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp) -> int:
         proposal = Proposal.from_command(command, self.actor)
-        store = self._store()
+        store = self.store
         env, checked = check_proposal(self.settings, self.engine, store, proposal, with_sql=False)
+        self._check_ticket(self.tickets, proposal.ticket)
         self._note_booking(env, store)
         schemas = [plan.schema for plan in checked]
         if not schemas:
@@ -213,15 +251,10 @@ class _Terminal:
             env, schemas, direction=proposal.kind, to=proposal.target, options=proposal.options, actor=self.actor,
             wait=command.wait, on_progress=self.progress,
         )  # fmt: skip
-        self._store().audit(
-            actor=self.actor,
-            action="succeeded" if result.ok else "failed",
-            environment=env.key,
-            summary=f"{result.direction.value} from the terminal {'succeeded' if result.ok else 'failed'}",
-            detail={
-                "reached": {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes},
-                "ticket": proposal.ticket,
-            },
-        )
         self.answer(result, lambda: change_text(result))
+        reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes}
+        state = "succeeded" if result.ok else "failed"
+        self._finished(store, kind=result.direction.value, env=env, ok=result.ok, reached=reached,
+                       ticket=proposal.ticket, summary=f"{result.direction.value} from the terminal {state}",
+                       detail=change_text(result))  # fmt: skip
         return 0 if result.ok else 1

@@ -160,8 +160,15 @@ class Scheduling(_Model):
 
 
 class Jira(_Model):
+    """Where the tickets live. The token (``JIRA_TOKEN``; with ``JIRA_USER`` for Jira Cloud's basic
+    auth) comes from the environment. A call waits ``timeout_seconds``; a comment Jira did not take is
+    tried again after ``retry_seconds`` (doubling each time, up to an hour) until ``give_up_hours``."""
+
     url: str | Unset | None = None
     project: str | None = None
+    timeout_seconds: float = Field(default=10, gt=0)
+    retry_seconds: float = Field(default=60, gt=0)
+    give_up_hours: float = Field(default=24, gt=0)
 
 
 class Settings(_Model):

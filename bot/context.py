@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,15 +21,18 @@ from bot.changes import APPROVE, ChangeService
 from bot.config import Environment, Settings, require
 from bot.engine.service import Engine
 from bot.errors import ConfigError
+from bot.jira_client import JiraDesk
 from bot.kube import Cluster, LogExcerpt, RestartResult
 from bot.pqserver import schema_check
 from bot.reports import ReportService
 from bot.scheduler import Scheduler
 from bot.slack_notifier import SlackAnnouncer, SlackNotifier
 from bot.store import Store
+from bot.tickets import TicketService
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{8,}$")
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ class SlackSettings:
 class Context:
     """The services of one bot process."""
 
-    def __init__(self, settings: Settings, slack: SlackSettings) -> None:
+    def __init__(self, settings: Settings, slack: SlackSettings, environ: Mapping[str, str] = os.environ) -> None:
         self.settings = settings
         self.slack_settings = slack
         self.store = Store(require(settings.state_url, purpose="the bot's state"))
@@ -77,21 +82,27 @@ class Context:
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
         self.scheduler = Scheduler(self.store, poll_seconds=settings.scheduler.poll_seconds)
         announcer = SlackAnnouncer(self.slack)
+        self.tickets = TicketService(
+            settings, self.store, JiraDesk.from_environment(settings.jira, environ), tell=self.tell_thread,
+            name=self.person, permalink=self.notifier.permalink,
+        )  # fmt: skip
         self.bookings = BookingService(
             settings,
             self.store,
             self.scheduler,
             announcer,
             approvers=lambda env: self.changes.approvers_of(env, APPROVE),
+            tickets=self.tickets,
         )
         self.changes = ChangeService(
             settings, self.engine, self.store, self.notifier, group_members=self.group_members,
             launch=lambda run: self._start(self.runs, run), restart=self.restart, verify=self.verify, watch=self.watch,
-            standing=self.bookings.standing,
+            standing=self.bookings.standing, tickets=self.tickets,
         )  # fmt: skip
         self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer)
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()
+        self._people: dict[str, str] = {}
 
     def restart(self, env: Environment, deployment: str, report: Callable[[str], None]) -> RestartResult:
         return Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=report)
@@ -110,6 +121,7 @@ class Context:
         self.scheduler.open()
         self.bookings.register()
         self.reports.register(self.scheduler)
+        self.tickets.register(self.scheduler)
         self.scheduler.lead()
         self.changes.recover_interrupted()
 
@@ -122,6 +134,26 @@ class Context:
         future = pool.submit(work, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
+
+    def tell_thread(self, request_id: int, line: str) -> None:
+        """A line in the thread of a request (news of its Jira comment)."""
+        request = self.store.request(request_id)
+        if request is not None:
+            self.notifier.progress(self.changes.view(request), line)
+
+    def person(self, user: str) -> str:
+        """A Slack user's name, for readers who do not know Slack ids (Jira's); anyone else as named."""
+        if not SLACK_USER.match(user):
+            return user
+        if user not in self._people:
+            try:
+                found = self.slack.users_info(user=user)["user"]
+            except SlackApiError as error:
+                log.warning("could not look up Slack user %s: %s", user, error.response.get("error"))
+                return user
+            profile = found.get("profile") or {}
+            self._people[user] = profile.get("real_name") or found.get("real_name") or found.get("name") or user
+        return self._people[user]
 
     def group_members(self, group: str) -> set[str]:
         """Members of a Slack user group, cached for a few minutes."""

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from bot.errors import UsageError
 from bot.when import WHEN_FORMS, When, WhenError
 
-TICKET = re.compile(r"^[A-Z][A-Z0-9]+-[0-9]+$")
+TICKET = re.compile(r"^[A-Z][A-Z0-9]+-[0-9]+$", re.IGNORECASE)
 OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*=.*$")
 
 
@@ -127,6 +127,11 @@ class Book:
 
 
 @dataclass(frozen=True)
+class Ticket:
+    key: str
+
+
+@dataclass(frozen=True)
 class Bookings:
     environment: str | None = None
 
@@ -144,7 +149,7 @@ class Extend:
 
 Command = (
     Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Restart | Serve
-    | Book | Bookings | Cancel | Extend
+    | Book | Bookings | Cancel | Extend | Ticket
 )  # fmt: skip
 
 
@@ -171,6 +176,7 @@ _EXAMPLES = {
     "stamp": ["stamp bts latiss head --yes", "stamp summit lsstcam 05689cf3f8f0 --yes"],
     "book": ["book bts today 14:00 2h OSW-123 schema test", "book tts now 90m", "book bts mon 09:30 1h30m"],
     "bookings": ["bookings", "bookings bts"],
+    "ticket": ["ticket OSW-123"],
     "cancel": ["cancel 12"],
     "extend": ["extend 12 30m"],
     "help": ["help", "help upgrade"],
@@ -198,7 +204,7 @@ class _Parser(argparse.ArgumentParser):
 def _ticket(text: str) -> str:
     if not TICKET.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a Jira key; write it as DM-12345 or OSW-123")
-    return text
+    return text.upper()
 
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -325,6 +331,9 @@ def _read_only_commands(command: Callable[..., _Parser]) -> None:
     sub.add_argument("--lines", type=_positive, default=200, metavar="N", help="default 200")
     sub.add_argument("--grep", metavar="TEXT", help="only lines containing TEXT")
 
+    sub = command("ticket", "where a ticket's change stands in each environment: requests, outcomes, bookings")
+    sub.add_argument("key", type=_ticket, metavar="TICKET")
+
 
 def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
     sub = command("restart", "rollout restart of the pqserver deployment, waiting until it is done")
@@ -392,7 +401,7 @@ def _book(values: dict[str, Any]) -> Book:
         seconds = duration_seconds(rest[0])
     except argparse.ArgumentTypeError as error:
         raise _Malformed(str(error)) from None
-    ticket = rest[1] if len(rest) > 1 and TICKET.match(rest[1]) else None
+    ticket = rest[1].upper() if len(rest) > 1 and TICKET.match(rest[1]) else None
     note = " ".join(rest[2 if ticket else 1 :])
     return Book(values["environment"], when, seconds, ticket, note)
 
@@ -447,6 +456,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "bookings": lambda v: Bookings(v["environment"]),
     "cancel": lambda v: Cancel(v["booking"]),
     "extend": lambda v: Extend(v["booking"], v["duration"]),
+    "ticket": lambda v: Ticket(v["key"]),
 }
 _BUILDERS["migrate"] = _BUILDERS["upgrade"]
 

@@ -53,6 +53,14 @@ class SlackNotifier:
             ) from None
         return str(response["channel"]), str(response["ts"])
 
+    def permalink(self, channel: str, message_ts: str) -> str | None:
+        """The link to a message, for readers outside Slack (a Jira comment)."""
+        try:
+            return str(self.client.chat_getPermalink(channel=channel, message_ts=message_ts)["permalink"])
+        except SlackApiError as error:
+            log.warning("could not get the link to a request: %s", error.response.get("error", "unknown error"))
+            return None
+
     def updated(self, request: RequestView) -> None:
         self._quietly(
             "update the request message",

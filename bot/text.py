@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.engine.service import ChangeResult, HistoryEntry, Outcome, SchemaOutcome, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError
+from bot.when import local
 
 if TYPE_CHECKING:
     from bot.bookings import BookingView
     from bot.engine.drift import SchemaDrift
     from bot.kube import LogExcerpt, RestartResult
     from bot.store.models import AuditRecord
+    from bot.ticket_overview import TicketOverview
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -198,4 +201,43 @@ def bookings_text(views: Sequence[BookingView], *, at: datetime) -> str:
 def booking_text(view: BookingView, *, done: str) -> str:
     """What happened to one booking, for the one who did it."""
     extras = "".join(f", {part}" for part in (view.ticket, view.note) if part)
-    return f"booking #{view.id} of {view.environment} {done}: {view.span} by {view.booker}{extras}"
+    jira = f"\nJira: {view.jira}" if view.jira else ""
+    return f"booking #{view.id} of {view.environment} {done}: {view.span} by {view.booker}{extras}{jira}"
+
+
+def ticket_text(overview: TicketOverview) -> str:
+    """Where a ticket's change stands in each environment, what happened, its bookings and comments."""
+    ticket = overview.ticket
+    if ticket.unchecked:
+        lines = [f"{ticket.key} (Jira not checked: {ticket.unchecked})"]
+    else:
+        lines = [f"{ticket.key}  {ticket.summary}  ({ticket.status})", ticket.url]
+    standing = [
+        [env, happening.state, happening.what, local(happening.at, ZoneInfo(happening.timezone)), happening.schemas]
+        if happening else [env, "nothing yet", "", "", ""]
+        for env, happening in overview.standing.items()
+    ]  # fmt: skip
+    lines += ["", "Where it stands:", table(["ENV", "STATE", "LATEST", "WHEN", "SCHEMAS"], standing)]
+    if overview.happenings:
+        lines += ["", "What happened, newest first:"]
+        lines += [
+            f"  {local(h.at, ZoneInfo(h.timezone))}  {h.environment}  {h.what} {h.state}: {h.schemas or '-'}; {h.who}"
+            for h in overview.happenings
+        ]
+    if overview.bookings:
+        lines += ["", "Bookings:"]
+        lines += [
+            f"  #{view.id} {view.environment} {view.span} by {view.booker}"
+            + (f" (cancelled by {view.cancelled_by})" if view.cancelled_by else "")
+            + (f": {view.note}" if view.note else "")
+            for view in overview.bookings
+        ]
+    tally = overview.comments
+    comments = f"{tally.posted} posted"
+    if tally.pending:
+        next_try = f", next try {tally.next_try:%Y-%m-%d %H:%M:%S} UTC" if tally.next_try else ""
+        comments += f", {tally.pending} pending ({tally.last_error or 'being sent'}{next_try})"
+    if tally.given_up:
+        comments += f", {tally.given_up} given up"
+    lines += ["", f"Jira comments by the bot: {comments}"]
+    return "\n".join(lines)

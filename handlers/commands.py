@@ -20,7 +20,17 @@ from bot.context import Context
 from bot.errors import ConsdbBotError, UsageError
 from bot.kube import Cluster, hinfo_deployment
 from bot.metrics import COMMANDS
-from bot.text import audit_text, booking_text, drift_text, excerpt_text, history_text, plan_text, status_text
+from bot.text import (
+    audit_text,
+    booking_text,
+    drift_text,
+    excerpt_text,
+    history_text,
+    plan_text,
+    status_text,
+    ticket_text,
+)
+from bot.ticket_overview import ticket_overview
 
 log = logging.getLogger(__name__)
 PROG = "/consdb"
@@ -103,6 +113,9 @@ class CommandHandlers:
             case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
                 view = self.context.changes.propose(Proposal.from_command(command, user))
                 self._confirm(client, channel, user, view)
+            case grammar.Ticket():
+                overview = ticket_overview(settings, self.context.store, self.context.tickets, command.key)
+                self._post_text(client, channel, f"Ticket {command.key}", ticket_text(overview))
             case grammar.Bookings() | grammar.Book() | grammar.Cancel() | grammar.Extend():
                 self._bookings(command, channel=channel, user=user, client=client)
 

@@ -25,6 +25,8 @@ from bot.errors import UsageError
         ("downgrade bts latiss -1 --yes", grammar.Downgrade("bts", "latiss", "-1", yes=True)),
         ("downgrade bts latiss base --ticket DM-12345", grammar.Downgrade("bts", "latiss", "base", ticket="DM-12345")),
         ("stamp bts latiss head --yes", grammar.Stamp("bts", "latiss", "head", yes=True)),
+        ("restart pqserver summit --ticket osw-123", grammar.Restart("summit", ticket="OSW-123")),
+        ("ticket dm-12345", grammar.Ticket("DM-12345")),
     ],
 )  # fmt: skip
 def test_well_formed_lines(words, expected):
@@ -43,6 +45,8 @@ def test_terminal_options_anywhere():
         ("downgrade bts latiss", "the following arguments are required: REV"),
         ("upgrade bts --ticket osw123", "'osw123' is not a Jira key; write it as DM-12345 or OSW-123"),
         ("plan bts --options novalue", "'novalue' is not KEY=VALUE"),
+        ("ticket", "the following arguments are required: TICKET"),
+        ("ticket 123", "'123' is not a Jira key; write it as DM-12345 or OSW-123"),
         ("frobnicate", "invalid choice: 'frobnicate'"),
         ("status --colour", "unrecognized arguments: --colour"),
         ("help frobnicate", "no command 'frobnicate'"),

@@ -100,4 +100,8 @@ def test_audit_lists_terminal_changes_newest_first(consdb_bot, bundled):
     assert "downgrade from the terminal succeeded" in lines[0]
     assert "upgrade from the terminal succeeded" in lines[1]
     records = json.loads(consdb_bot("audit", "--json", *config).out)
-    assert records[1]["detail"] == {"reached": {"startrackerwide": ["2c2567f48db5"]}, "ticket": "OSW-7"}
+    assert records[1]["detail"] == {
+        "kind": "upgrade",
+        "reached": {"startrackerwide": ["2c2567f48db5"]},
+        "ticket": "OSW-7",
+    }

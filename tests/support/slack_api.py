@@ -43,6 +43,7 @@ class SlackState:
     rate_limited: dict[str, int] = field(default_factory=dict)
     absent_from: set[str] = field(default_factory=set)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    people: dict[str, str] = field(default_factory=dict)
 
 
 class FakeSlack(LocalServer):
@@ -92,7 +93,9 @@ class FakeSlack(LocalServer):
                                          "message": {"text": args.get("text"), "ts": ts}},
             "chat.update": lambda: {"channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")},
             "chat.postEphemeral": lambda: {"message_ts": ts},
-            "users.info": lambda: {"user": {"id": args.get("user"), "name": str(args.get("user")).lower()}},
+            "users.info": lambda: {"user": self._person(str(args.get("user")))},
+            "chat.getPermalink": lambda: {"channel": args.get("channel"), "permalink":
+                                          f"https://rubin-obs.slack.com/archives/{args.get('channel')}/p{str(args.get('message_ts')).replace('.', '')}"},
             "usergroups.users.list": lambda: {"users": self.state.groups.get(str(args.get("usergroup")), [])},
             "files.getUploadURLExternal": lambda: {"upload_url": f"{self.url}upload/{ts}", "file_id": f"F{ts}"},
             "files.completeUploadExternal": lambda: {"files": [{"id": f["id"]} for f in json.loads(args.get("files", "[]"))]},
@@ -107,6 +110,11 @@ class FakeSlack(LocalServer):
             reply = {"ok": True, **answers[method]()}
         self._record(Call(method, args, reply))
         return 200, reply, {}
+
+    def _person(self, user: str) -> dict[str, Any]:
+        name = self.state.people.get(user, user)
+        return {"id": user, "name": name.split()[0].lower(), "real_name": name,
+                "profile": {"real_name": name, "display_name": name.split()[0]}}  # fmt: skip
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
