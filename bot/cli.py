@@ -30,6 +30,7 @@ from bot.text import (
     drift_text,
     error_text,
     excerpt_text,
+    generated_text,
     history_text,
     plan_text,
     restart_text,
@@ -123,6 +124,12 @@ class _Terminal:
                 return self._change(command)
             case grammar.Book() | grammar.Bookings() | grammar.Cancel() | grammar.Extend():
                 self._bookings(command)
+            case grammar.Generate():
+                results = self.engine.generate(
+                    command.message, self.settings.select_schemas(list(command.schemas)),
+                    sdm_schemas=command.sdm_schemas, renames=command.renames, drop_and_add=command.drop_and_add,
+                )  # fmt: skip
+                self.answer(results, lambda: generated_text(results))
             case grammar.Ticket():
                 overview = ticket_overview(self.settings, self.store, self.tickets, command.key)
                 self.answer(overview, lambda: ticket_text(overview))

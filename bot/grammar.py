@@ -132,6 +132,27 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class Rename:
+    """A column rename the operator confirmed (``--rename TABLE.OLD:NEW``)."""
+
+    table: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.old}:{self.new}"
+
+
+@dataclass(frozen=True)
+class Generate:
+    message: str
+    schemas: tuple[str, ...] = ()
+    sdm_schemas: str | None = None
+    renames: tuple[Rename, ...] = ()
+    drop_and_add: bool = False
+
+
+@dataclass(frozen=True)
 class Bookings:
     environment: str | None = None
 
@@ -149,7 +170,7 @@ class Extend:
 
 Command = (
     Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Restart | Serve
-    | Book | Bookings | Cancel | Extend | Ticket
+    | Book | Bookings | Cancel | Extend | Ticket | Generate
 )  # fmt: skip
 
 
@@ -177,6 +198,11 @@ _EXAMPLES = {
     "book": ["book bts today 14:00 2h OSW-123 schema test", "book tts now 90m", "book bts mon 09:30 1h30m"],
     "bookings": ["bookings", "bookings bts"],
     "ticket": ["ticket OSW-123"],
+    "generate": [
+        'generate -m "sdm_schemas w.2026.50"',
+        'generate -m "Add exposure.dimm_seeing" latiss --sdm-schemas ~/sdm_schemas',
+        'generate -m "Rename a column" latiss --rename exposure.seeing:dimm_seeing',
+    ],
     "cancel": ["cancel 12"],
     "extend": ["extend 12 30m"],
     "help": ["help", "help upgrade"],
@@ -220,6 +246,18 @@ def duration_seconds(text: str) -> int:
     if seconds == 0:
         raise argparse.ArgumentTypeError(f"{text!r} is no time at all; write it as 15m, 2h, 1h30m or 1d")
     return seconds
+
+
+_RENAME = re.compile(r"^(\w+)\.(\w+):(\w+)$")
+
+
+def _rename(text: str) -> Rename:
+    match = _RENAME.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a rename; write it as TABLE.OLD:NEW (exposure.seeing:dimm_seeing)"
+        )
+    return Rename(*match.groups())
 
 
 def _booking_id(text: str) -> int:
@@ -288,6 +326,7 @@ def build_parser(prog: str) -> _Parser:
 
     _change_commands(command, slack=slack)
     _booking_commands(command)
+    _generate_command(command)
     parser.commands = commands
     return parser
 
@@ -386,6 +425,20 @@ def _booking_commands(command: Callable[..., _Parser]) -> None:
     sub.add_argument("duration", type=duration_seconds, metavar="DURATION", help="90m, 2h, 1h30m or 1d")
 
 
+def _generate_command(command: Callable[..., _Parser]) -> None:
+    sub = command("generate", "new migration scripts for the schemas whose Felis model changed")
+    sub.add_argument("-m", "--message", required=True, metavar="MESSAGE", help="the revisions' message")
+    sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA", help="default: every configured schema")
+    sub.add_argument("--sdm-schemas", metavar="DIR", help="an sdm_schemas checkout (default: migrations.sdm_schemas)")
+    sub.add_argument(
+        "--rename", action="append", default=[], type=_rename, metavar="TABLE.OLD:NEW",
+        help="write this probable rename as a rename, keeping the data (repeatable)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--drop-and-add", action="store_true", help="the probable renames not confirmed really are a drop and an add"
+    )
+
+
 def _book(values: dict[str, Any]) -> Book:
     """``WHEN DURATION [TICKET] [NOTE...]``: WHEN is ``now`` or two words, unless quoted as one."""
     words = list(values["words"])
@@ -457,6 +510,9 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "cancel": lambda v: Cancel(v["booking"]),
     "extend": lambda v: Extend(v["booking"], v["duration"]),
     "ticket": lambda v: Ticket(v["key"]),
+    "generate": lambda v: Generate(
+        v["message"], tuple(v["schemas"]), v["sdm_schemas"], tuple(v["rename"]), v["drop_and_add"]
+    ),
 }
 _BUILDERS["migrate"] = _BUILDERS["upgrade"]
 

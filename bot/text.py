@@ -22,6 +22,7 @@ from bot.when import local
 if TYPE_CHECKING:
     from bot.bookings import BookingView
     from bot.engine.drift import SchemaDrift
+    from bot.engine.generate import GeneratedRevision
     from bot.kube import LogExcerpt, RestartResult
     from bot.store.models import AuditRecord
     from bot.ticket_overview import TicketOverview
@@ -240,4 +241,23 @@ def ticket_text(overview: TicketOverview) -> str:
     if tally.given_up:
         comments += f", {tally.given_up} given up"
     lines += ["", f"Jira comments by the bot: {comments}"]
+    return "\n".join(lines)
+
+
+def generated_text(results: Sequence[GeneratedRevision]) -> str:
+    """Per schema: the file written and what it does, proven and linted; or that nothing changed."""
+    lines = []
+    for result in results:
+        if result.path is None:
+            lines.append(f"{result.schema}: no change in the model, no file")
+            continue
+        after = f"after {result.down_revision[:12]}" if result.down_revision else "the first revision"
+        lines.append(f"{result.schema}: wrote {result.path} ({result.revision}, {after})")
+        lines += [f"  {operation}" for operation in result.operations]
+        if result.renamed:
+            lines.append(f"  renamed as confirmed: {', '.join(result.renamed)} (the data stays)")
+        if result.views:
+            lines.append(f"  views {', '.join(result.views)} dropped and made again with the model's columns")
+        lines.append("  proven in a scratch database: applied, nothing left to do; undone, as it was")
+        lines += [f"  lint [{w.rule}] {w.table}: {w.message}" for w in result.warnings]
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from bot.text import (
     booking_text,
     drift_text,
     excerpt_text,
+    generated_text,
     history_text,
     plan_text,
     status_text,
@@ -107,12 +108,10 @@ class CommandHandlers:
                     lines=command.lines, grep=command.grep,
                 )  # fmt: skip
                 self._post_text(client, channel, f"hinfo {command.instrument} at {env.key}", excerpt_text(excerpt))
-            case grammar.Restart():
-                view = self.context.changes.propose_restart(command.environment, user, command.ticket)
-                self._confirm(client, channel, user, view)
-            case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
-                view = self.context.changes.propose(Proposal.from_command(command, user))
-                self._confirm(client, channel, user, view)
+            case grammar.Restart() | grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
+                self._confirm(client, channel, user, self._propose(command, user))
+            case grammar.Generate():
+                self._generate(command, channel=channel, client=client)
             case grammar.Ticket():
                 overview = ticket_overview(settings, self.context.store, self.context.tickets, command.key)
                 self._post_text(client, channel, f"Ticket {command.key}", ticket_text(overview))
@@ -140,6 +139,30 @@ class CommandHandlers:
             case grammar.Extend():
                 extended = self.context.bookings.extend(command.booking, command.seconds, user)
                 self._done(client, channel, user, extended, "extended")
+
+    def _propose(
+        self, command: grammar.Restart | grammar.Upgrade | grammar.Downgrade | grammar.Stamp, user: str
+    ) -> RequestView:
+        if isinstance(command, grammar.Restart):
+            return self.context.changes.propose_restart(command.environment, user, command.ticket)
+        return self.context.changes.propose(Proposal.from_command(command, user))
+
+    def _generate(self, command: grammar.Generate, *, channel: str, client: WebClient) -> None:
+        """The new revisions as files in the thread of a summary; the bot's own tree stays as it is."""
+        settings = self.context.settings
+        results = self.context.engine.generate(
+            command.message, settings.select_schemas(list(command.schemas)), sdm_schemas=command.sdm_schemas,
+            renames=command.renames, drop_and_add=command.drop_and_add, in_copy=True,
+        )  # fmt: skip
+        title = f"Generated migrations: {command.message}"
+        summary = generated_text(results)
+        posted = client.chat_postMessage(channel=channel, **blocks.message(title, blocks.preformatted(summary)))
+        for result in results:
+            if result.path is not None:
+                client.files_upload_v2(
+                    channel=channel, thread_ts=posted["ts"], content=result.text, filename=result.path.name,
+                    title=f"{result.schema}: {result.path}",
+                )  # fmt: skip
 
     def _done(self, client: WebClient, channel: str, user: str, view: BookingView, done: str) -> None:
         """What happened to a booking, for the one who typed (the channels hear it from the scheduler)."""

@@ -27,6 +27,9 @@ from bot.errors import UsageError
         ("stamp bts latiss head --yes", grammar.Stamp("bts", "latiss", "head", yes=True)),
         ("restart pqserver summit --ticket osw-123", grammar.Restart("summit", ticket="OSW-123")),
         ("ticket dm-12345", grammar.Ticket("DM-12345")),
+        ("generate -m w.2026.50", grammar.Generate("w.2026.50")),
+        ("generate -m m latiss --sdm-schemas /s --rename exposure.a:b --rename exposure.c:d --drop-and-add",
+         grammar.Generate("m", ("latiss",), "/s", (grammar.Rename("exposure", "a", "b"), grammar.Rename("exposure", "c", "d")), True)),
     ],
 )  # fmt: skip
 def test_well_formed_lines(words, expected):
@@ -47,6 +50,8 @@ def test_terminal_options_anywhere():
         ("plan bts --options novalue", "'novalue' is not KEY=VALUE"),
         ("ticket", "the following arguments are required: TICKET"),
         ("ticket 123", "'123' is not a Jira key; write it as DM-12345 or OSW-123"),
+        ("generate latiss", "the following arguments are required: -m/--message"),
+        ("generate -m m --rename exposure.a", "'exposure.a' is not a rename; write it as TABLE.OLD:NEW"),
         ("frobnicate", "invalid choice: 'frobnicate'"),
         ("status --colour", "unrecognized arguments: --colour"),
         ("help frobnicate", "no command 'frobnicate'"),

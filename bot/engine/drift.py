@@ -49,7 +49,7 @@ def scratch_database(server: DatabaseUrl, *, connect_timeout: int) -> Iterator[D
             connection.execute(f'CREATE DATABASE "{name}"')
         except psycopg.Error as error:
             raise Refused(
-                f"drift needs a scratch database and could not create one on {server}: {first_line(error)}",
+                f"could not create a scratch database on {server}: {first_line(error)}",
                 hint="Grant CREATEDB to the bot's database user,"
                 " or set migrations.scratch_url to a server where it may.",
             ) from None

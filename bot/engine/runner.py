@@ -87,7 +87,7 @@ def run_child(
     request = {"ini": str(ini_path), "jobs": [job.__dict__ for job in jobs], "options": options}
     results = [ChildRun() for _ in jobs]
     application_name = f"consdb-bot-run-{secrets.token_hex(6)}"
-    with _model_directory(sdm_schemas) as model_dir:
+    with model_directory(sdm_schemas) as model_dir:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.engine.child"],
             stdin=subprocess.PIPE,
@@ -222,7 +222,7 @@ def _package_root() -> str:
 
 
 @contextmanager
-def _model_directory(sdm_schemas: str) -> Iterator[Path]:
+def model_directory(sdm_schemas: str) -> Iterator[Path]:
     """An sdm_schemas-shaped folder (``yml/cdb_*.yaml``), as upstream env.py files expect one.
 
     A checkout is used as it is; the installed package is offered through a ``yml`` link.

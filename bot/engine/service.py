@@ -6,11 +6,15 @@ the version tables under them, and only then starts a child per schema, one tran
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Environment, Settings, require
@@ -25,6 +29,8 @@ from bot.errors import ConfigError, OperationFailed, Refused
 
 if TYPE_CHECKING:
     from bot.engine.drift import SchemaDrift
+    from bot.engine.generate import GeneratedRevision
+    from bot.grammar import Rename
 
 
 class Direction(StrEnum):
@@ -197,6 +203,45 @@ class Engine:
                 differences = compare_schemas(url, model, tree)
             results.append(SchemaDrift(env.key, tree.section, status.current, differences))
         return results
+
+    def generate(
+        self, message: str, schemas: Sequence[str], *, sdm_schemas: str | None = None,
+        renames: Sequence[Rename] = (), drop_and_add: bool = False, in_copy: bool = False,
+    ) -> list[GeneratedRevision]:  # fmt: skip
+        """New revisions for the schemas whose Felis model changed, each proven up and down in a scratch
+        database first. They are written into the configured tree, or with ``in_copy`` into a copy of it
+        that is thrown away (the running bot never changes the tree it runs), their paths then relative."""
+        # Imported here: Felis, black and autogenerate cost every other command start-up time.
+        from bot.engine.generate import Generator  # noqa: PLC0415
+
+        model = sdm_schemas or require(self.settings.migrations.sdm_schemas, purpose="the Felis model")
+        server = self._scratch_server()
+        if not in_copy:
+            return Generator(self.tree, server, self.limits, model).generate(
+                message, schemas, renames=renames, drop_and_add=drop_and_add
+            )
+        with tempfile.TemporaryDirectory(prefix="consdb-bot-generate-") as folder:
+            root = Path(folder) / "tree"
+            shutil.copytree(self.tree.ini_path.parent, root, ignore=shutil.ignore_patterns("__pycache__"))
+            copy = MigrationTree(root / self.tree.ini_path.name)
+            results = Generator(copy, server, self.limits, model).generate(
+                message, schemas, renames=renames, drop_and_add=drop_and_add
+            )
+        return [dataclasses.replace(r, path=r.path.relative_to(root)) if r.path else r for r in results]
+
+    def _scratch_server(self) -> DatabaseUrl:
+        """Where scratch databases are made: ``migrations.scratch_url``, else a test stand's server."""
+        scratch = self.settings.migrations.scratch_url
+        if scratch:
+            return DatabaseUrl.parse(require(scratch, purpose="scratch databases"), key="migrations.scratch_url")
+        for env in sorted(self.settings.environments.values(), key=lambda env: not env.test_stand):
+            url = database_url(env)
+            if isinstance(url, DatabaseUrl):
+                return url
+        raise ConfigError(
+            "generate needs a PostgreSQL server where it may create scratch databases",
+            hint="Set migrations.scratch_url, or the database URL of a test stand.",
+        )
 
     def _database(self, env: Environment) -> DatabaseUrl:
         url = database_url(env)
