@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -19,7 +21,6 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
-from sqlalchemy import text
 
 import handlers
 from bot.context import Context
@@ -27,6 +28,7 @@ from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
+STOP_POLL_SECONDS = 0.2
 
 StartResponse = Callable[..., Any]
 
@@ -70,46 +72,70 @@ class HttpSurface:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
+            if self.context.health.stopping.is_set():  # Slack tries again, and reaches the next process
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"stopping\n"]
             return self.slack(environ, start_response)
         if path == "/healthz" and method == "GET":
-            return self.health(start_response)
+            code, report = self.context.health.report()
+            start_response(
+                f"{code} {'OK' if code == 200 else 'Service Unavailable'}", [("Content-Type", "application/json")]
+            )
+            return [json.dumps(report).encode()]
         if path == "/metrics" and method == "GET":
             return self.metrics(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 
-    def health(self, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            with self.context.store.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            report, status = {"status": "ok", "state_database": "ok"}, "200 OK"
-        except Exception as error:  # the health check reports any failure, it does not raise it
-            report, status = {"status": "failing", "state_database": type(error).__name__}, "503 Service Unavailable"
-        start_response(status, [("Content-Type", "application/json")])
-        return [json.dumps(report).encode()]
 
+def serve(context: Context, *, port: int, socket_mode: bool, stop_seconds: float) -> None:
+    """Run until SIGTERM (or Ctrl-C): settle the past, sweep expiries, answer Slack, then stop cleanly.
 
-def serve(context: Context, *, port: int, socket_mode: bool) -> None:
-    """Run until interrupted: settle the past, sweep expiries, and answer Slack."""
+    HTTP always serves ``/healthz`` and ``/metrics`` (and in HTTP mode Slack's ``/slack/events``); in
+    Socket Mode the bot also keeps a connection to Slack. On SIGTERM it takes no new work, gives the
+    changes under way ``stop_seconds`` to finish, stops the rest (rolled back, recorded as
+    interrupted, locks released), and lets go of the scheduler's leadership.
+    """
     context.start()
+    context.health.refresh()
     app = build_app(context, socket_mode=socket_mode)
     stop = threading.Event()
+    # The handler only notes the signal: it runs in the main thread at any point, where taking a lock
+    # (as Event.set does) could deadlock; the main thread looks at the note every STOP_POLL_SECONDS.
+    signalled: list[int] = []
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda number, _frame: signalled.append(number))
     threading.Thread(target=_sweep, args=(context, stop), daemon=True, name="sweeper").start()
+    server = make_server(
+        "", port, HttpSurface(app, context), server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
+    connection = SocketModeHandler(app, context.slack_settings.app_token) if socket_mode else None
     try:
-        if socket_mode:
-            SocketModeHandler(app, context.slack_settings.app_token).start()
-        else:
-            with make_server("", port, HttpSurface(app, context), server_class=_ThreadingServer,
-                             handler_class=_QuietHandler) as server:  # fmt: skip
-                log.info("consdb-bot listening on port %s", server.server_port)
-                server.serve_forever()
+        if connection is not None:
+            connection.connect()
+        log.info(
+            "consdb-bot listening on port %s%s", server.server_port, " and over Socket Mode" if socket_mode else ""
+        )
+        while not signalled:
+            time.sleep(STOP_POLL_SECONDS)
+        log.info("stopping: no new work; changes under way get %g s to finish", stop_seconds)
     finally:
         stop.set()
+        context.health.stopping.set()
+        if connection is not None:
+            connection.close()
+        context.drain(stop_seconds)
+        server.shutdown()
+        server.server_close()
         context.close()
+        log.info("stopped")
 
 
 def _sweep(context: Context, stop: threading.Event) -> None:
-    """Now and then: expire requests nobody approved in time, settle runs whose runner is gone."""
+    """Now and then: see whether the environments' databases answer, expire requests nobody approved in
+    time, settle runs whose runner is gone."""
     while not stop.wait(SWEEP_SECONDS):
+        context.submit(context.health.refresh)
         context.submit(context.changes.expire_due)
         context.submit(context.changes.recover_interrupted)

@@ -152,6 +152,8 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
     note = view.outcome.get("note")
     if note and view.state in (RequestState.FAILED, RequestState.INTERRUPTED):
         blocks.append(section(f"*Outcome*: {note}"[:SECTION_LIMIT]))
+    if view.outcome.get("trace"):
+        blocks.append(context(f"Trace `{view.outcome['trace']}` (in the bot's log and audit trail)"))
     return message(f"{title}: {view.state}", blocks)
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,9 +23,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import grammar
 from bot.config import Environment, Settings
+from bot.engine.runner import STOPPING
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
 from bot.errors import ConsdbBotError, Refused
-from bot.metrics import REQUESTS
+from bot.logs import TRACE, traced
+from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
 from bot.store import Store, aware, expired, now, silent_for
 from bot.store.models import ChangeRequest, RequestState
 from bot.text import result_text
@@ -161,6 +164,7 @@ class ChangeService:
         self.standing = standing
         self.tickets = tickets
         self._active: set[int] = set()
+        self._started: dict[int, float] = {}
         # Slack may deliver a reaction on a request before its message id is stored: reactions wait
         # until a request being posted is on record.
         self._posting = threading.Lock()
@@ -199,6 +203,7 @@ class ChangeService:
                 "warnings": _warnings(plans),
                 "booking": flag,
                 "ticket": ticket,
+                "trace": TRACE.get(),
             },
         )
         return self._open(request, env)
@@ -236,6 +241,7 @@ class ChangeService:
                 "warnings": [],
                 "booking": flag,
                 "ticket": checked,
+                "trace": TRACE.get(),
             },
         )
         view = self._open(request, env)
@@ -297,7 +303,8 @@ class ChangeService:
         if request is None or verdict is None or request.state != RequestState.REQUESTED:
             return
         try:
-            self._count(request, user, reaction, verdict, added=added, event_ts=event_ts)
+            with traced((request.outcome or {}).get("trace") or TRACE.get()):
+                self._count(request, user, reaction, verdict, added=added, event_ts=event_ts)
         except Exception:
             log.exception("a reaction on request #%s could not be counted", request.id)
             self.store.audit(
@@ -320,6 +327,7 @@ class ChangeService:
             )  # fmt: skip
             return
         self.store.set_verdict(request.id, user, verdict, present=added, event_ts=event_ts)
+        APPROVALS.labels(verdict, "given" if added else "withdrawn").inc()
         self.store.audit(
             actor=user, action=f"{verdict}d" if added else f"withdrew {verdict}", environment=env.key,
             request_id=request.id, summary=f"{verdict} {'given' if added else 'withdrawn'} on #{request.id}",
@@ -373,26 +381,37 @@ class ChangeService:
         ):
             return
         self._active.add(request_id)
+        self._started[request_id] = time.monotonic()
         alive = threading.Event()
         threading.Thread(target=self._heartbeat, args=(request_id, alive), daemon=True).start()
         request = self.store.request(request_id)
         assert request is not None
+        with traced((request.outcome or {}).get("trace")):
+            self._carry_out(request, alive)
+
+    def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> None:
+        """The run itself, under the trace of the Slack request that asked for it."""
         try:
+            log.info("request #%s runs: %s at %s", request.id, request.kind, request.environment)
             view = self.view(request)
             self._tell(self.notifier.updated, view)
             result = self._execute(request, view)
         except ConsdbBotError as error:
             self._finish(request, RequestState.FAILED, None, note=str(error))
         except Exception as error:
-            log.exception("request #%s failed in the bot", request_id)
+            log.exception("request #%s failed in the bot", request.id)
             self._finish(
                 request, RequestState.FAILED, None, note=f"the bot failed ({type(error).__name__}); see its log"
             )
         else:
-            self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
+            if not result.ok and STOPPING.is_set():  # stopped by the bot's own shutdown, and rolled back
+                self._active.discard(request.id)
+                self._interrupt(request, RequestState.RUNNING)
+            else:
+                self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
         finally:
             alive.set()
-            self._active.discard(request_id)
+            self._active.discard(request.id)
 
     def _execute(self, request: ChangeRequest, view: RequestView) -> ChangeResult | RestartResult:
         env = self.settings.environment(request.environment)
@@ -419,6 +438,13 @@ class ChangeService:
             expected=request.binding,
         )
 
+    def _count_change(self, request: ChangeRequest, state: RequestState) -> None:
+        """A change ran and ended so: counted, and timed when it ran here."""
+        CHANGES.labels(request.kind, state.value).inc()
+        started = self._started.pop(request.id, None)
+        if started is not None:
+            CHANGE_SECONDS.labels(request.kind).observe(time.monotonic() - started)
+
     def _heartbeat(self, request_id: int, done: threading.Event) -> None:
         while not done.wait(HEARTBEAT_SECONDS):
             self.store.beat(request_id)
@@ -437,6 +463,7 @@ class ChangeService:
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
         outcome = {**(request.outcome or {}), "reached": reached, "added": added, "note": note}
+        self._count_change(request, state)
         self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
         REQUESTS.labels(state.value).inc()
         self.store.audit(
@@ -533,6 +560,7 @@ class ChangeService:
         if not self.store.transition(request.id, state, RequestState.INTERRUPTED, outcome=outcome):
             return
         REQUESTS.labels(RequestState.INTERRUPTED.value).inc()
+        self._count_change(request, RequestState.INTERRUPTED)
         self.store.audit(
             actor="consdb-bot", action="interrupted", environment=request.environment, request_id=request.id,
             summary=f"#{request.id} was interrupted by a stop of the bot; {began}", detail={"reached": reached},

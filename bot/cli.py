@@ -136,9 +136,12 @@ class _Terminal:
             case grammar.Serve():
                 from bot.app import serve  # noqa: PLC0415 - Slack's libraries load only for the bot itself
                 from bot.context import Context, SlackSettings  # noqa: PLC0415
+                from bot.logs import configure  # noqa: PLC0415
 
                 slack = SlackSettings.from_environment(os.environ, socket_mode=command.socket_mode)
-                serve(Context(self.settings, slack), port=command.port, socket_mode=command.socket_mode)
+                configure(os.environ)
+                serve(Context(self.settings, slack), port=command.port, socket_mode=command.socket_mode,
+                      stop_seconds=command.stop_seconds)  # fmt: skip
         return 0
 
     @functools.cached_property

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,13 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.bookings import BookingService
 from bot.changes import APPROVE, ChangeService
 from bot.config import Environment, Settings, require
+from bot.engine.runner import STOPPING
 from bot.engine.service import Engine
 from bot.errors import ConfigError
+from bot.health import Health
 from bot.jira_client import JiraDesk
 from bot.kube import Cluster, LogExcerpt, RestartResult
+from bot.metrics import API_ERRORS
 from bot.pqserver import schema_check
 from bot.reports import ReportService
 from bot.scheduler import Scheduler
@@ -32,6 +36,8 @@ from bot.tickets import TicketService
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
+# How long stopped changes get to roll back and be recorded as interrupted.
+ABORT_SECONDS = 10
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{8,}$")
 
 
@@ -96,10 +102,12 @@ class Context:
         )
         self.changes = ChangeService(
             settings, self.engine, self.store, self.notifier, group_members=self.group_members,
-            launch=lambda run: self._start(self.runs, run), restart=self.restart, verify=self.verify, watch=self.watch,
+            launch=self._launch, restart=self.restart, verify=self.verify, watch=self.watch,
             standing=self.bookings.standing, tickets=self.tickets,
         )  # fmt: skip
         self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer)
+        self.health = Health(settings, self.store, self.scheduler)
+        self._under_way: set[Future[Any]] = set()
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()
         self._people: dict[str, str] = {}
@@ -125,13 +133,32 @@ class Context:
         self.scheduler.lead()
         self.changes.recover_interrupted()
 
+    def _launch(self, run: Callable[[], None]) -> None:
+        """Start an approved change in the runs' pool, and keep track of it until it ends."""
+        future = self._start(self.runs, run)
+        self._under_way.add(future)
+        future.add_done_callback(self._under_way.discard)
+
+    def drain(self, seconds: float) -> None:
+        """Stop for good: no change starts any more; those under way get ``seconds`` to finish, then their
+        children are stopped (rolled back, their locks released) and they are recorded as interrupted.
+        Approved changes that had not started stay approved, and the next start records them so."""
+        self.health.stopping.set()
+        self.runs.shutdown(wait=False, cancel_futures=True)
+        _, unfinished = wait(list(self._under_way), timeout=seconds)
+        if unfinished:
+            log.warning("%d change(s) still running after %g s: stopping them", len(unfinished), seconds)
+            STOPPING.set()
+            wait(unfinished, timeout=ABORT_SECONDS)
+
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work off the request thread, logging what escapes it."""
         return self._start(self.background, work, *args, **kwargs)
 
     @staticmethod
     def _start(pool: ThreadPoolExecutor, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
-        future = pool.submit(work, *args, **kwargs)
+        """Run ``work`` in ``pool`` with the caller's context (its trace)."""
+        future = pool.submit(contextvars.copy_context().run, work, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
 
@@ -149,6 +176,7 @@ class Context:
             try:
                 found = self.slack.users_info(user=user)["user"]
             except SlackApiError as error:
+                API_ERRORS.labels("slack").inc()
                 log.warning("could not look up Slack user %s: %s", user, error.response.get("error"))
                 return user
             profile = found.get("profile") or {}
@@ -164,6 +192,7 @@ class Context:
         try:
             members = set(self.slack.usergroups_users_list(usergroup=group)["users"])
         except SlackApiError as error:
+            API_ERRORS.labels("slack").inc()
             log.warning("could not list user group %s: %s", group, error.response.get("error"))
             return set()
         with self._groups_lock:

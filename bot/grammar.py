@@ -83,6 +83,7 @@ class Logs:
 class Serve:
     socket_mode: bool = False
     port: int = 8080
+    stop_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,10 @@ def build_parser(prog: str) -> _Parser:
         sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
         sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
         sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
+        sub.add_argument(
+            "--stop-seconds", type=_positive, default=30, metavar="N",
+            help="on SIGTERM, how long changes under way may take to finish before they are stopped (default 30)",
+        )  # fmt: skip
 
     _change_commands(command, slack=slack)
     _booking_commands(command)
@@ -496,7 +501,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "drift": lambda v: Drift(v["environment"], tuple(v["schemas"])),
     "audit": lambda v: Audit(v["environment"], v["limit"]),
     "logs": lambda v: Logs(v["instrument"], v["environment"], v["since"], v["lines"], v["grep"]),
-    "serve": lambda v: Serve(v["socket_mode"], v["port"]),
+    "serve": lambda v: Serve(v["socket_mode"], v["port"], v["stop_seconds"]),
     "restart": lambda v: Restart(v["environment"], v["ticket"], v["yes"]),
     "upgrade": lambda v: Upgrade(
         v["environment"], tuple(v["schemas"]), v["to"], v["ticket"], v["options"], v["yes"], v["wait"]

@@ -21,6 +21,7 @@ from jira import JIRA, JIRAError
 
 from bot.config import Jira
 from bot.errors import Refused
+from bot.metrics import API_ERRORS
 
 T = TypeVar("T")
 FIELDS = "summary,status"
@@ -87,10 +88,13 @@ class JiraDesk:
         try:
             return call(self._connected())
         except JIRAError as error:
+            API_ERRORS.labels("jira").inc()
             raise _translated(error, key) from None
         except requests.Timeout:
+            API_ERRORS.labels("jira").inc()
             raise JiraUnavailable(f"Jira did not answer within {self.timeout_seconds:g} s") from None
         except requests.RequestException as error:
+            API_ERRORS.labels("jira").inc()
             raise JiraUnavailable(f"Jira could not be reached ({type(error).__name__})") from None
 
     def _connected(self) -> JIRA:

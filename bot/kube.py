@@ -27,6 +27,7 @@ from kubernetes.config.config_exception import ConfigException
 from bot.config import Cluster as ClusterSettings
 from bot.config import Environment
 from bot.errors import ConfigError, ConsdbBotError, OperationFailed, Refused, UsageError
+from bot.metrics import API_ERRORS
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 IN_CLUSTER_CONTEXT = "CONSDB_BOT_IN_CLUSTER_CONTEXT"
@@ -216,6 +217,7 @@ class Cluster:
         try:
             yield
         except ApiException as error:
+            API_ERRORS.labels("kubernetes").inc()
             message = _status_message(error)
             if error.status == 401:
                 raise Refused(
@@ -225,7 +227,8 @@ class Cluster:
             if error.status == 403:
                 raise Refused(
                     f"the bot may not {verb} {resource} in {where} (403: {message})",
-                    hint=f"Grant the verb '{verb}' on '{resource}' to the bot's Role (deploy/kubernetes/role.yaml).",
+                    hint=f"Grant the verb '{verb}' on '{resource}' to the bot's Role"
+                    " (deploy/consdb-bot/templates/role.yaml).",
                 ) from None
             if error.status == 0:
                 raise OperationFailed(
@@ -242,6 +245,7 @@ class Cluster:
                 hint="The cluster may be busy or failing; try again in a minute.",
             ) from None
         except urllib3.exceptions.HTTPError as error:
+            API_ERRORS.labels("kubernetes").inc()
             raise OperationFailed(
                 f"the Kubernetes API of {self.env.key} did not answer ({type(error).__name__})",
                 hint="Check that the cluster is reachable from the bot; try again.",
@@ -289,13 +293,13 @@ def _api_client(env: Environment, settings: ClusterSettings) -> client.ApiClient
     configuration = client.Configuration()
     try:
         kubeconfig = os.environ.get("KUBECONFIG")
-        in_cluster = os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig
+        in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
         if in_cluster and env.kubernetes.context == os.environ.get(IN_CLUSTER_CONTEXT):
             config.load_incluster_config(client_configuration=configuration)
-        elif in_cluster:
+        elif in_cluster and not (kubeconfig and os.path.isfile(kubeconfig)):
             raise ConfigException(
                 f"the bot runs in the cluster of context {os.environ.get(IN_CLUSTER_CONTEXT)!r},"
-                f" not {env.kubernetes.context!r}, and KUBECONFIG is not set"
+                f" not {env.kubernetes.context!r}, and has no kubeconfig (KUBECONFIG={kubeconfig or ''})"
             )
         else:
             config.load_kube_config(

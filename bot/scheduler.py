@@ -90,7 +90,9 @@ class Scheduler:
         _tasks[name] = task
 
     def lead(self) -> None:
-        """Take part in the election of the process that runs the jobs (the bot's processes only)."""
+        """Take part in the election of the process that runs the jobs (the bot's processes only); the
+        first try is made before this returns, so a process that can lead at once does."""
+        self._try_to_lead()
         self._thread = threading.Thread(target=self._campaign, daemon=True, name="scheduler-leadership")
         self._thread.start()
 
@@ -141,19 +143,21 @@ class Scheduler:
             self._aps.shutdown(wait=True)
 
     def _campaign(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.leading:
-                    self._still_leading()
-                elif self._won():
-                    log.info("this process now runs the scheduled jobs")
-                    self._leading.set()
-                    SCHEDULER_LEADER.set(1)
-                    self._aps.resume()
-            except Exception as error:  # the state database went away: stand down, try again later
-                log.warning("scheduler leadership lost or not taken: %s", type(error).__name__)
-                self._resign()
-            self._stop.wait(self.poll_seconds)
+        while not self._stop.wait(self.poll_seconds):
+            self._try_to_lead()
+
+    def _try_to_lead(self) -> None:
+        try:
+            if self.leading:
+                self._still_leading()
+            elif self._won():
+                log.info("this process now runs the scheduled jobs")
+                self._leading.set()
+                SCHEDULER_LEADER.set(1)
+                self._aps.resume()
+        except Exception as error:  # the state database went away: stand down, try again later
+            log.warning("scheduler leadership lost or not taken: %s", type(error).__name__)
+            self._resign()
 
     def _won(self) -> bool:
         if self.store.engine.dialect.name != "postgresql":

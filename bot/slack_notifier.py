@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.engine.service import ChangeResult
 from bot.errors import Refused
 from bot.kube import RestartResult
+from bot.metrics import API_ERRORS
 from bot.reports import DailyReport, HealthAlert
 from bot.store.models import RequestState
 from bot.text import result_text
@@ -47,6 +48,7 @@ class SlackNotifier:
                 channel=channel, **blocks.request_message(request, self.settings.slack)
             )
         except SlackApiError as error:
+            API_ERRORS.labels("slack").inc()
             raise Refused(
                 f"could not post the request in <#{channel}>: {error.response.get('error', 'unknown error')}",
                 hint="Invite the bot to that channel (`/invite @consdb-bot`), then ask again.",
@@ -58,6 +60,7 @@ class SlackNotifier:
         try:
             return str(self.client.chat_getPermalink(channel=channel, message_ts=message_ts)["permalink"])
         except SlackApiError as error:
+            API_ERRORS.labels("slack").inc()
             log.warning("could not get the link to a request: %s", error.response.get("error", "unknown error"))
             return None
 
@@ -105,6 +108,7 @@ class SlackNotifier:
         try:
             call()
         except SlackApiError as error:
+            API_ERRORS.labels("slack").inc()
             log.warning("could not %s: %s", what, error.response.get("error", "unknown error"))
 
 
@@ -126,4 +130,5 @@ class SlackAnnouncer:
             try:
                 self.client.chat_postMessage(channel=channel, **payload)
             except SlackApiError as error:
+                API_ERRORS.labels("slack").inc()
                 log.warning("could not post in %s: %s", channel, error.response.get("error", "unknown error"))

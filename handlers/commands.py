@@ -19,7 +19,8 @@ from bot.changes import Proposal, RequestView
 from bot.context import Context
 from bot.errors import ConsdbBotError, UsageError
 from bot.kube import Cluster, hinfo_deployment
-from bot.metrics import COMMANDS
+from bot.logs import new_trace, traced
+from bot.metrics import API_ERRORS, COMMANDS
 from bot.text import (
     audit_text,
     booking_text,
@@ -50,9 +51,12 @@ class CommandHandlers:
         except UsageError as error:
             ack(response_type="ephemeral", **blocks.error_message(error))
             return
-        COMMANDS.labels(type(invocation.command).__name__.lower()).inc()
+        name = type(invocation.command).__name__.lower()
+        COMMANDS.labels(name).inc()
         ack(response_type="ephemeral", text=f":hourglass_flowing_sand: `{PROG} {command.get('text', '').strip()}`")
-        self.context.submit(self.work, invocation, command, client)
+        with traced(new_trace()):
+            log.info("%s %s from %s in %s", PROG, name, command.get("user_id"), command.get("channel_id"))
+            self.context.submit(self.work, invocation, command, client)
 
     def work(self, invocation: grammar.Invocation, command: dict[str, Any], client: WebClient) -> None:
         channel, user = command["channel_id"], command["user_id"]
@@ -61,6 +65,7 @@ class CommandHandlers:
         except ConsdbBotError as error:
             _tell(client, command, blocks.error_message(error))
         except SlackApiError as error:
+            API_ERRORS.labels("slack").inc()
             reason = error.response.get("error", "unknown_error")
             hint = (
                 " Invite me first: `/invite @consdb-bot`." if reason in ("not_in_channel", "channel_not_found") else ""
@@ -192,6 +197,7 @@ def _tell(client: WebClient, command: dict[str, Any], payload: dict[str, Any]) -
     try:
         client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], **payload)
     except SlackApiError:
+        API_ERRORS.labels("slack").inc()
         WebhookClient(command["response_url"]).send(response_type="ephemeral", **payload)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Context
+from bot.logs import new_trace, traced
 
 
 class ReactionHandlers:
@@ -21,6 +22,10 @@ class ReactionHandlers:
         item = event.get("item", {})
         if item.get("type") != "message":
             return
+        with traced(new_trace()):
+            self._submit(event, body, item, added=added)
+
+    def _submit(self, event: dict[str, Any], body: dict[str, Any], item: dict[str, Any], *, added: bool) -> None:
         self.context.submit(
             self.context.changes.react,
             channel=item["channel"],

@@ -217,7 +217,9 @@ def test_missing_slack_settings_exit_2_naming_them(config):
 
 
 def test_health_and_metrics(bot):
-    assert json.loads(bot.get("/healthz").body) == {"status": "ok", "state_database": "ok"}
+    health = json.loads(bot.get("/healthz").body)
+    assert (health["status"], health["state_database"], health["scheduler"]) == ("ok", "ok", "leader")
+    assert {key: value["database"] for key, value in health["environments"].items()} == {"bts": "ok", "summit": "ok"}
     bot.command("status bts")
     assert 'consdb_bot_commands_total{command="status"} 1.0' in bot.get("/metrics").body
 

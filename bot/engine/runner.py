@@ -31,6 +31,10 @@ from bot.engine.database import DatabaseUrl, connect
 Operation = Literal["upgrade", "downgrade", "stamp", "upgrade-sql", "downgrade-sql"]
 
 log = logging.getLogger(__name__)
+STOPPING = threading.Event()
+"""Set when the bot stops for good: every child still running is killed, and its database sessions
+ended, so that its transaction rolls back and its locks are released."""
+STOP_CHECK_SECONDS = 0.2
 _SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|STATE_URL|_DSN$", re.IGNORECASE)
 _LOG_TAIL_LINES = 20
 
@@ -107,9 +111,11 @@ def run_child(
         follower = _Follower(results, on_statement)
         reader = threading.Thread(target=follower.follow, args=(process,), daemon=True)
         reader.start()
-        reader.join(timeout=limits.run_timeout_seconds)
+        _wait_for(reader, limits.run_timeout_seconds)
         if reader.is_alive():
-            follower.current.timed_out = True
+            follower.current.timed_out = not STOPPING.is_set()
+            if STOPPING.is_set():
+                follower.current.error = "stopped: the bot was shutting down, and the run was rolled back"
             process.kill()
             reader.join()
             if database is not None:
@@ -125,6 +131,13 @@ def run_child(
             result.error = redact(result.error)
     follower.current.log_tail = [redact(line.rstrip()) for line in stderr_lines[-_LOG_TAIL_LINES:]]
     return results
+
+
+def _wait_for(reader: threading.Thread, seconds: float) -> None:
+    """Until the child is done, its time is up, or the bot stops its runs (:data:`STOPPING`)."""
+    deadline = time.monotonic() + seconds
+    while reader.is_alive() and not STOPPING.is_set() and time.monotonic() < deadline:
+        reader.join(timeout=min(STOP_CHECK_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
 class _Follower:

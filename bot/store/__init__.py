@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.logs import TRACE
 from bot.store.models import (
     OPEN_STATES,
     Approval,
@@ -212,10 +213,11 @@ class Store:
         detail: dict[str, Any] | None = None,
         ticket: str | None = None,
     ) -> int:
-        """Record one fact; returns its number."""
+        """Record one fact, with the trace of the Slack request it serves; returns its number."""
+        trace = TRACE.get()
         record = AuditRecord(
             at=now(), actor=actor, action=action, environment=environment, request_id=request_id, summary=summary,
-            detail=detail or {}, ticket=ticket,
+            detail={**(detail or {}), **({"trace": trace} if trace else {})}, ticket=ticket,
         )  # fmt: skip
         with self.session() as session:
             session.add(record)

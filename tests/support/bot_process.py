@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -59,8 +60,9 @@ class BotProcess:
     """``consdb-bot serve --port N`` with the given configuration, against the given Slack."""
 
     def __init__(
-        self, config: Path, slack_url: str, *, environ: dict[str, str] | None = None, clock_at: datetime | None = None
-    ) -> None:
+        self, config: Path, slack_url: str, *, environ: dict[str, str] | None = None, clock_at: datetime | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         self.port = free_port()
         self.offset = 0.0 if clock_at is None else clock_at.timestamp() - time.time()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -74,7 +76,10 @@ class BotProcess:
         }
         self.config = config
         self.response_url = f"{slack_url}response"
+        self.args = args
         self.process: subprocess.Popen[str] | None = None
+        self._lines: list[str] = []
+        self._reader: threading.Thread | None = None
 
     def _faked_clock(self) -> dict[str, str]:
         if not FAKETIME_LIBRARIES:
@@ -95,9 +100,12 @@ class BotProcess:
 
     def start(self) -> BotProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--config", str(self.config)],
+            [sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--config", str(self.config), *self.args],
             cwd=REPO, env=self.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
+        # Read all along: a bot whose log fills the pipe would stop at its next line.
+        self._reader = threading.Thread(target=lambda: self._lines.extend(self.process.stdout), daemon=True)
+        self._reader.start()
         self._wait_until_healthy()
         return self
 
@@ -116,15 +124,23 @@ class BotProcess:
         raise AssertionError("the bot never answered /healthz")
 
     def output(self) -> str:
+        """Everything the bot printed, once it has stopped (it is stopped if it has not)."""
         assert self.process is not None
         if self.process.poll() is None:
             self.stop()
-        return self.process.stdout.read() if self.process.stdout else ""
+        if self._reader is not None:
+            self._reader.join()
+        return "".join(self._lines)
+
+    def terminate(self) -> None:
+        """SIGTERM, as Kubernetes stops a pod; the bot then stops in its own time."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=60)
 
     def __enter__(self) -> BotProcess:
         return self.start()
