@@ -9,12 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import REPO, write_config
+from tests.conftest import write_config
+from tests.support.helm import objects
 from tests.support.kube_api import Deployment, FakeKube, PodLog
-
-ROLE = REPO / "deploy" / "kubernetes" / "role.yaml"
 
 HINFO_LINES = [
     "INFO hinfo: waiting for a header",
@@ -139,8 +137,8 @@ def test_unknown_instrument_lists_the_known_ones(consdb_bot, kube, config):
     assert "instruments with hinfo at bts: latiss, lsstcam" in result.err
 
 
-def test_the_role_in_deploy_grants_all_the_bot_needs(consdb_bot, kube, config):
-    role = next(doc for doc in yaml.safe_load_all(ROLE.read_text()) if doc["kind"] == "Role")
+def test_the_role_of_the_chart_grants_all_the_bot_needs(consdb_bot, kube, config):
+    role = objects("base")["Role"]
     kube.state.allowed = {(verb, resource) for rule in role["rules"] for resource in rule["resources"]
                           for verb in rule["verbs"]}  # fmt: skip
     assert consdb_bot("logs", "hinfo", "latiss", "bts", "--config", str(config)).code == 0

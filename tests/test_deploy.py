@@ -1,0 +1,81 @@
+"""The Helm chart, rendered by helm for every Phalanx environment and validated against the Kubernetes
+schemas (kubernetes-validate)."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from bot.config import parse_settings
+from tests.conftest import EXAMPLE_CONFIG
+from tests.support.helm import ENVIRONMENTS, objects, render
+
+KUBERNETES = "1.33"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_chart_renders_for_every_environment_into_valid_kubernetes_objects(environment):
+    for document in render(environment):
+        if document["kind"] == "VaultSecret":  # Phalanx's operator's own kind, not in Kubernetes' schemas
+            assert document["spec"]["path"] == f"secret/phalanx/{environment}/consdb-bot"
+            continue
+        kubernetes_validate.validate(document, KUBERNETES, strict=True)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_pod_is_probed_on_healthz_scraped_on_metrics_and_runs_as_nobody_special(environment):
+    deployment = objects(environment)["Deployment"]
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert pod["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+    assert container["resources"]["limits"]["memory"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["envFrom"] == [{"secretRef": {"name": "consdb-bot"}}]
+    stop = container["args"][container["args"].index("--stop-seconds") + 1]
+    assert int(stop) < pod["spec"]["terminationGracePeriodSeconds"]
+
+
+def test_socket_mode_and_one_recreated_replica_by_default_http_mode_behind_an_ingress_as_an_option():
+    base = objects("base")
+    assert base["Deployment"]["spec"]["replicas"] == 1
+    assert base["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
+    assert "--socket-mode" in base["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "Ingress" not in base
+
+    usdfint = objects("usdfint")
+    assert "--socket-mode" not in usdfint["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    (rule,) = usdfint["Ingress"]["spec"]["rules"]
+    assert rule["host"] == "usdfint.lsst.cloud"
+    assert rule["http"]["paths"][0]["path"] == "/consdb-bot/slack/events"
+    assert (
+        usdfint["Ingress"]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"] == "/slack/events"
+    )
+
+    assert objects("usdfprod")["Deployment"]["spec"]["replicas"] == 2
+
+
+def test_the_configuration_is_the_example_as_the_bot_loads_it_and_the_role_is_granted_in_consdbs_namespace():
+    rendered = objects("summit")
+    config = rendered["ConfigMap"]["data"]["consdb-bot.yaml"]
+    assert yaml.safe_load(config) == yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    assert parse_settings(config, environ={}).environment("summit").requires_ticket
+    assert rendered["Role"]["metadata"]["namespace"] == "consdb"
+    assert rendered["RoleBinding"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "consdb-bot", "namespace": "consdb-bot"}
+    ]
+    in_cluster = rendered["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "CONSDB_BOT_IN_CLUSTER_CONTEXT", "value": "summit"} in in_cluster
+
+
+def test_the_slack_app_manifest_asks_for_what_the_bot_uses():
+    manifest = yaml.safe_load((EXAMPLE_CONFIG.parent / "slack-app-manifest.yaml").read_text())
+    assert [command["command"] for command in manifest["features"]["slash_commands"]] == ["/consdb"]
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"reaction_added", "reaction_removed"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands", "chat:write", "files:write", "reactions:read", "usergroups:read", "users:read"
+    }  # fmt: skip
+    assert manifest["settings"]["socket_mode_enabled"] is True

@@ -1,0 +1,65 @@
+"""The image's entry point: the wheel built from this checkout, installed in a clean virtual environment
+(as deploy/Dockerfile installs it), serves /healthz and reads the bundled tree and model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import REPO
+from tests.support.bot_process import SIGNING_SECRET, free_port
+from tests.support.slack_api import BOT_TOKEN, FakeSlack
+
+
+def test_the_wheel_in_a_clean_environment_starts_and_answers_healthz(tmp_path: Path, new_database):
+    dist, venv = tmp_path / "dist", tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(REPO)], check=True)
+    (wheel,) = dist.glob("consdb_bot-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True)
+    config = tmp_path / "consdb-bot.yaml"
+    config.write_text(
+        f"state_url: sqlite:///{tmp_path / 'state.sqlite3'}\nschemas: [latiss]\n"
+        "environments:\n  bts: {database_url: '${BTS_DATABASE_URL}', test_stand: true}\n"
+    )
+    environ = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")} | {
+        "BTS_DATABASE_URL": new_database(),
+        "CONSDB_BOT_CONFIG": str(config),
+    }
+    status = subprocess.run([str(venv / "bin" / "consdb-bot"), "status", "bts"], cwd=tmp_path, env=environ,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    assert "latiss" in status.stdout
+    port = free_port()
+    with FakeSlack() as slack:
+        serving = environ | {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.url,
+        }
+        process = subprocess.Popen([str(venv / "bin" / "consdb-bot"), "serve", "--port", str(port)], cwd=tmp_path,
+                                   env=serving, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            health = _wait_for_health(port, process)
+        finally:
+            process.terminate()
+            assert process.wait(timeout=60) == 0
+    assert health["status"] == "ok"
+    assert health["environments"]["bts"]["database"] == "ok"
+
+
+def _wait_for_health(port: int, process: subprocess.Popen[bytes]) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the bot exited at start-up"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                return json.loads(answer.read())
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the bot never answered /healthz")
