@@ -390,23 +390,26 @@ class ChangeService:
             self._carry_out(request, alive)
 
     def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> None:
-        """The run itself, under the trace of the Slack request that asked for it."""
+        """The run itself, under the trace of the Slack request that asked for it. A run that did not
+        succeed while the bot was stopping was stopped by it (rolled back): it is recorded as interrupted."""
         try:
             log.info("request #%s runs: %s at %s", request.id, request.kind, request.environment)
             view = self.view(request)
             self._tell(self.notifier.updated, view)
             result = self._execute(request, view)
         except ConsdbBotError as error:
-            self._finish(request, RequestState.FAILED, None, note=str(error))
+            result, note = None, str(error)
         except Exception as error:
             log.exception("request #%s failed in the bot", request.id)
-            self._finish(
-                request, RequestState.FAILED, None, note=f"the bot failed ({type(error).__name__}); see its log"
-            )
+            result, note = None, f"the bot failed ({type(error).__name__}); see its log"
         else:
-            if not result.ok and STOPPING.is_set():  # stopped by the bot's own shutdown, and rolled back
+            note = ""
+        try:
+            if (result is None or not result.ok) and STOPPING.is_set():
                 self._active.discard(request.id)
                 self._interrupt(request, RequestState.RUNNING)
+            elif result is None:
+                self._finish(request, RequestState.FAILED, None, note=note)
             else:
                 self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
         finally:
