@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bot.config import parse_settings
 from bot.kube import Cluster
-from tests.support.kube_api import Deployment, FakeKube, PodLog
+from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 
 CONSDB_BOT = str(Path(sys.executable).parent / "consdb-bot")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bot.sandbox.standins.slack import FakeSlack
 from tests.support.bot_process import BotProcess
-from tests.support.slack_api import FakeSlack
 
 SERVER = os.environ.get("CONSDB_BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TREE = Path(__file__).resolve().parents[1] / "tests" / "trees" / "consdb_style"

@@ -12,6 +12,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot import grammar
@@ -56,6 +57,11 @@ def run(argv: list[str], *, out: TextIO, err: TextIO) -> int:
         err.write(error_text(error) + "\n")
         return error.exit_code
     try:
+        if isinstance(invocation.command, grammar.Sandbox):  # it writes a configuration of its own
+            from bot.sandbox.run import run_sandbox  # noqa: PLC0415 - the stand-ins load only for the sandbox
+
+            run_sandbox(port=invocation.command.port, folder=Path(invocation.command.folder).resolve(), out=out)
+            return 0
         settings = load_settings(config_path(invocation.config))
         return _Terminal(settings, invocation, out, err).dispatch()
     except ConsdbBotError as error:

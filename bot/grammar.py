@@ -128,6 +128,12 @@ class Book:
 
 
 @dataclass(frozen=True)
+class Sandbox:
+    port: int = 8000
+    folder: str = ".consdb-sandbox"
+
+
+@dataclass(frozen=True)
 class Ticket:
     key: str
 
@@ -171,7 +177,7 @@ class Extend:
 
 Command = (
     Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Restart | Serve
-    | Book | Bookings | Cancel | Extend | Ticket | Generate
+    | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
 )  # fmt: skip
 
 
@@ -191,6 +197,7 @@ _EXAMPLES = {
     "drift": ["drift bts", "drift summit latiss"],
     "audit": ["audit", "audit summit --limit 50"],
     "serve": ["serve --socket-mode", "serve --port 8080"],
+    "sandbox": ["sandbox", "sandbox --port 8001"],
     "restart": ["restart pqserver bts --yes", "restart pqserver summit --ticket OSW-123 --yes"],
     "logs": ["logs hinfo latiss bts", "logs hinfo lsstcam summit --since 1h --lines 500 --grep ERROR"],
     "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
@@ -328,6 +335,11 @@ def build_parser(prog: str) -> _Parser:
             "--stop-seconds", type=_positive, default=30, metavar="N",
             help="on SIGTERM, how long changes under way may take to finish before they are stopped (default 30)",
         )  # fmt: skip
+        sub = command("sandbox", "the whole bot on this machine, with a page on localhost that acts as Slack")
+        sub.add_argument("--port", type=_positive, default=8000, metavar="N", help="the page's port (default 8000)")
+        sub.add_argument(
+            "--folder", default=".consdb-sandbox", metavar="DIR", help="its files (default .consdb-sandbox)"
+        )
 
     _change_commands(command, slack=slack)
     _booking_commands(command)
@@ -502,6 +514,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "audit": lambda v: Audit(v["environment"], v["limit"]),
     "logs": lambda v: Logs(v["instrument"], v["environment"], v["since"], v["lines"], v["grep"]),
     "serve": lambda v: Serve(v["socket_mode"], v["port"], v["stop_seconds"]),
+    "sandbox": lambda v: Sandbox(v["port"], v["folder"]),
     "restart": lambda v: Restart(v["environment"], v["ticket"], v["yes"]),
     "upgrade": lambda v: Upgrade(
         v["environment"], tuple(v["schemas"]), v["to"], v["ticket"], v["options"], v["yes"], v["wait"]

@@ -11,9 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from tests.conftest import REPO
 from tests.support.bot_process import SIGNING_SECRET, free_port
-from tests.support.slack_api import BOT_TOKEN, FakeSlack
 
 
 def test_the_wheel_in_a_clean_environment_starts_and_answers_healthz(tmp_path: Path, new_database):

@@ -17,11 +17,11 @@ from bot.changes import RequestView
 from bot.config import parse_settings
 from bot.jira_client import JiraDesk, TicketUnknown
 from bot.jira_text import request_comment
+from bot.sandbox.standins.jira import JIRA_TOKEN, JIRA_USER, FakeJira
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.store.models import RequestState
 from bot.tickets import RETRY_JOB, TicketService
-from tests.support.jira_api import JIRA_TOKEN, JIRA_USER, FakeJira
 
 START = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 SETTINGS = parse_settings(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 from tests.conftest import write_config
 from tests.support.helm import objects
-from tests.support.kube_api import Deployment, FakeKube, PodLog
 
 HINFO_LINES = [
     "INFO hinfo: waiting for a header",

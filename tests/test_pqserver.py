@@ -7,8 +7,8 @@ import pytest
 from bot.config import parse_settings
 from bot.engine.progress import added_columns
 from bot.pqserver import schema_check
+from bot.sandbox.standins.pqserver import FakePqServer
 from tests.support.bot_process import free_port
-from tests.support.pqserver import FakePqServer
 
 
 def bts(url: str | None):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.standins.slack import Call, FakeSlack
 from tests.support.bot_process import BotProcess
-from tests.support.slack_api import Call, FakeSlack
 
 ANNOUNCE, BTS = "C0ANNOUNCE", "C0BTS00001"
 BOOKER, APPROVER, STRANGER = "U0BOOKER01", "U0APPROVE1", "U0STRANGER"

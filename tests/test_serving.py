@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 
 from bot.engine.database import lock_key
+from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from tests.conftest import PASSWORD, libpq
 from tests.support.bot_process import SIGNING_SECRET, BotProcess
-from tests.support.slack_api import BOT_TOKEN, FakeSlack
 from tests.support.slack_bot import (
     APPROVER_1,
     BTS_CHANNEL,
@@ -113,12 +113,15 @@ def test_sigterm_lets_the_migration_under_way_finish_and_takes_no_new_work(
     config, slack, databases, consdb_bot, monkeypatch
 ):
     bot, holder, _ts = blocked_migration(config, slack, databases, consdb_bot, monkeypatch)
-    bot.terminate()
-    wait_until_stopping(bot)
-    assert bot.command("status bts").status == 503
-    holder.rollback()
-    holder.close()
-    assert bot.process.wait(timeout=60) == 0
+    try:
+        bot.terminate()
+        wait_until_stopping(bot)
+        assert bot.command("status bts").status == 503
+        holder.rollback()
+        assert bot.process.wait(timeout=60) == 0
+    finally:
+        holder.close()
+        bot.stop(kill=True)
     request_state(slack, 1, "succeeded")
     assert revisions(databases["BTS_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
 
@@ -133,6 +136,7 @@ def test_sigterm_stops_a_migration_that_outlasts_its_time_rolls_it_back_and_reco
     finally:
         holder.rollback()
         holder.close()
+        bot.stop(kill=True)
     request_state(slack, 1, "interrupted")
     note = slack.wait_for(
         lambda calls: next((c for c in calls if c.args.get("thread_ts") == ts and "The bot stopped" in c.text), None)

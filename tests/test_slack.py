@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
+from bot.sandbox.standins.slack import BOT_TOKEN
 from tests.conftest import REPO, libpq
 from tests.support.bot_process import BotProcess, sign
-from tests.support.slack_api import BOT_TOKEN
 from tests.support.slack_bot import (
     APPROVER_1,
     APPROVER_2,

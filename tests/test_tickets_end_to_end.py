@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
+from bot.sandbox.standins.slack import FakeSlack
 from tests.conftest import BUNDLED_SCHEMAS, write_config
 from tests.support.bot_process import BotProcess
-from tests.support.jira_api import JIRA_TOKEN, FakeJira
-from tests.support.slack_api import FakeSlack
 from tests.support.slack_bot import (
     APPROVER_1,
     BTS_CHANNEL,

@@ -15,7 +15,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,7 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.support.slack_api import BOT_TOKEN
+from bot.sandbox.standins.local_server import free_port
+from bot.sandbox.standins.slack import BOT_TOKEN
 
 SIGNING_SECRET = "test-signing-secret"
 REPO = Path(__file__).resolve().parents[2]
@@ -48,12 +48,6 @@ def sign(body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SEC
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class BotProcess:

@@ -11,11 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
+from bot.sandbox.standins.pqserver import FakePqServer
+from bot.sandbox.standins.slack import Call, FakeSlack
 from tests.conftest import PASSWORD, libpq
 from tests.support.bot_process import BotProcess
-from tests.support.kube_api import Deployment, FakeKube, PodLog
-from tests.support.pqserver import FakePqServer
-from tests.support.slack_api import Call, FakeSlack
 
 BTS_CHANNEL, SUMMIT_CHANNEL = "C0BTS00001", "C0SUMMIT01"
 REQUESTER, APPROVER_1, APPROVER_2, STRANGER, DBA = "U0REQUEST1", "U0APPROVE1", "U0APPROVE2", "U0STRANGER", "U0DBA00001"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -17,10 +18,10 @@ class QuietHandler(BaseHTTPRequestHandler):
     def reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         text = isinstance(payload, str)
         data = payload.encode() if text else json.dumps(payload).encode()
+        headers = {"Content-Type": "text/plain" if text else "application/json; charset=utf-8", **(headers or {})}
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain" if text else "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
@@ -29,8 +30,9 @@ class QuietHandler(BaseHTTPRequestHandler):
 class LocalServer:
     """Subclasses say how to answer in ``_handler_class``; ``url`` is where they listen."""
 
-    def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+    def __init__(self, port: int = 0) -> None:
+        """``port`` 0: a free one."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -47,3 +49,10 @@ class LocalServer:
     def __exit__(self, *_exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

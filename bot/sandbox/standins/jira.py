@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.support.local_server import LocalServer, QuietHandler
+from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 
 JIRA_TOKEN = "jira-test-token-4f1c"
 JIRA_USER = "consdb-bot@lsst.org"

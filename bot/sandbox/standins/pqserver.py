@@ -5,7 +5,7 @@ from __future__ import annotations
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.local_server import LocalServer, QuietHandler
+from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 
 
 class FakePqServer(LocalServer):

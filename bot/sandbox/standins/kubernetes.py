@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.support.local_server import LocalServer, QuietHandler
+from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 
 TOKEN = "kube-test-token"
 
@@ -120,8 +120,10 @@ class FakeKube(LocalServer):
                 available = d.replicas - 1
         conditions = [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]
         if d.step == 4:
-            conditions.append({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
-                               "message": f'ReplicaSet "{d.name}-{d.revision}" has timed out progressing.'})  # fmt: skip
+            timed_out = f'ReplicaSet "{d.name}-{d.revision}" has timed out progressing.'
+            conditions.append(
+                {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": timed_out}
+            )
         annotations = {"kubectl.kubernetes.io/restartedAt": d.restarted_at} if d.restarted_at else {}
         return {
             "apiVersion": "apps/v1", "kind": "Deployment",
@@ -192,9 +194,9 @@ class FakeKube(LocalServer):
         if refused:
             group = "apps" if "/apis/apps/" in path else '""'
             who = 'User "system:serviceaccount:consdb:consdb-bot"'
-            return 403, _status(403, "Forbidden",
-                                f'{kind} "{resource[1] if len(resource) > 1 else ""}" is forbidden: {who} cannot {verb}'
-                                f' resource "{resource[0]}" in API group {group} in the namespace "{self.namespace}"')  # fmt: skip
+            name = resource[1] if len(resource) > 1 else ""
+            where = f'resource "{resource[0]}" in API group {group} in the namespace "{self.namespace}"'
+            return 403, _status(403, "Forbidden", f'{kind} "{name}" is forbidden: {who} cannot {verb} {where}')
         if self.state.failing:
             self.state.failing -= 1
             return 500, _status(500, "InternalError", "etcdserver: request timed out")

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from tests.support.local_server import LocalServer, QuietHandler
+from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 
 BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "U0CONSDBOT"
@@ -94,11 +94,10 @@ class FakeSlack(LocalServer):
             "chat.update": lambda: {"channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")},
             "chat.postEphemeral": lambda: {"message_ts": ts},
             "users.info": lambda: {"user": self._person(str(args.get("user")))},
-            "chat.getPermalink": lambda: {"channel": args.get("channel"), "permalink":
-                                          f"https://rubin-obs.slack.com/archives/{args.get('channel')}/p{str(args.get('message_ts')).replace('.', '')}"},
+            "chat.getPermalink": lambda: {"channel": args.get("channel"), "permalink": _permalink(args)},
             "usergroups.users.list": lambda: {"users": self.state.groups.get(str(args.get("usergroup")), [])},
             "files.getUploadURLExternal": lambda: {"upload_url": f"{self.url}upload/{ts}", "file_id": f"F{ts}"},
-            "files.completeUploadExternal": lambda: {"files": [{"id": f["id"]} for f in json.loads(args.get("files", "[]"))]},
+            "files.completeUploadExternal": lambda: {"files": [{"id": f["id"]} for f in _files(args)]},
         }  # fmt: skip
         if method not in answers:
             reply: dict[str, Any] = {"ok": False, "error": "unknown_method"}
@@ -149,3 +148,11 @@ class FakeSlack(LocalServer):
                 self.reply(*fake._answer(name, args))
 
         return Handler
+
+
+def _permalink(args: dict[str, Any]) -> str:
+    return f"https://rubin-obs.slack.com/archives/{args.get('channel')}/p{str(args.get('message_ts')).replace('.', '')}"
+
+
+def _files(args: dict[str, Any]) -> list[dict[str, Any]]:
+    return json.loads(args.get("files", "[]"))

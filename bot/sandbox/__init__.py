@@ -1,0 +1,1 @@
+"""``consdb-bot sandbox``: the whole bot on one machine, without a Slack workspace or a cluster."""

@@ -1,0 +1,199 @@
+"""``consdb-bot sandbox``: a private PostgreSQL with bts and summit databases at older revisions, the
+Slack, Kubernetes, Jira and pqserver stand-ins, the bot itself (``consdb-bot serve``, HTTP mode, SQLite
+state), and a page on localhost that acts as a Slack channel. Ctrl-C (or SIGTERM) stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import load_settings
+from bot.engine.service import Direction, Engine
+from bot.errors import ConfigError
+from bot.sandbox.postgres import PrivatePostgres
+from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
+from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
+from bot.sandbox.standins.local_server import free_port
+from bot.sandbox.standins.pqserver import FakePqServer
+from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
+from bot.sandbox.web import Channel, Person, SandboxPage
+from bot.text import change_text
+
+CHANNELS = [Channel("C0CONSDB01", "consdb"), Channel("C0SUMMIT01", "consdb-summit")]
+PEOPLE = [
+    Person("U0VERA0001", "Vera", "schema author"),
+    Person("U0ADA00001", "Ada", "approver"),
+    Person("U0GRACE001", "Grace", "approver"),
+]
+OLDER = {"latiss": "8ebb60eda79d", "lsstcam": "dbd7607b3634"}
+"""Where bts and summit start: each schema's first revision, one behind the tree's head."""
+READY_SECONDS = 90
+HINFO_LINE = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs={day} seq_num={seq}".format
+
+
+def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
+    """Start everything, say where the page is, and stop it all on Ctrl-C or SIGTERM."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in ("state.sqlite3", "bot.log"):
+        (folder / stale).unlink(missing_ok=True)
+    signalled: list[int] = []
+    previous = {
+        number: signal.signal(number, lambda n, _f: signalled.append(n)) for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with ExitStack() as stack:
+            out.write("starting PostgreSQL, the stand-ins and the bot...\n")
+            out.flush()
+            postgres = stack.enter_context(PrivatePostgres())
+            urls = {name: postgres.create_database(name) for name in ("bts", "summit")}
+            slack = stack.enter_context(FakeSlack())
+            slack.state.people.update({person.id: person.name for person in PEOPLE})
+            kube = stack.enter_context(_cluster())
+            jira = stack.enter_context(FakeJira())
+            jira.add_issue("OSW-123", "Add the visit1 quicklook columns", status="In Progress")
+            pqserver = stack.enter_context(
+                FakePqServer({"latiss": {"exposure": ["exposure_id", "day_obs", "seq_num"]}})
+            )
+            config = _configuration(folder, pqserver.url)
+            environ = {
+                **os.environ, "BTS_DATABASE_URL": urls["bts"], "SUMMIT_DATABASE_URL": urls["summit"],
+                "KUBECONFIG": str(kube.kubeconfig(folder / "kubeconfig", ["base", "summit"])),
+                "JIRA_URL": jira.url, "JIRA_TOKEN": JIRA_TOKEN, "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": secrets.token_hex(16), "SLACK_API_URL": slack.url,
+            }  # fmt: skip
+            _older_revisions(config, environ)
+            bot_port = free_port()
+            bot = stack.enter_context(_bot(config, environ, bot_port, folder / "bot.log"))
+            _wait_until(lambda: _answers(f"http://127.0.0.1:{bot_port}/healthz"), bot, folder / "bot.log")
+            page = stack.enter_context(SandboxPage(
+                slack, f"http://127.0.0.1:{bot_port}", signing_secret=environ["SLACK_SIGNING_SECRET"],
+                people=PEOPLE, channels=CHANNELS, port=port,
+            ))  # fmt: skip
+            out.write(f"consdb-bot sandbox: open {page.url} (Ctrl-C stops everything)\n")
+            out.flush()
+            while not signalled and bot.poll() is None:
+                threading.Event().wait(0.2)
+            if bot.poll() is not None and not signalled:
+                raise ConfigError("the bot stopped on its own", hint=f"Its log: {folder / 'bot.log'}")
+            out.write("stopping...\n")
+            out.flush()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    out.write("stopped; nothing is left running\n")
+
+
+def _configuration(folder: Path, pqserver_url: str) -> Path:
+    ada, grace = PEOPLE[1].id, PEOPLE[2].id
+    config = folder / "consdb-bot.yaml"
+    config.write_text(f"""# Written by consdb-bot sandbox: a test stand and a summit, on this machine alone.
+state_url: sqlite:///{folder / "state.sqlite3"}
+schemas: [latiss, lsstcam]
+slack: {{announce_channel: {CHANNELS[0].id}}}
+jira:
+  url: ${{JIRA_URL}}
+  project: OSW
+kubernetes: {{poll_seconds: 0.2}}
+reports: {{daily_at: null, check_minutes: 0}}
+environments:
+  bts:
+    aliases: [base]
+    description: Base Test Stand
+    test_stand: true
+    timezone: America/Santiago
+    database_url: ${{BTS_DATABASE_URL}}
+    channel: {CHANNELS[0].id}
+    kubernetes: {{context: base, namespace: consdb}}
+    pqserver: consdb-pq
+    pqserver_url: {pqserver_url}
+    hinfo: {{latiss: consdb-hinfo-latiss}}
+    hinfo_watch_minutes: 0.1
+    approvals: {{required: 1, approvers: [{ada}, {grace}]}}
+  summit:
+    description: Summit
+    timezone: America/Santiago
+    database_url: ${{SUMMIT_DATABASE_URL}}
+    channel: {CHANNELS[1].id}
+    kubernetes: {{context: summit, namespace: consdb}}
+    pqserver: consdb-pq
+    pqserver_url: {pqserver_url}
+    hinfo: {{latiss: consdb-hinfo-latiss}}
+    approvals: {{required: 2, approvers: [{ada}, {grace}]}}
+    requires_ticket: true
+    requires_tested_on: bts
+""")
+    return config
+
+
+def _cluster() -> FakeKube:
+    kube = FakeKube()
+    kube.add(Deployment("consdb-pq"))
+    started = time.time()
+    kube.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(
+        10**6, lambda i: HINFO_LINE(day=20261121, seq=i + 1), lambda i: started + i * 30 - 3600,
+    )))  # fmt: skip
+    return kube
+
+
+def _older_revisions(config: Path, environ: dict[str, str]) -> None:
+    """bts and summit one revision behind, as real environments wait for a change."""
+    settings = load_settings(config, environ=environ)
+    engine = Engine(settings)
+    for environment in ("bts", "summit"):
+        env = settings.environment(environment)
+        for schema, revision in OLDER.items():
+            result = engine.change(env, [schema], direction=Direction.UPGRADE, to=revision, actor="consdb-bot sandbox")
+            if not result.ok:
+                raise ConfigError(f"the sandbox could not prepare {environment}", hint=change_text(result))
+
+
+@contextmanager
+def _bot(config: Path, environ: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``consdb-bot serve`` in HTTP mode, stopped with SIGTERM as Kubernetes would."""
+    command = [
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--port",
+        str(port),
+        "--stop-seconds",
+        "10",
+        "--config",
+        str(config),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=environ, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def _wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise ConfigError("the sandbox's bot did not start", hint=f"Its log: {log}")
+        threading.Event().wait(0.1)

@@ -1,0 +1,124 @@
+"""``consdb-bot sandbox``: it starts, stops on Ctrl-C leaving nothing running, and its page, driven in
+headless Chromium (Debian's chromium, through Playwright), takes a newcomer through the guided first
+run of the README."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from bot.sandbox.standins.local_server import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+STEP_MS = 60_000
+
+
+@dataclass
+class Sandbox:
+    url: str
+    process: subprocess.Popen[str]
+    said: list[str]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "--port", str(free_port()), "--folder", str(tmp_path / "sandbox")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    said = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        said.append(line)
+        if "open http://" in line:
+            break
+    else:
+        raise AssertionError("the sandbox never said where its page is:\n" + "".join(said))
+    url = line.split("open ", 1)[1].split()[0]
+    try:
+        yield Sandbox(url, process, said)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        said.extend(process.stdout)
+        process.wait(timeout=120)
+
+
+def test_the_sandbox_starts_and_ctrl_c_stops_everything_it_started(sandbox):
+    with urllib.request.urlopen(f"{sandbox.url}/api/session", timeout=10) as answer:
+        session = json.loads(answer.read())
+    assert [channel["name"] for channel in session["channels"]] == ["consdb", "consdb-summit"]
+    children = subprocess.run(["pgrep", "-P", str(sandbox.process.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the sandbox runs PostgreSQL and the bot as its children"
+    sandbox.process.send_signal(signal.SIGINT)
+    assert sandbox.process.wait(timeout=120) == 0
+    rest = "".join(sandbox.process.stdout or [])
+    assert "stopped; nothing is left running" in rest
+    for child in children:
+        assert subprocess.run(["ps", "-p", child], capture_output=True).returncode != 0, (
+            f"process {child} is still running"
+        )
+
+
+def command(page: Page, text: str) -> None:
+    page.get_by_label("command").fill(text)
+    page.get_by_label("command").press("Enter")
+
+
+def message(page: Page, containing: str):
+    return page.locator("#feed .message", has_text=containing).last
+
+
+def test_the_guided_first_run_in_a_browser(sandbox):
+    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium; .ci/run does)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(sandbox.url)
+        expect(page.locator("#title")).to_have_text("#consdb")
+
+        page.get_by_label("You are").select_option(label="Vera (schema author)")
+        command(page, "/consdb book bts now 2h OSW-123 schema test")
+        expect(message(page, "of bts booked")).to_contain_text("Only visible to you", timeout=STEP_MS)
+        expect(message(page, "Base Test Stand (bts) booked by @Vera for 2h")).to_be_visible(timeout=STEP_MS)
+
+        command(page, "/consdb migrate bts latiss --ticket OSW-123")
+        request = message(page, "Upgrade request #1")
+        expect(request).to_contain_text("Add the visit1 quicklook columns (In Progress)", timeout=STEP_MS)
+        expect(request).to_contain_text("waiting for approval")
+
+        page.get_by_label("You are").select_option(label="Ada (approver)")
+        request.get_by_role("button", name="✅ approve").click()
+        expect(request).to_contain_text("succeeded", timeout=STEP_MS)
+        expect(request.get_by_role("button", name="✅ approve 1 (Ada)")).to_be_visible()
+        request.locator("button.replies").click()
+        thread = page.locator("#thread-feed")
+        expect(thread).to_contain_text("latiss: 8ebb60eda79d → 05689cf3f8f0", timeout=STEP_MS)
+        expect(thread).to_contain_text("Next steps", timeout=STEP_MS)
+        expect(thread).to_contain_text("Commented on OSW-123", timeout=STEP_MS)
+
+        page.get_by_label("You are").select_option(label="Vera (schema author)")
+        command(page, "/consdb restart pqserver bts")
+        restart = message(page, "Restart request #2")
+        expect(restart).to_contain_text("waiting for approval", timeout=STEP_MS)
+        page.get_by_label("You are").select_option(label="Grace (approver)")
+        restart.get_by_role("button", name="✅ approve").click()
+        expect(restart).to_contain_text("succeeded", timeout=STEP_MS)
+
+        command(page, "/consdb logs hinfo latiss bts")
+        expect(message(page, "hinfo latiss at bts")).to_contain_text("Committed", timeout=STEP_MS)
+
+        command(page, "/consdb audit bts")
+        audit = message(page, "Audit trail")
+        expect(audit).to_contain_text("#1 upgrade succeeded", timeout=STEP_MS)
+        expect(audit).to_contain_text("#2 restart succeeded")
+        browser.close()
