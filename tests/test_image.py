@@ -1,10 +1,12 @@
 """The image's entry point: the wheel built from this checkout, installed in a clean virtual environment
-(as deploy/Dockerfile installs it), serves /healthz and reads the bundled tree and model."""
+(as deploy/Dockerfile installs it), serves /healthz and reads the bundled tree and model; and the
+sandbox starts from that clean install and stops cleanly."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -51,6 +53,22 @@ def test_the_wheel_in_a_clean_environment_starts_and_answers_healthz(tmp_path: P
             assert process.wait(timeout=60) == 0
     assert health["status"] == "ok"
     assert health["environments"]["bts"]["database"] == "ok"
+
+    sandbox = subprocess.Popen(
+        [str(venv / "bin" / "consdb-bot"), "sandbox", "--port", str(free_port()), "--folder", str(tmp_path / "sandbox")],
+        cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert sandbox.stdout is not None
+    said = [sandbox.stdout.readline(), sandbox.stdout.readline()]
+    try:
+        assert "open http://" in said[-1], "".join(said)
+        page = said[-1].split("open ", 1)[1].split()[0]
+        with urllib.request.urlopen(page, timeout=10) as answer:
+            assert "consdb-bot sandbox" in answer.read().decode()
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        assert sandbox.wait(timeout=120) == 0
+    assert "stopped; nothing is left running" in sandbox.stdout.read()
 
 
 def _wait_for_health(port: int, process: subprocess.Popen[bytes]) -> dict:
