@@ -111,10 +111,7 @@ class JiraDesk:
 def _translated(error: JIRAError, key: str) -> Exception:
     status = error.status_code
     if status == 404:
-        return TicketUnknown(
-            f"there is no Jira ticket {key}, or the bot may not see it",
-            hint="Check the key (it looks like OSW-123), or give the bot's Jira user access to it.",
-        )
+        return TicketUnknown(f"there is no Jira ticket {key}, or the bot may not see it")
     if status in (401, 403):
         return JiraUnavailable(f"Jira refused the bot's token (HTTP {status}); an operator should check JIRA_TOKEN")
     if status == 429:

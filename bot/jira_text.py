@@ -19,8 +19,7 @@ def request_comment(
     name: Callable[[str], str], link: str | None,
 ) -> str:  # fmt: skip
     """How a request ended: where, which schemas from what to what, who asked and approved, the thread."""
-    what = "pqserver restart" if kind == "restart" else kind.capitalize()
-    lines = [f"{_MARKS.get(state, '(i)')} *{what} at {environment} {state}* (consdb-bot request #{request_id})"]
+    lines = [_headline(kind, environment, state, f"consdb-bot request #{request_id}")]
     lines += [f"* {schema}: {span}" for schema, span in ranges.items()]
     now_at = ", ".join(f"{schema} {_revisions(revisions)}" for schema, revisions in reached.items())
     if now_at:
@@ -37,9 +36,7 @@ def terminal_comment(
     *, kind: str, environment: str, ok: bool, reached: Mapping[str, Sequence[str]], actor: str, detail: str
 ) -> str:
     """A change made from an operator's terminal (approved there with --yes)."""
-    state = "succeeded" if ok else "failed"
-    what = "pqserver restart" if kind == "restart" else kind.capitalize()
-    lines = [f"{_MARKS[state]} *{what} at {environment} {state}* (run by {actor} with --yes)"]
+    lines = [_headline(kind, environment, "succeeded" if ok else "failed", f"run by {actor} with --yes")]
     lines += [f"* {schema}: now at {_revisions(revisions)}" for schema, revisions in reached.items()]
     lines += _detail(detail)
     return "\n".join(lines)
@@ -51,6 +48,11 @@ def booking_comment(view: BookingView, event: BookingEvent, *, actor: str, name:
     if event is BookingEvent.CANCELLED:
         return f"(-) *{view.environment} booking #{view.id} cancelled* by {name(actor)} (it was {view.span})"
     return f"(i) *{view.environment} booked* {view.span} by {name(view.booker)} (booking #{view.id}){note}"
+
+
+def _headline(kind: str, environment: str, state: str, source: str) -> str:
+    what = "pqserver restart" if kind == "restart" else kind.capitalize()
+    return f"{_MARKS.get(state, '(i)')} *{what} at {environment} {state}* ({source})"
 
 
 def _revisions(revisions: Sequence[str]) -> str:

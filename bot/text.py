@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.engine.service import ChangeResult, HistoryEntry, Outcome, SchemaOutcome, SchemaPlan
 from bot.engine.status import SchemaStatus, State
+from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError
 from bot.when import local
 
@@ -57,7 +58,7 @@ def status_text(statuses: Sequence[SchemaStatus], *, verbose: bool = False) -> s
 def history_text(schema: str, entries: Sequence[HistoryEntry], *, verbose: bool = False) -> str:
     lines = [f"{schema}: {len(entries)} revision(s), newest first"]
     for entry in entries:
-        down = ", ".join(revision[:12] for revision in entry.revision.down_revisions) or "base"
+        down = revisions_text(entry.revision.down_revisions)
         marks = " (head)" if entry.is_head else ""
         where = f"  ← {', '.join(entry.environments)}" if entry.environments else ""
         lines.append(f"{down} -> {entry.revision.short}{marks}  {entry.revision.message}{where}")
@@ -97,7 +98,7 @@ def drift_text(drifts: Sequence[SchemaDrift]) -> str:
 
 
 def outcome_text(outcome: SchemaOutcome) -> str:
-    now = ", ".join(revision[:12] for revision in outcome.recorded_after) or "base"
+    now = revisions_text(outcome.recorded_after)
     match outcome.outcome:
         case Outcome.SUCCEEDED:
             return f"{outcome.schema}: {outcome.plan.direction.value} done in {outcome.seconds:.1f} s, now at {now}"

@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.bookings import BookingView, booking_view
 from bot.changes import RESTART, request_view
 from bot.config import Settings
+from bot.engine.tree import revisions_text
 from bot.errors import Refused
 from bot.jira_client import TicketUnknown
 from bot.store import Store, aware
@@ -57,7 +58,7 @@ def ticket_overview(settings: Settings, store: Store, tickets: TicketService, ke
         if record.environment in settings.environments:
             env = settings.environments[record.environment]
             reached = record.detail.get("reached", {})
-            schemas = "; ".join(f"{schema} now at {_revisions(revisions)}" for schema, revisions in reached.items())
+            schemas = "; ".join(f"{schema} now at {revisions_text(revisions)}" for schema, revisions in reached.items())
             happenings.append(
                 Happening(aware(record.at), env.timezone, env.key, record.action,
                           f"{record.detail.get('kind', 'change')} from a terminal", schemas, f"by {record.actor}")
@@ -83,13 +84,9 @@ def _of_request(settings: Settings, store: Store, request: ChangeRequest) -> Hap
     what = f"{'pqserver restart' if view.kind == RESTART else view.kind} #{view.id}"
     reached = dict(view.outcome.get("reached") or {})
     schemas = "; ".join(
-        f"{schema} {span}" + (f", now at {_revisions(reached[schema])}" if reached.get(schema) else "")
+        f"{schema} {span}" + (f", now at {revisions_text(reached[schema])}" if reached.get(schema) else "")
         for schema, span in view.ranges.items()
     )
     approved = f", approved by {', '.join(view.approvers)}" if view.approvers else ""
     at = view.finished_at or view.created_at or view.expires_at
     return Happening(at, env.timezone, env.key, view.state.value, what, schemas, f"asked by {view.requester}{approved}")
-
-
-def _revisions(revisions: list[str]) -> str:
-    return ", ".join(revision[:12] for revision in revisions) or "base"

@@ -170,7 +170,7 @@ class TicketService:
         except (TicketUnknown, JiraUnavailable) as error:
             reason = error.message if isinstance(error, TicketUnknown) else error.reason
             late = at - aware(comment.created_at) >= timedelta(hours=self.settings.jira.give_up_hours)
-            if isinstance(error, TicketUnknown) or getattr(error, "permanent", False) or late:
+            if isinstance(error, TicketUnknown) or error.permanent or late:
                 self._give_up(comment, reason, tries, at)
             else:
                 self._pending(comment, reason, tries, at + timedelta(seconds=wait))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.engine.tree import RevisionInfo, SchemaTree
+from bot.engine.tree import RevisionInfo, SchemaTree, revisions_text
 
 _REACHED = re.compile(r"VALUES\s*\(\s*'([^']+)'|SET\s+version_num\s*=\s*'([^']+)'", re.IGNORECASE)
 _LEFT = re.compile(r"WHERE\s+\S*version_num\s*=\s*'([^']+)'", re.IGNORECASE)
@@ -33,7 +33,7 @@ def added_columns(statements: list[str]) -> dict[str, list[str]]:
 
 def revision_line(info: RevisionInfo, *, up: bool) -> str:
     """``A → B  message``: one revision, as the thread and the terminal show it."""
-    below = ", ".join(revision[:12] for revision in info.down_revisions) or "base"
+    below = revisions_text(info.down_revisions)
     start, end = (below, info.short) if up else (info.short, below)
     return f"{start} → {end}  {info.message}"
 

@@ -24,7 +24,7 @@ from bot.engine.progress import RevisionFollower, added_columns
 from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, resolve_revision, upgrade_target
-from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, short
+from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, revisions_text, short
 from bot.errors import ConfigError, OperationFailed, Refused
 
 if TYPE_CHECKING:
@@ -63,8 +63,8 @@ class SchemaPlan:
 
     @property
     def range_text(self) -> str:
-        start = ", ".join(revision[:12] for revision in self.current) or "base"
-        end = ", ".join(revision[:12] for revision in self.target) or "base"
+        start = revisions_text(self.current)
+        end = revisions_text(self.target)
         return f"{start} → {end}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import configparser
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +136,11 @@ class MigrationTree:
 def short(revision: str) -> str:
     """Twelve characters, as Alembic prints revision ids."""
     return revision[:12]
+
+
+def revisions_text(revisions: Iterable[str]) -> str:
+    """Where a schema stands, for people: short ids, or ``base`` for none."""
+    return ", ".join(short(revision) for revision in revisions) or "base"
 
 
 def _read_revision(path: Path) -> RevisionInfo | None:

@@ -82,8 +82,9 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
             ))  # fmt: skip
             out.write(f"consdb-bot sandbox: open {page.url} (Ctrl-C stops everything)\n")
             out.flush()
+            pause = threading.Event()  # never set: the loop looks at the signal notes every 0.2 s
             while not signalled and bot.poll() is None:
-                threading.Event().wait(0.2)
+                pause.wait(0.2)
             if bot.poll() is not None and not signalled:
                 raise ConfigError("the bot stopped on its own", hint=f"Its log: {folder / 'bot.log'}")
             out.write("stopping...\n")
@@ -192,8 +193,8 @@ def _answers(url: str) -> bool:
 
 
 def _wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
+    deadline, pause = time.monotonic() + READY_SECONDS, threading.Event()
     while not ready():
         if process.poll() is not None or time.monotonic() > deadline:
             raise ConfigError("the sandbox's bot did not start", hint=f"Its log: {log}")
-        threading.Event().wait(0.1)
+        pause.wait(0.1)
