@@ -9,13 +9,16 @@ import yaml
 
 from bot.config import Settings, Unset, load_settings, parse_settings, require
 from bot.errors import ConfigError, UsageError
-from tests.conftest import EXAMPLE_CONFIG, REPO
-
-CONTRACT = REPO.parent / "shared" / "contract" / "config.yaml"
+from tests.conftest import EXAMPLE_CONFIG, from_shared
 
 
-def test_contract_configuration_loads_unchanged():
-    settings = load_settings(CONTRACT, environ={"BTS_DATABASE_URL": "postgresql://u@h/bts"})
+@pytest.fixture
+def contract() -> Path:
+    return from_shared("contract/config.yaml")
+
+
+def test_contract_configuration_loads_unchanged(contract: Path):
+    settings = load_settings(contract, environ={"BTS_DATABASE_URL": "postgresql://u@h/bts"})
     assert settings.schemas[0] == "latiss"
     assert settings.environment("BASE").key == "bts"
     assert settings.environment("Tucson-TestStand").key == "tts"
@@ -27,19 +30,19 @@ def test_contract_configuration_loads_unchanged():
     assert settings.schema("cdb_latiss") == "latiss"
 
 
-def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_adds():
-    example, contract = yaml.safe_load(EXAMPLE_CONFIG.read_text()), yaml.safe_load(CONTRACT.read_text())
-    added = {key: example.pop(key) for key in set(example) - set(contract)}
-    added_to_jira = {key: example["jira"].pop(key) for key in set(example["jira"]) - set(contract["jira"])}
-    assert example == contract
+def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_adds(contract: Path):
+    example, expected = yaml.safe_load(EXAMPLE_CONFIG.read_text()), yaml.safe_load(contract.read_text())
+    added = {key: example.pop(key) for key in set(example) - set(expected)}
+    added_to_jira = {key: example["jira"].pop(key) for key in set(example["jira"]) - set(expected["jira"])}
+    assert example == expected
     defaults = Settings.model_validate({"schemas": [], "environments": {}})
     assert added == {key: getattr(defaults, key).model_dump() for key in ("bookings", "reports", "scheduler")}
     assert added_to_jira == defaults.jira.model_dump(include=set(added_to_jira))
     assert set(added_to_jira) == {"timeout_seconds", "retry_seconds", "give_up_hours"}
 
 
-def test_a_missing_variable_fails_only_the_command_that_needs_it():
-    settings = load_settings(CONTRACT, environ={"BTS_DATABASE_URL": "postgresql://u@h/bts"})
+def test_a_missing_variable_fails_only_the_command_that_needs_it(contract: Path):
+    settings = load_settings(contract, environ={"BTS_DATABASE_URL": "postgresql://u@h/bts"})
     summit = settings.environment("summit").database_url
     assert isinstance(summit, Unset)
     with pytest.raises(ConfigError) as raised:
@@ -48,8 +51,8 @@ def test_a_missing_variable_fails_only_the_command_that_needs_it():
     assert "line 62" in str(raised.value)
 
 
-def test_defaults_and_values_from_the_environment():
-    settings = load_settings(CONTRACT, environ={"CONSDB_BOT_STATE_URL": "postgresql://s@h/state", "JIRA_URL": ""})
+def test_defaults_and_values_from_the_environment(contract: Path):
+    settings = load_settings(contract, environ={"CONSDB_BOT_STATE_URL": "postgresql://s@h/state", "JIRA_URL": ""})
     assert settings.state_url == "postgresql://s@h/state"
     assert settings.jira.url == "https://rubinobs.atlassian.net"
 
@@ -86,8 +89,8 @@ def test_every_problem_is_reported_at_once():
     assert len(raised.value.problems) == 3
 
 
-def test_unknown_names_say_what_is_known():
-    settings = load_settings(CONTRACT, environ={})
+def test_unknown_names_say_what_is_known(contract: Path):
+    settings = load_settings(contract, environ={})
     with pytest.raises(UsageError) as raised:
         settings.environment("mars")
     assert "bts (base)" in str(raised.value)
