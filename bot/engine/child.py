@@ -21,13 +21,18 @@ import json
 import os
 import sys
 import threading
+import traceback
 from argparse import Namespace
+from pathlib import Path
 from typing import Any
 
-from alembic import command
+from alembic import command, util
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from bot.engine.tree import linked_file
 
 ABANDONED_EXIT_CODE = 70
 _emit_lock = threading.Lock()
@@ -52,6 +57,12 @@ def _record_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> 
     emit(event="statement", sql=statement)
 
 
+def _run_linked_env(script: ScriptDirectory) -> None:
+    """Alembic's ``run_env``, following an env.py that git checked out as a link (see :func:`linked_file`)."""
+    env_py = linked_file(Path(script.dir) / "env.py")
+    util.load_python_file(str(env_py.parent), env_py.name)
+
+
 def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
     buffer = io.StringIO()
     config = Config(ini, ini_section=job["section"], output_buffer=buffer, stdout=buffer)
@@ -72,8 +83,19 @@ def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
         raise ValueError(f"unknown operation {operation!r}")
 
 
+def _error_text(error: BaseException) -> str:
+    """One line for what failed; a bare key says nothing, so a lookup error also says where it failed."""
+    message = str(error).strip()
+    if not isinstance(error, LookupError):
+        return message or type(error).__name__
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    place = os.path.relpath(frame.filename) if frame.filename.startswith(os.getcwd()) else frame.filename
+    return f"{type(error).__name__} {message} in {place}, line {frame.lineno}"
+
+
 def main() -> None:
     request = json.loads(sys.stdin.readline())
+    ScriptDirectory.run_env = _run_linked_env  # type: ignore[method-assign]
     threading.Thread(target=_watch_parent, daemon=True).start()
     event.listen(Engine, "before_cursor_execute", _record_statement)
     for index, job in enumerate(request["jobs"]):
@@ -81,7 +103,7 @@ def main() -> None:
         try:
             run(request["ini"], job, request.get("options", {}))
         except BaseException as error:  # report whatever env.py or a revision raised, then stop
-            emit(event="failed", error=str(error).strip() or type(error).__name__)
+            emit(event="failed", error=_error_text(error))
             os._exit(1)
     emit(event="done")
 

@@ -36,7 +36,7 @@ def _strip_schema(tree: SchemaTree, spec: str) -> str:
     if "@" not in spec:
         return spec
     schema, _, rest = spec.partition("@")
-    if schema.lower().removeprefix("cdb_") != tree.section:
+    if schema.lower() not in (tree.section, tree.schema_name):
         raise Refused(
             f"{spec!r} names schema {schema}, not {tree.section}",
             hint=f"Write {tree.section}@head, or leave the schema out.",

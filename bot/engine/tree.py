@@ -22,6 +22,7 @@ from bot.errors import ConfigError
 
 BUNDLED_INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 DEFAULT_VERSION_TABLE_SCHEMA = "cdb"
+_LINK_STUB_MAX_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,6 @@ class SchemaTree:
         self.section = section
         self.config = Config(str(ini_path), ini_section=section)
         self.schema_name = self.config.get_main_option("consdb.schema_name") or f"cdb_{section}"
-        self.version_table_schema = self.config.get_main_option(
-            "consdb.version_table_schema", DEFAULT_VERSION_TABLE_SCHEMA
-        )
-        self.version_table = self.config.get_main_option("consdb.version_table", f"{self.schema_name}_version")
         script_location = self.config.get_alembic_option("script_location")
         if not script_location:
             raise ConfigError(f"section [{section}] of {ini_path} has no script_location")
@@ -57,8 +54,14 @@ class SchemaTree:
         self.version_directories = [
             ini_path.parent / location for location in self.config.get_version_locations_list() or ()
         ] or [self.script_directory / "versions"]
-        if not (self.script_directory / "env.py").is_file():
+        self.env_py = linked_file(self.script_directory / "env.py")
+        if not self.env_py.is_file():
             raise ConfigError(f"section [{section}] of {ini_path}: no env.py in {self.script_directory}")
+        # Upstream's efd_* env.py keeps its version table in schema efd, said only in env.py itself.
+        self.version_table_schema = self.config.get_main_option("consdb.version_table_schema") or (
+            _version_table_schema(self.env_py) or DEFAULT_VERSION_TABLE_SCHEMA
+        )
+        self.version_table = self.config.get_main_option("consdb.version_table", f"{self.schema_name}_version")
 
     @functools.cached_property
     def revisions(self) -> dict[str, RevisionInfo]:
@@ -131,6 +134,40 @@ class MigrationTree:
                 )
             self._schemas[section] = SchemaTree(self.ini_path, section)
         return self._schemas[section]
+
+
+def linked_file(path: Path) -> Path:
+    """The file a git symbolic link stands for, when the checkout holds the link as a text file.
+
+    Without ``core.symlinks`` (or in a copy that lost its links) git writes a link as a small file
+    holding the target's relative path: lsst-dm/consdb's ``alembic/latiss/env.py`` reads ``../env.py``.
+    Any other file is itself.
+    """
+    if not path.is_file() or path.stat().st_size > _LINK_STUB_MAX_BYTES:
+        return path
+    text = path.read_text(errors="replace")
+    if not text or any(character.isspace() for character in text.rstrip("\n")):
+        return path
+    target = path.parent / text.rstrip("\n")
+    return target.resolve() if target.suffix == path.suffix and target.is_file() else path
+
+
+def _version_table_schema(env_py: Path) -> str | None:
+    """The ``version_table_schema`` env.py passes to Alembic as a literal, when it names one only."""
+    try:
+        module = ast.parse(env_py.read_text(), filename=str(env_py))
+    except SyntaxError:
+        return None
+    named: set[object] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.keyword) and node.arg == "version_table_schema":
+            named.add(node.value.value if isinstance(node.value, ast.Constant) else None)
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "version_table_schema":
+                    named.add(value.value if isinstance(value, ast.Constant) else None)
+    schema = named.pop() if len(named) == 1 else None
+    return schema if isinstance(schema, str) else None
 
 
 def short(revision: str) -> str:
