@@ -87,11 +87,11 @@ class Generator:
         The schemas share one scratch database, as they share a ConsDB database, and one child brings
         them all to their heads (Felis and Alembic load once)."""
         timeout = self.limits.connect_timeout_seconds
+        trees = [self.tree.schema(section) for section in sections]
         with (
             model_directory(self.sdm_schemas) as model_dir,
-            scratch_database(self.server, connect_timeout=timeout) as scratch,
+            scratch_database(self.server, trees, connect_timeout=timeout) as scratch,
         ):
-            trees = [self.tree.schema(section) for section in sections]
             at_head = [tree for tree in trees if tree.heads]
             jobs = [Job(tree.section, "upgrade", "heads") for tree in at_head]
             for tree, run in zip(at_head, self._run_jobs(jobs, scratch), strict=False):

@@ -194,7 +194,8 @@ class Engine:
             if status.state not in (State.HEAD, State.BEHIND):
                 results.append(SchemaDrift(env.key, tree.section, status.current, detail=status.summary))
                 continue
-            with scratch_database(server, connect_timeout=self.settings.migrations.connect_timeout_seconds) as model:
+            timeout = self.settings.migrations.connect_timeout_seconds
+            with scratch_database(server, [tree], connect_timeout=timeout) as model:
                 run = self._run(tree, "upgrade", revision_argument(tree, status.current), model, {"view_readers": ""})
                 if not run.ok:
                     raise OperationFailed(
