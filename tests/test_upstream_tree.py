@@ -140,7 +140,7 @@ def test_upgrade_downgrade_and_stamp_every_section_that_upstream_can_run(upstrea
         down = consdb_bot(*upstream("downgrade", "bts", section, "-1", "--yes"))
         assert down.code == 0, down.text
         assert "(1 behind)" in status_line(consdb_bot(*upstream("status")), section)
-        stamp = consdb_bot(*upstream("stamp", "bts", section, "head", "--yes"))
+        stamp = consdb_bot(*upstream("stamp", "bts", section, f"{section}@head", "--yes"))
         assert stamp.code == 0, stamp.text
         assert recorded(upstream_db, section) == head
 
