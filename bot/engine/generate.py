@@ -22,7 +22,6 @@ from typing import Any
 import black
 import yaml
 from alembic.autogenerate import produce_migrations, render_python_code
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 from alembic.script import ScriptDirectory
@@ -127,7 +126,7 @@ class Generator:
             )
         revision = rev_id()
         # Alembic says "Generating ..." on stdout; the bot says what it wrote itself.
-        quiet = Config(str(self.tree.ini_path), ini_section=tree.section, cmd_opts=Namespace(quiet=True))
+        quiet = tree.alembic_config(cmd_opts=Namespace(quiet=True))
         script = ScriptDirectory.from_config(quiet)
         body = render_file(tree.schema_name, upgrade, views)
         written = script.generate_revision(

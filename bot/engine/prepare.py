@@ -70,7 +70,7 @@ def schema_needs(tree: SchemaTree) -> Needs:
     schemas = [tree.version_table_schema, tree.schema_name, *_ini_list(tree, "consdb.schemas")]
     extensions = _ini_list(tree, "consdb.extensions")
     roles = _ini_list(tree, "consdb.roles")
-    files = [tree.script_directory / "env.py", *(info.path for info in tree.revisions.values())]
+    files = [tree.env_script, *(info.path for info in tree.revisions.values())]
     for text in (_read(path) for path in files):
         if PG_SPHERE not in extensions and _USES_PG_SPHERE.search(text):
             extensions.append(PG_SPHERE)
