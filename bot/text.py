@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.engine.prepare import PrepareResult
 from bot.engine.service import ChangeResult, HistoryEntry, Outcome, SchemaOutcome, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
@@ -22,6 +23,7 @@ from bot.when import local
 
 if TYPE_CHECKING:
     from bot.bookings import BookingView
+    from bot.changes import RequestResult
     from bot.engine.drift import SchemaDrift
     from bot.engine.generate import GeneratedRevision
     from bot.kube import LogExcerpt, RestartResult
@@ -133,9 +135,19 @@ def audit_text(records: Sequence[AuditRecord]) -> str:
     )
 
 
-def result_text(result: ChangeResult | RestartResult) -> str:
+def result_text(result: RequestResult) -> str:
     """How a change request's run ended, whatever it ran."""
-    return change_text(result) if isinstance(result, ChangeResult) else restart_text(result)
+    if isinstance(result, ChangeResult):
+        return change_text(result)
+    if isinstance(result, PrepareResult):
+        return prepare_text(result)
+    return restart_text(result)
+
+
+def prepare_text(result: PrepareResult) -> str:
+    if not result.created:
+        return f"prepare at {result.environment}: nothing was missing for {', '.join(result.schemas)}"
+    return f"prepare at {result.environment}: created {result.created.text()}"
 
 
 def restart_text(result: RestartResult) -> str:

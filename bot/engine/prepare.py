@@ -141,3 +141,16 @@ def _read(path: Path) -> str:
 
 def _merged(*groups: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for group in groups for name in group))
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """What ``prepare`` created in an environment's database (nothing, when nothing was missing)."""
+
+    environment: str
+    schemas: tuple[str, ...]
+    created: Needs
+
+    @property
+    def ok(self) -> bool:
+        return True

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Environment, Settings, require
-from bot.engine.database import DatabaseUrl, read_versions, schema_locks
+from bot.engine.database import DatabaseUrl, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
+from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, tree_needs
 from bot.engine.progress import RevisionFollower, added_columns
 from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
@@ -150,6 +151,18 @@ class Engine:
         return status_of(
             environments, self.tree, schemas, connect_timeout=self.settings.migrations.connect_timeout_seconds
         )
+
+    def lacking(self, env: Environment, schemas: Sequence[str]) -> Needs:
+        """What the environment's database lacks of what these schemas' trees need before their first revision."""
+        with connect(self._database(env), connect_timeout=self.settings.migrations.connect_timeout_seconds) as db:
+            return lacking(db, tree_needs(self.tree.schema(schema) for schema in schemas))
+
+    def prepare(self, env: Environment, schemas: Sequence[str]) -> PrepareResult:
+        """Create in the environment's database what these schemas' trees need and it lacks."""
+        trees = [self.tree.schema(schema) for schema in schemas]
+        timeout = self.settings.migrations.connect_timeout_seconds
+        created = prepare_database(self._database(env), trees, connect_timeout=timeout)
+        return PrepareResult(env.key, tuple(schemas), created)
 
     def history(self, schema: str) -> list[HistoryEntry]:
         """Revisions newest first, with the environments that sit at each."""
