@@ -514,6 +514,11 @@ def _refuse_unusable(env: Environment, tree: SchemaTree, status: SchemaStatus, d
             f"{env.key}: {status.detail}",
             hint="Check that the server is up, and the URL, user and password given to the bot.",
         )
+    if status.state is State.NOT_PREPARED:
+        raise Refused(
+            f"{tree.schema_name} at {env.key} is {status.summary}; nothing was run",
+            hint=f"Prepare the database first: `prepare {env.key} {tree.section}`.",
+        )
     if status.state is State.UNVERSIONED and direction is not Direction.STAMP:
         raise Refused(
             f"{tree.schema_name} at {env.key} exists but has no Alembic revision recorded",
