@@ -746,7 +746,8 @@ def hinfo_verdict(schema: str, excerpt: LogExcerpt, minutes: float) -> str:
 
 
 def _warnings(plans: list[SchemaPlan]) -> list[str]:
-    return [f"{plan.schema}: [{w.rule}] {w.table}: {w.message}" for plan in plans for w in plan.warnings]
+    notes = [f"{plan.schema}: {plan.note}" for plan in plans if plan.note]
+    return notes + [f"{plan.schema}: [{w.rule}] {w.table}: {w.message}" for plan in plans for w in plan.warnings]
 
 
 def _progress_line(event: Progress) -> str:

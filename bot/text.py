@@ -76,6 +76,9 @@ def plan_text(plans: Sequence[SchemaPlan], *, show_sql: bool = False) -> str:
         if not plan.revisions and plan.direction.value != "stamp":
             blocks.append(f"{head}: nothing to do")
             continue
+        if plan.note:
+            blocks.append(f"{plan.environment}/{plan.schema}: {plan.note}")
+            continue
         lines = [head]
         lines += [f"  {info.short}  {info.message}" for info in plan.revisions]
         lines += [f"  warning [{warning.rule}] {warning.table}: {warning.message}" for warning in plan.warnings]
@@ -108,6 +111,8 @@ def outcome_text(outcome: SchemaOutcome) -> str:
             return f"{outcome.schema}: already at {now}, nothing to do"
         case Outcome.NOT_RUN:
             return f"{outcome.schema}: not started (an earlier schema failed); still at {now}"
+        case Outcome.NO_MODEL:
+            return f"{outcome.schema}: {outcome.error}"
     where = f"at revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
     lines = [
         f"{outcome.schema}: FAILED {where}: {outcome.error}",
@@ -261,6 +266,9 @@ def generated_text(results: Sequence[GeneratedRevision]) -> str:
     """Per schema: the file written and what it does, proven and linted; or that nothing changed."""
     lines = []
     for result in results:
+        if result.note:
+            lines.append(f"{result.schema}: {result.note}")
+            continue
         if result.path is None:
             lines.append(f"{result.schema}: no change in the model, no file")
             continue

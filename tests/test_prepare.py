@@ -1,12 +1,13 @@
 """What a database needs before a tree's first revision: status says what is missing, upgrades wait
 for it, ``prepare`` creates it (terminal and Slack), and scratch databases get it (drift on the
-upstream tree)."""
+upstream tree). And what a section needs beside it: its Felis model, or one line saying it has none."""
 
 from __future__ import annotations
 
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 
 import psycopg
@@ -138,3 +139,30 @@ def test_prepare_in_slack_is_a_request_approved_like_a_migration(needy, slack: F
 
         bot.command("prepare bts", user=REQUESTER, channel=BTS_CHANNEL)
         slack.wait_for(lambda calls: [c for c in calls if "nothing to do at bts" in c.text])
+
+
+def test_a_section_without_a_felis_model_says_so_in_one_line_and_the_others_answer(consdb_bot, tmp_path, bts_url):
+    config = write_config(
+        tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"},
+        schemas=["efd_latiss", "efd_scheduler"], alembic_ini=str(from_shared("upstream/consdb/alembic.ini")),
+    )  # fmt: skip
+    options = ("--config", str(config))
+    missing = "efd_scheduler: no Felis model: {}".format
+    model = resources.files("lsst.sdm.schemas") / "efd_scheduler.yaml"
+    line = missing(f"{model} does not exist")
+    assert consdb_bot("prepare", "bts", "--yes", *options).code == 0
+
+    plan = consdb_bot("plan", "bts", "--sql", *options)
+    assert plan.code == 0, plan.text
+    assert f"bts/{line}" in plan.out.splitlines()
+    assert "CREATE TABLE efd_latiss.exposure_efd" in plan.out
+
+    upgrade = consdb_bot("upgrade", "bts", "--yes", *options)
+    assert upgrade.code == 1
+    assert line in upgrade.out.splitlines()
+    assert [row for row in upgrade.out.splitlines() if row.startswith("efd_scheduler")] == [line]
+    assert "efd_latiss: upgrade done" in upgrade.out
+
+    generated = consdb_bot("generate", "-m", "nothing new", "efd_scheduler", *options)
+    assert generated.code == 0, generated.text
+    assert generated.out.splitlines() == [line]

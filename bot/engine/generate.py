@@ -34,7 +34,7 @@ from bot.engine import rewrite
 from bot.engine.database import DatabaseUrl
 from bot.engine.drift import scratch_database
 from bot.engine.lint import LintWarning, lint_sql
-from bot.engine.runner import ChildLimits, ChildRun, Job, model_directory, run_child
+from bot.engine.runner import ChildLimits, ChildRun, Job, model_directory, model_file, no_model, run_child
 from bot.engine.tree import MigrationTree, SchemaTree
 from bot.errors import OperationFailed, Refused
 from migrations.cdb_views import VIEW_RULES, view_definition
@@ -56,6 +56,8 @@ class GeneratedRevision:
     views: list[str] = field(default_factory=list)
     warnings: list[LintWarning] = field(default_factory=list)
     text: str = ""
+    note: str = ""
+    """Why the schema could not be compared (it has no Felis model)."""
 
 
 @dataclass
@@ -85,17 +87,26 @@ class Generator:
 
         The schemas share one scratch database, as they share a ConsDB database, and one child brings
         them all to their heads (Felis and Alembic load once)."""
-        timeout = self.limits.connect_timeout_seconds
-        trees = [self.tree.schema(section) for section in sections]
-        with (
-            model_directory(self.sdm_schemas) as model_dir,
-            scratch_database(self.server, trees, connect_timeout=timeout) as scratch,
-        ):
+        results: dict[str, GeneratedRevision] = {}
+        with model_directory(self.sdm_schemas) as model_dir:
+            for section in sections:
+                model = model_file(model_dir, self.tree.schema(section).schema_name)
+                if not model.is_file():
+                    results[section] = GeneratedRevision(section, note=no_model(model))
+            trees = [self.tree.schema(section) for section in sections if section not in results]
+            if trees:
+                self._compare_and_write(trees, model_dir, message, renames, drop_and_add, results)
+        return [results[section] for section in sections]
+
+    def _compare_and_write(
+        self, trees: list[SchemaTree], model_dir: Path, message: str, renames: Sequence[rewrite.Rename],
+        drop_and_add: bool, results: dict[str, GeneratedRevision],
+    ) -> None:  # fmt: skip
+        with scratch_database(self.server, trees, connect_timeout=self.limits.connect_timeout_seconds) as scratch:
             at_head = [tree for tree in trees if tree.heads]
             jobs = [Job(tree.section, "upgrade", "heads") for tree in at_head]
             for tree, run in zip(at_head, self._run_jobs(jobs, scratch), strict=False):
                 self._must(tree, run, "bring a scratch database to its head")
-            results: dict[str, GeneratedRevision] = {}
             pending: list[_Pending] = []
             for tree in trees:
                 operations = compare(scratch, tree.schema_name, model_metadata(model_dir, tree.schema_name))
@@ -108,7 +119,6 @@ class Generator:
             _check_renames(pending, renames, drop_and_add=drop_and_add)
             for found in pending:
                 results[found.tree.section] = self._write(found, message, model_dir, renames)
-        return [results[section] for section in sections]
 
     def _write(
         self, found: _Pending, message: str, model_dir: Path, renames: Sequence[rewrite.Rename]

@@ -52,6 +52,8 @@ class SchemaPlan:
     revisions: list[RevisionInfo]
     sql: str = ""
     warnings: list[LintWarning] = field(default_factory=list)
+    note: str = ""
+    """Why this plan has no SQL although it has revisions (the schema has no Felis model)."""
 
     @property
     def sql_digest(self) -> str:
@@ -74,6 +76,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     UNCHANGED = "unchanged"
     NOT_RUN = "not-run"
+    NO_MODEL = "no-model"
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,9 @@ class Engine:
             timeout = self.settings.migrations.connect_timeout_seconds
             with scratch_database(server, [tree], connect_timeout=timeout) as model:
                 run = self._run(tree, "upgrade", revision_argument(tree, status.current), model, {"view_readers": ""})
+                if run.model_missing:
+                    results.append(SchemaDrift(env.key, tree.section, status.current, detail=run.error or ""))
+                    continue
                 if not run.ok:
                     raise OperationFailed(
                         f"{tree.section}: could not build the model at {status.summary}: {_run_error(run)}"
@@ -291,8 +297,10 @@ class Engine:
             revisions = tree.pending(current=current, target=target)
         if not revisions or not with_sql:
             return SchemaPlan(env.key, tree.section, direction, current, target, revisions)
-        sql = self._offline_sql(tree, url, direction, current, target, options)
-        return SchemaPlan(env.key, tree.section, direction, current, target, revisions, sql, lint_sql(sql))
+        run = self._offline_sql(tree, url, direction, current, target, options)
+        if run.model_missing:
+            return SchemaPlan(env.key, tree.section, direction, current, target, revisions, note=run.error or "")
+        return SchemaPlan(env.key, tree.section, direction, current, target, revisions, run.sql, lint_sql(run.sql))
 
     def _offline_sql(
         self,
@@ -302,7 +310,7 @@ class Engine:
         current: tuple[str, ...],
         target: tuple[str, ...],
         options: dict[str, str],
-    ) -> str:
+    ) -> ChildRun:
         operation: Operation = "upgrade-sql" if direction is Direction.UPGRADE else "downgrade-sql"
         run = self._run(
             tree,
@@ -312,12 +320,12 @@ class Engine:
             options,
             start=revision_argument(tree, current) if current else None,
         )
-        if not run.ok:
+        if not run.ok and not run.model_missing:
             raise OperationFailed(
                 f"{tree.section}: could not produce the SQL of this plan: {_run_error(run)}",
                 hint="The migration scripts or env.py fail in offline mode; fix them before planning again.",
             )
-        return run.sql
+        return run
 
     def _run(
         self,
@@ -449,6 +457,8 @@ class Engine:
             return SchemaOutcome(tree.section, Outcome.UNCHANGED, plan)
         if not run.started:
             return SchemaOutcome(tree.section, Outcome.NOT_RUN, plan)
+        if run.model_missing:
+            return SchemaOutcome(tree.section, Outcome.NO_MODEL, plan, error=run.error)
         if run.ok:
             return SchemaOutcome(
                 tree.section, Outcome.SUCCEEDED, plan, applied=follower.applied, executed=run.statements,
