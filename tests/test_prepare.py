@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
+import black
 import psycopg
 import pytest
 
@@ -166,3 +168,35 @@ def test_a_section_without_a_felis_model_says_so_in_one_line_and_the_others_answ
     generated = consdb_bot("generate", "-m", "nothing new", "efd_scheduler", *options)
     assert generated.code == 0, generated.text
     assert generated.out.splitlines() == [line]
+
+
+def test_generate_on_the_upstream_tree_writes_the_pins_new_indexes_as_upstream_writes_its_files(
+    consdb_bot, tmp_path, bts_url
+):
+    tree = tmp_path / "consdb"
+    shutil.copytree(from_shared("upstream/consdb"), tree, copy_function=shutil.copyfile)
+    for path in [tree, *tree.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    config = write_config(
+        tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"}, schemas=["latiss"],
+        alembic_ini=str(tree / "alembic.ini"),
+    )  # fmt: skip
+    options = ("--config", str(config))
+    assert consdb_bot("prepare", "bts", "--yes", *options).code == 0
+    assert consdb_bot("upgrade", "bts", "--yes", *options).code == 0
+
+    generated = consdb_bot("generate", "-m", "sdm_schemas pin", "latiss", *options)
+    assert generated.code == 0, generated.text
+    indexes = [line.strip() for line in generated.out.splitlines() if line.strip().startswith("create index")]
+    assert len(indexes) == 4, generated.out
+    assert "drop column" not in generated.out, "pgs_region is upstream's own column, not the model's"
+    (path,) = (tree / "alembic" / "latiss" / "versions").glob("*_sdm_schemas_pin.py")
+    text = path.read_text()
+    assert "from typing import Sequence, Union" in text
+    assert 'down_revision: Union[str, None] = "68b3d07af9e6"' in text
+    assert text == black.format_str(text, mode=black.Mode(line_length=110))
+    assert max(len(line) for line in text.splitlines()) <= 110
+
+    assert consdb_bot("upgrade", "bts", "--yes", *options).code == 0
+    drift = consdb_bot("drift", "bts", *options)
+    assert drift.code == 0, drift.text
