@@ -26,13 +26,11 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
-from alembic import command, util
-from alembic.config import Config
-from alembic.script import ScriptDirectory
+from alembic import command
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bot.engine.tree import linked_file
+from bot.engine.tree import SchemaTree
 
 ABANDONED_EXIT_CODE = 70
 _emit_lock = threading.Lock()
@@ -57,15 +55,9 @@ def _record_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> 
     emit(event="statement", sql=statement)
 
 
-def _run_linked_env(script: ScriptDirectory) -> None:
-    """Alembic's ``run_env``, following an env.py that git checked out as a link (see :func:`linked_file`)."""
-    env_py = linked_file(Path(script.dir) / "env.py")
-    util.load_python_file(str(env_py.parent), env_py.name)
-
-
 def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
     buffer = io.StringIO()
-    config = Config(ini, ini_section=job["section"], output_buffer=buffer, stdout=buffer)
+    config = SchemaTree(Path(ini), job["section"]).alembic_config(output_buffer=buffer, stdout=buffer)
     config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in options.items()])
     operation, target, start = job["operation"], job["target"], job.get("start")
     if operation == "upgrade":
@@ -95,7 +87,6 @@ def _error_text(error: BaseException) -> str:
 
 def main() -> None:
     request = json.loads(sys.stdin.readline())
-    ScriptDirectory.run_env = _run_linked_env  # type: ignore[method-assign]
     threading.Thread(target=_watch_parent, daemon=True).start()
     event.listen(Engine, "before_cursor_execute", _record_statement)
     for index, job in enumerate(request["jobs"]):

@@ -6,8 +6,10 @@ and the roles they grant to. None of that is a revision, so the bot learns it fr
 is, without changing it: each section's ``consdb.schema_name`` and version-table schema, and the
 text of its env.py and revision files (never imported, as :mod:`bot.engine.tree` reads them), where
 ``GRANT ... TO role`` names a role, ``IN SCHEMA name`` a schema, and pg_sphere's type
-(``cdb_pgsphere``, ``SPoly``, ``pg_sphere``) the extension. A tree may also say so outright in
-its ini: ``consdb.roles``, ``consdb.extensions`` and ``consdb.schemas`` (comma-separated).
+(``cdb_pgsphere``, ``SPoly``, ``pg_sphere``) the extension. A schema the tree creates itself
+(``CREATE SCHEMA name`` in a revision; in env.py, a computed name is its version-table schema, as
+the bundled env.py does) is not needed beforehand. A tree may also say so outright in its ini:
+``consdb.roles``, ``consdb.extensions`` and ``consdb.schemas`` (comma-separated).
 
 Scratch databases (drift, generate) and ``prepare`` use the same function; ``status`` uses the
 same check, one catalog query per database.
@@ -30,8 +32,12 @@ from bot.errors import Refused
 
 PG_SPHERE = "pg_sphere"
 _USES_PG_SPHERE = re.compile(r"cdb_pgsphere|\bSPoly\b|\bpg_sphere\b|\bspoly\b")
-_GRANTEE = re.compile(r"\bGRANT\b[^;\"'\n]*?\bTO\s+(\"?)([A-Za-z_][A-Za-z0-9_$]*)\1", re.IGNORECASE)
-_IN_SCHEMA = re.compile(r"\bIN\s+SCHEMA\s+(\"?)([A-Za-z_][A-Za-z0-9_$]*)\1", re.IGNORECASE)
+_NAME = r"(\"?)([A-Za-z_][A-Za-z0-9_$]*)\1"
+_GRANTEE = re.compile(r"\bGRANT\b[^;\"'\n]*?\bTO\s+" + _NAME, re.IGNORECASE)
+_IN_SCHEMA = re.compile(r"\bIN\s+SCHEMA\s+" + _NAME, re.IGNORECASE)
+_CREATE_SCHEMA = r"\bCREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+_CREATES_SCHEMA = re.compile(_CREATE_SCHEMA + _NAME, re.IGNORECASE)
+_CREATES_COMPUTED_SCHEMA = re.compile(_CREATE_SCHEMA + r"\{", re.IGNORECASE)
 _NOT_ROLES = {"public", "current_user", "current_role", "session_user", "group", "role"}
 
 
@@ -53,6 +59,14 @@ class Needs:
             _merged(self.roles, other.roles),
         )
 
+    def __and__(self, other: Needs) -> Needs:
+        """What both hold, in this one's order."""
+        return Needs(
+            tuple(name for name in self.schemas if name in other.schemas),
+            tuple(name for name in self.extensions if name in other.extensions),
+            tuple(name for name in self.roles if name in other.roles),
+        )
+
     def text(self) -> str:
         """``schema cdb, pg_sphere, role usdf``: what a person reads."""
         schemas = [f"schema {name}" for name in self.schemas]
@@ -67,16 +81,21 @@ def tree_needs(trees: Iterable[SchemaTree]) -> Needs:
 @functools.lru_cache(maxsize=256)
 def schema_needs(tree: SchemaTree) -> Needs:
     """What one section needs: read once per tree object (a re-read tree is a new object)."""
-    schemas = [tree.version_table_schema, tree.schema_name, *_ini_list(tree, "consdb.schemas")]
+    schemas = [tree.version_table_schema, tree.schema_name]
     extensions = _ini_list(tree, "consdb.extensions")
     roles = _ini_list(tree, "consdb.roles")
-    files = [tree.script_directory / "env.py", *(info.path for info in tree.revisions.values())]
-    for text in (_read(path) for path in files):
+    created: set[str] = set()
+    env_text = _read(tree.env_script)
+    if _CREATES_COMPUTED_SCHEMA.search(env_text):
+        created.add(tree.version_table_schema)
+    for text in [env_text, *(_read(info.path) for info in tree.revisions.values())]:
         if PG_SPHERE not in extensions and _USES_PG_SPHERE.search(text):
             extensions.append(PG_SPHERE)
         roles += [match[1] for match in _GRANTEE.findall(text) if match[1].lower() not in _NOT_ROLES]
         schemas += [match[1] for match in _IN_SCHEMA.findall(text)]
-    return Needs(_merged(schemas), _merged(extensions), _merged(roles))
+        created |= {match[1] for match in _CREATES_SCHEMA.findall(text)}
+    needed = [schema for schema in schemas if schema not in created] + _ini_list(tree, "consdb.schemas")
+    return Needs(_merged(needed), _merged(extensions), _merged(roles))
 
 
 def lacking(connection: psycopg.Connection, needs: Needs) -> Needs:
@@ -141,3 +160,16 @@ def _read(path: Path) -> str:
 
 def _merged(*groups: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for group in groups for name in group))
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """What ``prepare`` created in an environment's database (nothing, when nothing was missing)."""
+
+    environment: str
+    schemas: tuple[str, ...]
+    created: Needs
+
+    @property
+    def ok(self) -> bool:
+        return True

@@ -13,6 +13,7 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from alembic.script.revision import Revision, RevisionMap
@@ -22,7 +23,7 @@ from bot.errors import ConfigError
 
 BUNDLED_INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 DEFAULT_VERSION_TABLE_SCHEMA = "cdb"
-_LINK_STUB_MAX_BYTES = 1024
+_LINK_TEXT_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,10 @@ class SchemaTree:
 
     def __init__(self, ini_path: Path, section: str) -> None:
         self.section = section
+        self.ini_path = ini_path
         self.config = Config(str(ini_path), ini_section=section)
         self.schema_name = self.config.get_main_option("consdb.schema_name") or f"cdb_{section}"
+        self.version_table = self.config.get_main_option("consdb.version_table", f"{self.schema_name}_version")
         script_location = self.config.get_alembic_option("script_location")
         if not script_location:
             raise ConfigError(f"section [{section}] of {ini_path} has no script_location")
@@ -54,14 +57,28 @@ class SchemaTree:
         self.version_directories = [
             ini_path.parent / location for location in self.config.get_version_locations_list() or ()
         ] or [self.script_directory / "versions"]
-        self.env_py = linked_file(self.script_directory / "env.py")
-        if not self.env_py.is_file():
+        if not (self.script_directory / "env.py").is_file():
             raise ConfigError(f"section [{section}] of {ini_path}: no env.py in {self.script_directory}")
-        # Upstream's efd_* env.py keeps its version table in schema efd, said only in env.py itself.
-        self.version_table_schema = self.config.get_main_option("consdb.version_table_schema") or (
-            _version_table_schema(self.env_py) or DEFAULT_VERSION_TABLE_SCHEMA
+        self.env_script = followed(self.script_directory / "env.py")
+        self.version_table_schema = (
+            self.config.get_main_option("consdb.version_table_schema")
+            or _keyword_in(self.env_script, "version_table_schema")
+            or DEFAULT_VERSION_TABLE_SCHEMA
         )
-        self.version_table = self.config.get_main_option("consdb.version_table", f"{self.schema_name}_version")
+
+    def alembic_config(self, **options: Any) -> Config:
+        """Alembic's configuration of this section, pointed at the env.py and script.py.mako that run.
+
+        When the section's env.py is a link written as text (see :func:`followed`), Alembic runs from
+        the folder the link names, with the section's own versions folder.
+        """
+        config = Config(str(self.ini_path), ini_section=self.section, **options)
+        if self.env_script != self.script_directory / "env.py":
+            config.set_main_option("script_location", _escaped(self.env_script.parent))
+            if not config.get_main_option("version_locations"):
+                config.set_main_option("version_locations", _escaped(self.script_directory / "versions"))
+                config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
+        return config
 
     @functools.cached_property
     def revisions(self) -> dict[str, RevisionInfo]:
@@ -136,40 +153,6 @@ class MigrationTree:
         return self._schemas[section]
 
 
-def linked_file(path: Path) -> Path:
-    """The file a git symbolic link stands for, when the checkout holds the link as a text file.
-
-    Without ``core.symlinks`` (or in a copy that lost its links) git writes a link as a small file
-    holding the target's relative path: lsst-dm/consdb's ``alembic/latiss/env.py`` reads ``../env.py``.
-    Any other file is itself.
-    """
-    if not path.is_file() or path.stat().st_size > _LINK_STUB_MAX_BYTES:
-        return path
-    text = path.read_text(errors="replace")
-    if not text or any(character.isspace() for character in text.rstrip("\n")):
-        return path
-    target = path.parent / text.rstrip("\n")
-    return target.resolve() if target.suffix == path.suffix and target.is_file() else path
-
-
-def _version_table_schema(env_py: Path) -> str | None:
-    """The ``version_table_schema`` env.py passes to Alembic as a literal, when it names one only."""
-    try:
-        module = ast.parse(env_py.read_text(), filename=str(env_py))
-    except SyntaxError:
-        return None
-    named: set[object] = set()
-    for node in ast.walk(module):
-        if isinstance(node, ast.keyword) and node.arg == "version_table_schema":
-            named.add(node.value.value if isinstance(node.value, ast.Constant) else None)
-        elif isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values, strict=True):
-                if isinstance(key, ast.Constant) and key.value == "version_table_schema":
-                    named.add(value.value if isinstance(value, ast.Constant) else None)
-    schema = named.pop() if len(named) == 1 else None
-    return schema if isinstance(schema, str) else None
-
-
 def short(revision: str) -> str:
     """Twelve characters, as Alembic prints revision ids."""
     return revision[:12]
@@ -178,6 +161,43 @@ def short(revision: str) -> str:
 def revisions_text(revisions: Iterable[str]) -> str:
     """Where a schema stands, for people: short ids, or ``base`` for none."""
     return ", ".join(short(revision) for revision in revisions) or "base"
+
+
+def followed(path: Path) -> Path:
+    """``path``, or the file it names when it is a symbolic link checked out as a text file.
+
+    Git writes a link as a small file holding the link's target wherever it does not make links
+    (``core.symlinks=false``, some archives and copies); lsst-dm/consdb links every section's
+    env.py and script.py.mako to the shared ones that way. Such a file is never valid Python.
+    """
+    if path.stat().st_size > _LINK_TEXT_LIMIT:
+        return path
+    target_text = path.read_text(errors="replace")
+    if not target_text or any(character.isspace() for character in target_text):
+        return path
+    target = (path.parent / target_text).resolve()
+    return target if target.is_file() and target.name == path.name and target != path.resolve() else path
+
+
+def _keyword_in(script: Path, keyword: str) -> str | None:
+    """The first literal string given as ``keyword=`` in a script, read without running it.
+
+    lsst-dm/consdb's env.py files name their version table's schema only in their call to
+    ``context.configure`` (``efd`` for the transformed-EFD schemas, ``cdb`` for the others).
+    """
+    try:
+        module = ast.parse(script.read_text(errors="replace"), filename=str(script))
+    except SyntaxError:
+        return None
+    for node in ast.walk(module):
+        if isinstance(node, ast.keyword) and node.arg == keyword and isinstance(node.value, ast.Constant):
+            return node.value.value if isinstance(node.value.value, str) else None
+    return None
+
+
+def _escaped(path: Path) -> str:
+    """A path as an ini value: configparser interpolates ``%``."""
+    return str(path).replace("%", "%%")
 
 
 def _read_revision(path: Path) -> RevisionInfo | None:
