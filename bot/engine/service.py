@@ -24,7 +24,7 @@ from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, 
 from bot.engine.progress import RevisionFollower, added_columns
 from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
-from bot.engine.targets import downgrade_target, resolve_revision, upgrade_target
+from bot.engine.targets import downgrade_target, stamp_target, upgrade_target
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, revisions_text, short
 from bot.errors import ConfigError, OperationFailed, Refused
 
@@ -287,7 +287,7 @@ class Engine:
         tree = self.tree.schema(status.schema)
         current = _refuse_unusable(env, tree, status, direction)
         if direction is Direction.STAMP:
-            return SchemaPlan(env.key, tree.section, direction, current, _stamp_target(tree, to), [])
+            return SchemaPlan(env.key, tree.section, direction, current, stamp_target(tree, to), [])
         if direction is Direction.DOWNGRADE:
             end = downgrade_target(tree, to or "-1", current)
             revisions = tree.removed(current=current, target=end)
@@ -475,14 +475,6 @@ class Engine:
             log_tail=run.log_tail,
             seconds=run.seconds,
         )
-
-
-def _stamp_target(tree: SchemaTree, spec: str | None) -> tuple[str, ...]:
-    if spec in (None, "head", "heads"):
-        return tree.heads
-    if spec == "base":
-        return ()
-    return (resolve_revision(tree, spec),)
 
 
 def revision_argument(tree: SchemaTree, revisions: tuple[str, ...]) -> str:

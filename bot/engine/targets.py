@@ -70,6 +70,16 @@ def upgrade_target(tree: SchemaTree, spec: str | None, current: tuple[str, ...])
     return (target,)
 
 
+def stamp_target(tree: SchemaTree, spec: str | None) -> tuple[str, ...]:
+    """The revision(s) a stamp records (none for ``base``)."""
+    spec = _strip_schema(tree, spec or "head")
+    if spec in ("head", "heads"):
+        return tree.heads
+    if spec == "base":
+        return ()
+    return (resolve_revision(tree, spec),)
+
+
 def downgrade_target(tree: SchemaTree, spec: str, current: tuple[str, ...]) -> str:
     """The revision a downgrade ends at (``base`` for none)."""
     spec = _strip_schema(tree, spec)

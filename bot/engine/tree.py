@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import configparser
 import functools
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,15 +70,15 @@ class SchemaTree:
     def alembic_config(self, **options: Any) -> Config:
         """Alembic's configuration of this section, pointed at the env.py and script.py.mako that run.
 
-        When the section's env.py is a link written as text (see :func:`followed`), Alembic runs from
-        the folder the link names, with the section's own versions folder.
+        Its locations are absolute: Alembic reads relative ones from the working folder, which is the
+        ini's only in the child. When the section's env.py is a link written as text (see
+        :func:`followed`), Alembic runs from the folder the link names, with the section's own
+        versions folder.
         """
         config = Config(str(self.ini_path), ini_section=self.section, **options)
-        if self.env_script != self.script_directory / "env.py":
-            config.set_main_option("script_location", _escaped(self.env_script.parent))
-            if not config.get_main_option("version_locations"):
-                config.set_main_option("version_locations", _escaped(self.script_directory / "versions"))
-                config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
+        config.set_main_option("script_location", _escaped(self.env_script.parent))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join(_escaped(d) for d in self.version_directories))
         return config
 
     @functools.cached_property
