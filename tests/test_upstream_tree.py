@@ -74,16 +74,6 @@ def recorded(url: str, section: str) -> list[str]:
         return [row[0] for row in connection.execute(query)]
 
 
-def one_error_line(result: Result, needle: str) -> str:
-    assert result.code == 1, result.text
-    return one_line(result, needle)
-
-
-def no_model_line(result: Result) -> str:
-    """The one line for efd_scheduler: the pinned lsst-sdm-schemas has no model of it."""
-    return one_line(result, f"no Felis model: {MODEL / 'efd_scheduler.yaml'} does not exist")
-
-
 def status_line(result: Result, section: str) -> str:
     return next(line for line in result.out.splitlines() if line.split()[1:2] == [section])
 
@@ -94,6 +84,17 @@ def one_line(result: Result, needle: str) -> str:
     lines = [line for line in result.text.splitlines() if needle in line and not line.startswith("  | ")]
     assert len(lines) == 1, result.text
     return lines[0]
+
+
+def one_error_line(result: Result, needle: str) -> str:
+    """The one line of a command that failed for the section it names."""
+    assert result.code == 1, result.text
+    return one_line(result, needle)
+
+
+def no_model_line(result: Result) -> str:
+    """The one line for efd_scheduler: the pinned lsst-sdm-schemas has no model of it."""
+    return one_line(result, f"no Felis model: {MODEL / 'efd_scheduler.yaml'} does not exist")
 
 
 @pytest.fixture
@@ -134,6 +135,9 @@ def test_status_history_and_plan_with_sql_answer_for_every_section(upstream, con
         line = one_error_line(consdb_bot(*upstream("plan", "bts", section, "--sql")), "KeyError")
         assert f"KeyError '{SCHEMA[section]}.ccdexposure' in alembic/env.py" in line
     no_model_line(consdb_bot(*upstream("plan", "bts", NO_MODEL, "--sql")))
+    both = consdb_bot(*upstream("plan", "bts", "efd_lsstcam", NO_MODEL, "--sql"))
+    no_model_line(both)
+    assert "CREATE TABLE efd_lsstcam.exposure_efd" in both.out  # the other section still answers
 
 
 def test_upgrade_downgrade_and_stamp_every_section_that_upstream_can_run(upstream, upstream_db, consdb_bot):
@@ -154,8 +158,9 @@ def test_upgrade_downgrade_and_stamp_every_section_that_upstream_can_run(upstrea
         assert recorded(upstream_db, section) == head
 
     for section in STARTRACKERS:
-        line = one_error_line(consdb_bot(*upstream("upgrade", "bts", section, "--yes")), "KeyError")
-        assert f"'{SCHEMA[section]}.ccdexposure'" in line
+        for command in (("upgrade", "bts", section), ("stamp", "bts", section, "head")):
+            line = one_error_line(consdb_bot(*upstream(*command, "--yes")), "KeyError")
+            assert f"'{SCHEMA[section]}.ccdexposure'" in line
         assert recorded(upstream_db, section) == []
     no_model_line(consdb_bot(*upstream("upgrade", "bts", NO_MODEL, "--yes")))
     assert "empty" in status_line(consdb_bot(*upstream("status")), NO_MODEL)
@@ -287,6 +292,10 @@ def test_generate_then_upgrade_leaves_nothing_for_upstreams_checks(tmp_path, ups
             assert text.count("op.create_index(") == PINNED_INDEXES, text
         black = subprocess.run([sys.executable, "-m", "black", "-l", "110", "--check", str(path)], capture_output=True)
         assert black.returncode == 0, black.stderr  # the tree's post_write_hooks formatted it
+
+    cannot = consdb_bot("--config", str(config), "generate", "-m", "indexes", "startrackerwide")
+    assert "KeyError 'cdb_startrackerwide.ccdexposure'" in one_error_line(cannot, "startrackerwide")
+    no_model_line(consdb_bot("--config", str(config), "generate", "-m", "indexes", NO_MODEL))
 
     upgrade = consdb_bot("--config", str(config), "upgrade", "bts", *RUNNABLE, "--yes")
     assert upgrade.code == 0, upgrade.text
