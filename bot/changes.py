@@ -28,7 +28,7 @@ from bot.engine.service import ChangeResult, Direction, Engine, Progress, Schema
 from bot.errors import ConsdbBotError, Refused
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
-from bot.store import Store, aware, expired, now, silent_for
+from bot.store import Store, aware, expired, silent_for
 from bot.store.models import ChangeRequest, RequestState
 from bot.text import result_text
 from bot.tickets import TicketCheck
@@ -139,7 +139,7 @@ class ChangeService:
         notifier: ChangeNotifier,
         *,
         group_members: Callable[[str], set[str]] = lambda _group: set(),
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime],
         launch: Callable[[Callable[[], None]], object] = lambda run: run(),
         restart: Restarter | None = None,
         verify: Callable[[Environment, dict[str, dict[str, list[str]]]], str] | None = None,
@@ -360,7 +360,7 @@ class ChangeService:
             return
         if view.still_needed == 0:
             claimed = self.store.transition(
-                request.id, RequestState.REQUESTED, RequestState.APPROVED, runner=RUNNER, heartbeat_at=now()
+                request.id, RequestState.REQUESTED, RequestState.APPROVED, runner=RUNNER, heartbeat_at=self.clock()
             )
             if claimed:
                 self._announce(request.id, "approved")
@@ -377,7 +377,7 @@ class ChangeService:
         left running would block its environment.
         """
         if not self.store.transition(
-            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=now()
+            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock()
         ):
             return
         self._active.add(request_id)
@@ -548,7 +548,7 @@ class ChangeService:
         host, _, pid = (request.runner or "").rpartition(":")
         if host == socket.gethostname() and pid.isdigit():
             return int(pid) == os.getpid() or not _alive(int(pid))
-        return silent_for(request) > STALE_SECONDS
+        return silent_for(request, at=self.clock()) > STALE_SECONDS
 
     def _interrupt(self, request: ChangeRequest, state: RequestState) -> None:
         try:

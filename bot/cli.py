@@ -152,14 +152,16 @@ class _Terminal:
 
     @functools.cached_property
     def store(self) -> Store:
-        store = Store(require(self.settings.state_url, purpose="the bot's state"))
+        store = Store(require(self.settings.state_url, purpose="the bot's state"), clock=now)
         store.upgrade()
         return store
 
     @functools.cached_property
     def tickets(self) -> TicketService:
         """Jira as this shell reaches it (JIRA_TOKEN); without a token, comments wait for the bot."""
-        return TicketService(self.settings, self.store, JiraDesk.from_environment(self.settings.jira, os.environ))
+        return TicketService(
+            self.settings, self.store, JiraDesk.from_environment(self.settings.jira, os.environ), clock=now
+        )
 
     def _check_ticket(self, tickets: TicketService, key: str | None) -> None:
         """Refuse an unknown ticket, as Slack does; say so when Jira could not tell."""
@@ -211,7 +213,7 @@ class _Terminal:
 
         scheduler = Scheduler(self.store, poll_seconds=self.settings.scheduler.poll_seconds)
         scheduler.open()
-        service = BookingService(self.settings, scheduler.store, scheduler, tickets=self.tickets)
+        service = BookingService(self.settings, scheduler.store, scheduler, tickets=self.tickets, clock=now)
         try:
             match command:
                 case grammar.Bookings():
@@ -236,7 +238,8 @@ class _Terminal:
         from bot.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
         from bot.scheduler import Scheduler  # noqa: PLC0415
 
-        flag = BookingService(self.settings, store, Scheduler(store, poll_seconds=1)).standing(env, self.actor)
+        bookings = BookingService(self.settings, store, Scheduler(store, poll_seconds=1), clock=now)
+        flag = bookings.standing(env, self.actor)
         if flag:
             self.err.write(f"note: {flag}\n")
 

@@ -12,6 +12,7 @@ from bot.engine.service import Direction, Engine
 from bot.reports import DailyReport, HealthAlert, ReportService
 from bot.scheduler import Scheduler
 from bot.store import Store
+from tests.support.clock import Clock
 
 FIRST_LATISS = "8ebb60eda79d"
 
@@ -38,11 +39,12 @@ environments:
 """,
         environ={},
     )
-    store = Store(str(settings.state_url))
+    clock = Clock()
+    store = Store(str(settings.state_url), clock=clock)
     store.upgrade()
     engine, recorder = Engine(settings), Recorder()
-    bookings = BookingService(settings, store, Scheduler(store, poll_seconds=60))
-    reports = ReportService(settings, engine, store, bookings, recorder)
+    bookings = BookingService(settings, store, Scheduler(store, poll_seconds=60), clock=clock)
+    reports = ReportService(settings, engine, store, bookings, recorder, clock=clock)
     bts = settings.environment("bts")
 
     reports.check("bts")
