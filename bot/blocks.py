@@ -82,6 +82,8 @@ def _cell(status: SchemaStatus) -> str:
             return f"empty -{status.behind}"
         case State.NOT_CONFIGURED:
             return "not here"
+        case State.NOT_KEPT:
+            return "not kept here"
         case _:
             return status.state.value
 
@@ -93,7 +95,7 @@ def status_blocks(statuses: Sequence[SchemaStatus]) -> Blocks:
     return blocks
 
 
-_EXPLAINED = (State.UNREACHABLE, State.NOT_CONFIGURED, State.UNVERSIONED, State.UNKNOWN_REVISION)
+_EXPLAINED = (State.UNREACHABLE, State.NOT_CONFIGURED, State.UNVERSIONED, State.UNKNOWN_REVISION, State.NOT_IN_TREE)
 
 
 _USER_ID = re.compile(r"(?<![<@\w])([UW][A-Z0-9]{8,})\b")

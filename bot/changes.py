@@ -24,7 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from bot import grammar
 from bot.config import Environment, Settings
 from bot.engine.runner import STOPPING
-from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
+from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan, revision_argument
+from bot.engine.status import State
+from bot.engine.tree import revisions_text, short
 from bot.errors import ConsdbBotError, Refused
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
@@ -620,23 +622,58 @@ def check_proposal(
         raise busy_refusal(store, env)
     plans = engine.plan(
         env,
-        settings.select_schemas(proposal.schemas),
+        settings.schemas_at(env, proposal.schemas),
         to=proposal.target,
         direction=proposal.kind,
         options=proposal.options,
         with_sql=with_sql,
     )
     plans = [plan for plan in plans if plan.revisions or proposal.kind is Direction.STAMP]
-    if env.requires_tested_on and proposal.kind is Direction.UPGRADE:
-        tested = settings.environment(env.requires_tested_on)
+    if proposal.kind is Direction.UPGRADE:
         for plan in plans:
-            if not store.succeeded_at(tested.key, plan.schema, list(plan.target)):
-                target = ", ".join(revision[:12] for revision in plan.target)
-                raise Refused(
-                    f"{plan.schema} at {target} has not succeeded at {tested.key} yet",
-                    hint=f"Migrate {tested.key} there first ({plan.schema} --to {target}).",
-                )
+            _refuse_untested(settings, engine, store, env, plan)
     return env, plans
+
+
+def _refuse_untested(settings: Settings, engine: Engine, store: Store, env: Environment, plan: SchemaPlan) -> None:
+    """Refuse an upgrade whose target has not yet succeeded where it must be proven first.
+
+    "Succeeded at" means that the proving environment's database now records the target or a revision
+    beyond it: the database is the truth, so a change made there outside the bot counts, and a target
+    that was reached and then rolled back there does not. Only where this process cannot read that
+    database (no URL here, or unreachable) does the bot's own record stand in: where its last successful
+    change of the schema there left it.
+    """
+    tested = settings.proven_first_at(env, plan.schema)
+    if tested is None:
+        return
+    tree = engine.tree.schema(plan.schema)
+    status = engine.status([tested], [plan.schema])[0]
+    target = revisions_text(plan.target)
+    needed = f"{env.key}: {plan.schema} must first reach {target} at {tested.key}"
+    command = f"migrate {tested.key} {plan.schema} --to {short(revision_argument(tree, plan.target))}"
+    if status.state in (State.HEAD, State.BEHIND, State.EMPTY):
+        current, known = status.current, ""
+    elif status.state in (State.UNREACHABLE, State.NOT_CONFIGURED):
+        recorded = store.last_reached(tested.key, plan.schema)
+        if recorded is None:
+            raise Refused(
+                f"{needed}, whose database cannot be read here ({status.detail})"
+                f" and where the bot has no record of changing {plan.schema}",
+                hint=f"Give the bot {tested.key}'s database, or run `{command}` first.",
+            )
+        current, known = tuple(recorded), " by the bot's records (its database cannot be read here)"
+    else:
+        raise Refused(
+            f"{needed}, where it is {status.summary}",
+            hint=f"Settle {tested.key} first: `status {tested.key} {plan.schema}`.",
+        )
+    lacking = tree.missing(current=current, target=plan.target)
+    if lacking:
+        raise Refused(
+            f"{needed}, which is {len(lacking)} revision(s) behind it{known} (at {revisions_text(current)})",
+            hint=f"Run `{command}` first.",
+        )
 
 
 def check_restart(settings: Settings, store: Store, environment: str, ticket: str | None) -> Environment:

@@ -190,7 +190,7 @@ def test_requires_ticket_and_tested_on(world):
     assert "summit changes need a Jira ticket" in str(refused.value)
     with pytest.raises(Refused) as refused:
         world.propose("summit", ticket="OSW-123")
-    assert "latiss at c0ffee000003 has not succeeded at bts yet" in str(refused.value)
+    assert "summit: latiss must first reach c0ffee000003 at bts, which is 3 revision(s) behind it" in str(refused.value)
     assert world.store.audit_trail(environment="summit", limit=1)[0].action == "refused"
 
 

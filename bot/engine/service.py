@@ -190,10 +190,10 @@ class Engine:
         server = DatabaseUrl.parse(require(scratch, purpose="drift"), key="migrations.scratch_url") if scratch else url
         results = []
         for status in self.status([env], schemas):
-            tree = self.tree.schema(status.schema)
             if status.state not in (State.HEAD, State.BEHIND):
-                results.append(SchemaDrift(env.key, tree.section, status.current, detail=status.summary))
+                results.append(SchemaDrift(env.key, status.schema, status.current, detail=status.summary))
                 continue
+            tree = self.tree.schema(status.schema)
             with scratch_database(server, connect_timeout=self.settings.migrations.connect_timeout_seconds) as model:
                 run = self._run(tree, "upgrade", revision_argument(tree, status.current), model, {"view_readers": ""})
                 if not run.ok:

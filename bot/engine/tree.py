@@ -98,6 +98,22 @@ class SchemaTree:
         steps = self.graph.iterate_revisions(current, target, select_for_downgrade=True, inclusive=False)
         return [self.revisions[step.revision] for step in steps if step.revision != target]
 
+    def missing(self, *, current: tuple[str, ...], target: tuple[str, ...]) -> list[RevisionInfo]:
+        """The revisions ``target`` stands on that ``current`` lacks, oldest first: none when ``current``
+        is at ``target`` or beyond it (on any branch that contains it)."""
+        lacking = self._with_ancestors(target) - self._with_ancestors(current)
+        return [info for info in reversed(self.newest_first()) if info.revision in lacking]
+
+    def _with_ancestors(self, revisions: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        waiting = list(revisions)
+        while waiting:
+            revision = waiting.pop()
+            if revision not in found and revision in self.revisions:
+                found.add(revision)
+                waiting.extend(self.revisions[revision].down_revisions)
+        return found
+
     def newest_first(self) -> list[RevisionInfo]:
         return [self.revisions[step.revision] for step in self.graph.iterate_revisions("heads", "base")]
 

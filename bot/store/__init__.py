@@ -309,16 +309,20 @@ class Store:
             comments = session.scalars(select(JiraComment).where(JiraComment.ticket == ticket).order_by(JiraComment.id))
             return list(requests), list(bookings), list(outcomes), list(comments)
 
-    def succeeded_at(self, environment: str, schema: str, revisions: Sequence[str]) -> bool:
-        """Whether a change that ended at ``revisions`` for ``schema`` succeeded in ``environment``."""
-        query = select(AuditRecord.detail).where(
-            AuditRecord.environment == environment, AuditRecord.action == "succeeded"
+    def last_reached(self, environment: str, schema: str) -> list[str] | None:
+        """Where the bot's last successful change of ``schema`` in ``environment`` left it (its
+        revisions), or None when the bot has no record of changing it there."""
+        query = (
+            select(AuditRecord.detail)
+            .where(AuditRecord.environment == environment, AuditRecord.action == "succeeded")
+            .order_by(AuditRecord.id.desc())
         )
         with self.session() as session:
             for detail in session.scalars(query):
-                if sorted(detail.get("reached", {}).get(schema, [])) == sorted(revisions):
-                    return True
-        return False
+                reached = detail.get("reached", {})
+                if schema in reached:
+                    return list(reached[schema])
+        return None
 
 
 def _lock_environment(session: Session, environment: str) -> None:
