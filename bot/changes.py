@@ -287,7 +287,7 @@ class ChangeService:
         self.store.audit(
             actor=request.requester, action="requested", environment=env.key, request_id=request.id,
             summary=f"{request.kind} {', '.join(view.ranges)} requested" + (f" ({FORCED})" if view.forced else ""),
-            detail={"ranges": view.ranges, "forced": view.forced},
+            detail={"ranges": view.ranges} | forced_detail(view.forced),
         )  # fmt: skip
         return dataclasses.replace(view, channel=channel, message_ts=message_ts)
 
@@ -488,7 +488,7 @@ class ChangeService:
             actor="consdb-bot", action=state.value, environment=request.environment, request_id=request.id,
             summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
             + (f": {note}" if note else ""),
-            detail={"reached": reached, "ticket": request.ticket, "forced": forced},
+            detail={"reached": reached, "ticket": request.ticket} | forced_detail(forced),
         )  # fmt: skip
         finished = self.store.request(request.id)
         assert finished is not None
@@ -707,3 +707,8 @@ def _warnings(plans: list[SchemaPlan]) -> list[str]:
 
 def _progress_line(event: Progress) -> str:
     return f"{event.schema}: {event.text}"
+
+
+def forced_detail(forced: bool) -> dict[str, bool]:
+    """What an audit record's detail adds for a stamp whose check was overridden (nothing otherwise)."""
+    return {"forced": True} if forced else {}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.changes import FORCED, Proposal, check_proposal, check_restart
+from bot.changes import FORCED, Proposal, check_proposal, check_restart, forced_detail
 from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
@@ -175,7 +175,7 @@ class _Terminal:
         state = "succeeded" if ok else "failed"
         record = store.audit(
             actor=self.actor, action=state, environment=env.key, summary=summary,
-            detail={"kind": kind, "reached": reached, "ticket": ticket, "forced": forced}, ticket=ticket,
+            detail={"kind": kind, "reached": reached, "ticket": ticket} | forced_detail(forced), ticket=ticket,
         )  # fmt: skip
         if ticket:
             body = terminal_comment(
