@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import load_settings
+from bot.engine.service import Engine
 from bot.sandbox.standins.slack import Call, FakeSlack
-from tests.conftest import REPO
+from tests.conftest import REPO, write_config
 from tests.support.bot_process import BotProcess
 from tests.support.slack_bot import (
     APPROVER_1,
@@ -152,3 +154,25 @@ def test_an_approval_after_the_tree_changed_is_refused_and_the_request_says_what
         assert "changed versions/startrackerwide/a11ce0000001_add_exposure_pulled_seeing.py" in text
         assert "ask again" in text
     assert revisions(databases["BTS_DATABASE_URL"], "startrackerwide") == [FIRST]
+
+
+def test_a_changed_ini_file_is_read_again(tree, new_database, monkeypatch, tmp_path):
+    """The version locations moved by a pull are followed too (here: to a folder with one more revision)."""
+    monkeypatch.setenv("BTS_DATABASE_URL", new_database())
+    config = write_config(
+        tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"}, schemas=["startrackerwide"],
+        alembic_ini=str(tree / "alembic.ini"),
+    )  # fmt: skip
+    settings = load_settings(config)
+    engine = Engine(settings)
+    bts = settings.environment("bts")
+    assert engine.status([bts], ["startrackerwide"])[0].summary == "empty (1 behind)"
+
+    moved = tree / "versions" / "startrackerwide_next"
+    shutil.copytree(tree / "versions" / "startrackerwide", moved)
+    (moved / "a11ce0000001_add_exposure_pulled_seeing.py").write_text(
+        revision_file("a11ce0000001", FIRST, "pulled_seeing")
+    )
+    ini = tree / "alembic.ini"
+    ini.write_text(ini.read_text().replace("versions/startrackerwide\n", "versions/startrackerwide_next\n"))
+    assert engine.status([bts], ["startrackerwide"])[0].summary == "empty (2 behind)"
