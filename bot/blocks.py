@@ -133,8 +133,15 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         section(ranges or "(no schema)"),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
     ]
+    if view.forced:
+        blocks.append(
+            section(
+                ":red_circle: *Check overridden (`--force`)*: the live schema was not verified against the model"
+                " at this revision. Approve only if you know it matches."
+            )
+        )
+    blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]})
     if view.options:
         options = " ".join(f"`{key}={value}`" for key, value in view.options.items())
         blocks.append(section(f"*Options handed to the migration scripts*: {options}"))

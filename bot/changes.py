@@ -46,6 +46,7 @@ APPROVE = "approve"
 REJECT = "reject"
 RESTART = "restart"
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+FORCED = "the check against the model was overridden with --force"
 HEARTBEAT_SECONDS = 10
 STALE_SECONDS = 60
 log = logging.getLogger(__name__)
@@ -74,6 +75,11 @@ class RequestView:
     options: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     finished_at: datetime | None = None
+
+    @property
+    def forced(self) -> bool:
+        """A stamp whose check against the model was overridden (``--force``)."""
+        return bool(self.outcome.get("forced"))
 
     @property
     def booking_flag(self) -> str | None:
@@ -120,6 +126,8 @@ class Proposal:
     requester: str
     ticket: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+    force: bool = False
+    """A stamp not verified against the model (``--force``)."""
 
     @classmethod
     def from_command(cls, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, requester: str) -> Proposal:
@@ -129,7 +137,8 @@ class Proposal:
         if isinstance(command, grammar.Downgrade):
             return cls(Direction.DOWNGRADE, command.environment, [command.schema], command.revision, requester,
                        command.ticket, command.options)  # fmt: skip
-        return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester, command.ticket)
+        return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester, command.ticket,
+                   force=command.force)  # fmt: skip
 
 
 class ChangeService:
@@ -206,6 +215,7 @@ class ChangeService:
                 "booking": flag,
                 "ticket": ticket,
                 "trace": TRACE.get(),
+                "forced": proposal.force,
             },
         )
         return self._open(request, env)
@@ -278,7 +288,8 @@ class ChangeService:
         REQUESTS.labels(RequestState.REQUESTED.value).inc()
         self.store.audit(
             actor=request.requester, action="requested", environment=env.key, request_id=request.id,
-            summary=f"{request.kind} {', '.join(view.ranges)} requested", detail={"ranges": view.ranges},
+            summary=f"{request.kind} {', '.join(view.ranges)} requested" + (f" ({FORCED})" if view.forced else ""),
+            detail={"ranges": view.ranges} | forced_detail(view.forced),
         )  # fmt: skip
         return dataclasses.replace(view, channel=channel, message_ts=message_ts)
 
@@ -286,6 +297,8 @@ class ChangeService:
         env, plans = check_proposal(self.settings, self.engine, self.store, proposal, with_sql=True)
         if not plans:
             raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
+        if not proposal.force:  # said before anyone is asked to approve; checked again when it runs
+            self.engine.refuse_unverified_stamps(env, plans)
         return env, plans
 
     def react(
@@ -441,6 +454,7 @@ class ChangeService:
             actor=f"{request.requester} (request #{request.id})",
             on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
             expected=request.binding,
+            force=view.forced,
         )
 
     def _count_change(self, request: ChangeRequest, state: RequestState) -> None:
@@ -471,10 +485,12 @@ class ChangeService:
         self._count_change(request, state)
         self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
         REQUESTS.labels(state.value).inc()
+        forced = bool(outcome.get("forced"))
         self.store.audit(
             actor="consdb-bot", action=state.value, environment=request.environment, request_id=request.id,
-            summary=f"#{request.id} {request.kind} {state.value}" + (f": {note}" if note else ""),
-            detail={"reached": reached, "ticket": request.ticket},
+            summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
+            + (f": {note}" if note else ""),
+            detail={"reached": reached, "ticket": request.ticket} | forced_detail(forced),
         )  # fmt: skip
         finished = self.store.request(request.id)
         assert finished is not None
@@ -728,3 +744,8 @@ def _warnings(plans: list[SchemaPlan]) -> list[str]:
 
 def _progress_line(event: Progress) -> str:
     return f"{event.schema}: {event.text}"
+
+
+def forced_detail(forced: bool) -> dict[str, bool]:
+    """What an audit record's detail adds for a stamp whose check was overridden (nothing otherwise)."""
+    return {"forced": True} if forced else {}

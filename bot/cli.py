@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.changes import Proposal, check_proposal, check_restart
+from bot.changes import FORCED, Proposal, check_proposal, check_restart, forced_detail
 from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
@@ -171,13 +171,13 @@ class _Terminal:
 
     def _finished(
         self, store: Store, *, kind: str, env: Environment, ok: bool, reached: dict[str, list[str]], ticket: str | None,
-        summary: str, detail: str,
+        summary: str, detail: str, forced: bool = False,
     ) -> None:  # fmt: skip
         """Audit a change made here, and comment on its ticket."""
         state = "succeeded" if ok else "failed"
         record = store.audit(
             actor=self.actor, action=state, environment=env.key, summary=summary,
-            detail={"kind": kind, "reached": reached, "ticket": ticket}, ticket=ticket,
+            detail={"kind": kind, "reached": reached, "ticket": ticket} | forced_detail(forced), ticket=ticket,
         )  # fmt: skip
         if ticket:
             body = terminal_comment(
@@ -266,14 +266,17 @@ class _Terminal:
             raise Refused(
                 "nothing was changed: changes from the terminal need --yes", hint="Read the plan above, then add --yes."
             )
+        if proposal.force:
+            self.err.write(f"note: {FORCED}: the live schema is not checked against the model\n")
         result = self.engine.change(
             env, schemas, direction=proposal.kind, to=proposal.target, options=proposal.options, actor=self.actor,
-            wait=command.wait, on_progress=self.progress,
+            wait=command.wait, on_progress=self.progress, force=proposal.force,
         )  # fmt: skip
         self.answer(result, lambda: change_text(result))
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes}
         state = "succeeded" if result.ok else "failed"
+        forced = f" ({FORCED})" if proposal.force else ""
         self._finished(store, kind=result.direction.value, env=env, ok=result.ok, reached=reached,
-                       ticket=proposal.ticket, summary=f"{result.direction.value} from the terminal {state}",
-                       detail=change_text(result))  # fmt: skip
+                       ticket=proposal.ticket, summary=f"{result.direction.value} from the terminal {state}{forced}",
+                       detail=change_text(result), forced=proposal.force)  # fmt: skip
         return 0 if result.ok else 1
