@@ -82,6 +82,8 @@ def _cell(status: SchemaStatus) -> str:
             return f"empty -{status.behind}"
         case State.NOT_CONFIGURED:
             return "not here"
+        case State.NOT_KEPT:
+            return "not kept here"
         case _:
             return status.state.value
 
@@ -93,7 +95,7 @@ def status_blocks(statuses: Sequence[SchemaStatus]) -> Blocks:
     return blocks
 
 
-_EXPLAINED = (State.UNREACHABLE, State.NOT_CONFIGURED, State.UNVERSIONED, State.UNKNOWN_REVISION)
+_EXPLAINED = (State.UNREACHABLE, State.NOT_CONFIGURED, State.UNVERSIONED, State.UNKNOWN_REVISION, State.NOT_IN_TREE)
 
 
 _USER_ID = re.compile(r"(?<![<@\w])([UW][A-Z0-9]{8,})\b")
@@ -131,8 +133,15 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         section(ranges or "(no schema)"),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
     ]
+    if view.forced:
+        blocks.append(
+            section(
+                ":red_circle: *Check overridden (`--force`)*: the live schema was not verified against the model"
+                " at this revision. Approve only if you know it matches."
+            )
+        )
+    blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]})
     if view.options:
         options = " ".join(f"`{key}={value}`" for key, value in view.options.items())
         blocks.append(section(f"*Options handed to the migration scripts*: {options}"))

@@ -22,7 +22,7 @@ from bot.config import Environment, Settings
 from bot.errors import Refused
 from bot.metrics import ANNOUNCEMENTS
 from bot.scheduler import Scheduler
-from bot.store import Store, aware, now
+from bot.store import Store, aware
 from bot.store.models import Booking
 from bot.when import When, length, local_clock, span
 
@@ -106,7 +106,7 @@ class BookingService:
         *,
         approvers: Callable[[Environment], set[str]] = lambda _env: set(),
         tickets: TicketService | None = None,
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime],
     ) -> None:
         """``announcer`` is needed only where announcements are posted: the terminal schedules them.
         ``tickets`` checks the ticket a booking names, and comments on it."""

@@ -25,11 +25,13 @@ from bot import grammar
 from bot.config import Environment, Settings
 from bot.engine.prepare import Needs, PrepareResult
 from bot.engine.runner import STOPPING
-from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
+from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan, revision_argument
+from bot.engine.status import State
+from bot.engine.tree import revisions_text, short
 from bot.errors import ConsdbBotError, Refused
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
-from bot.store import Store, aware, expired, now, silent_for
+from bot.store import Store, aware, expired, silent_for
 from bot.store.models import ChangeRequest, RequestState
 from bot.text import result_text
 from bot.tickets import TicketCheck
@@ -49,6 +51,7 @@ REJECT = "reject"
 RESTART = "restart"
 PREPARE = "prepare"
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+FORCED = "the check against the model was overridden with --force"
 HEARTBEAT_SECONDS = 10
 STALE_SECONDS = 60
 log = logging.getLogger(__name__)
@@ -77,6 +80,11 @@ class RequestView:
     options: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     finished_at: datetime | None = None
+
+    @property
+    def forced(self) -> bool:
+        """A stamp whose check against the model was overridden (``--force``)."""
+        return bool(self.outcome.get("forced"))
 
     @property
     def booking_flag(self) -> str | None:
@@ -123,6 +131,8 @@ class Proposal:
     requester: str
     ticket: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+    force: bool = False
+    """A stamp not verified against the model (``--force``)."""
 
     @classmethod
     def from_command(cls, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, requester: str) -> Proposal:
@@ -132,7 +142,8 @@ class Proposal:
         if isinstance(command, grammar.Downgrade):
             return cls(Direction.DOWNGRADE, command.environment, [command.schema], command.revision, requester,
                        command.ticket, command.options)  # fmt: skip
-        return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester, command.ticket)
+        return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester, command.ticket,
+                   force=command.force)  # fmt: skip
 
 
 class ChangeService:
@@ -144,7 +155,7 @@ class ChangeService:
         notifier: ChangeNotifier,
         *,
         group_members: Callable[[str], set[str]] = lambda _group: set(),
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime],
         launch: Callable[[Callable[[], None]], object] = lambda run: run(),
         restart: Restarter | None = None,
         verify: Callable[[Environment, dict[str, dict[str, list[str]]]], str] | None = None,
@@ -209,6 +220,7 @@ class ChangeService:
                 "booking": flag,
                 "ticket": ticket,
                 "trace": TRACE.get(),
+                "forced": proposal.force,
             },
         )
         return self._open(request, env)
@@ -318,7 +330,8 @@ class ChangeService:
         REQUESTS.labels(RequestState.REQUESTED.value).inc()
         self.store.audit(
             actor=request.requester, action="requested", environment=env.key, request_id=request.id,
-            summary=f"{request.kind} {', '.join(view.ranges)} requested", detail={"ranges": view.ranges},
+            summary=f"{request.kind} {', '.join(view.ranges)} requested" + (f" ({FORCED})" if view.forced else ""),
+            detail={"ranges": view.ranges} | forced_detail(view.forced),
         )  # fmt: skip
         return dataclasses.replace(view, channel=channel, message_ts=message_ts)
 
@@ -326,6 +339,8 @@ class ChangeService:
         env, plans = check_proposal(self.settings, self.engine, self.store, proposal, with_sql=True)
         if not plans:
             raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
+        if not proposal.force:  # said before anyone is asked to approve; checked again when it runs
+            self.engine.refuse_unverified_stamps(env, plans)
         return env, plans
 
     def react(
@@ -402,7 +417,7 @@ class ChangeService:
             return
         if view.still_needed == 0:
             claimed = self.store.transition(
-                request.id, RequestState.REQUESTED, RequestState.APPROVED, runner=RUNNER, heartbeat_at=now()
+                request.id, RequestState.REQUESTED, RequestState.APPROVED, runner=RUNNER, heartbeat_at=self.clock()
             )
             if claimed:
                 self._announce(request.id, "approved")
@@ -419,7 +434,7 @@ class ChangeService:
         left running would block its environment.
         """
         if not self.store.transition(
-            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=now()
+            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock()
         ):
             return
         self._active.add(request_id)
@@ -483,6 +498,7 @@ class ChangeService:
             actor=f"{request.requester} (request #{request.id})",
             on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
             expected=request.binding,
+            force=view.forced,
         )
 
     def _count_change(self, request: ChangeRequest, state: RequestState) -> None:
@@ -511,10 +527,12 @@ class ChangeService:
         self._count_change(request, state)
         self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
         REQUESTS.labels(state.value).inc()
+        forced = bool(outcome.get("forced"))
         self.store.audit(
             actor="consdb-bot", action=state.value, environment=request.environment, request_id=request.id,
-            summary=f"#{request.id} {request.kind} {state.value}" + (f": {note}" if note else ""),
-            detail={"reached": reached, "ticket": request.ticket},
+            summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
+            + (f": {note}" if note else ""),
+            detail={"reached": reached, "ticket": request.ticket} | forced_detail(forced),
         )  # fmt: skip
         finished = self.store.request(request.id)
         assert finished is not None
@@ -590,7 +608,7 @@ class ChangeService:
         host, _, pid = (request.runner or "").rpartition(":")
         if host == socket.gethostname() and pid.isdigit():
             return int(pid) == os.getpid() or not _alive(int(pid))
-        return silent_for(request) > STALE_SECONDS
+        return silent_for(request, at=self.clock()) > STALE_SECONDS
 
     def _interrupt(self, request: ChangeRequest, state: RequestState) -> None:
         try:
@@ -662,23 +680,58 @@ def check_proposal(
         raise busy_refusal(store, env)
     plans = engine.plan(
         env,
-        settings.select_schemas(proposal.schemas),
+        settings.schemas_at(env, proposal.schemas),
         to=proposal.target,
         direction=proposal.kind,
         options=proposal.options,
         with_sql=with_sql,
     )
     plans = [plan for plan in plans if plan.revisions or proposal.kind is Direction.STAMP]
-    if env.requires_tested_on and proposal.kind is Direction.UPGRADE:
-        tested = settings.environment(env.requires_tested_on)
+    if proposal.kind is Direction.UPGRADE:
         for plan in plans:
-            if not store.succeeded_at(tested.key, plan.schema, list(plan.target)):
-                target = ", ".join(revision[:12] for revision in plan.target)
-                raise Refused(
-                    f"{plan.schema} at {target} has not succeeded at {tested.key} yet",
-                    hint=f"Migrate {tested.key} there first ({plan.schema} --to {target}).",
-                )
+            _refuse_untested(settings, engine, store, env, plan)
     return env, plans
+
+
+def _refuse_untested(settings: Settings, engine: Engine, store: Store, env: Environment, plan: SchemaPlan) -> None:
+    """Refuse an upgrade whose target has not yet succeeded where it must be proven first.
+
+    "Succeeded at" means that the proving environment's database now records the target or a revision
+    beyond it: the database is the truth, so a change made there outside the bot counts, and a target
+    that was reached and then rolled back there does not. Only where this process cannot read that
+    database (no URL here, or unreachable) does the bot's own record stand in: where its last successful
+    change of the schema there left it.
+    """
+    tested = settings.proven_first_at(env, plan.schema)
+    if tested is None:
+        return
+    tree = engine.tree.schema(plan.schema)
+    status = engine.status([tested], [plan.schema])[0]
+    target = revisions_text(plan.target)
+    needed = f"{env.key}: {plan.schema} must first reach {target} at {tested.key}"
+    command = f"migrate {tested.key} {plan.schema} --to {short(revision_argument(tree, plan.target))}"
+    if status.state in (State.HEAD, State.BEHIND, State.EMPTY):
+        current, known = status.current, ""
+    elif status.state in (State.UNREACHABLE, State.NOT_CONFIGURED):
+        recorded = store.last_reached(tested.key, plan.schema)
+        if recorded is None:
+            raise Refused(
+                f"{needed}, whose database cannot be read here ({status.detail})"
+                f" and where the bot has no record of changing {plan.schema}",
+                hint=f"Give the bot {tested.key}'s database, or run `{command}` first.",
+            )
+        current, known = tuple(recorded), " by the bot's records (its database cannot be read here)"
+    else:
+        raise Refused(
+            f"{needed}, where it is {status.summary}",
+            hint=f"Settle {tested.key} first: `status {tested.key} {plan.schema}`.",
+        )
+    lacking = tree.missing(current=current, target=plan.target)
+    if lacking:
+        raise Refused(
+            f"{needed}, which is {len(lacking)} revision(s) behind it{known} (at {revisions_text(current)})",
+            hint=f"Run `{command}` first.",
+        )
 
 
 def check_restart(settings: Settings, store: Store, environment: str, ticket: str | None) -> Environment:
@@ -752,3 +805,8 @@ def _warnings(plans: list[SchemaPlan]) -> list[str]:
 
 def _progress_line(event: Progress) -> str:
     return f"{event.schema}: {event.text}"
+
+
+def forced_detail(forced: bool) -> dict[str, bool]:
+    """What an audit record's detail adds for a stamp whose check was overridden (nothing otherwise)."""
+    return {"forced": True} if forced else {}

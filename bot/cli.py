@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.changes import Proposal, check_prepare, check_proposal, check_restart
+from bot.changes import FORCED, Proposal, check_prepare, check_proposal, check_restart, forced_detail
 from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
@@ -102,12 +102,12 @@ class _Terminal:
                 self.answer(entries, lambda: history_text(schema, entries, verbose=command.verbose))
             case grammar.Plan():
                 env = self.settings.environment(command.environment)
-                schemas = self.settings.select_schemas(list(command.schemas))
+                schemas = self.settings.schemas_at(env, list(command.schemas))
                 plans = self.engine.plan(env, schemas, to=command.to, options=command.options)
                 self.answer(plans, lambda: plan_text(plans, show_sql=command.sql))
             case grammar.Drift():
                 env = self.settings.environment(command.environment)
-                drifts = self.engine.drift(env, self.settings.select_schemas(list(command.schemas)))
+                drifts = self.engine.drift(env, self.settings.schemas_at(env, list(command.schemas)))
                 self.answer(drifts, lambda: drift_text(drifts))
                 return 1 if any(drift.differences or drift.detail for drift in drifts) else 0
             case grammar.Audit():
@@ -153,14 +153,16 @@ class _Terminal:
 
     @functools.cached_property
     def store(self) -> Store:
-        store = Store(require(self.settings.state_url, purpose="the bot's state"))
+        store = Store(require(self.settings.state_url, purpose="the bot's state"), clock=now)
         store.upgrade()
         return store
 
     @functools.cached_property
     def tickets(self) -> TicketService:
         """Jira as this shell reaches it (JIRA_TOKEN); without a token, comments wait for the bot."""
-        return TicketService(self.settings, self.store, JiraDesk.from_environment(self.settings.jira, os.environ))
+        return TicketService(
+            self.settings, self.store, JiraDesk.from_environment(self.settings.jira, os.environ), clock=now
+        )
 
     def _check_ticket(self, tickets: TicketService, key: str | None) -> None:
         """Refuse an unknown ticket, as Slack does; say so when Jira could not tell."""
@@ -170,13 +172,13 @@ class _Terminal:
 
     def _finished(
         self, store: Store, *, kind: str, env: Environment, ok: bool, reached: dict[str, list[str]], ticket: str | None,
-        summary: str, detail: str,
+        summary: str, detail: str, forced: bool = False,
     ) -> None:  # fmt: skip
         """Audit a change made here, and comment on its ticket."""
         state = "succeeded" if ok else "failed"
         record = store.audit(
             actor=self.actor, action=state, environment=env.key, summary=summary,
-            detail={"kind": kind, "reached": reached, "ticket": ticket}, ticket=ticket,
+            detail={"kind": kind, "reached": reached, "ticket": ticket} | forced_detail(forced), ticket=ticket,
         )  # fmt: skip
         if ticket:
             body = terminal_comment(
@@ -231,7 +233,7 @@ class _Terminal:
 
         scheduler = Scheduler(self.store, poll_seconds=self.settings.scheduler.poll_seconds)
         scheduler.open()
-        service = BookingService(self.settings, scheduler.store, scheduler, tickets=self.tickets)
+        service = BookingService(self.settings, scheduler.store, scheduler, tickets=self.tickets, clock=now)
         try:
             match command:
                 case grammar.Bookings():
@@ -256,7 +258,8 @@ class _Terminal:
         from bot.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
         from bot.scheduler import Scheduler  # noqa: PLC0415
 
-        flag = BookingService(self.settings, store, Scheduler(store, poll_seconds=1)).standing(env, self.actor)
+        bookings = BookingService(self.settings, store, Scheduler(store, poll_seconds=1), clock=now)
+        flag = bookings.standing(env, self.actor)
         if flag:
             self.err.write(f"note: {flag}\n")
 
@@ -283,14 +286,17 @@ class _Terminal:
             raise Refused(
                 "nothing was changed: changes from the terminal need --yes", hint="Read the plan above, then add --yes."
             )
+        if proposal.force:
+            self.err.write(f"note: {FORCED}: the live schema is not checked against the model\n")
         result = self.engine.change(
             env, schemas, direction=proposal.kind, to=proposal.target, options=proposal.options, actor=self.actor,
-            wait=command.wait, on_progress=self.progress,
+            wait=command.wait, on_progress=self.progress, force=proposal.force,
         )  # fmt: skip
         self.answer(result, lambda: change_text(result))
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in result.outcomes}
         state = "succeeded" if result.ok else "failed"
+        forced = f" ({FORCED})" if proposal.force else ""
         self._finished(store, kind=result.direction.value, env=env, ok=result.ok, reached=reached,
-                       ticket=proposal.ticket, summary=f"{result.direction.value} from the terminal {state}",
-                       detail=change_text(result))  # fmt: skip
+                       ticket=proposal.ticket, summary=f"{result.direction.value} from the terminal {state}{forced}",
+                       detail=change_text(result), forced=proposal.force)  # fmt: skip
         return 0 if result.ok else 1

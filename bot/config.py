@@ -26,6 +26,8 @@ BUNDLED = "bundled"
 INSTALLED = "installed"
 
 _POSTGRES_DURATION = r"^[0-9]+(ms|s|min|h|d)?$"
+# An unquoted PostgreSQL identifier as the bot accepts one: lower case, at most 63 bytes.
+_POSTGRES_IDENTIFIER = r"[a-z_][a-z0-9_]{0,62}"
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -67,6 +69,26 @@ class Kubernetes(_Model):
     namespace: str
 
 
+class Replica(_Model):
+    """An environment that is a logical replica of another: it subscribes to that one's publication.
+
+    Only loaded and checked for now; the names reach SQL later, hence the strict pattern."""
+
+    of: str
+    subscription: str
+    publication: str
+
+    @field_validator("subscription", "publication")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not re.fullmatch(_POSTGRES_IDENTIFIER, value):
+            raise ValueError(
+                f"{value!r} is not a plain PostgreSQL name: use lower-case letters, digits and _,"
+                " not starting with a digit, at most 63 characters"
+            )
+        return value
+
+
 class Environment(_Model):
     """One place where ConsDB runs: its database, channel, cluster and approval policy."""
 
@@ -84,9 +106,16 @@ class Environment(_Model):
     hinfo_watch_minutes: float = Field(default=10, ge=0)
     approvals: Approvals = Approvals()
     restart_approvals: Approvals | None = None
+    schemas: list[str] | None = None
     requires_ticket: bool = False
-    requires_tested_on: str | None = None
+    requires_tested_on: list[str] = []
+    replica: Replica | None = None
     migration_options: dict[str, str] = {}
+
+    @field_validator("requires_tested_on", mode="before")
+    @classmethod
+    def _one_name_or_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod
@@ -102,6 +131,10 @@ class Environment(_Model):
     @property
     def title(self) -> str:
         return self.description or self.key
+
+    def keeps(self, schema: str) -> bool:
+        """Whether this environment holds ``schema``: every configured one unless ``schemas`` lists them."""
+        return self.schemas is None or schema in self.schemas
 
     @property
     def zone(self) -> ZoneInfo:
@@ -204,11 +237,19 @@ class Settings(_Model):
                 other = seen.setdefault(name.lower(), env.key)
                 if other != env.key:
                     raise ValueError(f"environment name {name!r} is used by both {other} and {env.key}")
+        problems: list[tuple[tuple[str, ...], str]] = []
         for env in self.environments.values():
-            if env.requires_tested_on and env.requires_tested_on.lower() not in seen:
-                raise ValueError(
-                    f"environments.{env.key}.requires_tested_on names unknown environment {env.requires_tested_on!r}"
-                )
+            where = ("environments", env.key)
+            for index, name in enumerate(env.schemas or []):
+                if name not in self.schemas:
+                    problems.append(((*where, "schemas", str(index)), f"{name!r} is not one of the configured"
+                                     f" schemas ({', '.join(self.schemas)})"))  # fmt: skip
+            for index, name in enumerate(env.requires_tested_on):
+                problems += _environment_named(seen, name, (*where, "requires_tested_on", str(index)), env.key)
+            if env.replica:
+                problems += _environment_named(seen, env.replica.of, (*where, "replica", "of"), env.key)
+        if problems:
+            raise Inconsistent(problems)
         return self
 
     def environment(self, name: str) -> Environment:
@@ -261,6 +302,45 @@ class Settings(_Model):
             raise UsageError(error.message, usage=f"{error.usage} (or all)") from None
         return [schema for schema in self.schemas if schema in wanted]
 
+    def proven_first_at(self, env: Environment, schema: str) -> Environment | None:
+        """Where a target of ``schema`` must have succeeded before ``env`` may reach it: the first
+        environment of its ``requires_tested_on`` that keeps the schema (none: no such rule for it)."""
+        candidates = (self.environment(name) for name in env.requires_tested_on)
+        return next((candidate for candidate in candidates if candidate.keeps(schema)), None)
+
+    def schemas_at(self, env: Environment, names: list[str]) -> list[str]:
+        """Schemas named on a command line that acts on one environment; none or ``all`` means those it
+        keeps. Naming one it does not keep is refused: there is nothing of it there to act on."""
+        selected = self.select_schemas(names)
+        absent = [schema for schema in selected if not env.keeps(schema)]
+        if absent and names and not any(name.lower() == "all" for name in names):
+            kept = ", ".join(schema for schema in self.schemas if env.keeps(schema))
+            raise UsageError(
+                f"{env.key} does not keep {', '.join(absent)}",
+                usage=f"schemas at {env.key}: {kept}",
+                hint=f"environments.{env.key}.schemas in the configuration lists what it keeps.",
+            )
+        return [schema for schema in selected if env.keeps(schema)]
+
+
+class Inconsistent(ValueError):
+    """Keys that are well formed alone but wrong together, each with where it is in the file."""
+
+    def __init__(self, problems: list[tuple[tuple[str, ...], str]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(location)}: {message}" for location, message in problems))
+        self.problems = problems
+
+
+def _environment_named(
+    seen: dict[str, str], name: str, location: tuple[str, ...], itself: str
+) -> list[tuple[tuple[str, ...], str]]:
+    """The problem with a key that must name another environment, if any."""
+    if name.lower() not in seen:
+        return [(location, f"unknown environment {name!r}")]
+    if seen[name.lower()] == itself:
+        return [(location, f"names {itself} itself; name another environment")]
+    return []
+
 
 def config_path(explicit: str | None) -> Path:
     return Path(explicit or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_FILE)
@@ -296,7 +376,7 @@ def parse_settings(text: str, *, source: str = "<memory>", environ: Mapping[str,
     try:
         return Settings.model_validate(data)
     except ValidationError as error:
-        problems = [_describe(problem, lines, data) for problem in error.errors()]
+        problems = [line for problem in error.errors() for line in _described(problem, lines, data)]
         raise ConfigError(f"{source} has {len(problems)} problem(s):", problems=problems) from None
 
 
@@ -353,11 +433,23 @@ def _substitute(text: str, *, key: str, line: int, environ: Mapping[str, str]) -
     return Unset(missing[0], key, line) if missing else result
 
 
-def _describe(problem: Mapping[str, Any], lines: dict[tuple[str, ...], int], data: dict[str, Any]) -> str:
-    location = tuple(str(part) for part in problem["loc"])
+def _described(problem: Mapping[str, Any], lines: dict[tuple[str, ...], int], data: dict[str, Any]) -> list[str]:
+    """One line per problem; keys wrong together are told each at its own key and line."""
+    error = problem.get("ctx", {}).get("error")
+    if isinstance(error, Inconsistent):
+        return [f"{_where(location, lines)}: {message}" for location, message in error.problems]
+    return [_describe(problem, lines, data)]
+
+
+def _where(location: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> str:
     key = ".".join(location) or "(top level)"
     line = next((lines[location[:n]] for n in range(len(location), -1, -1) if location[:n] in lines), None)
-    where = f"{key} (line {line})" if line else key
+    return f"{key} (line {line})" if line else key
+
+
+def _describe(problem: Mapping[str, Any], lines: dict[tuple[str, ...], int], data: dict[str, Any]) -> str:
+    location = tuple(str(part) for part in problem["loc"])
+    where = _where(location, lines)
     given = problem.get("input")
     if isinstance(given, Unset):
         return f"{where}: needs the environment variable {given.variable}, which is not set"

@@ -31,7 +31,7 @@ from bot.pqserver import schema_check
 from bot.reports import ReportService
 from bot.scheduler import Scheduler
 from bot.slack_notifier import SlackAnnouncer, SlackNotifier
-from bot.store import Store
+from bot.store import Store, now
 from bot.tickets import TicketService
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Context:
     def __init__(self, settings: Settings, slack: SlackSettings, environ: Mapping[str, str] = os.environ) -> None:
         self.settings = settings
         self.slack_settings = slack
-        self.store = Store(require(settings.state_url, purpose="the bot's state"))
+        self.store = Store(require(settings.state_url, purpose="the bot's state"), clock=now)
         self.engine = Engine(settings)
         self.slack = _web_client(slack)
         self.notifier = SlackNotifier(self.slack, settings)
@@ -90,7 +90,7 @@ class Context:
         announcer = SlackAnnouncer(self.slack)
         self.tickets = TicketService(
             settings, self.store, JiraDesk.from_environment(settings.jira, environ), tell=self.tell_thread,
-            name=self.person, permalink=self.notifier.permalink,
+            name=self.person, permalink=self.notifier.permalink, clock=now,
         )  # fmt: skip
         self.bookings = BookingService(
             settings,
@@ -99,13 +99,14 @@ class Context:
             announcer,
             approvers=lambda env: self.changes.approvers_of(env, APPROVE),
             tickets=self.tickets,
+            clock=now,
         )
         self.changes = ChangeService(
             settings, self.engine, self.store, self.notifier, group_members=self.group_members,
             launch=self._launch, restart=self.restart, verify=self.verify, watch=self.watch,
-            standing=self.bookings.standing, tickets=self.tickets,
+            standing=self.bookings.standing, tickets=self.tickets, clock=now,
         )  # fmt: skip
-        self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer)
+        self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer, clock=now)
         self.health = Health(settings, self.store, self.scheduler)
         self._under_way: set[Future[Any]] = set()
         self._groups: dict[str, tuple[float, set[str]]] = {}

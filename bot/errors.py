@@ -54,6 +54,10 @@ class Refused(ConsdbBotError):
     """The bot will not do this as asked; the hint says what would make it possible."""
 
 
+class NoModel(Refused):
+    """A schema has no Felis model where env.py reads it, so nothing that runs env.py works for it."""
+
+
 class DatabaseUnreachable(Refused):
     """A database could not be reached; the message never carries its password."""
 

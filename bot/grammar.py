@@ -116,6 +116,7 @@ class Stamp:
     ticket: str | None = None
     yes: bool = False
     wait: bool = False
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,11 @@ _EXAMPLES = {
     "logs": ["logs hinfo latiss bts", "logs hinfo lsstcam summit --since 1h --lines 500 --grep ERROR"],
     "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
     "downgrade": ["downgrade bts latiss -1 --yes", "downgrade bts latiss 8ebb60eda79d --yes"],
-    "stamp": ["stamp bts latiss head --yes", "stamp summit lsstcam 05689cf3f8f0 --yes"],
+    "stamp": [
+        "stamp bts latiss head --yes",
+        "stamp summit lsstcam 05689cf3f8f0 --yes",
+        "stamp bts latiss 05689cf3f8f0 --force --yes",
+    ],
     "prepare": ["prepare bts --yes", "prepare usdf-dev efd_latiss --ticket OSW-123 --yes"],
     "book": ["book bts today 14:00 2h OSW-123 schema test", "book tts now 90m", "book bts mon 09:30 1h30m"],
     "bookings": ["bookings", "bookings bts"],
@@ -430,6 +435,11 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
         sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
         if name != "stamp":
             sub.add_argument("--options", nargs="+", default=[], type=_option, metavar="KEY=VALUE")
+        else:
+            sub.add_argument(
+                "--force", action="store_true",
+                help="stamp even if the live schema does not match the model at REV (the request says so, in red)",
+            )  # fmt: skip
         hidden = argparse.SUPPRESS
         sub.add_argument(
             "--yes", action="store_true", help=hidden if slack else "really do it (the terminal's approval)"
@@ -537,7 +547,9 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "downgrade": lambda v: Downgrade(
         v["environment"], v["schema"], v["revision"], v["ticket"], v["options"], v["yes"], v["wait"]
     ),
-    "stamp": lambda v: Stamp(v["environment"], v["schema"], v["revision"], v["ticket"], v["yes"], v["wait"]),
+    "stamp": lambda v: Stamp(
+        v["environment"], v["schema"], v["revision"], v["ticket"], v["yes"], v["wait"], v["force"]
+    ),
     "prepare": lambda v: Prepare(v["environment"], tuple(v["schemas"]), v["ticket"], v["yes"]),
     "book": _book,
     "bookings": lambda v: Bookings(v["environment"]),

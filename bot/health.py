@@ -22,7 +22,7 @@ from bot.engine.database import connect
 from bot.engine.status import database_url
 from bot.errors import ConsdbBotError
 from bot.scheduler import Scheduler
-from bot.store import Store, now
+from bot.store import Store
 
 REFRESH_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 3
@@ -50,7 +50,7 @@ class Health:
             states = list(pool.map(_reach, environments))
         with self._lock:
             for env, state in zip(environments, states, strict=True):
-                self._seen[env.key] = Reachability(state, now())
+                self._seen[env.key] = Reachability(state, self.store.clock())
 
     def report(self) -> tuple[int, dict[str, Any]]:
         """The HTTP status and the body of a probe."""

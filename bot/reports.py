@@ -21,7 +21,7 @@ from bot.engine.service import Engine
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError
 from bot.scheduler import Scheduler
-from bot.store import Store, now
+from bot.store import Store
 from bot.when import on_the_clock
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class ReportService:
         bookings: BookingService,
         announcer: ReportAnnouncer,
         *,
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -113,7 +113,7 @@ class ReportService:
                 scheduler.cancel(job)
 
     def health(self, env: Environment) -> Health:
-        statuses = self.engine.status([env], self.settings.schemas)
+        statuses = self.engine.status([env], self.settings.schemas_at(env, []))
         versioned = [s.schema for s in statuses if s.state in (State.HEAD, State.BEHIND)]
         drifts: list[SchemaDrift] = []
         if versioned:

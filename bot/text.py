@@ -43,7 +43,7 @@ def status_text(statuses: Sequence[SchemaStatus], *, verbose: bool = False) -> s
     rows: list[list[str]] = []
     for status in statuses:
         whole_environment = status.state in (State.UNREACHABLE, State.NOT_CONFIGURED)
-        if whole_environment and rows and rows[-1][0] == status.environment and rows[-1][1] == "(all)":
+        if whole_environment and [status.environment, "(all)", status.summary] in rows:
             continue
         rows.append([status.environment, "(all)" if whole_environment else status.schema, status.summary])
     text = table(["ENVIRONMENT", "SCHEMA", "REVISION"], rows)

@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.jira_client import JiraDesk, JiraUnavailable, TicketUnknown
 from bot.metrics import JIRA_COMMENTS
 from bot.scheduler import Scheduler
-from bot.store import Store, aware, now
+from bot.store import Store, aware
 from bot.store.models import JiraComment
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class TicketService:
         tell: Callable[[int, str], None] = lambda _request, _line: None,
         name: Callable[[str], str] = str,
         permalink: Callable[[str, str], str | None] = lambda _channel, _ts: None,
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime],
     ) -> None:
         """``desk`` is None when there is no JIRA_TOKEN here: tickets go unchecked and comments wait for
         a process that has one. ``tell`` says a line in the thread of a request; ``name`` gives a

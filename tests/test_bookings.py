@@ -16,6 +16,7 @@ from bot.errors import Refused
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.when import When
+from tests.support.clock import Clock
 
 BOOKER, OTHER, APPROVER = "U0BOOKER01", "U0OTHER001", "U0APPROVE1"
 # Tuesday 24 November 2026, 08:00 in Santiago.
@@ -32,14 +33,6 @@ environments:
 """,
     environ={},
 )
-
-
-@dataclass
-class Clock:
-    moment: datetime = MORNING
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 @dataclass
@@ -67,10 +60,10 @@ class Desk:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def desk(request, tmp_path: Path, new_database) -> Iterator[Desk]:
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}" if request.param == "sqlite" else new_database()
-    store = Store(url.replace("postgresql://", "postgresql+psycopg://"))
+    clock, announcer = Clock(MORNING), Recorder()
+    store = Store(url.replace("postgresql://", "postgresql+psycopg://"), clock=clock)
     scheduler = Scheduler(store, poll_seconds=60)
     scheduler.open()  # never leads: jobs are looked at, and run by the test
-    clock, announcer = Clock(), Recorder()
     service = BookingService(SETTINGS, store, scheduler, announcer, approvers=lambda _env: {APPROVER}, clock=clock)
     yield Desk(service, scheduler, clock, announcer)
     scheduler.close()

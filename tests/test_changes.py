@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -18,9 +18,10 @@ from bot.changes import ChangeService, Proposal, RequestView
 from bot.config import parse_settings
 from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
-from bot.store import Store, now
+from bot.store import Store
 from bot.store.models import RequestState
 from tests.conftest import EXTERNAL_TREE
+from tests.support.clock import Clock
 
 APPROVER_1, APPROVER_2, OUTSIDER, REQUESTER, GROUP_MEMBER = (
     "U0APPROVE1",
@@ -50,14 +51,6 @@ class RecordingNotifier:
 
     def kinds(self) -> list[str]:
         return [kind for kind, _, _ in self.events]
-
-
-@dataclass
-class Clock:
-    moment: datetime = field(default_factory=now)
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 @dataclass
@@ -105,9 +98,9 @@ environments:
     for env in settings.environments.values():
         with psycopg.connect(str(env.database_url).replace("+psycopg", ""), autocommit=True) as connection:
             connection.execute("CREATE SCHEMA cdb")
-    store = Store(str(settings.state_url))
-    store.upgrade()
     notifier, clock = RecordingNotifier(), Clock()
+    store = Store(str(settings.state_url), clock=clock)
+    store.upgrade()
     service = ChangeService(
         settings, Engine(settings), store, notifier, group_members=lambda group: {GROUP_MEMBER} if group == "S0DBA" else set(),
         clock=clock,
@@ -197,7 +190,7 @@ def test_requires_ticket_and_tested_on(world):
     assert "summit changes need a Jira ticket" in str(refused.value)
     with pytest.raises(Refused) as refused:
         world.propose("summit", ticket="OSW-123")
-    assert "latiss at c0ffee000003 has not succeeded at bts yet" in str(refused.value)
+    assert "summit: latiss must first reach c0ffee000003 at bts, which is 3 revision(s) behind it" in str(refused.value)
     assert world.store.audit_trail(environment="summit", limit=1)[0].action == "refused"
 
 
@@ -223,7 +216,7 @@ def test_a_failing_migration_fails_the_request_and_says_where_it_stopped(world):
 
 def _put_in(world: World, view: RequestView, state: RequestState, *, runner: str, silent_seconds: float = 0) -> None:
     assert world.store.transition(view.id, RequestState.REQUESTED, state, runner=runner,
-                                  heartbeat_at=now() - timedelta(seconds=silent_seconds))  # fmt: skip
+                                  heartbeat_at=world.clock() - timedelta(seconds=silent_seconds))  # fmt: skip
 
 
 def _dead_pid() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import Settings, Unset, load_settings, parse_settings, require
+from bot.config import Replica, Settings, Unset, load_settings, parse_settings, require
 from bot.errors import ConfigError, UsageError
 from tests.conftest import EXAMPLE_CONFIG, from_shared
 
@@ -23,7 +23,10 @@ def test_contract_configuration_loads_unchanged(contract: Path):
     assert settings.environment("BASE").key == "bts"
     assert settings.environment("Tucson-TestStand").key == "tts"
     assert settings.environment("usdfprod").approvals.required == 2
-    assert settings.environment("summit").requires_tested_on == "bts"
+    assert settings.environment("summit").requires_tested_on == ["bts"]
+    assert settings.environment("usdfprod").requires_tested_on == ["summit", "usdf-int"]
+    assert settings.environment("usdfint").replica == Replica(of="summit", subscription="usdf_exposurelog",
+                                                              publication="usdfpub")  # fmt: skip
     assert settings.environment("bts").database_url == "postgresql://u@h/bts"
     assert settings.jira.url == "https://rubinobs.atlassian.net"
     assert settings.state_url == "sqlite:///consdb-bot.sqlite3"
@@ -48,13 +51,105 @@ def test_a_missing_variable_fails_only_the_command_that_needs_it(contract: Path)
     with pytest.raises(ConfigError) as raised:
         require(summit, purpose="upgrading summit")
     assert "SUMMIT_DATABASE_URL" in str(raised.value)
-    assert "line 62" in str(raised.value)
+    assert "line 68" in str(raised.value)
 
 
 def test_defaults_and_values_from_the_environment(contract: Path):
     settings = load_settings(contract, environ={"CONSDB_BOT_STATE_URL": "postgresql://s@h/state", "JIRA_URL": ""})
     assert settings.state_url == "postgresql://s@h/state"
     assert settings.jira.url == "https://rubinobs.atlassian.net"
+
+
+CDB = ["latiss", "lsstcomcam", "lsstcomcamsim", "lsstcam", "startrackerwide", "startrackernarrow", "startrackerfast"]
+EFD = ["efd_latiss", "efd_lsstcomcam", "efd_lsstcam", "efd_scheduler"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "kept"),
+    [("bts", CDB), ("tts", CDB), ("summit", CDB), ("usdf-dev", CDB + EFD), ("usdf-int", CDB + EFD),
+     ("usdf-prod", CDB + EFD)],
+)  # fmt: skip
+def test_an_environment_keeps_the_schemas_it_lists_or_else_all(contract: Path, environment, kept):
+    settings = load_settings(contract, environ={})
+    env = settings.environment(environment)
+    assert settings.schemas_at(env, []) == kept
+    assert settings.schemas_at(env, ["all"]) == kept
+    assert settings.schemas_at(env, ["cdb_lsstcam", "latiss"]) == ["latiss", "lsstcam"]
+
+
+def test_naming_a_schema_an_environment_does_not_keep_is_refused(contract: Path):
+    settings = load_settings(contract, environ={})
+    with pytest.raises(UsageError) as raised:
+        settings.schemas_at(settings.environment("base"), ["latiss", "efd_latiss"])
+    assert "bts does not keep efd_latiss" in str(raised.value)
+    assert f"schemas at bts: {', '.join(CDB)}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("environment", "schema", "expected"),
+    [
+        ("summit", "latiss", "bts"),
+        ("usdf-int", "latiss", "summit"),
+        ("usdf-int", "efd_latiss", "usdf-dev"),
+        ("usdf-prod", "lsstcam", "summit"),
+        ("usdf-prod", "efd_scheduler", "usdf-int"),
+        ("usdf-dev", "latiss", None),
+        ("bts", "latiss", None),
+    ],
+)
+def test_a_target_is_proven_first_where_the_first_listed_environment_keeps_the_schema(
+    contract: Path, environment, schema, expected
+):
+    settings = load_settings(contract, environ={})
+    proving = settings.proven_first_at(settings.environment(environment), schema)
+    assert (proving.key if proving else None) == expected
+
+
+BASE = "schemas: [a, b]\nenvironments:\n  bts: {}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (BASE + "  summit: {schemas: [a, c]}\n", "environments.summit.schemas.1 (line 4): 'c' is not one of the"
+         " configured schemas (a, b)"),
+        (BASE + "  summit:\n    schemas:\n      - a\n      - nope\n", "environments.summit.schemas.1 (line 7)"),
+        (BASE + "  summit: {requires_tested_on: [bts, mars]}\n",
+         "environments.summit.requires_tested_on.1 (line 4): unknown environment 'mars'"),
+        (BASE + "  summit: {requires_tested_on: summit}\n", "names summit itself"),
+        (BASE + "  summit: {requires_tested_on: 3}\n", "environments.summit.requires_tested_on (line 4)"),
+        (BASE + "  summit: {replica: {of: moon, subscription: s, publication: p}}\n",
+         "environments.summit.replica.of (line 4): unknown environment 'moon'"),
+        (BASE + "  summit:\n    replica: {of: bts, subscription: 'x; DROP TABLE y', publication: p}\n",
+         "environments.summit.replica.subscription (line 5): 'x; DROP TABLE y' is not a plain PostgreSQL name"),
+        (BASE + "  summit: {replica: {of: bts, subscription: s, publication: UsdfPub}}\n",
+         "environments.summit.replica.publication (line 4): 'UsdfPub' is not a plain PostgreSQL name"),
+        (BASE + f"  summit: {{replica: {{of: bts, subscription: s, publication: {'p' * 64}}}}}\n",
+         "is not a plain PostgreSQL name"),
+        (BASE + "  summit: {replica: {of: bts, subscription: s}}\n",
+         "environments.summit.replica.publication (line 4): required, but missing"),
+    ],
+)  # fmt: skip
+def test_environment_schemas_tested_on_and_replica_are_checked(text, expected):
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(text, environ={})
+    assert expected in str(raised.value)
+
+
+def test_problems_found_together_are_each_told_at_their_own_line():
+    text = BASE + "  summit:\n    schemas: [z]\n    requires_tested_on: [mars]\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(text, environ={})
+    assert raised.value.problems == [
+        "environments.summit.schemas.0 (line 5): 'z' is not one of the configured schemas (a, b)",
+        "environments.summit.requires_tested_on.0 (line 6): unknown environment 'mars'",
+    ]
+
+
+def test_a_replica_with_good_names_loads():
+    text = BASE + "  usdf:\n    replica: {of: BTS, subscription: usdf_exposurelog, publication: _pub2}\n"
+    replica = parse_settings(text, environ={}).environment("usdf").replica
+    assert replica == Replica(of="BTS", subscription="usdf_exposurelog", publication="_pub2")
 
 
 @pytest.mark.parametrize(

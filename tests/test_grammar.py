@@ -25,6 +25,7 @@ from bot.errors import UsageError
         ("downgrade bts latiss -1 --yes", grammar.Downgrade("bts", "latiss", "-1", yes=True)),
         ("downgrade bts latiss base --ticket DM-12345", grammar.Downgrade("bts", "latiss", "base", ticket="DM-12345")),
         ("stamp bts latiss head --yes", grammar.Stamp("bts", "latiss", "head", yes=True)),
+        ("stamp bts latiss 05689cf3f8f0 --force --yes", grammar.Stamp("bts", "latiss", "05689cf3f8f0", yes=True, force=True)),
         ("restart pqserver summit --ticket osw-123", grammar.Restart("summit", ticket="OSW-123")),
         ("ticket dm-12345", grammar.Ticket("DM-12345")),
         ("generate -m w.2026.50", grammar.Generate("w.2026.50")),
@@ -54,6 +55,7 @@ def test_terminal_options_anywhere():
         ("generate -m m --rename exposure.a", "'exposure.a' is not a rename; write it as TABLE.OLD:NEW"),
         ("frobnicate", "invalid choice: 'frobnicate'"),
         ("status --colour", "unrecognized arguments: --colour"),
+        ("upgrade bts --force --yes", "unrecognized arguments: --force"),
         ("help frobnicate", "no command 'frobnicate'"),
     ],
 )
@@ -103,3 +105,8 @@ def test_help_of_one_command_shows_its_examples():
         grammar.parse(["upgrade", "--help"], prog="/consdb")
     assert "/consdb migrate bts\n" in shown.value.text
     assert "--yes" not in shown.value.text
+
+
+def test_slack_may_force_a_stamp():
+    command = grammar.parse(["stamp", "bts", "latiss", "05689cf3f8f0", "--force"], prog="/consdb").command
+    assert command == grammar.Stamp("bts", "latiss", "05689cf3f8f0", force=True)

@@ -8,7 +8,7 @@ import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,8 @@ from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.store.models import RequestState
 from bot.tickets import RETRY_JOB, TicketService
+from tests.support.clock import START, Clock
 
-START = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 SETTINGS = parse_settings(
     """
 schemas: [latiss]
@@ -33,14 +33,6 @@ environments:
 """,
     environ={},
 )
-
-
-@dataclass
-class Clock:
-    moment: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 @dataclass
@@ -63,7 +55,7 @@ class Bench:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path, new_database) -> Store:
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}" if request.param == "sqlite" else new_database()
-    store = Store(url.replace("postgresql://", "postgresql+psycopg://"))
+    store = Store(url.replace("postgresql://", "postgresql+psycopg://"), clock=Clock())
     store.upgrade()
     return store
 
@@ -72,7 +64,7 @@ def store(request, tmp_path: Path, new_database) -> Store:
 def bench(store: Store) -> Iterator[Bench]:
     with FakeJira() as jira:
         jira.add_issue("OSW-123", "Add the visit1 quicklook columns", status="In Progress")
-        clock, thread = Clock(), Thread()
+        clock, thread = store.clock, Thread()
         desk = JiraDesk(jira.url, JIRA_TOKEN, timeout_seconds=0.5)
         service = TicketService(SETTINGS, store, desk, tell=thread, name=lambda user: f"Person {user}", clock=clock)
         yield Bench(jira, service, clock, thread, store)
@@ -117,7 +109,7 @@ def test_an_unknown_ticket_is_refused_saying_how_to_write_one(bench):
 def test_when_jira_cannot_answer_the_ticket_is_shown_unchecked_with_the_reason(bench, caplog, trouble, reason):
     caplog.set_level(logging.DEBUG)
     desk = JiraDesk(bench.jira.url, "a-wrong-token" if trouble == "token" else JIRA_TOKEN, timeout_seconds=0.5)
-    service = TicketService(SETTINGS, bench.store, desk)
+    service = TicketService(SETTINGS, bench.store, desk, clock=bench.clock)
     if trouble == "down":
         bench.jira.fail_next("GET", 503)
     if trouble == "slow":
@@ -202,7 +194,7 @@ def test_one_process_at_a_time_takes_an_attempt(bench):
 
 
 def test_without_a_token_tickets_go_unchecked_and_comments_wait_for_the_bot(bench):
-    service = TicketService(SETTINGS, bench.store, None)
+    service = TicketService(SETTINGS, bench.store, None, clock=bench.clock)
     checked = service.check("OSW-123")
     assert checked is not None
     assert checked.unchecked == "JIRA_TOKEN is not set"
@@ -218,7 +210,7 @@ def test_the_retry_job_runs_where_jira_is_reachable(bench):
     try:
         bench.service.register(scheduler)
         assert RETRY_JOB in scheduler.job_ids()
-        TicketService(SETTINGS, bench.store, None).register(scheduler)
+        TicketService(SETTINGS, bench.store, None, clock=bench.clock).register(scheduler)
         assert RETRY_JOB not in scheduler.job_ids()
     finally:
         scheduler.close()

@@ -12,6 +12,7 @@ from bot.engine.service import Direction, Engine
 from bot.reports import DailyReport, HealthAlert, ReportService
 from bot.scheduler import Scheduler
 from bot.store import Store
+from tests.support.clock import Clock
 
 FIRST_LATISS = "8ebb60eda79d"
 
@@ -38,18 +39,19 @@ environments:
 """,
         environ={},
     )
-    store = Store(str(settings.state_url))
+    clock = Clock()
+    store = Store(str(settings.state_url), clock=clock)
     store.upgrade()
     engine, recorder = Engine(settings), Recorder()
-    bookings = BookingService(settings, store, Scheduler(store, poll_seconds=60))
-    reports = ReportService(settings, engine, store, bookings, recorder)
+    bookings = BookingService(settings, store, Scheduler(store, poll_seconds=60), clock=clock)
+    reports = ReportService(settings, engine, store, bookings, recorder, clock=clock)
     bts = settings.environment("bts")
 
     reports.check("bts")
     assert recorder.alerts == []  # an empty database is not behind: nothing was ever there
 
     # Recorded at the first revision without its tables: one behind, and drifted from what it records.
-    engine.change(bts, ["latiss"], direction=Direction.STAMP, to=FIRST_LATISS, actor="test")
+    engine.change(bts, ["latiss"], direction=Direction.STAMP, to=FIRST_LATISS, actor="test", force=True)
     reports.check("bts")
     reports.check("bts")
     [alert] = recorder.alerts

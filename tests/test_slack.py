@@ -9,9 +9,11 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import pytest
 
 from bot.sandbox.standins.slack import BOT_TOKEN
 from tests.conftest import REPO, libpq
@@ -94,7 +96,7 @@ def test_summit_needs_a_ticket_and_bts_first_then_two_approvals_one_from_the_use
     bot.command("migrate summit latiss", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "summit changes need a Jira ticket")
     bot.command("migrate summit latiss --ticket OSW-123", user=REQUESTER)
-    ephemeral_to(slack, REQUESTER, "latiss at 05689cf3f8f0 has not succeeded at bts yet")
+    ephemeral_to(slack, REQUESTER, "summit: latiss must first reach 05689cf3f8f0 at bts, which is 2 revision(s) behind")
 
     bot.command("migrate base latiss", user=REQUESTER)
     ts = posted_request(slack, 1).reply["ts"]
@@ -113,6 +115,50 @@ def test_summit_needs_a_ticket_and_bts_first_then_two_approvals_one_from_the_use
     request_state(slack, 2, "succeeded")
     assert revisions(databases["SUMMIT_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
     assert slack.calls("usergroups.users.list")[0].args["usergroup"] == "S0DBA"
+
+
+@pytest.fixture
+def usdf_bot(config, slack, databases, kube, tmp_path, new_database) -> Iterator[BotProcess]:
+    """The bot with USDF production too: proven at the Summit first, or at BTS for a schema the Summit
+    does not keep (startrackerwide here)."""
+    usdf_prod = f"""    schemas: [latiss, lsstcam]
+  usdf-prod:
+    database_url: ${{USDF_PROD_DATABASE_URL}}
+    channel: {BTS_CHANNEL}
+    approvals: {{required: 1, approvers: [{APPROVER_1}]}}
+    requires_tested_on: [summit, bts]
+"""
+    config.write_text(
+        config.read_text().replace("    requires_tested_on: bts\n", f"    requires_tested_on: bts\n{usdf_prod}")
+    )
+    environ = {**databases, "USDF_PROD_DATABASE_URL": new_database(), "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    with BotProcess(config, slack.url, environ=environ) as process:
+        yield process
+
+
+def test_usdf_prod_is_refused_until_the_first_listed_environment_keeping_the_schema_has_the_target(usdf_bot, slack):
+    usdf_bot.command("migrate usdf-prod latiss", user=REQUESTER)
+    refusal = ephemeral_to(slack, REQUESTER, "usdf-prod: latiss must first reach 05689cf3f8f0 at summit")
+    assert "which is 2 revision(s) behind it (at base)" in refusal.text
+    assert "Run `migrate summit latiss --to 05689cf3f8f0` first." in refusal.text
+    usdf_bot.command("migrate usdf-prod startrackerwide", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, "usdf-prod: startrackerwide must first reach 2c2567f48db5 at bts")
+    usdf_bot.command("migrate summit startrackerwide --ticket OSW-1", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, "summit does not keep startrackerwide")
+
+    hold_bts(usdf_bot, slack)
+    usdf_bot.command("migrate base startrackerwide", user=REQUESTER)
+    ts = posted_request(slack, 1).reply["ts"]
+    usdf_bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvBts")
+    request_state(slack, 1, "succeeded")
+    usdf_bot.command("migrate usdf-prod startrackerwide", user=REQUESTER)
+    assert posted_request(slack, 2).args["channel"] == BTS_CHANNEL
+
+    usdf_bot.command("status summit")
+    answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "ConsDB status"), None))
+    table = json.dumps(answer.args["blocks"])
+    assert "startrackerwide  not kept here" in table
+    assert "latiss           empty -2" in table
 
 
 def test_status_is_a_table_of_environments_by_schemas(bot, slack):

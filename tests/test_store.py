@@ -10,14 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
-from bot.store import STATE_VERSION_TABLE, Store, now
+from bot.store import STATE_VERSION_TABLE, Store
 from bot.store.models import Base, ChangeRequest, RequestState
+from tests.support.clock import START, Clock
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path, new_database) -> Store:
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}" if request.param == "sqlite" else new_database()
-    store = Store(url.replace("postgresql://", "postgresql+psycopg://"))
+    store = Store(url.replace("postgresql://", "postgresql+psycopg://"), clock=Clock())
     store.upgrade()
     store.upgrade()
     return store
@@ -27,7 +28,7 @@ def a_request(environment: str = "bts") -> ChangeRequest:
     return ChangeRequest(
         kind="upgrade", environment=environment, schemas=["latiss"], target=None, binding={}, options={},
         ticket=None, requester="U1", required_approvals=1, state=RequestState.REQUESTED,
-        created_at=now(), expires_at=now() + timedelta(hours=1), outcome={},
+        created_at=START, expires_at=START + timedelta(hours=1), outcome={},
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from bot.engine.database import lock_key
-from tests.conftest import BUNDLED_SCHEMAS, REPO, libpq, schema_dump
+from tests.conftest import BUNDLED_SCHEMAS, EXTERNAL_TREE, REPO, libpq, schema_dump, write_config
 
 
 def test_upgrade_needs_yes_and_changes_nothing_without_it(consdb_bot, bundled):
@@ -324,3 +324,92 @@ def test_the_terminal_meets_the_same_policy(consdb_bot, bundled):
         consdb_bot("upgrade", "bts", "startrackerwide", "--ticket", "OSW-9", "--yes", "--config", str(bundled)).code
         == 0
     )
+
+
+@pytest.fixture
+def chain(tmp_path: Path, new_database, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The Summit and the USDF environments on the ConsDB-style tree, each with a database of its own.
+    startrackerwide stands for an efd_* schema: kept at USDF only, so proven at usdf-dev, not the Summit."""
+    for variable in ("SUMMIT_DATABASE_URL", "USDF_DEV_DATABASE_URL", "USDF_PROD_DATABASE_URL"):
+        url = new_database()
+        with psycopg.connect(libpq(url), autocommit=True) as connection:
+            connection.execute("CREATE SCHEMA cdb")
+        monkeypatch.setenv(variable, url)
+    config = write_config(
+        tmp_path / "consdb-bot.yaml",
+        environments={
+            "summit": "SUMMIT_DATABASE_URL", "usdf-dev": "USDF_DEV_DATABASE_URL", "usdf-prod": "USDF_PROD_DATABASE_URL",
+        },
+        schemas=["latiss", "lsstcam", "lsstcomcam", "startrackerwide"],
+        alembic_ini=str(EXTERNAL_TREE / "alembic.ini"),
+        sdm_schemas=str(EXTERNAL_TREE),
+        extra="    requires_tested_on: [summit, usdf-dev]\n",
+    )  # fmt: skip
+    config.write_text(
+        config.read_text().replace("  summit:\n", "  summit:\n    schemas: [latiss, lsstcam, lsstcomcam]\n")
+    )
+    return config
+
+
+def test_usdf_prod_waits_for_the_summit_however_far_ahead_usdf_dev_is(consdb_bot, chain):
+    assert consdb_bot("upgrade", "summit", "latiss", "--to", "+1", "--yes", "--config", str(chain)).code == 0
+    assert consdb_bot("upgrade", "usdf-dev", "latiss", "--yes", "--config", str(chain)).code == 0
+    refused = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(chain))
+    assert refused.code == 1
+    assert (
+        "usdf-prod: latiss must first reach c0ffee000003 at summit, which is 2 revision(s) behind it (at a1b2c3000001)"
+        in refused.err
+    )
+    assert "Run `migrate summit latiss --to c0ffee000003` first." in refused.err
+    assert "empty (3 behind)" in consdb_bot("status", "usdf-prod", "latiss", "--config", str(chain)).out
+    passed = consdb_bot("upgrade", "usdf-prod", "latiss", "--to", "a1b2c3000001", "--yes", "--config", str(chain))
+    assert passed.code == 0, passed.text
+
+
+def test_a_schema_the_summit_does_not_keep_is_proven_at_usdf_dev(consdb_bot, chain):
+    refused = consdb_bot("upgrade", "usdf-prod", "startrackerwide", "--yes", "--config", str(chain))
+    assert refused.code == 1
+    assert "usdf-prod: startrackerwide must first reach e00000000001 at usdf-dev, which is 1 revision(s) behind it" in (
+        refused.err
+    )
+    assert consdb_bot("upgrade", "usdf-dev", "startrackerwide", "--yes", "--config", str(chain)).code == 0
+    passed = consdb_bot("upgrade", "usdf-prod", "startrackerwide", "--yes", "--config", str(chain))
+    assert passed.code == 0, passed.text
+
+
+def test_the_summits_database_is_the_proof_even_when_changed_outside_the_bot(consdb_bot, chain, tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text(chain.read_text().replace("state.sqlite3", "another-bot.sqlite3"))
+    assert consdb_bot("upgrade", "summit", "latiss", "--yes", "--config", str(elsewhere)).code == 0
+    assert consdb_bot("audit", "summit", "--config", str(chain)).out.strip() == "no audit records yet"
+    passed = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(chain))
+    assert passed.code == 0, passed.text
+
+
+def test_where_the_summit_cannot_be_read_the_bots_records_stand_in(consdb_bot, chain, monkeypatch):
+    summit = os.environ["SUMMIT_DATABASE_URL"]
+    monkeypatch.delenv("SUMMIT_DATABASE_URL")
+    refused = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(chain))
+    assert refused.code == 1
+    assert "whose database cannot be read here (not configured here (set SUMMIT_DATABASE_URL))" in refused.err
+    assert "the bot has no record of changing latiss" in refused.err
+    monkeypatch.setenv("SUMMIT_DATABASE_URL", summit)
+    assert consdb_bot("upgrade", "summit", "latiss", "--to", "a1b2c3000002", "--yes", "--config", str(chain)).code == 0
+    monkeypatch.delenv("SUMMIT_DATABASE_URL")
+    refused = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(chain))
+    assert "which is 1 revision(s) behind it by the bot's records (its database cannot be read here)" in refused.err
+    passed = consdb_bot("upgrade", "usdf-prod", "latiss", "--to", "a1b2c3000002", "--yes", "--config", str(chain))
+    assert passed.code == 0, passed.text
+
+
+def test_a_schema_an_environment_does_not_keep_is_not_kept_here(consdb_bot, chain):
+    status = consdb_bot("status", "summit", "--config", str(chain))
+    rows = [line.split(None, 2) for line in status.out.splitlines()[2:]]
+    assert ["summit", "startrackerwide", "not kept here"] in rows
+    assert ["summit", "latiss", "empty (3 behind)"] in rows
+    as_json = json.loads(consdb_bot("status", "summit", "startrackerwide", "--json", "--config", str(chain)).out)
+    assert [(row["state"], row["summary"]) for row in as_json] == [("not-kept", "not kept here")]
+    refused = consdb_bot("upgrade", "summit", "startrackerwide", "--yes", "--config", str(chain))
+    assert refused.code == 2
+    assert "summit does not keep startrackerwide" in refused.err
+    assert "schemas at summit: latiss, lsstcam, lsstcomcam" in refused.err

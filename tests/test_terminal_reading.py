@@ -14,16 +14,20 @@ from tests.conftest import EXAMPLE_CONFIG, REPO, write_config
 
 def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_path, monkeypatch):
     monkeypatch.setenv("BTS_DATABASE_URL", new_database())
-    for variable in ("TTS_DATABASE_URL", "SUMMIT_DATABASE_URL", "USDF_DEV_DATABASE_URL", "USDF_PROD_DATABASE_URL"):
-        monkeypatch.delenv(variable, raising=False)
+    for variable in ("TTS", "SUMMIT", "USDF_DEV", "USDF_INT", "USDF_PROD"):
+        monkeypatch.delenv(f"{variable}_DATABASE_URL", raising=False)
     config = EXAMPLE_CONFIG
     result = consdb_bot("status", "--config", str(config))
     assert result.code == 0, result.text
     rows = [line.split(None, 2) for line in result.out.splitlines()[2:]]
     assert ["bts", "latiss", "empty (2 behind)"] in rows
     assert ["bts", "startrackerfast", "empty (1 behind)"] in rows
+    assert ["bts", "efd_latiss", "not kept here"] in rows
     assert ["summit", "(all)", "not-configured: not configured here (set SUMMIT_DATABASE_URL)"] in rows
-    assert len(rows) == 7 + 4
+    assert ["usdf-int", "(all)", "not-configured: not configured here (set USDF_INT_DATABASE_URL)"] in rows
+    scheduler = next(row for row in rows if row[:2] == ["usdf-dev", "efd_scheduler"])
+    assert scheduler[2].endswith("alembic.ini has no section [efd_scheduler]"), "the bundled tree has no such model"
+    assert sum(row[0] == "bts" for row in rows) == 11
 
 
 def test_status_verbose_shows_messages_and_script_paths(consdb_bot, bundled):

@@ -26,7 +26,7 @@ from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, stamp_target, upgrade_target
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, revisions_text, short
-from bot.errors import ConfigError, OperationFailed, Refused
+from bot.errors import ConfigError, NoModel, OperationFailed, Refused
 
 if TYPE_CHECKING:
     from bot.engine.drift import SchemaDrift
@@ -52,6 +52,8 @@ class SchemaPlan:
     revisions: list[RevisionInfo]
     sql: str = ""
     warnings: list[LintWarning] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    """The files of the schema's version directories the plan was made from, each with its SHA-256."""
     note: str = ""
     """Why this plan has no SQL although it has revisions (the schema has no Felis model)."""
 
@@ -61,8 +63,8 @@ class SchemaPlan:
 
     @property
     def binding(self) -> dict[str, object]:
-        """What an approval is bound to: the range and the exact SQL (by digest)."""
-        return {"from": list(self.current), "to": list(self.target), "digest": self.sql_digest}
+        """What an approval is bound to: the range, the exact SQL (by digest) and the tree's files."""
+        return {"from": list(self.current), "to": list(self.target), "digest": self.sql_digest, "files": self.files}
 
     @property
     def range_text(self) -> str:
@@ -128,6 +130,7 @@ class HistoryEntry:
 ProgressCallback = Callable[[Progress], None]
 Bindings = dict[str, dict[str, object]]
 """Per schema, the ``SchemaPlan.binding`` an approval was given for."""
+STAMP_DIFFERENCES_SHOWN = 20
 
 
 class Engine:
@@ -194,35 +197,68 @@ class Engine:
         url = self._database(env)
         options = self._options(env, options or {})
         statuses = self.status([env], schemas)
-        return [self._plan_one(env, url, status, to, direction, options, with_sql=with_sql) for status in statuses]
+        return [
+            self._plan_one(env, url, self.tree.schema(status.schema), status, to, direction, options, with_sql=with_sql)
+            for status in statuses
+        ]
 
     def drift(self, env: Environment, schemas: Sequence[str]) -> list[SchemaDrift]:
         """Each schema's live structure against the tree replayed to the revision it records."""
-        # Imported here: Alembic's autogenerate machinery costs every other command start-up time.
-        from bot.engine.drift import SchemaDrift, compare_schemas, scratch_database  # noqa: PLC0415
+        from bot.engine.drift import SchemaDrift  # noqa: PLC0415 - see _differences
 
         url = self._database(env)
-        scratch = self.settings.migrations.scratch_url
-        server = DatabaseUrl.parse(require(scratch, purpose="drift"), key="migrations.scratch_url") if scratch else url
         results = []
         for status in self.status([env], schemas):
-            tree = self.tree.schema(status.schema)
             if status.state not in (State.HEAD, State.BEHIND):
-                results.append(SchemaDrift(env.key, tree.section, status.current, detail=status.summary))
+                results.append(SchemaDrift(env.key, status.schema, status.current, detail=status.summary))
                 continue
-            timeout = self.settings.migrations.connect_timeout_seconds
-            with scratch_database(server, [tree], connect_timeout=timeout) as model:
-                run = self._run(tree, "upgrade", revision_argument(tree, status.current), model, {"view_readers": ""})
-                if run.model_missing:
-                    results.append(SchemaDrift(env.key, tree.section, status.current, detail=run.error or ""))
-                    continue
-                if not run.ok:
-                    raise OperationFailed(
-                        f"{tree.section}: could not build the model at {status.summary}: {_run_error(run)}"
-                    )
-                differences = compare_schemas(url, model, tree)
+            tree = self.tree.schema(status.schema)
+            try:
+                differences = self._differences(url, tree, status.current)
+            except NoModel as missing:
+                results.append(SchemaDrift(env.key, tree.section, status.current, detail=missing.message))
+                continue
             results.append(SchemaDrift(env.key, tree.section, status.current, differences))
         return results
+
+    def refuse_unverified_stamps(self, env: Environment, plans: Sequence[SchemaPlan]) -> None:
+        """A stamp records that a schema is at REV: refused unless the live schema matches the tree
+        replayed to REV (by drift). Stamping ``base`` claims nothing, so it needs no check."""
+        url = self._database(env)
+        for plan in plans:
+            if plan.direction is not Direction.STAMP or not plan.target:
+                continue
+            differences = self._differences(url, self.tree.schema(plan.schema), plan.target)
+            if differences:
+                shown = [f"  - {difference}" for difference in differences[:STAMP_DIFFERENCES_SHOWN]]
+                more = len(differences) - len(shown)
+                shown += [f"  - and {more} more (see `drift {env.key} {plan.schema}` once stamped)"] if more else []
+                target = revisions_text(plan.target)
+                raise Refused(
+                    f"{plan.schema} at {env.key} does not match the model at {target}, so it was not stamped;"
+                    f" {len(differences)} difference(s):\n" + "\n".join(shown),
+                    hint=f"Stamp the revision it does match (see `history {plan.schema}`), bring the schema to"
+                    f" match {target}, or stamp it anyway, overriding the check:"
+                    f" `stamp {env.key} {plan.schema} {target} --force`.",
+                )
+
+    def _differences(self, url: DatabaseUrl, tree: SchemaTree, revisions: tuple[str, ...]) -> list[str]:
+        """How the live schema differs from the tree replayed to ``revisions`` in a scratch database."""
+        # Imported here: Alembic's autogenerate machinery costs every other command start-up time.
+        from bot.engine.drift import compare_schemas, scratch_database  # noqa: PLC0415
+
+        scratch = self.settings.migrations.scratch_url
+        server = DatabaseUrl.parse(require(scratch, purpose="drift"), key="migrations.scratch_url") if scratch else url
+        timeout = self.settings.migrations.connect_timeout_seconds
+        with scratch_database(server, [tree], connect_timeout=timeout) as model:
+            run = self._run(tree, "upgrade", revision_argument(tree, revisions), model, {"view_readers": ""})
+            if run.model_missing:
+                raise NoModel(f"{tree.section}: {run.error}")
+            if not run.ok:
+                raise OperationFailed(
+                    f"{tree.section}: could not build the model at {revisions_text(revisions)}: {_run_error(run)}"
+                )
+            return compare_schemas(url, model, tree)
 
     def generate(
         self, message: str, schemas: Sequence[str], *, sdm_schemas: str | None = None,
@@ -276,6 +312,7 @@ class Engine:
         self,
         env: Environment,
         url: DatabaseUrl,
+        tree: SchemaTree,
         status: SchemaStatus,
         to: str | None,
         direction: Direction,
@@ -283,11 +320,11 @@ class Engine:
         *,
         with_sql: bool,
     ) -> SchemaPlan:
-        """The plan for one schema; its SQL (a child run in offline mode) only when asked for."""
-        tree = self.tree.schema(status.schema)
+        """The plan for one schema, from this snapshot of its tree; its SQL (a child run in offline mode)
+        only when asked for."""
         current = _refuse_unusable(env, tree, status, direction)
         if direction is Direction.STAMP:
-            return SchemaPlan(env.key, tree.section, direction, current, stamp_target(tree, to), [])
+            return SchemaPlan(env.key, tree.section, direction, current, stamp_target(tree, to), [], files=tree.files)
         if direction is Direction.DOWNGRADE:
             end = downgrade_target(tree, to or "-1", current)
             revisions = tree.removed(current=current, target=end)
@@ -296,11 +333,15 @@ class Engine:
             target = upgrade_target(tree, to, current)
             revisions = tree.pending(current=current, target=target)
         if not revisions or not with_sql:
-            return SchemaPlan(env.key, tree.section, direction, current, target, revisions)
+            return SchemaPlan(env.key, tree.section, direction, current, target, revisions, files=tree.files)
         run = self._offline_sql(tree, url, direction, current, target, options)
         if run.model_missing:
-            return SchemaPlan(env.key, tree.section, direction, current, target, revisions, note=run.error or "")
-        return SchemaPlan(env.key, tree.section, direction, current, target, revisions, run.sql, lint_sql(run.sql))
+            return SchemaPlan(
+                env.key, tree.section, direction, current, target, revisions, files=tree.files, note=run.error or ""
+            )
+        return SchemaPlan(
+            env.key, tree.section, direction, current, target, revisions, run.sql, lint_sql(run.sql), files=tree.files
+        )
 
     def _offline_sql(
         self,
@@ -369,10 +410,12 @@ class Engine:
         wait: bool = False,
         on_progress: ProgressCallback | None = None,
         expected: Bindings | None = None,
+        force: bool = False,
     ) -> ChangeResult:
         """Upgrade, downgrade or stamp: plan under the schema locks, check ``expected``, run, report.
 
-        A downgrade or stamp names one schema; ``to`` defaults to head (upgrade, stamp) or -1.
+        A downgrade or stamp names one schema; ``to`` defaults to head (upgrade, stamp) or -1. A stamp
+        is verified by drift first, unless ``force``.
         """
         url = self._database(env)
         options = self._options(env, options or {})
@@ -386,13 +429,17 @@ class Engine:
             wait=wait,
         ) as connection:
             recorded = read_versions(connection, version_tables(trees))
+            if expected is not None:
+                _refuse_changed_tree(env, trees, expected)
             statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
             plans = [
-                self._plan_one(env, url, status, to, direction, options, with_sql=expected is not None)
-                for status in statuses
+                self._plan_one(env, url, tree, status, to, direction, options, with_sql=expected is not None)
+                for tree, status in zip(trees, statuses, strict=True)
             ]
             if expected is not None:
                 _refuse_moved(env, plans, expected)
+            if not force:
+                self.refuse_unverified_stamps(env, plans)
             outcomes = self._apply(trees, plans, url, options, on_progress)
             after = read_versions(connection, version_tables(trees))
         return ChangeResult(
@@ -496,6 +543,26 @@ def _run_error(run: ChildRun) -> str:
     if run.timed_out:
         return "stopped at the time limit (migrations.run_timeout_seconds); the transaction was rolled back"
     return (run.error or "failed").strip().splitlines()[0]
+
+
+def _refuse_changed_tree(env: Environment, trees: list[SchemaTree], expected: Bindings) -> None:
+    """Refuse to run a plan made from other migration scripts than those there now, saying which changed."""
+    for tree in trees:
+        before = (expected.get(tree.section) or {}).get("files")
+        if not isinstance(before, dict) or before == tree.files:
+            continue
+        now = tree.files
+        changes = [
+            *(f"added {path}" for path in sorted(now.keys() - before.keys())),
+            *(f"removed {path}" for path in sorted(before.keys() - now.keys())),
+            *(f"changed {path}" for path in sorted(now.keys() & before.keys()) if now[path] != before[path]),
+        ]
+        raise Refused(
+            f"{tree.section} at {env.key}: the migration tree changed since this was requested, so nothing was run."
+            " " + "; ".join(changes) + ".",
+            hint="The approval was for the plan of the tree as it was: ask again for a request with the plan of"
+            " the tree as it is now.",
+        )
 
 
 def _refuse_moved(env: Environment, plans: list[SchemaPlan], expected: Bindings) -> None:

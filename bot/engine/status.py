@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,7 +14,7 @@ from bot.config import Environment, Unset
 from bot.engine.database import DatabaseUrl, RecordedVersion, VersionTable, connect, first_line, read_versions
 from bot.engine.prepare import Needs, lacking, schema_needs, tree_needs
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
-from bot.errors import ConsdbBotError
+from bot.errors import ConfigError, ConsdbBotError
 
 
 class State(StrEnum):
@@ -26,6 +26,10 @@ class State(StrEnum):
     UNKNOWN_REVISION = "unknown-revision"
     UNREACHABLE = "unreachable"
     NOT_CONFIGURED = "not-configured"
+    NOT_IN_TREE = "not-in-tree"
+    """The migration tree has no section for this configured schema."""
+    NOT_KEPT = "not-kept"
+    """The environment does not hold this schema (its ``schemas`` leave it out): nothing to read."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class SchemaStatus:
                 return f"{at or 'base'} ({self.behind} behind)"
             case State.EMPTY:
                 return f"empty ({self.behind} behind)"
+            case State.NOT_KEPT:
+                return "not kept here"
             case State.NOT_PREPARED:
                 return f"not prepared: {self.detail}"
             case _:
@@ -100,7 +106,32 @@ def classify(env: Environment, tree: SchemaTree, recorded: RecordedVersion) -> S
     )
 
 
-def environment_status(env: Environment, trees: Sequence[SchemaTree], *, connect_timeout: int) -> list[SchemaStatus]:
+def environment_status(
+    env: Environment,
+    schemas: Sequence[str],
+    trees: Mapping[str, SchemaTree],
+    absent: Mapping[str, str],
+    *,
+    connect_timeout: int,
+) -> list[SchemaStatus]:
+    """Each schema's status; those the environment does not keep, or the tree lacks (``absent``, with the
+    reason), are not looked for in its database."""
+    readable = [trees[schema] for schema in schemas if env.keeps(schema) and schema in trees]
+    read = {status.schema: status for status in _read_statuses(env, readable, connect_timeout)}
+    return [
+        read.get(schema)
+        or (
+            SchemaStatus(env.key, schema, State.NOT_IN_TREE, detail=absent[schema])
+            if env.keeps(schema)
+            else SchemaStatus(env.key, schema, State.NOT_KEPT)
+        )
+        for schema in schemas
+    ]
+
+
+def _read_statuses(env: Environment, trees: Sequence[SchemaTree], connect_timeout: int) -> list[SchemaStatus]:
+    if not trees:
+        return []
     try:
         url = database_url(env)
     except ConsdbBotError as error:
@@ -136,12 +167,21 @@ def status_of(
     *,
     connect_timeout: int,
 ) -> list[SchemaStatus]:
-    """Status of every (environment, schema) pair; databases are read in parallel."""
-    trees = [tree.schema(schema) for schema in schemas]
-    for schema_tree in trees:
-        _ = schema_tree.graph.heads
+    """Status of every (environment, schema) pair; databases are read in parallel. A configured schema
+    the tree has no section for is told as such, and every other schema still answers."""
+    trees: dict[str, SchemaTree] = {}
+    absent: dict[str, str] = {}
+    for schema in schemas:
+        if not any(env.keeps(schema) for env in environments):
+            continue
+        try:
+            trees[schema] = tree.schema(schema)
+        except ConfigError as error:
+            absent[schema] = error.message
+            continue
+        _ = trees[schema].graph.heads
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(environments)))) as pool:
         per_environment = pool.map(
-            lambda env: environment_status(env, trees, connect_timeout=connect_timeout), environments
+            lambda env: environment_status(env, schemas, trees, absent, connect_timeout=connect_timeout), environments
         )
         return [status for statuses in per_environment for status in statuses]

@@ -3,6 +3,10 @@
 Revision files are read as text (``ast``), never imported: status must be fast, and a tree's
 scripts may import heavy or foreign code (Felis, an upstream ``python/`` folder) that has no
 business running inside the bot. The graph itself is Alembic's own :class:`RevisionMap`.
+
+The running bot follows the files: a ``git pull`` in its tree is seen at the next command. Each
+use of a schema's tree compares ``os.stat`` of the ini file and of the entries of its version
+directories with what it last read, and reads again only the files that changed.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import ast
 import configparser
 import functools
+import hashlib
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +47,53 @@ class RevisionInfo:
         return short(self.revision)
 
 
-class SchemaTree:
-    """One section of the ini: a schema's revision graph and where it keeps its version."""
+FileStamp = tuple[int, int, int, int]
+"""What ``os.stat`` says of a file that changes when the file does: inode, size, mtime and ctime."""
+Listing = tuple[tuple[Path, FileStamp], ...]
+"""The ``.py`` files of a schema's version directories, each with its stamp."""
 
-    def __init__(self, ini_path: Path, section: str) -> None:
+
+@dataclass(frozen=True)
+class RevisionFile:
+    """One file of a version directory as last read: its revision (None if it declares none) and
+    the SHA-256 of its text."""
+
+    info: RevisionInfo | None
+    digest: str
+
+
+class RevisionFiles:
+    """The files of a tree read so far, each read again only when its stamp changes."""
+
+    def __init__(self) -> None:
+        self._read: dict[Path, tuple[FileStamp, RevisionFile]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, path: Path, stamp: FileStamp) -> RevisionFile:
+        with self._lock:
+            known = self._read.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"revision file {path} went away while the tree was read", hint="Try again once the tree is updated."
+            ) from None
+        read = RevisionFile(_read_revision(path, content), hashlib.sha256(content).hexdigest())
+        with self._lock:
+            self._read[path] = (stamp, read)
+        return read
+
+
+class SchemaTree:
+    """One section of the ini: a schema's revision graph and where it keeps its version.
+
+    A snapshot of the files as they were when it was made (``listing``); :meth:`MigrationTree.schema`
+    makes a new one when they change.
+    """
+
+    def __init__(self, ini_path: Path, section: str, files: RevisionFiles | None = None) -> None:
         self.section = section
         self.ini_path = ini_path
         self.config = Config(str(ini_path), ini_section=section)
@@ -66,6 +115,8 @@ class SchemaTree:
             or _keyword_in(self.env_script, "version_table_schema")
             or DEFAULT_VERSION_TABLE_SCHEMA
         )
+        self.listing = listing(self.version_directories)
+        self._files = files or RevisionFiles()
 
     def alembic_config(self, **options: Any) -> Config:
         """Alembic's configuration of this section, pointed at the env.py and script.py.mako that run.
@@ -82,14 +133,17 @@ class SchemaTree:
         return config
 
     @functools.cached_property
+    def _read(self) -> dict[Path, RevisionFile]:
+        return {path: self._files.read(path, stamp) for path, stamp in self.listing}
+
+    @functools.cached_property
     def revisions(self) -> dict[str, RevisionInfo]:
-        found: dict[str, RevisionInfo] = {}
-        for location in self.version_directories:
-            for path in sorted(location.glob("*.py")):
-                info = _read_revision(path)
-                if info is not None:
-                    found[info.revision] = info
-        return found
+        return {read.info.revision: read.info for read in self._read.values() if read.info is not None}
+
+    @functools.cached_property
+    def files(self) -> dict[str, str]:
+        """Every file of the version directories, by its path from the ini file's folder: its SHA-256."""
+        return {_relative(path, self.ini_path.parent): read.digest for path, read in self._read.items()}
 
     @functools.cached_property
     def graph(self) -> RevisionMap:
@@ -119,6 +173,22 @@ class SchemaTree:
         steps = self.graph.iterate_revisions(current, target, select_for_downgrade=True, inclusive=False)
         return [self.revisions[step.revision] for step in steps if step.revision != target]
 
+    def missing(self, *, current: tuple[str, ...], target: tuple[str, ...]) -> list[RevisionInfo]:
+        """The revisions ``target`` stands on that ``current`` lacks, oldest first: none when ``current``
+        is at ``target`` or beyond it (on any branch that contains it)."""
+        lacking = self._with_ancestors(target) - self._with_ancestors(current)
+        return [info for info in reversed(self.newest_first()) if info.revision in lacking]
+
+    def _with_ancestors(self, revisions: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        waiting = list(revisions)
+        while waiting:
+            revision = waiting.pop()
+            if revision not in found and revision in self.revisions:
+                found.add(revision)
+                waiting.extend(self.revisions[revision].down_revisions)
+        return found
+
     def newest_first(self) -> list[RevisionInfo]:
         return [self.revisions[step.revision] for step in self.graph.iterate_revisions("heads", "base")]
 
@@ -134,13 +204,23 @@ class MigrationTree:
             )
         self.ini_path = ini_path
         self._schemas: dict[str, SchemaTree] = {}
+        self._ini_stamp: FileStamp | None = None
+        self._files = RevisionFiles()
 
     @classmethod
     def from_setting(cls, setting: str) -> MigrationTree:
         return cls(BUNDLED_INI if setting == BUNDLED else Path(setting).expanduser().resolve())
 
     def schema(self, section: str) -> SchemaTree:
-        if section not in self._schemas:
+        """The section's tree as its files are now: the one read before if nothing changed since."""
+        ini_stamp = _stamp_of_ini(self.ini_path)
+        if ini_stamp != self._ini_stamp:
+            self._schemas = {}
+            self._ini_stamp = ini_stamp
+        known = self._schemas.get(section)
+        if known is not None and known.listing == listing(known.version_directories):
+            return known
+        if known is None:
             try:
                 present = Config(str(self.ini_path)).file_config.has_section(section)
             except configparser.Error as error:
@@ -150,8 +230,45 @@ class MigrationTree:
                     f"{self.ini_path} has no section [{section}]",
                     hint="Add the schema's section to the ini file, or remove it from `schemas` in the configuration.",
                 )
-            self._schemas[section] = SchemaTree(self.ini_path, section)
-        return self._schemas[section]
+        tree = SchemaTree(self.ini_path, section, self._files)
+        self._schemas[section] = tree
+        return tree
+
+
+def listing(directories: Iterable[Path]) -> Listing:
+    """The ``.py`` files of these directories with their stamps, in a stable order; a missing directory
+    has none."""
+    found: list[tuple[Path, FileStamp]] = []
+    for directory in directories:
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.name.endswith(".py") and entry.is_file():
+                found.append((Path(entry.path), _stamp(entry.stat())))
+    return tuple(sorted(found))
+
+
+def _stamp(stat: os.stat_result) -> FileStamp:
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _stamp_of_ini(path: Path) -> FileStamp:
+    try:
+        return _stamp(path.stat())
+    except OSError:
+        raise ConfigError(
+            f"no Alembic ini file at {path} (it was there when the bot started)",
+            hint="Restore it, or set migrations.alembic_ini to the tree's alembic.ini.",
+        ) from None
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return str(path)
 
 
 def short(revision: str) -> str:
@@ -201,10 +318,10 @@ def _escaped(path: Path) -> str:
     return str(path).replace("%", "%%")
 
 
-def _read_revision(path: Path) -> RevisionInfo | None:
+def _read_revision(path: Path, content: bytes) -> RevisionInfo | None:
     """The identifiers and message of a revision file, read without running it."""
     try:
-        module = ast.parse(path.read_text(), filename=str(path))
+        module = ast.parse(content, filename=str(path))
     except SyntaxError as error:
         raise ConfigError(f"revision file {path} does not parse: {error.msg} (line {error.lineno})") from error
     values: dict[str, object] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,10 @@ def now() -> datetime:
 class Store:
     """The bot's state database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, clock: Callable[[], datetime]) -> None:
+        """``clock`` stamps what the store writes (approvals, audit, heartbeats): :func:`now` in the
+        bot, a test's own clock in tests, so that nothing depends on the day the suite runs."""
+        self.clock = clock
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -112,7 +115,7 @@ class Store:
     def transition(self, request_id: int, expected: RequestState, new: RequestState, **values: Any) -> bool:
         """Move a request from ``expected`` to ``new``; false if it was not in ``expected``."""
         if new not in OPEN_STATES:
-            values.setdefault("finished_at", now())
+            values.setdefault("finished_at", self.clock())
         with self.session() as session:
             result = session.execute(
                 update(ChangeRequest)
@@ -128,11 +131,11 @@ class Store:
                 row = session.get(Approval, (request_id, user, verdict), with_for_update=True)
                 if row is None:
                     session.add(
-                        Approval(request_id=request_id, user=user, verdict=verdict, at=now(), present=present,
+                        Approval(request_id=request_id, user=user, verdict=verdict, at=self.clock(), present=present,
                                  event_ts=event_ts)
                     )  # fmt: skip
                 elif float(event_ts) >= float(row.event_ts):
-                    row.present, row.event_ts, row.at = present, event_ts, now()
+                    row.present, row.event_ts, row.at = present, event_ts, self.clock()
         except IntegrityError:  # the same verdict, recorded at this moment by another thread: decide again
             self.set_verdict(request_id, user, verdict, present=present, event_ts=event_ts)
 
@@ -145,7 +148,8 @@ class Store:
     def beat(self, request_id: int) -> None:
         """Say that the run of this request is alive."""
         with self.session() as session:
-            session.execute(update(ChangeRequest).where(ChangeRequest.id == request_id).values(heartbeat_at=now()))
+            beat = update(ChangeRequest).where(ChangeRequest.id == request_id).values(heartbeat_at=self.clock())
+            session.execute(beat)
 
     def add_booking(self, booking: Booking) -> Booking | None:
         """Store a booking unless another one overlaps it: returns the one in the way, or None when stored."""
@@ -197,7 +201,7 @@ class Store:
         """True the first time an id is seen, false for every redelivery or repeated run."""
         try:
             with self.session() as session:
-                session.add(SeenEvent(event_id=event_id, at=now()))
+                session.add(SeenEvent(event_id=event_id, at=self.clock()))
         except IntegrityError:
             return False
         return True
@@ -216,8 +220,8 @@ class Store:
         """Record one fact, with the trace of the Slack request it serves; returns its number."""
         trace = TRACE.get()
         record = AuditRecord(
-            at=now(), actor=actor, action=action, environment=environment, request_id=request_id, summary=summary,
-            detail={**(detail or {}), **({"trace": trace} if trace else {})}, ticket=ticket,
+            at=self.clock(), actor=actor, action=action, environment=environment, request_id=request_id,
+            summary=summary, detail={**(detail or {}), **({"trace": trace} if trace else {})}, ticket=ticket,
         )  # fmt: skip
         with self.session() as session:
             session.add(record)
@@ -305,16 +309,20 @@ class Store:
             comments = session.scalars(select(JiraComment).where(JiraComment.ticket == ticket).order_by(JiraComment.id))
             return list(requests), list(bookings), list(outcomes), list(comments)
 
-    def succeeded_at(self, environment: str, schema: str, revisions: Sequence[str]) -> bool:
-        """Whether a change that ended at ``revisions`` for ``schema`` succeeded in ``environment``."""
-        query = select(AuditRecord.detail).where(
-            AuditRecord.environment == environment, AuditRecord.action == "succeeded"
+    def last_reached(self, environment: str, schema: str) -> list[str] | None:
+        """Where the bot's last successful change of ``schema`` in ``environment`` left it (its
+        revisions), or None when the bot has no record of changing it there."""
+        query = (
+            select(AuditRecord.detail)
+            .where(AuditRecord.environment == environment, AuditRecord.action == "succeeded")
+            .order_by(AuditRecord.id.desc())
         )
         with self.session() as session:
             for detail in session.scalars(query):
-                if sorted(detail.get("reached", {}).get(schema, [])) == sorted(revisions):
-                    return True
-        return False
+                reached = detail.get("reached", {})
+                if schema in reached:
+                    return list(reached[schema])
+        return None
 
 
 def _lock_environment(session: Session, environment: str) -> None:
@@ -346,14 +354,14 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def expired(request: ChangeRequest, *, at: datetime | None = None) -> bool:
-    return aware(request.expires_at) <= (at or now())
+def expired(request: ChangeRequest, *, at: datetime) -> bool:
+    return aware(request.expires_at) <= at
 
 
-def silent_for(request: ChangeRequest, *, at: datetime | None = None) -> float:
+def silent_for(request: ChangeRequest, *, at: datetime) -> float:
     """Seconds since the request's run last said it was alive."""
     beat = request.heartbeat_at or request.created_at
-    return ((at or now()) - aware(beat)).total_seconds()
+    return (at - aware(beat)).total_seconds()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
