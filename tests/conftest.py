@@ -16,10 +16,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from bot import cli
 from bot.config import load_settings
+from bot.engine.tree import BUNDLED_INI
 
 # The running bot, its stand-ins and its configuration, for every test that drives it through Slack.
 pytest_plugins = ["tests.support.slack_bot"]
@@ -31,7 +33,13 @@ EXTERNAL_TREE = TREES / "consdb_style"
 EXAMPLE_CONFIG = REPO / "deploy" / "consdb-bot.example.yaml"
 SHARED = REPO.parent / "shared"
 """The project's shared folder (the contract, the upstream tree), beside the clone as CI lays it."""
-BUNDLED_SCHEMAS = load_settings(EXAMPLE_CONFIG, environ={}).schemas
+_BUNDLED_INI_FILE = Config(str(BUNDLED_INI)).file_config
+BUNDLED_SECTIONS = [
+    section for section in _BUNDLED_INI_FILE.sections() if _BUNDLED_INI_FILE.has_option(section, "consdb.schema_name")
+]
+"""Every schema of the bundled tree, in its ini's order."""
+BUNDLED_SCHEMAS = [schema for schema in load_settings(EXAMPLE_CONFIG, environ={}).schemas if schema in BUNDLED_SECTIONS]
+"""The example configuration's schemas that the bundled tree has (not efd_scheduler, which has no model)."""
 # Every configured database URL carries this password (the local server trusts and ignores it):
 # no output of the bot may ever show it.
 PASSWORD = "s3cr3t-Pa55"
