@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import grammar
 from bot.config import Environment, Settings
+from bot.engine.prepare import Needs, PrepareResult
 from bot.engine.runner import STOPPING
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan
 from bot.errors import ConsdbBotError, Refused
@@ -37,12 +38,16 @@ if TYPE_CHECKING:
     from bot.kube import LogExcerpt, RestartResult
     from bot.tickets import TicketService
 
+    RequestResult = ChangeResult | RestartResult | PrepareResult
+    """How a request's run ended, whatever it ran."""
+
 Restarter = Callable[[Environment, str, Callable[[str], None]], "RestartResult"]
 """Restarts a deployment of an environment, telling progress lines as it goes."""
 
 APPROVE = "approve"
 REJECT = "reject"
 RESTART = "restart"
+PREPARE = "prepare"
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 HEARTBEAT_SECONDS = 10
 STALE_SECONDS = 60
@@ -103,7 +108,7 @@ class ChangeNotifier(Protocol):
     def progress(self, request: RequestView, line: str) -> None:
         """One line of news while it runs."""
 
-    def finished(self, request: RequestView, result: ChangeResult | RestartResult | None, *, note: str) -> None:
+    def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:
         """How it ended, with what comes next."""
 
 
@@ -249,6 +254,43 @@ class ChangeService:
             user, event_ts = approved
             self._count(request, user, self.settings.slack.approve_reaction, APPROVE, added=True, event_ts=event_ts)
         return view
+
+    def propose_prepare(
+        self, environment: str, schemas: Sequence[str], requester: str, ticket: str | None = None
+    ) -> RequestView:
+        """Ask to create what the environment's database lacks before these schemas' first revision."""
+        try:
+            env, selected, missing = check_prepare(self.settings, self.engine, self.store, environment, schemas, ticket)
+            checked = self._ticket(ticket)
+            flag = self.standing(env, requester)
+        except ConsdbBotError as error:
+            self.store.audit(
+                actor=requester, action="refused", environment=environment,
+                summary=f"prepare refused: {error.message}", detail={"schemas": list(schemas), "ticket": ticket},
+            )  # fmt: skip
+            raise
+        request = ChangeRequest(
+            kind=PREPARE,
+            environment=env.key,
+            schemas=selected,
+            target=None,
+            binding={"create": dataclasses.asdict(missing)},
+            options={},
+            ticket=ticket,
+            requester=requester,
+            required_approvals=env.approvals.required + (1 if flag else 0),
+            state=RequestState.REQUESTED,
+            created_at=self.clock(),
+            expires_at=self.clock() + timedelta(minutes=env.approvals.expiry_minutes),
+            outcome={
+                "ranges": {"database": f"create {missing.text()}"},
+                "warnings": [],
+                "booking": flag,
+                "ticket": checked,
+                "trace": TRACE.get(),
+            },
+        )
+        return self._open(request, env)
 
     def _ticket(self, key: str | None) -> dict[str, str] | None:
         """The ticket as Jira has it, for the request to show; an unknown ticket is refused here."""
@@ -416,7 +458,7 @@ class ChangeService:
             alive.set()
             self._active.discard(request.id)
 
-    def _execute(self, request: ChangeRequest, view: RequestView) -> ChangeResult | RestartResult:
+    def _execute(self, request: ChangeRequest, view: RequestView) -> RequestResult:
         env = self.settings.environment(request.environment)
         if request.kind == RESTART:
             if self.restart is None:
@@ -430,6 +472,8 @@ class ChangeService:
                     log.exception("the pqserver check failed")
                     report(f":warning: pqserver's view of the schema could not be checked ({type(error).__name__}).")
             return restarted
+        if request.kind == PREPARE:
+            return self.engine.prepare(env, request.schemas)
         return self.engine.change(
             env,
             request.schemas,
@@ -459,9 +503,7 @@ class ChangeService:
         except Exception:
             log.exception("could not report on a request")
 
-    def _finish(
-        self, request: ChangeRequest, state: RequestState, result: ChangeResult | RestartResult | None, *, note: str
-    ) -> None:
+    def _finish(self, request: ChangeRequest, state: RequestState, result: RequestResult | None, *, note: str) -> None:
         outcomes = result.outcomes if isinstance(result, ChangeResult) else []
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
@@ -651,6 +693,24 @@ def check_restart(settings: Settings, store: Store, environment: str, ticket: st
     return env
 
 
+def check_prepare(
+    settings: Settings, engine: Engine, store: Store, environment: str, schemas: Sequence[str], ticket: str | None
+) -> tuple[Environment, list[str], Needs]:
+    """The policy ``prepare`` meets, from Slack or the terminal, and what it would create (never nothing)."""
+    env = settings.environment(environment)
+    if env.requires_ticket and not ticket:
+        raise Refused(f"{env.key} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
+    if store.open_request(env.key):
+        raise busy_refusal(store, env)
+    selected = settings.select_schemas(list(schemas))
+    missing = engine.lacking(env, selected)
+    if not missing:
+        raise Refused(
+            f"nothing to do at {env.key}: its database has all that {', '.join(selected)} need before a first revision"
+        )
+    return env, selected, missing
+
+
 def busy_refusal(store: Store, env: Environment) -> Refused:
     other = store.open_request(env.key)
     who = f"request #{other.id} by {other.requester} is {other.state}" if other else "another request is open"
@@ -686,7 +746,8 @@ def hinfo_verdict(schema: str, excerpt: LogExcerpt, minutes: float) -> str:
 
 
 def _warnings(plans: list[SchemaPlan]) -> list[str]:
-    return [f"{plan.schema}: [{w.rule}] {w.table}: {w.message}" for plan in plans for w in plan.warnings]
+    notes = [f"{plan.schema}: {plan.note}" for plan in plans if plan.note]
+    return notes + [f"{plan.schema}: [{w.rule}] {w.table}: {w.message}" for plan in plans for w in plan.warnings]
 
 
 def _progress_line(event: Progress) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.changes import Proposal, check_proposal, check_restart
+from bot.changes import Proposal, check_prepare, check_proposal, check_restart
 from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
@@ -34,6 +34,7 @@ from bot.text import (
     generated_text,
     history_text,
     plan_text,
+    prepare_text,
     restart_text,
     status_text,
     ticket_text,
@@ -126,8 +127,8 @@ class _Terminal:
                 self.answer(excerpt, lambda: excerpt_text(excerpt))
             case grammar.Restart():
                 return self._restart(command)
-            case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
-                return self._change(command)
+            case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp() | grammar.Prepare():
+                return self._prepare(command) if isinstance(command, grammar.Prepare) else self._change(command)
             case grammar.Book() | grammar.Bookings() | grammar.Cancel() | grammar.Extend():
                 self._bookings(command)
             case grammar.Generate():
@@ -203,6 +204,25 @@ class _Terminal:
             summary=f"pqserver restart from the terminal: {result.message}", detail=restart_text(result),
         )  # fmt: skip
         return 0 if result.ok else 1
+
+    def _prepare(self, command: grammar.Prepare) -> int:
+        store = self.store
+        env, schemas, missing = check_prepare(
+            self.settings, self.engine, store, command.environment, command.schemas, command.ticket
+        )
+        self._check_ticket(self.tickets, command.ticket)
+        self._note_booking(env, store)
+        if not command.yes:
+            raise Refused(
+                f"nothing was created: this would create {missing.text()} at {env.key}", hint="Add --yes to create it."
+            )
+        result = self.engine.prepare(env, schemas)
+        self.answer(result, lambda: prepare_text(result))
+        self._finished(
+            store, kind="prepare", env=env, ok=True, reached={}, ticket=command.ticket,
+            summary=f"prepare from the terminal: {prepare_text(result)}", detail="",
+        )  # fmt: skip
+        return 0
 
     def _bookings(self, command: grammar.Book | grammar.Bookings | grammar.Cancel | grammar.Extend) -> None:
         """Bookings from the terminal: the operator may change anyone's; the running bot announces them."""

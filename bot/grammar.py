@@ -119,6 +119,14 @@ class Stamp:
 
 
 @dataclass(frozen=True)
+class Prepare:
+    environment: str
+    schemas: tuple[str, ...] = ()
+    ticket: str | None = None
+    yes: bool = False
+
+
+@dataclass(frozen=True)
 class Book:
     environment: str
     when: When
@@ -176,7 +184,7 @@ class Extend:
 
 
 Command = (
-    Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Restart | Serve
+    Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Prepare | Restart | Serve
     | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
 )  # fmt: skip
 
@@ -203,6 +211,7 @@ _EXAMPLES = {
     "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
     "downgrade": ["downgrade bts latiss -1 --yes", "downgrade bts latiss 8ebb60eda79d --yes"],
     "stamp": ["stamp bts latiss head --yes", "stamp summit lsstcam 05689cf3f8f0 --yes"],
+    "prepare": ["prepare bts --yes", "prepare usdf-dev efd_latiss --ticket OSW-123 --yes"],
     "book": ["book bts today 14:00 2h OSW-123 schema test", "book tts now 90m", "book bts mon 09:30 1h30m"],
     "bookings": ["bookings", "bookings bts"],
     "ticket": ["ticket OSW-123"],
@@ -398,6 +407,12 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
     sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
     sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
 
+    sub = command("prepare", "create what a database lacks before a first revision: schemas, pg_sphere, roles")
+    sub.add_argument("environment", metavar="ENV")
+    sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA")
+    sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
+    sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
+
     upgrade, alias = ("migrate", "upgrade") if slack else ("upgrade", "migrate")
     for name, summary, aliases in (
         (upgrade, "upgrade, one transaction per schema", [alias]),
@@ -523,6 +538,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
         v["environment"], v["schema"], v["revision"], v["ticket"], v["options"], v["yes"], v["wait"]
     ),
     "stamp": lambda v: Stamp(v["environment"], v["schema"], v["revision"], v["ticket"], v["yes"], v["wait"]),
+    "prepare": lambda v: Prepare(v["environment"], tuple(v["schemas"]), v["ticket"], v["yes"]),
     "book": _book,
     "bookings": lambda v: Bookings(v["environment"]),
     "cancel": lambda v: Cancel(v["booking"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,13 +19,14 @@ from bot import blocks
 from bot.bookings import Announcement
 from bot.changes import RequestView
 from bot.config import Settings
-from bot.engine.service import ChangeResult
 from bot.errors import Refused
-from bot.kube import RestartResult
 from bot.metrics import API_ERRORS
 from bot.reports import DailyReport, HealthAlert
 from bot.store.models import RequestState
 from bot.text import result_text
+
+if TYPE_CHECKING:
+    from bot.changes import RequestResult
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ class SlackNotifier:
         line = blocks.mentions(line)
         self._in_thread(request, blocks.message(line, [blocks.context(line)]))
 
-    def finished(self, request: RequestView, result: ChangeResult | RestartResult | None, *, note: str) -> None:
+    def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:
         text = result_text(result) if result else note
         if result and note:
             text += f"\n{note}"

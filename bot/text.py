@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.engine.prepare import PrepareResult
 from bot.engine.service import ChangeResult, HistoryEntry, Outcome, SchemaOutcome, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
@@ -22,6 +23,7 @@ from bot.when import local
 
 if TYPE_CHECKING:
     from bot.bookings import BookingView
+    from bot.changes import RequestResult
     from bot.engine.drift import SchemaDrift
     from bot.engine.generate import GeneratedRevision
     from bot.kube import LogExcerpt, RestartResult
@@ -74,6 +76,9 @@ def plan_text(plans: Sequence[SchemaPlan], *, show_sql: bool = False) -> str:
         if not plan.revisions and plan.direction.value != "stamp":
             blocks.append(f"{head}: nothing to do")
             continue
+        if plan.note:
+            blocks.append(f"{plan.environment}/{plan.schema}: {plan.note}")
+            continue
         lines = [head]
         lines += [f"  {info.short}  {info.message}" for info in plan.revisions]
         lines += [f"  warning [{warning.rule}] {warning.table}: {warning.message}" for warning in plan.warnings]
@@ -106,6 +111,8 @@ def outcome_text(outcome: SchemaOutcome) -> str:
             return f"{outcome.schema}: already at {now}, nothing to do"
         case Outcome.NOT_RUN:
             return f"{outcome.schema}: not started (an earlier schema failed); still at {now}"
+        case Outcome.NO_MODEL:
+            return f"{outcome.schema}: {outcome.error}"
     where = f"at revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
     lines = [
         f"{outcome.schema}: FAILED {where}: {outcome.error}",
@@ -133,9 +140,19 @@ def audit_text(records: Sequence[AuditRecord]) -> str:
     )
 
 
-def result_text(result: ChangeResult | RestartResult) -> str:
+def result_text(result: RequestResult) -> str:
     """How a change request's run ended, whatever it ran."""
-    return change_text(result) if isinstance(result, ChangeResult) else restart_text(result)
+    if isinstance(result, ChangeResult):
+        return change_text(result)
+    if isinstance(result, PrepareResult):
+        return prepare_text(result)
+    return restart_text(result)
+
+
+def prepare_text(result: PrepareResult) -> str:
+    if not result.created:
+        return f"prepare at {result.environment}: nothing was missing for {', '.join(result.schemas)}"
+    return f"prepare at {result.environment}: created {result.created.text()}"
 
 
 def restart_text(result: RestartResult) -> str:
@@ -249,6 +266,9 @@ def generated_text(results: Sequence[GeneratedRevision]) -> str:
     """Per schema: the file written and what it does, proven and linted; or that nothing changed."""
     lines = []
     for result in results:
+        if result.note:
+            lines.append(f"{result.schema}: {result.note}")
+            continue
         if result.path is None:
             lines.append(f"{result.schema}: no change in the model, no file")
             continue

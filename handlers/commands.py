@@ -113,7 +113,7 @@ class CommandHandlers:
                     lines=command.lines, grep=command.grep,
                 )  # fmt: skip
                 self._post_text(client, channel, f"hinfo {command.instrument} at {env.key}", excerpt_text(excerpt))
-            case grammar.Restart() | grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
+            case grammar.Restart() | grammar.Prepare() | grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
                 self._confirm(client, channel, user, self._propose(command, user))
             case grammar.Generate():
                 self._generate(command, channel=channel, client=client)
@@ -146,10 +146,14 @@ class CommandHandlers:
                 self._done(client, channel, user, extended, "extended")
 
     def _propose(
-        self, command: grammar.Restart | grammar.Upgrade | grammar.Downgrade | grammar.Stamp, user: str
+        self,
+        command: grammar.Restart | grammar.Prepare | grammar.Upgrade | grammar.Downgrade | grammar.Stamp,
+        user: str,
     ) -> RequestView:
         if isinstance(command, grammar.Restart):
             return self.context.changes.propose_restart(command.environment, user, command.ticket)
+        if isinstance(command, grammar.Prepare):
+            return self.context.changes.propose_prepare(command.environment, command.schemas, user, command.ticket)
         return self.context.changes.propose(Proposal.from_command(command, user))
 
     def _generate(self, command: grammar.Generate, *, channel: str, client: WebClient) -> None:

@@ -22,12 +22,14 @@ import os
 import sys
 import threading
 from argparse import Namespace
+from pathlib import Path
 from typing import Any
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from bot.engine.tree import SchemaTree
 
 ABANDONED_EXIT_CODE = 70
 _emit_lock = threading.Lock()
@@ -54,7 +56,7 @@ def _record_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> 
 
 def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
     buffer = io.StringIO()
-    config = Config(ini, ini_section=job["section"], output_buffer=buffer, stdout=buffer)
+    config = SchemaTree(Path(ini), job["section"]).alembic_config(output_buffer=buffer, stdout=buffer)
     config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in options.items()])
     operation, target, start = job["operation"], job["target"], job.get("start")
     if operation == "upgrade":

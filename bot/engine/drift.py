@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +19,13 @@ from typing import Any
 import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from psycopg import sql
 from sqlalchemy import MetaData, create_engine, pool, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SAWarning
 
 from bot.engine.database import DatabaseUrl, connect, first_line
-from bot.engine.tree import DEFAULT_VERSION_TABLE_SCHEMA as VERSION_TABLE_SCHEMA
+from bot.engine.prepare import prepare_database
 from bot.engine.tree import SchemaTree
 from bot.errors import DatabaseUnreachable, Refused
 
@@ -41,12 +42,14 @@ class SchemaDrift:
 
 
 @contextmanager
-def scratch_database(server: DatabaseUrl, *, connect_timeout: int) -> Iterator[DatabaseUrl]:
-    """A new empty database on ``server``, dropped afterwards whatever happens."""
+def scratch_database(
+    server: DatabaseUrl, trees: Sequence[SchemaTree], *, connect_timeout: int
+) -> Iterator[DatabaseUrl]:
+    """A new database on ``server``, prepared for ``trees`` as a ConsDB database is, dropped afterwards."""
     name = f"consdb_bot_scratch_{secrets.token_hex(6)}"
     with connect(server, connect_timeout=connect_timeout) as connection:
         try:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.Error as error:
             raise Refused(
                 f"could not create a scratch database on {server}: {first_line(error)}",
@@ -55,13 +58,12 @@ def scratch_database(server: DatabaseUrl, *, connect_timeout: int) -> Iterator[D
             ) from None
     scratch = server.with_database(name)
     try:
-        with connect(scratch, connect_timeout=connect_timeout) as connection:
-            connection.execute(f"CREATE SCHEMA {VERSION_TABLE_SCHEMA}")  # as ConsDB databases are prepared
+        prepare_database(scratch, trees, connect_timeout=connect_timeout)
         yield scratch
     finally:
         try:
             with connect(server, connect_timeout=connect_timeout) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         except (psycopg.Error, DatabaseUnreachable):
             log.warning("could not drop the scratch database %s; drop it by hand", name)
 

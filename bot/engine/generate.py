@@ -14,6 +14,7 @@ linted.
 from __future__ import annotations
 
 import re
+import warnings
 from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,20 +24,21 @@ from typing import Any
 import black
 import yaml
 from alembic.autogenerate import produce_migrations, render_python_code
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import ops
-from alembic.script import ScriptDirectory
-from alembic.util import rev_id
+from alembic.script import ScriptDirectory, write_hooks
+from alembic.util import format_as_comma, rev_id, template_to_file
 from felis.datamodel import Schema
 from felis.metadata import MetaDataBuilder
 from sqlalchemy import MetaData, UniqueConstraint, create_engine, inspect, pool, text
+from sqlalchemy.exc import SAWarning
+from sqlalchemy.types import NullType
 
 from bot.engine import rewrite
 from bot.engine.database import DatabaseUrl
 from bot.engine.drift import scratch_database
 from bot.engine.lint import LintWarning, lint_sql
-from bot.engine.runner import ChildLimits, ChildRun, Job, model_directory, run_child
+from bot.engine.runner import ChildLimits, ChildRun, Job, model_directory, model_file, no_model, run_child
 from bot.engine.tree import MigrationTree, SchemaTree
 from bot.errors import OperationFailed, Refused
 from migrations.cdb_views import VIEW_RULES, view_definition
@@ -59,6 +61,8 @@ class GeneratedRevision:
     views: list[str] = field(default_factory=list)
     warnings: list[LintWarning] = field(default_factory=list)
     text: str = ""
+    note: str = ""
+    """Why the schema could not be compared (it has no Felis model)."""
 
 
 @dataclass
@@ -88,17 +92,26 @@ class Generator:
 
         The schemas share one scratch database, as they share a ConsDB database, and one child brings
         them all to their heads (Felis and Alembic load once)."""
-        timeout = self.limits.connect_timeout_seconds
-        with (
-            model_directory(self.sdm_schemas) as model_dir,
-            scratch_database(self.server, connect_timeout=timeout) as scratch,
-        ):
-            trees = [self.tree.schema(section) for section in sections]
+        results: dict[str, GeneratedRevision] = {}
+        with model_directory(self.sdm_schemas) as model_dir:
+            for section in sections:
+                model = model_file(model_dir, self.tree.schema(section).schema_name)
+                if not model.is_file():
+                    results[section] = GeneratedRevision(section, note=no_model(model))
+            trees = [self.tree.schema(section) for section in sections if section not in results]
+            if trees:
+                self._compare_and_write(trees, model_dir, message, renames, drop_and_add, results)
+        return [results[section] for section in sections]
+
+    def _compare_and_write(
+        self, trees: list[SchemaTree], model_dir: Path, message: str, renames: Sequence[rewrite.Rename],
+        drop_and_add: bool, results: dict[str, GeneratedRevision],
+    ) -> None:  # fmt: skip
+        with scratch_database(self.server, trees, connect_timeout=self.limits.connect_timeout_seconds) as scratch:
             at_head = [tree for tree in trees if tree.heads]
             jobs = [Job(tree.section, "upgrade", "heads") for tree in at_head]
             for tree, run in zip(at_head, self._run_jobs(jobs, scratch), strict=False):
                 self._must(tree, run, "bring a scratch database to its head")
-            results: dict[str, GeneratedRevision] = {}
             pending: list[_Pending] = []
             for tree in trees:
                 operations = compare(scratch, tree.schema_name, model_metadata(model_dir, tree.schema_name))
@@ -111,7 +124,6 @@ class Generator:
             _check_renames(pending, renames, drop_and_add=drop_and_add)
             for found in pending:
                 results[found.tree.section] = self._write(found, message, model_dir, renames)
-        return [results[section] for section in sections]
 
     def _write(
         self, found: _Pending, message: str, model_dir: Path, renames: Sequence[rewrite.Rename]
@@ -121,24 +133,15 @@ class Generator:
         upgrade = rewrite.ordered(rewrite.rename_constraints(rewrite.apply_renames(found.operations, mine)))
         views = self._views(tree, scratch, model_dir, upgrade)
         down_revision = found.heads[0] if len(found.heads) == 1 else ""
-        if views is not None and not (tree.script_directory / "cdb_views.py").is_file():
+        if views is not None and not _makes_views(tree):
             raise Refused(
                 f"{tree.section}: the views {', '.join(views.names)} must be made again, and this tree has no"
                 " cdb_views module to do it",
                 hint="Write this revision by hand, or add the bundled tree's cdb_views.py beside its env.py.",
             )
         revision = rev_id()
-        # Alembic says "Generating ..." on stdout; the bot says what it wrote itself.
-        quiet = Config(str(self.tree.ini_path), ini_section=tree.section, cmd_opts=Namespace(quiet=True))
-        script = ScriptDirectory.from_config(quiet)
         body = render_file(tree.schema_name, upgrade, views)
-        written = script.generate_revision(
-            revision, message, head=down_revision or "base", version_path=str(tree.version_directories[0]),
-            upgrades=body.upgrade, downgrades=body.downgrade, imports=body.preamble,
-        )  # fmt: skip
-        assert written is not None
-        path = Path(written.path)
-        path.write_text(black.format_str(path.read_text(), mode=BLACK_MODE))
+        path = write_revision_file(tree, revision, message, down_revision, body)
         try:
             warnings = self._prove(tree, scratch, found, revision, model_dir)
         except Exception:
@@ -236,6 +239,32 @@ class RenderedBody:
     downgrade: str
 
 
+def write_revision_file(tree: SchemaTree, revision: str, message: str, down_revision: str, body: RenderedBody) -> Path:
+    """The file as the tree itself writes one: its name template, its script.py.mako, its post_write_hooks.
+
+    Alembic's ``generate_revision`` would import every revision of the tree to find the heads, and a
+    tree's revisions may import code only its own environment has (upstream's ``lsst.consdb``): the
+    bot knows the heads already, so it renders the template and runs the hooks with Alembic's own
+    pieces. A tree without hooks gets black, as the bundled tree wants.
+    """
+    config = tree.alembic_config(cmd_opts=Namespace(quiet=True))
+    script = ScriptDirectory.from_config(config)
+    create_date = script._generate_create_date()
+    path = script._rev_path(tree.version_directories[0], revision, message, create_date)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    template_to_file(
+        Path(script.dir, "script.py.mako"), path, script.output_encoding, config=config, up_revision=revision,
+        down_revision=down_revision or None, branch_labels=None, depends_on=None, create_date=create_date,
+        comma=format_as_comma, message=message, upgrades=body.upgrade, downgrades=body.downgrade,
+        imports=body.preamble,
+    )  # fmt: skip
+    if script.hooks:
+        write_hooks._run_hooks(path, script.hooks)
+    else:
+        path.write_text(black.format_str(path.read_text(), mode=BLACK_MODE))
+    return path
+
+
 def render_file(schema_name: str, upgrade: list[ops.MigrateOperation], views: _Views | None) -> RenderedBody:
     """The upgrade and downgrade bodies, and what goes above them (imports, the views' definitions)."""
     up = _code(upgrade)
@@ -319,16 +348,28 @@ def compare(url: DatabaseUrl, schema_name: str, metadata: MetaData) -> list[ops.
                     "compare_type": True,
                 },
             )
-            found = rewrite.flatten(produce_migrations(context, metadata).upgrade_ops.ops)
+            with warnings.catch_warnings():  # pg_sphere's types reflect as unknown: left alone, said nowhere
+                warnings.filterwarnings("ignore", message="Did not recognize type", category=SAWarning)
+                found = rewrite.flatten(produce_migrations(context, metadata).upgrade_ops.ops)
             return found + _name_changes(connection, schema_name, metadata, found)
     finally:
         engine.dispose()
 
 
-def _include_object(obj: Any, name: str | None, kind: str, _reflected: bool, _compare_to: Any) -> bool:
-    """As the bundled env.py: the views are not tables, and a unique constraint on the primary key is the key."""
+def _makes_views(tree: SchemaTree) -> bool:
+    return (tree.script_directory / "cdb_views.py").is_file()
+
+
+def _include_object(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+    """As the bundled env.py: the views are not tables, and a unique constraint on the primary key is the key.
+
+    A live column of a type SQLAlchemy does not know that the model lacks is the tree's own addition,
+    which Felis cannot describe (upstream's ``pgs_region``, of pg_sphere's ``spoly``): it is left alone.
+    """
     if kind == "table":
         return name not in VIEW_RULES
+    if kind == "column" and reflected and compare_to is None:
+        return not isinstance(obj.type, NullType)
     if kind == "unique_constraint":
         return {column.name for column in obj.columns} != {column.name for column in obj.table.primary_key.columns}
     return True

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from bot.config import INSTALLED
 from bot.engine.database import DatabaseUrl, connect
+from bot.engine.tree import SchemaTree
 
 Operation = Literal["upgrade", "downgrade", "stamp", "upgrade-sql", "downgrade-sql"]
 
@@ -58,6 +59,8 @@ class ChildRun:
     timed_out: bool = False
     log_tail: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    model_missing: bool = False
+    """The schema has no Felis model where env.py looks: the job was not started (``error`` says where)."""
 
     @property
     def ok(self) -> bool:
@@ -88,10 +91,19 @@ def run_child(
     on_statement: StatementCallback | None = None,
 ) -> list[ChildRun]:
     """Run the jobs in order in one child; a result per job (``started`` false past a failure)."""
-    request = {"ini": str(ini_path), "jobs": [job.__dict__ for job in jobs], "options": options}
     results = [ChildRun() for _ in jobs]
     application_name = f"consdb-bot-run-{secrets.token_hex(6)}"
     with model_directory(sdm_schemas) as model_dir:
+        runnable = []
+        for index, job in enumerate(jobs):
+            model = model_file(model_dir, SchemaTree(ini_path, job.section).schema_name)
+            if model.is_file():
+                runnable.append(index)
+            else:
+                results[index] = ChildRun(started=True, error=no_model(model), model_missing=True)
+        if not runnable:
+            return results
+        request = {"ini": str(ini_path), "jobs": [jobs[index].__dict__ for index in runnable], "options": options}
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.engine.child"],
             stdin=subprocess.PIPE,
@@ -108,7 +120,8 @@ def run_child(
         stderr_lines: list[str] = []
         drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or []), daemon=True)
         drain.start()
-        follower = _Follower(results, on_statement)
+        statement = (lambda job, sql: on_statement(runnable[job], sql)) if on_statement else None
+        follower = _Follower([results[index] for index in runnable], statement)
         reader = threading.Thread(target=follower.follow, args=(process,), daemon=True)
         reader.start()
         _wait_for(reader, limits.run_timeout_seconds)
@@ -127,7 +140,7 @@ def run_child(
     follower.finish(process.returncode)
     redact = database.redact if database else (lambda text: text)
     for result in results:
-        if result.error:
+        if result.error and not result.model_missing:
             result.error = redact(result.error)
     follower.current.log_tail = [redact(line.rstrip()) for line in stderr_lines[-_LOG_TAIL_LINES:]]
     return results
@@ -232,6 +245,15 @@ def _child_environment(
 
 def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
+
+
+def model_file(model_dir: Path, schema_name: str) -> Path:
+    """Where env.py reads a schema's Felis model (``yml/<schema>.yaml``, as upstream's does), links resolved."""
+    return (model_dir / "yml").resolve() / f"{schema_name}.yaml"
+
+
+def no_model(path: Path) -> str:
+    return f"no Felis model: {path} does not exist"
 
 
 @contextmanager

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Environment, Settings, require
-from bot.engine.database import DatabaseUrl, read_versions, schema_locks
+from bot.engine.database import DatabaseUrl, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
+from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, tree_needs
 from bot.engine.progress import RevisionFollower, added_columns
 from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
@@ -51,6 +52,8 @@ class SchemaPlan:
     revisions: list[RevisionInfo]
     sql: str = ""
     warnings: list[LintWarning] = field(default_factory=list)
+    note: str = ""
+    """Why this plan has no SQL although it has revisions (the schema has no Felis model)."""
 
     @property
     def sql_digest(self) -> str:
@@ -73,6 +76,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     UNCHANGED = "unchanged"
     NOT_RUN = "not-run"
+    NO_MODEL = "no-model"
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,18 @@ class Engine:
             environments, self.tree, schemas, connect_timeout=self.settings.migrations.connect_timeout_seconds
         )
 
+    def lacking(self, env: Environment, schemas: Sequence[str]) -> Needs:
+        """What the environment's database lacks of what these schemas' trees need before their first revision."""
+        with connect(self._database(env), connect_timeout=self.settings.migrations.connect_timeout_seconds) as db:
+            return lacking(db, tree_needs(self.tree.schema(schema) for schema in schemas))
+
+    def prepare(self, env: Environment, schemas: Sequence[str]) -> PrepareResult:
+        """Create in the environment's database what these schemas' trees need and it lacks."""
+        trees = [self.tree.schema(schema) for schema in schemas]
+        timeout = self.settings.migrations.connect_timeout_seconds
+        created = prepare_database(self._database(env), trees, connect_timeout=timeout)
+        return PrepareResult(env.key, tuple(schemas), created)
+
     def history(self, schema: str) -> list[HistoryEntry]:
         """Revisions newest first, with the environments that sit at each."""
         tree = self.tree.schema(schema)
@@ -194,8 +210,12 @@ class Engine:
             if status.state not in (State.HEAD, State.BEHIND):
                 results.append(SchemaDrift(env.key, tree.section, status.current, detail=status.summary))
                 continue
-            with scratch_database(server, connect_timeout=self.settings.migrations.connect_timeout_seconds) as model:
+            timeout = self.settings.migrations.connect_timeout_seconds
+            with scratch_database(server, [tree], connect_timeout=timeout) as model:
                 run = self._run(tree, "upgrade", revision_argument(tree, status.current), model, {"view_readers": ""})
+                if run.model_missing:
+                    results.append(SchemaDrift(env.key, tree.section, status.current, detail=run.error or ""))
+                    continue
                 if not run.ok:
                     raise OperationFailed(
                         f"{tree.section}: could not build the model at {status.summary}: {_run_error(run)}"
@@ -277,8 +297,10 @@ class Engine:
             revisions = tree.pending(current=current, target=target)
         if not revisions or not with_sql:
             return SchemaPlan(env.key, tree.section, direction, current, target, revisions)
-        sql = self._offline_sql(tree, url, direction, current, target, options)
-        return SchemaPlan(env.key, tree.section, direction, current, target, revisions, sql, lint_sql(sql))
+        run = self._offline_sql(tree, url, direction, current, target, options)
+        if run.model_missing:
+            return SchemaPlan(env.key, tree.section, direction, current, target, revisions, note=run.error or "")
+        return SchemaPlan(env.key, tree.section, direction, current, target, revisions, run.sql, lint_sql(run.sql))
 
     def _offline_sql(
         self,
@@ -288,7 +310,7 @@ class Engine:
         current: tuple[str, ...],
         target: tuple[str, ...],
         options: dict[str, str],
-    ) -> str:
+    ) -> ChildRun:
         operation: Operation = "upgrade-sql" if direction is Direction.UPGRADE else "downgrade-sql"
         run = self._run(
             tree,
@@ -298,12 +320,12 @@ class Engine:
             options,
             start=revision_argument(tree, current) if current else None,
         )
-        if not run.ok:
+        if not run.ok and not run.model_missing:
             raise OperationFailed(
                 f"{tree.section}: could not produce the SQL of this plan: {_run_error(run)}",
                 hint="The migration scripts or env.py fail in offline mode; fix them before planning again.",
             )
-        return run.sql
+        return run
 
     def _run(
         self,
@@ -435,6 +457,8 @@ class Engine:
             return SchemaOutcome(tree.section, Outcome.UNCHANGED, plan)
         if not run.started:
             return SchemaOutcome(tree.section, Outcome.NOT_RUN, plan)
+        if run.model_missing:
+            return SchemaOutcome(tree.section, Outcome.NO_MODEL, plan, error=run.error)
         if run.ok:
             return SchemaOutcome(
                 tree.section, Outcome.SUCCEEDED, plan, applied=follower.applied, executed=run.statements,
@@ -499,6 +523,11 @@ def _refuse_unusable(env: Environment, tree: SchemaTree, status: SchemaStatus, d
         raise Refused(
             f"{env.key}: {status.detail}",
             hint="Check that the server is up, and the URL, user and password given to the bot.",
+        )
+    if status.state is State.NOT_PREPARED:
+        raise Refused(
+            f"{tree.schema_name} at {env.key} is {status.summary}; nothing was run",
+            hint=f"Prepare the database first: `prepare {env.key} {tree.section}`.",
         )
     if status.state is State.UNVERSIONED and direction is not Direction.STAMP:
         raise Refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import psycopg
 
 from bot.config import Environment, Unset
 from bot.engine.database import DatabaseUrl, RecordedVersion, VersionTable, connect, first_line, read_versions
+from bot.engine.prepare import Needs, lacking, schema_needs, tree_needs
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree
 from bot.errors import ConsdbBotError
 
@@ -20,6 +22,7 @@ class State(StrEnum):
     BEHIND = "behind"
     EMPTY = "empty"
     UNVERSIONED = "unversioned"
+    NOT_PREPARED = "not-prepared"
     UNKNOWN_REVISION = "unknown-revision"
     UNREACHABLE = "unreachable"
     NOT_CONFIGURED = "not-configured"
@@ -47,6 +50,8 @@ class SchemaStatus:
                 return f"{at or 'base'} ({self.behind} behind)"
             case State.EMPTY:
                 return f"empty ({self.behind} behind)"
+            case State.NOT_PREPARED:
+                return f"not prepared: {self.detail}"
             case _:
                 return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
 
@@ -105,12 +110,23 @@ def environment_status(env: Environment, trees: Sequence[SchemaTree], *, connect
     try:
         with connect(url, connect_timeout=connect_timeout) as connection:
             recorded = read_versions(connection, version_tables(trees))
+            fresh = [tree for tree, versions in zip(trees, recorded, strict=True) if not versions.table_exists]
+            missing = lacking(connection, tree_needs(fresh)) if fresh else Needs()
     except ConsdbBotError as error:
         return [SchemaStatus(env.key, tree.section, State.UNREACHABLE, detail=error.message) for tree in trees]
     except psycopg.Error as error:
         detail = f"cannot read the version tables of {url}: {url.redact(first_line(error))}"
         return [SchemaStatus(env.key, tree.section, State.UNREACHABLE, detail=detail) for tree in trees]
-    return [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
+    statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
+    return [_unless_unprepared(status, tree, missing) for status, tree in zip(statuses, trees, strict=True)]
+
+
+def _unless_unprepared(status: SchemaStatus, tree: SchemaTree, missing: Needs) -> SchemaStatus:
+    """An empty schema whose database lacks what its tree needs first is said to be not prepared."""
+    lacks = schema_needs(tree) & missing
+    if status.state is not State.EMPTY or not lacks:
+        return status
+    return dataclasses.replace(status, state=State.NOT_PREPARED, detail=f"missing {lacks.text()}")
 
 
 def status_of(

@@ -13,6 +13,7 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from alembic.script.revision import Revision, RevisionMap
@@ -22,6 +23,7 @@ from bot.errors import ConfigError
 
 BUNDLED_INI = Path(__file__).resolve().parents[2] / "migrations" / "alembic.ini"
 DEFAULT_VERSION_TABLE_SCHEMA = "cdb"
+_LINK_TEXT_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,9 @@ class SchemaTree:
 
     def __init__(self, ini_path: Path, section: str) -> None:
         self.section = section
+        self.ini_path = ini_path
         self.config = Config(str(ini_path), ini_section=section)
         self.schema_name = self.config.get_main_option("consdb.schema_name") or f"cdb_{section}"
-        self.version_table_schema = self.config.get_main_option(
-            "consdb.version_table_schema", DEFAULT_VERSION_TABLE_SCHEMA
-        )
         self.version_table = self.config.get_main_option("consdb.version_table", f"{self.schema_name}_version")
         script_location = self.config.get_alembic_option("script_location")
         if not script_location:
@@ -59,6 +59,26 @@ class SchemaTree:
         ] or [self.script_directory / "versions"]
         if not (self.script_directory / "env.py").is_file():
             raise ConfigError(f"section [{section}] of {ini_path}: no env.py in {self.script_directory}")
+        self.env_script = followed(self.script_directory / "env.py")
+        self.version_table_schema = (
+            self.config.get_main_option("consdb.version_table_schema")
+            or _keyword_in(self.env_script, "version_table_schema")
+            or DEFAULT_VERSION_TABLE_SCHEMA
+        )
+
+    def alembic_config(self, **options: Any) -> Config:
+        """Alembic's configuration of this section, pointed at the env.py and script.py.mako that run.
+
+        When the section's env.py is a link written as text (see :func:`followed`), Alembic runs from
+        the folder the link names, with the section's own versions folder.
+        """
+        config = Config(str(self.ini_path), ini_section=self.section, **options)
+        if self.env_script != self.script_directory / "env.py":
+            config.set_main_option("script_location", _escaped(self.env_script.parent))
+            if not config.get_main_option("version_locations"):
+                config.set_main_option("version_locations", _escaped(self.script_directory / "versions"))
+                config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
+        return config
 
     @functools.cached_property
     def revisions(self) -> dict[str, RevisionInfo]:
@@ -141,6 +161,43 @@ def short(revision: str) -> str:
 def revisions_text(revisions: Iterable[str]) -> str:
     """Where a schema stands, for people: short ids, or ``base`` for none."""
     return ", ".join(short(revision) for revision in revisions) or "base"
+
+
+def followed(path: Path) -> Path:
+    """``path``, or the file it names when it is a symbolic link checked out as a text file.
+
+    Git writes a link as a small file holding the link's target wherever it does not make links
+    (``core.symlinks=false``, some archives and copies); lsst-dm/consdb links every section's
+    env.py and script.py.mako to the shared ones that way. Such a file is never valid Python.
+    """
+    if path.stat().st_size > _LINK_TEXT_LIMIT:
+        return path
+    target_text = path.read_text(errors="replace")
+    if not target_text or any(character.isspace() for character in target_text):
+        return path
+    target = (path.parent / target_text).resolve()
+    return target if target.is_file() and target.name == path.name and target != path.resolve() else path
+
+
+def _keyword_in(script: Path, keyword: str) -> str | None:
+    """The first literal string given as ``keyword=`` in a script, read without running it.
+
+    lsst-dm/consdb's env.py files name their version table's schema only in their call to
+    ``context.configure`` (``efd`` for the transformed-EFD schemas, ``cdb`` for the others).
+    """
+    try:
+        module = ast.parse(script.read_text(errors="replace"), filename=str(script))
+    except SyntaxError:
+        return None
+    for node in ast.walk(module):
+        if isinstance(node, ast.keyword) and node.arg == keyword and isinstance(node.value, ast.Constant):
+            return node.value.value if isinstance(node.value.value, str) else None
+    return None
+
+
+def _escaped(path: Path) -> str:
+    """A path as an ini value: configparser interpolates ``%``."""
+    return str(path).replace("%", "%%")
 
 
 def _read_revision(path: Path) -> RevisionInfo | None:
