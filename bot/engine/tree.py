@@ -121,15 +121,16 @@ class SchemaTree:
     def alembic_config(self, **options: Any) -> Config:
         """Alembic's configuration of this section, pointed at the env.py and script.py.mako that run.
 
-        When the section's env.py is a link written as text (see :func:`followed`), Alembic runs from
-        the folder the link names, with the section's own versions folder.
+        The script location is made absolute: Alembic reads a relative one from the current folder, and
+        the bot may run from anywhere. When the section's env.py is a link written as text (see
+        :func:`followed`), Alembic runs from the folder the link names, with the section's own versions folder.
         """
         config = Config(str(self.ini_path), ini_section=self.section, **options)
-        if self.env_script != self.script_directory / "env.py":
-            config.set_main_option("script_location", _escaped(self.env_script.parent))
-            if not config.get_main_option("version_locations"):
-                config.set_main_option("version_locations", _escaped(self.script_directory / "versions"))
-                config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
+        config.set_main_option("script_location", _escaped(self.env_script.parent))
+        linked = self.env_script != self.script_directory / "env.py"
+        if linked and not config.get_main_option("version_locations"):
+            config.set_main_option("version_locations", _escaped(self.script_directory / "versions"))
+            config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
         return config
 
     @functools.cached_property
