@@ -212,6 +212,13 @@ class MigrationTree:
     def from_setting(cls, setting: str) -> MigrationTree:
         return cls(BUNDLED_INI if setting == BUNDLED else Path(setting).expanduser().resolve())
 
+    def has(self, section: str) -> bool:
+        """Whether the ini has a section for this schema."""
+        try:
+            return Config(str(self.ini_path)).file_config.has_section(section)
+        except configparser.Error as error:
+            raise ConfigError(f"{self.ini_path} is not a readable ini file: {error.message}") from None
+
     def schema(self, section: str) -> SchemaTree:
         """The section's tree as its files are now: the one read before if nothing changed since."""
         ini_stamp = _stamp_of_ini(self.ini_path)
@@ -221,16 +228,11 @@ class MigrationTree:
         known = self._schemas.get(section)
         if known is not None and known.listing == listing(known.version_directories):
             return known
-        if known is None:
-            try:
-                present = Config(str(self.ini_path)).file_config.has_section(section)
-            except configparser.Error as error:
-                raise ConfigError(f"{self.ini_path} is not a readable ini file: {error.message}") from None
-            if not present:
-                raise ConfigError(
-                    f"{self.ini_path} has no section [{section}]",
-                    hint="Add the schema's section to the ini file, or remove it from `schemas` in the configuration.",
-                )
+        if known is None and not self.has(section):
+            raise ConfigError(
+                f"{self.ini_path} has no section [{section}]",
+                hint="Add the schema's section to the ini file, or remove it from `schemas` in the configuration.",
+            )
         tree = SchemaTree(self.ini_path, section, self._files)
         self._schemas[section] = tree
         return tree
