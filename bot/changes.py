@@ -680,7 +680,7 @@ def check_proposal(
         raise busy_refusal(store, env)
     plans = engine.plan(
         env,
-        settings.schemas_at(env, proposal.schemas),
+        engine.schemas_at(env, proposal.schemas),
         to=proposal.target,
         direction=proposal.kind,
         options=proposal.options,
@@ -755,7 +755,7 @@ def check_prepare(
         raise Refused(f"{env.key} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
     if store.open_request(env.key):
         raise busy_refusal(store, env)
-    selected = settings.select_schemas(list(schemas))
+    selected = engine.schemas_at(env, schemas)
     missing = engine.lacking(env, selected)
     if not missing:
         raise Refused(

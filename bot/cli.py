@@ -102,12 +102,12 @@ class _Terminal:
                 self.answer(entries, lambda: history_text(schema, entries, verbose=command.verbose))
             case grammar.Plan():
                 env = self.settings.environment(command.environment)
-                schemas = self.settings.schemas_at(env, list(command.schemas))
+                schemas = self.engine.schemas_at(env, command.schemas)
                 plans = self.engine.plan(env, schemas, to=command.to, options=command.options)
                 self.answer(plans, lambda: plan_text(plans, show_sql=command.sql))
             case grammar.Drift():
                 env = self.settings.environment(command.environment)
-                drifts = self.engine.drift(env, self.settings.schemas_at(env, list(command.schemas)))
+                drifts = self.engine.drift(env, self.engine.schemas_at(env, command.schemas))
                 self.answer(drifts, lambda: drift_text(drifts))
                 return 1 if any(drift.differences or drift.detail for drift in drifts) else 0
             case grammar.Audit():

@@ -113,7 +113,7 @@ class ReportService:
                 scheduler.cancel(job)
 
     def health(self, env: Environment) -> Health:
-        statuses = self.engine.status([env], self.settings.schemas_at(env, []))
+        statuses = self.engine.status([env], self.engine.schemas_at(env, []))
         versioned = [s.schema for s in statuses if s.state in (State.HEAD, State.BEHIND)]
         drifts: list[SchemaDrift] = []
         if versioned:

@@ -95,12 +95,12 @@ class CommandHandlers:
             case grammar.Plan():
                 env = settings.environment(command.environment)
                 plans = engine.plan(
-                    env, settings.schemas_at(env, list(command.schemas)), to=command.to, options=command.options
+                    env, engine.schemas_at(env, command.schemas), to=command.to, options=command.options
                 )
                 self._post_text(client, channel, f"Plan for {env.key}", plan_text(plans, show_sql=command.sql))
             case grammar.Drift():
                 env = settings.environment(command.environment)
-                drifts = engine.drift(env, settings.schemas_at(env, list(command.schemas)))
+                drifts = engine.drift(env, engine.schemas_at(env, command.schemas))
                 self._post_text(client, channel, f"Drift at {env.key}", drift_text(drifts))
             case grammar.Audit():
                 env = settings.environment(command.environment).key if command.environment else None

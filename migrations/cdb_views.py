@@ -1,8 +1,10 @@
-"""The visit1 and ccdvisit1 views of a ConsDB schema.
+"""The visit1 and ccdvisit1 views of a ConsDB schema, made as lsst-dm/consdb makes them.
 
 The Felis model describes ``visit1`` and ``ccdvisit1`` as tables, so that TAP can show them, but
-in the database they are views over ``exposure`` and ``ccdexposure``: one visit per exposure that
-could see the sky. Revision scripts call these helpers around any change to those two tables.
+in the database they are views over ``exposure`` and ``ccdexposure``: every column of the base
+table in its order, ``exposure_id`` shown as ``visit_id`` (and ``ccdexposure_id`` as
+``ccdvisit_id``), and every row. Production's views are made so, and queries must give the same
+answers here. Revision scripts call these helpers around any change to those two tables.
 
 This module stays free of Felis and SQLAlchemy model imports: every revision script imports it,
 and reading the revision graph must stay cheap.
@@ -10,65 +12,67 @@ and reading the revision graph must stay cheap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from alembic import context, op
+from psycopg import sql
 
 
 @dataclass(frozen=True)
 class ViewRule:
-    """How a view's columns are drawn from its base table."""
+    """A view's base table, and the base columns the view shows under another name."""
 
     base_table: str
     renamed: Mapping[str, str]
 
+    def view_columns(self, base_columns: Sequence[str]) -> list[str]:
+        """The view's column names, for the base table's columns in their order."""
+        return [self.renamed.get(column, column) for column in base_columns]
+
+    def base_columns(self, view_columns: Sequence[str]) -> list[str]:
+        """The base table's column names behind the view's columns."""
+        original = {shown: column for column, shown in self.renamed.items()}
+        return [original.get(column, column) for column in view_columns]
+
 
 VIEW_RULES: dict[str, ViewRule] = {
-    "visit1": ViewRule("exposure", {"visit_id": "exposure_id"}),
-    "ccdvisit1": ViewRule("ccdexposure", {"ccdvisit_id": "ccdexposure_id", "visit_id": "exposure_id"}),
+    "visit1": ViewRule("exposure", {"exposure_id": "visit_id"}),
+    "ccdvisit1": ViewRule("ccdexposure", {"ccdexposure_id": "ccdvisit_id", "exposure_id": "visit_id"}),
 }
 
-SKY_FILTER_COLUMN = "can_see_sky"
+
+def quoted(*names: str) -> str:
+    """A (qualified) identifier as SQL text, quoted whatever it holds."""
+    return sql.Identifier(*names).as_string(None)
 
 
-def view_definition(
-    schema_name: str,
-    view_name: str,
-    view_columns: Sequence[str],
-    *,
-    exposure_columns: Iterable[str],
-) -> str:
-    """The ``CREATE VIEW`` statement for one view, given the model's column lists.
-
-    The view lists the model's columns in the model's order, so that what TAP describes and what
-    the database serves agree column for column.
-    """
+def view_definition(schema_name: str, view_name: str, base_columns: Sequence[str]) -> str:
+    """The ``CREATE VIEW`` statement for one view, over the given columns of its base table."""
     rule = VIEW_RULES[view_name]
     select_list = ",\n    ".join(
-        f"b.{rule.renamed[column]} AS {column}" if column in rule.renamed else f"b.{column}" for column in view_columns
+        f"{quoted(column)} AS {quoted(rule.renamed[column])}" if column in rule.renamed else quoted(column)
+        for column in base_columns
     )
-    source = f"{schema_name}.{rule.base_table} AS b"
-    sky = "b" if rule.base_table == "exposure" else "e"
-    if rule.base_table != "exposure":
-        source += f"\n    JOIN {schema_name}.exposure AS e ON e.exposure_id = b.exposure_id"
-    where = f"\nWHERE {sky}.{SKY_FILTER_COLUMN} IS TRUE" if SKY_FILTER_COLUMN in set(exposure_columns) else ""
-    return f"CREATE VIEW {schema_name}.{view_name} AS\nSELECT\n    {select_list}\nFROM {source}{where}"
+    return (
+        f"CREATE VIEW {quoted(schema_name, view_name)} AS\nSELECT\n    {select_list}\n"
+        f"FROM {quoted(schema_name, rule.base_table)}"
+    )
 
 
 def drop_views(schema_name: str, view_names: Sequence[str]) -> None:
     """Drop the views (dependents first) so that their base tables can change."""
     for view_name in reversed(view_names):
-        op.execute(f"DROP VIEW IF EXISTS {schema_name}.{view_name}")
+        op.execute(f"DROP VIEW IF EXISTS {quoted(schema_name, view_name)}")
 
 
-def create_views(schema_name: str, definitions: Sequence[str], view_names: Sequence[str]) -> None:
-    """Create the views and grant SELECT on them to the configured reader roles."""
-    for definition in definitions:
+def create_views(schema_name: str, definitions: Mapping[str, str]) -> None:
+    """Create the views (name: ``CREATE VIEW`` statement) and grant SELECT on them to the reader roles."""
+    for definition in definitions.values():
         op.execute(definition)
     for role in view_readers():
-        for view_name in view_names:
-            op.execute(f'GRANT SELECT ON {schema_name}.{view_name} TO "{role}"')
+        for view_name in definitions:
+            op.execute(f"GRANT SELECT ON {quoted(schema_name, view_name)} TO {quoted(role)}")
 
 
 def view_readers() -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 from alembic import context
-from cdb_views import VIEW_RULES
+from cdb_views import VIEW_RULES, quoted
 from felis.datamodel import Schema
 from felis.metadata import MetaDataBuilder
 from sqlalchemy import MetaData, create_engine, pool
@@ -93,7 +93,7 @@ def database_url() -> str:
 def run_in_one_transaction() -> None:
     """Every revision of this run, and the version table's schema, in one transaction."""
     with context.begin_transaction():
-        context.execute(f"CREATE SCHEMA IF NOT EXISTS {version_table_schema}")
+        context.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(version_table_schema)}")
         context.run_migrations()
 
 

@@ -6,7 +6,6 @@ with a clear message when no server answers.
 
 from __future__ import annotations
 
-import configparser
 import io
 import os
 import secrets
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from bot import cli
@@ -33,17 +33,13 @@ EXTERNAL_TREE = TREES / "consdb_style"
 EXAMPLE_CONFIG = REPO / "deploy" / "consdb-bot.example.yaml"
 SHARED = REPO.parent / "shared"
 """The project's shared folder (the contract, the upstream tree), beside the clone as CI lays it."""
-
-
-def _bundled_schemas() -> list[str]:
-    """The example configuration's schemas that the bundled tree has a section for: a schema with no
-    model (efd_scheduler) is configured but never bundled."""
-    ini = configparser.ConfigParser(interpolation=None)
-    ini.read(BUNDLED_INI)
-    return [schema for schema in load_settings(EXAMPLE_CONFIG, environ={}).schemas if ini.has_section(schema)]
-
-
-BUNDLED_SCHEMAS = _bundled_schemas()
+_BUNDLED_INI_FILE = Config(str(BUNDLED_INI)).file_config
+BUNDLED_SECTIONS = [
+    section for section in _BUNDLED_INI_FILE.sections() if _BUNDLED_INI_FILE.has_option(section, "consdb.schema_name")
+]
+"""Every schema of the bundled tree, in its ini's order."""
+BUNDLED_SCHEMAS = [schema for schema in load_settings(EXAMPLE_CONFIG, environ={}).schemas if schema in BUNDLED_SECTIONS]
+"""The example configuration's schemas that the bundled tree has (not efd_scheduler, which has no model)."""
 # Every configured database URL carries this password (the local server trusts and ignores it):
 # no output of the bot may ever show it.
 PASSWORD = "s3cr3t-Pa55"

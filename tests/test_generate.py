@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.engine.database import DatabaseUrl
-from bot.engine.generate import compare, model_metadata
+from bot.engine.generate import BLACK_MODE, compare, model_metadata
 from tests.conftest import REPO, libpq
 
 INSTALLED_MODEL = Path(str(resources.files("lsst.sdm.schemas")))
@@ -104,6 +104,15 @@ def one_value(url: str, query: str) -> Any:
         return found[0] if found else None
 
 
+def columns(url: str, table: str) -> set[str]:
+    with psycopg.connect(libpq(url)) as connection:
+        rows = connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'cdb_latiss' AND table_name = %s",
+            (table,),
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
 def bodies(path: Path) -> dict[str, str]:
     """The upgrade and downgrade functions as syntax, whatever their layout."""
     tree = ast.parse(path.read_text())
@@ -127,7 +136,7 @@ def test_the_published_step_from_2800_to_4300_comes_out_as_written_and_keeps_the
         (generated,) = workshop.written(schema)
         (original,) = (REPO / "migrations" / "versions" / schema).glob(f"{published}_*.py")
         assert bodies(generated) == bodies(original), f"{schema}: the generated revision differs from the published one"
-        assert black.format_str(generated.read_text(), mode=black.Mode(line_length=120)) == generated.read_text()
+        assert black.format_str(generated.read_text(), mode=BLACK_MODE) == generated.read_text()
 
     assert workshop.consdb_bot("upgrade", "bts", "latiss", "--yes").code == 0
     assert one_value(workshop.bts, "SELECT count(*) FROM cdb_latiss.exposure") == 1
@@ -161,7 +170,7 @@ def add_dimm_table(workshop: Workshop) -> None:
 
 def test_made_up_changes_are_written_as_a_person_would_clean_them_up(workshop):
     assert workshop.consdb_bot("upgrade", "bts", "latiss", "--yes").code == 0
-    exposure = {"exposure_id": 2026112100001, "day_obs": 20261121, "seq_num": 1, "can_see_sky": True}
+    exposure = {"exposure_id": 2026112100001, "day_obs": 20261121, "seq_num": 1, "can_see_sky": False}
     insert_row(workshop.bts, "cdb_latiss", "exposure", exposure)
     insert_row(workshop.bts, "cdb_latiss", "exposure_quicklook",
                {"exposure_id": 2026112100001, "day_obs": 20261121, "seq_num": 1, "postisr_pixel_median": 1234.5})  # fmt: skip
@@ -194,19 +203,22 @@ def test_made_up_changes_are_written_as_a_person_would_clean_them_up(workshop):
         'new_column_name="postisr_median"',
         "ALTER INDEX cdb_latiss.idx_ccdexposure_camera_ccdexposure_id RENAME TO idx_ccdexposure_camera_by_exposure",
         "ALTER TABLE cdb_latiss.exposure RENAME CONSTRAINT un_exposure_exposure_id TO un_exposure_id",
-        'create_views("cdb_latiss", UPGRADED_VIEWS, VIEWS)',
+        'create_views("cdb_latiss", UPGRADED_VIEWS)',
     ]
     assert [upgrade.index(step) for step in steps] == sorted(upgrade.index(step) for step in steps)
     assert "drop_column" not in upgrade
-    upgraded = text[text.index("UPGRADED_VIEWS = [") : text.index("DOWNGRADED_VIEWS = [")]
-    downgraded = text[text.index("DOWNGRADED_VIEWS = [") : text.index("def upgrade")]
-    assert "b.seeing_zenith_500nm" in upgraded
-    assert "b.seeing_zenith_500nm" not in downgraded
+    upgraded = text[text.index("UPGRADED_VIEWS = {") : text.index("DOWNGRADED_VIEWS = {")]
+    downgraded = text[text.index("DOWNGRADED_VIEWS = {") : text.index("def upgrade")]
+    assert '"seeing_zenith_500nm"' in upgraded
+    assert '"seeing_zenith_500nm"' not in downgraded
+    assert "WHERE" not in upgraded
 
     assert workshop.consdb_bot("upgrade", "bts", "latiss", "--yes").code == 0
     assert workshop.left_to_do("latiss") == []
     assert one_value(workshop.bts, "SELECT postisr_median FROM cdb_latiss.exposure_quicklook") == 1234.5
     assert one_value(workshop.bts, "SELECT count(*) FROM cdb_latiss.visit1") == 1
+    exposure = columns(workshop.bts, "exposure")
+    assert columns(workshop.bts, "visit1") == {"visit_id" if c == "exposure_id" else c for c in exposure}
     assert workshop.consdb_bot("downgrade", "bts", "latiss", "-1", "--yes").code == 0
     assert one_value(workshop.bts, "SELECT postisr_pixel_median FROM cdb_latiss.exposure_quicklook") == 1234.5
 

@@ -302,7 +302,7 @@ def test_plan_uses_the_environments_migration_options(consdb_bot, bundled, serve
     )
     bundled.write_text(text)
     plan = consdb_bot("plan", "bts", "latiss", "--sql", "--config", str(bundled))
-    assert 'GRANT SELECT ON cdb_latiss.visit1 TO "consdb_test_reader"' in plan.out
+    assert 'GRANT SELECT ON "cdb_latiss"."visit1" TO "consdb_test_reader"' in plan.out
 
 
 def test_an_upgrade_already_done_is_nothing_to_do(consdb_bot, bundled):

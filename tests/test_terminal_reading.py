@@ -30,6 +30,20 @@ def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_pat
     assert sum(row[0] == "bts" for row in rows) == 11
 
 
+def test_a_configured_schema_the_tree_lacks_is_left_out_of_all_and_refused_when_named(
+    consdb_bot, new_database, monkeypatch
+):
+    monkeypatch.setenv("USDF_DEV_DATABASE_URL", new_database())
+    config = str(EXAMPLE_CONFIG)
+    planned = consdb_bot("plan", "usdf-dev", "--config", config)
+    assert planned.code == 0, planned.text
+    assert "usdf-dev/efd_lsstcam: upgrade base" in planned.out
+    assert "efd_scheduler" not in planned.out
+    named = consdb_bot("plan", "usdf-dev", "efd_scheduler", "--config", config)
+    assert named.code == 2
+    assert "alembic.ini has no section [efd_scheduler]" in named.err
+
+
 def test_status_verbose_shows_messages_and_script_paths(consdb_bot, bundled):
     assert consdb_bot("upgrade", "bts", "latiss", "--to", "+1", "--yes", "--config", str(bundled)).code == 0
     result = consdb_bot("status", "bts", "latiss", "-v", "--config", str(bundled))

@@ -4,8 +4,9 @@ For each schema a scratch database is brought to the tree's head and compared wi
 by Alembic's autogenerate; a schema with no difference gets no file. The operations are then
 rewritten (:mod:`bot.engine.rewrite`): renames the operator confirmed, indexes and constraints
 renamed in place, an order PostgreSQL can run, the downgrade the exact inverse. The ``visit1`` and
-``ccdvisit1`` views are dropped and made again, with the model's columns, exactly when ``exposure``
-or ``ccdexposure`` change. The file is formatted, and proven before it is kept: applied to the
+``ccdvisit1`` views are dropped and made again as upstream makes them (every column of ``exposure``
+or ``ccdexposure`` in the model's order, the ids renamed, every row) exactly when those tables
+change, or when the views stand otherwise. The file is formatted, and proven before it is kept: applied to the
 scratch database (nothing may be left to do), undone (the database must be as before), and its SQL
 linted.
 """
@@ -42,7 +43,8 @@ from bot.engine.tree import MigrationTree, SchemaTree
 from bot.errors import OperationFailed, Refused
 from migrations.cdb_views import VIEW_RULES, view_definition
 
-LINE_LENGTH = 120
+# The project's formatting (ruff format's, as black writes it): a trailing comma after a starred argument too.
+BLACK_MODE = black.Mode(line_length=120, target_versions={black.TargetVersion.PY311})
 NO_VIEW_READERS = {"view_readers": ""}
 
 
@@ -153,17 +155,33 @@ class Generator:
     def _views(
         self, tree: SchemaTree, scratch: DatabaseUrl, model_dir: Path, upgrade: list[ops.MigrateOperation]
     ) -> _Views | None:
-        """The views' old and new definitions, when their base tables or their columns change."""
+        """The views' old and new definitions, when their base tables change or the views stand otherwise.
+
+        A view exists where the model has its table; it shows the base table's columns, compared as
+        sets, since a column added later comes last in the table but in its place in the view."""
         model = model_view_columns(model_dir, tree.schema_name)
         live = live_view_columns(scratch, tree.schema_name)
-        bases = {rule.base_table for name, rule in VIEW_RULES.items() if name in model or name in live}
-        # The views' own columns follow the model only where cdb_views makes them; a tree that makes them
-        # otherwise (upstream's env.py, over every column of their base tables) keeps its own rule.
-        columns_changed = _makes_views(tree) and any(model.get(v) != live.get(v) for v in VIEW_RULES)
-        if not (bases & rewrite.tables_changed(upgrade) or columns_changed):
-            return None
         names = [name for name in VIEW_RULES if name in model or name in live]
-        return _Views(names, _definitions(tree.schema_name, model, names), _definitions(tree.schema_name, live, names))
+        changed = rewrite.tables_changed(upgrade)
+
+        def stands_otherwise(name: str) -> bool:
+            rule = VIEW_RULES[name]
+            expected = set(rule.view_columns(live.get(rule.base_table, []))) if name in model else set()
+            return set(live.get(name, [])) != expected
+
+        if not any(VIEW_RULES[name].base_table in changed or stands_otherwise(name) for name in names):
+            return None
+        upgraded = {
+            name: view_definition(tree.schema_name, name, model[VIEW_RULES[name].base_table])
+            for name in names
+            if name in model and VIEW_RULES[name].base_table in model
+        }
+        downgraded = {
+            name: view_definition(tree.schema_name, name, VIEW_RULES[name].base_columns(live[name]))
+            for name in names
+            if name in live
+        }
+        return _Views(names, upgraded, downgraded)
 
     def _prove(
         self, tree: SchemaTree, scratch: DatabaseUrl, found: _Pending, revision: str, model_dir: Path
@@ -243,7 +261,7 @@ def write_revision_file(tree: SchemaTree, revision: str, message: str, down_revi
     if script.hooks:
         write_hooks._run_hooks(path, script.hooks)
     else:
-        path.write_text(black.format_str(path.read_text(), mode=black.Mode(line_length=LINE_LENGTH)))
+        path.write_text(black.format_str(path.read_text(), mode=BLACK_MODE))
     return path
 
 
@@ -260,8 +278,8 @@ def render_file(schema_name: str, upgrade: list[ops.MigrateOperation], views: _V
             "from cdb_views import create_views, drop_views",
             "",
             f"VIEWS = {views.names!r}",
-            f"UPGRADED_VIEWS = {_triple_quoted([views.upgraded[v] for v in views.names if v in views.upgraded])}",
-            f"DOWNGRADED_VIEWS = {_triple_quoted([views.downgraded[v] for v in views.names if v in views.downgraded])}",
+            f"UPGRADED_VIEWS = {_triple_quoted(views.upgraded)}",
+            f"DOWNGRADED_VIEWS = {_triple_quoted(views.downgraded)}",
         ]
         up = _between_views(schema_name, up, "UPGRADED_VIEWS")
         down = _between_views(schema_name, down, "DOWNGRADED_VIEWS")
@@ -270,7 +288,7 @@ def render_file(schema_name: str, upgrade: list[ops.MigrateOperation], views: _V
 
 def _between_views(schema_name: str, body: str, definitions: str) -> str:
     """The views dropped before the body runs, and made again from ``definitions`` after it."""
-    return f'drop_views("{schema_name}", VIEWS)\n    {body}\n    create_views("{schema_name}", {definitions}, VIEWS)'
+    return f"drop_views({schema_name!r}, VIEWS)\n    {body}\n    create_views({schema_name!r}, {definitions})"
 
 
 def _code(operations: list[ops.MigrateOperation]) -> str:
@@ -280,17 +298,16 @@ def _code(operations: list[ops.MigrateOperation]) -> str:
     return "\n    ".join(line for line in lines if line.strip() or line == "") or "pass"
 
 
-def _definitions(schema_name: str, columns: dict[str, list[str]], names: list[str]) -> dict[str, str]:
-    exposure = columns.get("exposure", [])
-    return {
-        view: view_definition(schema_name, view, columns[view], exposure_columns=exposure)
-        for view in names
-        if view in columns
-    }
+def _triple_quoted(definitions: dict[str, str]) -> str:
+    """The definitions as a dict literal, each statement as it reads in SQL."""
+    return "{\n" + "".join(f"    {name!r}: {_sql_literal(sql)},\n" for name, sql in definitions.items()) + "}"
 
 
-def _triple_quoted(definitions: list[str]) -> str:
-    return "[\n" + "".join(f'    """{definition}""",\n' for definition in definitions) + "]"
+def _sql_literal(statement: str) -> str:
+    """A statement as Python source: triple-quoted, to read as SQL, unless it holds what would end or escape that."""
+    if '"""' in statement or "\\" in statement:
+        return repr(statement)
+    return f'"""{statement}\n"""'
 
 
 def describe(op: ops.MigrateOperation) -> str:
@@ -429,8 +446,8 @@ def model_metadata(model_dir: Path, schema_name: str) -> MetaData:
 
 
 def model_view_columns(model_dir: Path, schema_name: str) -> dict[str, list[str]]:
-    """The columns of the views and of ``exposure`` in the model, in its order."""
-    wanted = {*VIEW_RULES, "exposure"}
+    """The columns of the views and of their base tables in the model, in its order."""
+    wanted = {*VIEW_RULES, *(rule.base_table for rule in VIEW_RULES.values())}
     return {
         table.name: [column.name for column in table.columns]
         for table in model_schema(model_dir, schema_name).tables
@@ -440,15 +457,16 @@ def model_view_columns(model_dir: Path, schema_name: str) -> dict[str, list[str]
 
 def live_view_columns(url: DatabaseUrl, schema_name: str) -> dict[str, list[str]]:
     """The same, as the database has them."""
+    wanted = [*VIEW_RULES, *(rule.base_table for rule in VIEW_RULES.values())]
     engine = create_engine(url.sqlalchemy, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 text(
                     "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :schema"
-                    " AND table_name IN ('visit1', 'ccdvisit1', 'exposure') ORDER BY table_name, ordinal_position"
+                    " AND table_name = ANY(:tables) ORDER BY table_name, ordinal_position"
                 ),
-                {"schema": schema_name},
+                {"schema": schema_name, "tables": wanted},
             )
             found: dict[str, list[str]] = {}
             for table, column in rows:

@@ -1,7 +1,8 @@
 """Warnings on the SQL a plan would run: what locks or loses data on a populated table.
 
 Each warning names the table and says the safer form, so the approver knows what they approve. The
-rules here are ConsDB's own wording of the common dangers, and the views rule; squawk (the maintained
+rules here are ConsDB's own wording of the common dangers, and the views rules (visit1 and ccdvisit1
+made again, as upstream makes them, whenever exposure or ccdexposure change); squawk (the maintained
 PostgreSQL migration linter, from the squawk-cli package) adds the rest of what it knows, less the
 rules these already say and those that do not apply to a ConsDB migration.
 """
@@ -82,8 +83,14 @@ _NOT_FOR_CONSDB = [
     "prefer-bigint-over-int", "prefer-bigint-over-smallint", "prefer-identity", "prefer-text-field",
     "prefer-timestamptz", "ban-drop-view",
 ]  # fmt: skip
-_COLUMN_CHANGE = re.compile(rf"^ALTER TABLE {_TABLE} (?:ADD|DROP|ALTER|RENAME) (?:COLUMN )?", re.IGNORECASE)
+_COLUMN_CHANGE = re.compile(
+    rf"^ALTER TABLE {_TABLE} (?:ADD|DROP|ALTER|RENAME) (?!CONSTRAINT\b|TO\b)(?:COLUMN )?", re.IGNORECASE
+)
 _VIEW_BASES = {"exposure": "visit1", "ccdexposure": "ccdvisit1"}
+_VIEW_IDS = {"visit1": "visit_id", "ccdvisit1": "ccdvisit_id"}
+_CREATE_VIEW = re.compile(
+    r"^CREATE (?:OR REPLACE )?VIEW (?P<view>[\w\".]+) AS SELECT (?P<columns>.*?) FROM (?P<source>.*)$", re.IGNORECASE
+)
 
 
 def lint_sql(sql: str) -> list[LintWarning]:
@@ -96,25 +103,86 @@ def lint_sql(sql: str) -> list[LintWarning]:
             if match:
                 fields = {key: value.strip('"') for key, value in match.groupdict().items() if value}
                 warnings.append(LintWarning(rule, fields["table"], template.format(**fields)))
-    return warnings + _views_not_rebuilt(statements) + squawk(statements)
+    return warnings + _views_not_rebuilt(statements) + _views_not_as_upstream(statements) + squawk(statements)
 
 
 def _views_not_rebuilt(statements: list[str]) -> list[LintWarning]:
-    """A column of exposure or ccdexposure changes, and its view is not made again."""
+    """A column of exposure or ccdexposure changes, and its view is not made again after it, with that column."""
     warnings = []
-    for statement in statements:
+    for position, statement in enumerate(statements):
         match = _COLUMN_CHANGE.search(statement)
-        table = match.group("table").strip('"') if match else ""
-        view = _VIEW_BASES.get(table.rsplit(".", 1)[-1])
-        rebuilt = re.compile(rf"CREATE VIEW [\w.\"]*\b{view}\b", re.IGNORECASE)
-        if view and not any(rebuilt.search(other) for other in statements):
-            advice = f"drop {view} first and create it with the model's columns after"
-            warnings.append(
-                LintWarning(
-                    "views-not-rebuilt", table, f"changes a column of {table}, but {view} is not made again; {advice}"
-                )
-            )
+        table = _unquoted(match.group("table")) if match else ""
+        schema, _, base = table.rpartition(".")
+        view = _VIEW_BASES.get(base)
+        if view is None:
+            continue
+        names = {view, f"{schema}.{view}"}
+        remade = [made for later in statements[position + 1 :] if (made := _view_made(later)) and made.name in names]
+        column = _column_left(statement)
+        advice = f"drop {view} first and create it after, with every column of {base}, as upstream does"
+        if not remade:
+            message = f"changes a column of {table}, but {view} is not made again; {advice}"
+        elif column and not remade[-1].shows(column):
+            message = f"changes column {column} of {table}, but {view} is made again without it; {advice}"
+        else:
+            continue
+        warnings.append(LintWarning("views-not-rebuilt", table, message))
     return warnings
+
+
+def _views_not_as_upstream(statements: list[str]) -> list[LintWarning]:
+    """A visit1 or ccdvisit1 view made with a row filter, or without its id shown as upstream shows it."""
+    warnings = []
+    for made in filter(None, map(_view_made, statements)):
+        view_id = _VIEW_IDS.get(made.name.rpartition(".")[2])
+        if view_id is None:
+            continue
+        if made.filtered:
+            problem = "keeps only some rows (it has a WHERE or a JOIN); upstream's views keep every row"
+        elif not made.shows(view_id):
+            problem = f"does not show {view_id}; upstream's views show their base table's id as {view_id}"
+        else:
+            continue
+        warnings.append(LintWarning("view-not-as-upstream", made.name, f"{made.name} {problem}"))
+    return warnings
+
+
+@dataclass(frozen=True)
+class _MadeView:
+    """A ``CREATE VIEW``: the view's name, the columns it shows, whether it filters rows."""
+
+    name: str
+    columns: frozenset[str]
+    filtered: bool
+
+    def shows(self, column: str) -> bool:
+        return column in self.columns or "*" in self.columns
+
+
+def _view_made(statement: str) -> _MadeView | None:
+    match = _CREATE_VIEW.search(statement)
+    if match is None:
+        return None
+    items = match.group("columns").split(",")
+    shown = {
+        _unquoted(re.split(r"\s+AS\s+", item.strip(), flags=re.IGNORECASE)[-1]).rpartition(".")[2] for item in items
+    }
+    filtered = bool(re.search(r"\b(?:WHERE|JOIN)\b", match.group("source"), re.IGNORECASE))
+    return _MadeView(_unquoted(match.group("view")), frozenset(shown), filtered)
+
+
+def _column_left(statement: str) -> str:
+    """The column an ADD COLUMN or RENAME COLUMN leaves in the table, which the view must show."""
+    found = re.search(
+        r"\b(?:ADD (?:COLUMN )?(?:IF NOT EXISTS )?|RENAME (?:COLUMN )?[\w\"]+ TO )(?P<column>[\w\"]+)",
+        statement,
+        re.IGNORECASE,
+    )
+    return _unquoted(found.group("column")) if found else ""
+
+
+def _unquoted(name: str) -> str:
+    return name.replace('"', "")
 
 
 def squawk(statements: list[str]) -> list[LintWarning]:

@@ -182,6 +182,16 @@ class Engine:
             for info in tree.newest_first()
         ]
 
+    def schemas_at(self, env: Environment, names: Sequence[str]) -> list[str]:
+        """The schemas a command on one environment acts on (:meth:`Settings.schemas_at`). Asked for all,
+        it leaves out those the tree has no section for: a configured schema whose model is not
+        published (efd_scheduler) is not in the bundled tree, and ``status`` says so. Named, they are
+        refused by the tree."""
+        schemas = self.settings.schemas_at(env, list(names))
+        if names and not any(name.lower() == "all" for name in names):
+            return schemas
+        return [schema for schema in schemas if self.tree.has(schema)]
+
     def plan(
         self,
         env: Environment,

@@ -121,15 +121,16 @@ class SchemaTree:
     def alembic_config(self, **options: Any) -> Config:
         """Alembic's configuration of this section, pointed at the env.py and script.py.mako that run.
 
-        Its locations are absolute: Alembic reads relative ones from the working folder, which is the
-        ini's only in the child. When the section's env.py is a link written as text (see
-        :func:`followed`), Alembic runs from the folder the link names, with the section's own
-        versions folder.
+        The script location is made absolute: Alembic reads a relative one from the current folder, and
+        the bot may run from anywhere. When the section's env.py is a link written as text (see
+        :func:`followed`), Alembic runs from the folder the link names, with the section's own versions folder.
         """
         config = Config(str(self.ini_path), ini_section=self.section, **options)
         config.set_main_option("script_location", _escaped(self.env_script.parent))
-        config.set_main_option("path_separator", "os")
-        config.set_main_option("version_locations", os.pathsep.join(_escaped(d) for d in self.version_directories))
+        linked = self.env_script != self.script_directory / "env.py"
+        if linked and not config.get_main_option("version_locations"):
+            config.set_main_option("version_locations", _escaped(self.script_directory / "versions"))
+            config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
         return config
 
     @functools.cached_property
@@ -211,6 +212,13 @@ class MigrationTree:
     def from_setting(cls, setting: str) -> MigrationTree:
         return cls(BUNDLED_INI if setting == BUNDLED else Path(setting).expanduser().resolve())
 
+    def has(self, section: str) -> bool:
+        """Whether the ini has a section for this schema."""
+        try:
+            return Config(str(self.ini_path)).file_config.has_section(section)
+        except configparser.Error as error:
+            raise ConfigError(f"{self.ini_path} is not a readable ini file: {error.message}") from None
+
     def schema(self, section: str) -> SchemaTree:
         """The section's tree as its files are now: the one read before if nothing changed since."""
         ini_stamp = _stamp_of_ini(self.ini_path)
@@ -220,16 +228,11 @@ class MigrationTree:
         known = self._schemas.get(section)
         if known is not None and known.listing == listing(known.version_directories):
             return known
-        if known is None:
-            try:
-                present = Config(str(self.ini_path)).file_config.has_section(section)
-            except configparser.Error as error:
-                raise ConfigError(f"{self.ini_path} is not a readable ini file: {error.message}") from None
-            if not present:
-                raise ConfigError(
-                    f"{self.ini_path} has no section [{section}]",
-                    hint="Add the schema's section to the ini file, or remove it from `schemas` in the configuration.",
-                )
+        if known is None and not self.has(section):
+            raise ConfigError(
+                f"{self.ini_path} has no section [{section}]",
+                hint="Add the schema's section to the ini file, or remove it from `schemas` in the configuration.",
+            )
         tree = SchemaTree(self.ini_path, section, self._files)
         self._schemas[section] = tree
         return tree

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,22 @@ from bot.sandbox.standins.slack import BOT_TOKEN
 SIGNING_SECRET = "test-signing-secret"
 REPO = Path(__file__).resolve().parents[2]
 FAKETIME_LIBRARIES = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+_FAKETIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
+
+
+def suite_offset() -> float:
+    """Seconds by which libfaketime already moves the suite's own clock (``faketime -f '+365d' pytest``).
+
+    libfaketime moves a child's clock from the real one, not from its parent's: a bot started at a
+    moment of the test's clock needs this added to its offset.
+    """
+    if "faketime" not in os.environ.get("LD_PRELOAD", ""):
+        return 0.0
+    spec = os.environ.get("FAKETIME", "").strip()
+    match = re.fullmatch(r"([+-]\d+(?:\.\d+)?)([smhdy]?)", spec)
+    if match is None:
+        raise AssertionError(f"run the suite under a relative FAKETIME such as '+365d', not {spec!r}")
+    return float(match[1]) * _FAKETIME_UNITS[match[2]]
 
 
 @dataclass
@@ -83,7 +100,7 @@ class BotProcess:
             )
         return {
             "LD_PRELOAD": str(FAKETIME_LIBRARIES[0]),
-            "FAKETIME": f"{self.offset:+.3f}",
+            "FAKETIME": f"{self.offset + suite_offset():+.3f}",
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             "TZ": "UTC",
         }

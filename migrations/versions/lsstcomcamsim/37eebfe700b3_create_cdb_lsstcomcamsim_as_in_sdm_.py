@@ -18,73 +18,72 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VIEWS = ["visit1", "ccdvisit1"]
-UPGRADED_VIEWS = [
-    """CREATE VIEW cdb_lsstcomcamsim.visit1 AS
+UPGRADED_VIEWS = {
+    "visit1": """CREATE VIEW "cdb_lsstcomcamsim"."visit1" AS
 SELECT
-    b.exposure_id AS visit_id,
-    b.exposure_name,
-    b.controller,
-    b.day_obs,
-    b.seq_num,
-    b.physical_filter,
-    b.band,
-    b.s_ra,
-    b.s_dec,
-    b.sky_rotation,
-    b.azimuth_start,
-    b.azimuth_end,
-    b.azimuth,
-    b.altitude_start,
-    b.altitude_end,
-    b.altitude,
-    b.zenith_distance_start,
-    b.zenith_distance_end,
-    b.zenith_distance,
-    b.airmass,
-    b.exp_midpt,
-    b.exp_midpt_mjd,
-    b.obs_start,
-    b.obs_start_mjd,
-    b.obs_end,
-    b.obs_end_mjd,
-    b.exp_time,
-    b.shut_time,
-    b.dark_time,
-    b.group_id,
-    b.cur_index,
-    b.max_index,
-    b.img_type,
-    b.emulated,
-    b.science_program,
-    b.observation_reason,
-    b.target_name,
-    b.air_temp,
-    b.pressure,
-    b.humidity,
-    b.wind_speed,
-    b.wind_dir,
-    b.dimm_seeing,
-    b.focus_z,
-    b.simulated,
-    b.vignette,
-    b.vignette_min,
-    b.scheduler_note,
-    b.s_region,
-    b.can_see_sky
-FROM cdb_lsstcomcamsim.exposure AS b
-WHERE b.can_see_sky IS TRUE""",
-    """CREATE VIEW cdb_lsstcomcamsim.ccdvisit1 AS
+    "exposure_id" AS "visit_id",
+    "exposure_name",
+    "controller",
+    "day_obs",
+    "seq_num",
+    "physical_filter",
+    "band",
+    "s_ra",
+    "s_dec",
+    "sky_rotation",
+    "azimuth_start",
+    "azimuth_end",
+    "azimuth",
+    "altitude_start",
+    "altitude_end",
+    "altitude",
+    "zenith_distance_start",
+    "zenith_distance_end",
+    "zenith_distance",
+    "airmass",
+    "exp_midpt",
+    "exp_midpt_mjd",
+    "obs_start",
+    "obs_start_mjd",
+    "obs_end",
+    "obs_end_mjd",
+    "exp_time",
+    "shut_time",
+    "dark_time",
+    "group_id",
+    "cur_index",
+    "max_index",
+    "img_type",
+    "emulated",
+    "science_program",
+    "observation_reason",
+    "target_name",
+    "air_temp",
+    "pressure",
+    "humidity",
+    "wind_speed",
+    "wind_dir",
+    "dimm_seeing",
+    "focus_z",
+    "simulated",
+    "vignette",
+    "vignette_min",
+    "scheduler_note",
+    "s_region",
+    "can_see_sky"
+FROM "cdb_lsstcomcamsim"."exposure"
+""",
+    "ccdvisit1": """CREATE VIEW "cdb_lsstcomcamsim"."ccdvisit1" AS
 SELECT
-    b.day_obs,
-    b.seq_num,
-    b.ccdexposure_id AS ccdvisit_id,
-    b.exposure_id AS visit_id,
-    b.detector,
-    b.s_region
-FROM cdb_lsstcomcamsim.ccdexposure AS b
-    JOIN cdb_lsstcomcamsim.exposure AS e ON e.exposure_id = b.exposure_id
-WHERE e.can_see_sky IS TRUE""",
-]
+    "ccdexposure_id" AS "ccdvisit_id",
+    "exposure_id" AS "visit_id",
+    "day_obs",
+    "seq_num",
+    "detector",
+    "s_region"
+FROM "cdb_lsstcomcamsim"."ccdexposure"
+""",
+}
 
 
 def upgrade() -> None:
@@ -1913,7 +1912,7 @@ def upgrade() -> None:
         comment="Information from Summit Rapid Analysis about each detector (CCD) within each visit in visit system 1 (visit per exposure); describes detectors in processed visit images (or calibrated exposures)",
         mysql_engine="MyISAM",
     )
-    create_views("cdb_lsstcomcamsim", UPGRADED_VIEWS, VIEWS)
+    create_views("cdb_lsstcomcamsim", UPGRADED_VIEWS)
 
 
 def downgrade() -> None:
