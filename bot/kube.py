@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -108,7 +109,7 @@ class Cluster:
             if done is None and time.monotonic() - began > self.settings.rollout_timeout_seconds:
                 done, message = False, f"not rolled out after {self.settings.rollout_timeout_seconds:.0f} s"
             if done is None:
-                time.sleep(self.settings.poll_seconds)
+                threading.Event().wait(self.settings.poll_seconds)  # not time.sleep: libfaketime breaks it
         seconds = time.monotonic() - began
         if done:
             return RestartResult(deployment, self.namespace, True, seconds, message)

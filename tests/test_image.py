@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from tests.conftest import REPO
 from tests.support.bot_process import SIGNING_SECRET, free_port
+from tests.support.clock import pause
 
 
 def test_the_wheel_in_a_clean_environment_starts_and_answers_healthz(tmp_path: Path, new_database):
@@ -79,5 +80,5 @@ def _wait_for_health(port: int, process: subprocess.Popen[bytes]) -> dict:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
                 return json.loads(answer.read())
         except OSError:
-            time.sleep(0.1)
+            pause(0.1)
     raise AssertionError("the bot never answered /healthz")

@@ -14,6 +14,7 @@ from bot.engine.database import lock_key
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from tests.conftest import PASSWORD, libpq
 from tests.support.bot_process import SIGNING_SECRET, BotProcess
+from tests.support.clock import pause
 from tests.support.slack_bot import (
     APPROVER_1,
     BTS_CHANNEL,
@@ -106,7 +107,7 @@ def wait_until_stopping(bot: BotProcess) -> None:
     deadline = time.monotonic() + 30
     while json.loads(bot.get("/healthz").body)["status"] != "stopping":
         assert time.monotonic() < deadline, "the bot never said it was stopping"
-        time.sleep(0.05)
+        pause(0.05)
 
 
 def test_sigterm_lets_the_migration_under_way_finish_and_takes_no_new_work(

@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.slack import BOT_TOKEN
+from tests.support.clock import pause
 
 SIGNING_SECRET = "test-signing-secret"
 REPO = Path(__file__).resolve().parents[2]
@@ -131,7 +132,7 @@ class BotProcess:
                     return
             except OSError:
                 pass
-            time.sleep(0.05)
+            pause(0.05)
         raise AssertionError("the bot never answered /healthz")
 
     def output(self) -> str:

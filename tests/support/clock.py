@@ -6,6 +6,7 @@ service and the store take their clock as an argument, and tests give them this 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,3 +21,9 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.moment
+
+
+def pause(seconds: float) -> None:
+    """Wait between two polls. Not ``time.sleep``: with libfaketime moving the wall clock and leaving
+    the monotonic one alone (the suite run a year ahead or back), Python's sleep fails with EINVAL."""
+    threading.Event().wait(seconds)
