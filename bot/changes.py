@@ -687,6 +687,11 @@ def check_proposal(
         with_sql=with_sql,
     )
     plans = [plan for plan in plans if plan.revisions or proposal.kind is Direction.STAMP]
+    if plans and all(plan.note for plan in plans):
+        raise Refused(
+            "; ".join(f"{plan.schema}: {plan.note}" for plan in plans) + ", so nothing here could run",
+            hint="Point migrations.sdm_schemas at an sdm_schemas checkout that has the model, or name other schemas.",
+        )
     if proposal.kind is Direction.UPGRADE:
         for plan in plans:
             _refuse_untested(settings, engine, store, env, plan)

@@ -399,6 +399,8 @@ def test_every_command_through_slack(bot, slack, databases):
     # Refused before a request is posted: its plan cannot be made, so there is nothing to approve.
     bot.command("migrate bts startrackerwide", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "KeyError 'cdb_startrackerwide.ccdexposure' in alembic/env.py")
+    bot.command(f"migrate bts {NO_MODEL}", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, f"{NO_MODEL}: no Felis model: {MODEL / 'efd_scheduler.yaml'} does not exist")
     bot.command(f"plan bts efd_lsstcam {NO_MODEL} --sql")
     said(slack, f"no Felis model: {MODEL / 'efd_scheduler.yaml'} does not exist")
     said(slack, "CREATE TABLE efd_lsstcam.exposure_efd")  # the other section still answers
