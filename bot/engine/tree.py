@@ -130,7 +130,8 @@ class SchemaTree:
         linked = self.env_script != self.script_directory / "env.py"
         if linked and not config.get_main_option("version_locations"):
             config.set_main_option("version_locations", _escaped(self.script_directory / "versions"))
-            config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
+        # Alembic's own default; without it, it warns and splits paths on spaces, commas and colons.
+        config.set_main_option("path_separator", config.get_main_option("path_separator") or "os")
         return config
 
     @functools.cached_property
