@@ -5,6 +5,14 @@ Slack and the terminal render the same error the same way: ``message``, then ``h
 
 from __future__ import annotations
 
+ECHOED = 40
+"""How much of a bad value an error repeats."""
+
+
+def echoed(text: str) -> str:
+    """A value as an error repeats it: quoted, control characters visible, no longer than ECHOED."""
+    return repr(text if len(text) <= ECHOED else text[: ECHOED - 1] + "…")
+
 
 class ConsdbBotError(Exception):
     """Base of every error a user may see."""

@@ -11,15 +11,37 @@ import argparse
 import functools
 import re
 import shlex
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from bot.errors import UsageError
+from bot.errors import UsageError, echoed
 from bot.when import WHEN_FORMS, When, WhenError
 
-TICKET = re.compile(r"^[A-Z][A-Z0-9]+-[0-9]+$", re.IGNORECASE)
+# Bounds of what may be typed: each fits where it is kept (bot/store/models.py: names in String(64),
+# revisions in String(64), tickets in String(32), ids in Integer) and where it is used (timedelta,
+# LIMIT, ports). A value beyond one is a usage error that says the bound, never a crash further on.
+MAX_NAME = 64
+MAX_REVISION = 64
+MAX_OPTION_KEY = 64
+MAX_OPTION_VALUE = 256
+MAX_NOTE = 500
+MAX_TEXT = 200
+MAX_PATH = 4096
+MAX_AUDIT_LIMIT = 1000
+MAX_LOG_LINES = 10_000
+MAX_BOOKING_ID = 2**31 - 1
+MAX_DURATION_DAYS = 365
+MAX_PORT = 65_535
+MAX_STOP_SECONDS = 3600
+
+TICKET = re.compile(r"^[A-Z][A-Z0-9]{1,19}-[0-9]{1,9}$", re.IGNORECASE)
+LOOKS_LIKE_TICKET = re.compile(r"^[A-Z][A-Z0-9]+-[0-9]+$", re.IGNORECASE)
+TICKET_FORM = "write it as DM-12345 or OSW-123 (a project of 2 to 20 letters and digits, a number of 1 to 9 digits)"
 OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*=.*$")
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+REVISION = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 
 
 class HelpRequested(Exception):
@@ -251,53 +273,112 @@ class _Parser(argparse.ArgumentParser):
 
 def _ticket(text: str) -> str:
     if not TICKET.match(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a Jira key; write it as DM-12345 or OSW-123")
+        raise argparse.ArgumentTypeError(f"{echoed(text)} is not a Jira key; {TICKET_FORM}")
     return text.upper()
 
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_DURATION = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?$")
+_DURATION_FORMS = "write it as 15m, 2h, 1h30m or 1d"
 
 
 def duration_seconds(text: str) -> int:
-    """``90m``, ``2h``, ``1h30m``, ``1d`` as seconds."""
+    """``90m``, ``2h``, ``1h30m``, ``1d`` as seconds, at most MAX_DURATION_DAYS."""
     match = _DURATION.match(text.strip().lower())
     if not text.strip() or not match or not any(match.groups()):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; write it as 15m, 2h, 1h30m or 1d")
-    days, hours, minutes = (int(part or 0) for part in match.groups())
+        raise argparse.ArgumentTypeError(f"{echoed(text)} is not a duration; {_DURATION_FORMS}")
+    parts = [part or "0" for part in match.groups()]
+    days, hours, minutes = (int(part) if len(part) <= 6 else 10**6 for part in parts)
     seconds = ((days * 24 + hours) * 60 + minutes) * 60
     if seconds == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is no time at all; write it as 15m, 2h, 1h30m or 1d")
+        raise argparse.ArgumentTypeError(f"{echoed(text)} is no time at all; {_DURATION_FORMS}")
+    if seconds > MAX_DURATION_DAYS * 86400:
+        raise argparse.ArgumentTypeError(
+            f"{echoed(text)} is too long: a DURATION is at most {MAX_DURATION_DAYS}d; {_DURATION_FORMS}"
+        )
     return seconds
 
 
-_RENAME = re.compile(r"^(\w+)\.(\w+):(\w+)$")
+def _name(what: str, example: str) -> Callable[[str], str]:
+    """A name (an environment, a schema, an instrument): letters, digits, ``_ . -``, at most MAX_NAME."""
+
+    def name(text: str) -> str:
+        if len(text) > MAX_NAME:
+            raise argparse.ArgumentTypeError(
+                f"{echoed(text)} is too long for {what} ({len(text)} characters, at most {MAX_NAME}); such as {example}"
+            )
+        if not NAME.match(text):
+            raise argparse.ArgumentTypeError(
+                f"{echoed(text)} is not {what}: letters, digits, _, . and - only; such as {example}"
+            )
+        return text
+
+    return name
+
+
+def _revision(text: str) -> str:
+    if len(text) > MAX_REVISION or not REVISION.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{echoed(text)} is not a revision (at most {MAX_REVISION} letters, digits, _ . @ + -);"
+            " write it as 05689cf3f8f0, head, -1, +1 or latiss@head"
+        )
+    return text
+
+
+def _text(what: str, longest: int) -> Callable[[str], str]:
+    """Free text (a message, a pattern, a path), at most ``longest`` characters."""
+
+    def text(value: str) -> str:
+        if len(value) > longest:
+            raise argparse.ArgumentTypeError(f"{what} is {len(value)} characters long; keep it to {longest}")
+        return value
+
+    return text
+
+
+_RENAME = re.compile(r"^(\w{1,63})\.(\w{1,63}):(\w{1,63})$")
 
 
 def _rename(text: str) -> Rename:
     match = _RENAME.match(text)
     if not match:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a rename; write it as TABLE.OLD:NEW (exposure.seeing:dimm_seeing)"
+            f"{echoed(text)} is not a rename; write it as TABLE.OLD:NEW (exposure.seeing:dimm_seeing)"
         )
     return Rename(*match.groups())
 
 
+_WHOLE = re.compile(r"^[0-9]{1,20}$")
+
+
 def _booking_id(text: str) -> int:
     number = text.removeprefix("#")
-    if not number.isdigit() or int(number) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a booking number; write it as 12 (`bookings` lists them)")
+    if not _WHOLE.match(number) or not 0 < int(number) <= MAX_BOOKING_ID:
+        raise argparse.ArgumentTypeError(
+            f"{echoed(text)} is not a booking number; write it as 12, at most {MAX_BOOKING_ID} (`bookings` lists them)"
+        )
     return int(number)
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return int(text)
+def _at_most(largest: int) -> Callable[[str], int]:
+    """A whole number from 1 to ``largest``."""
+
+    def whole(text: str) -> int:
+        if not _WHOLE.match(text) or not 0 < int(text) <= largest:
+            raise argparse.ArgumentTypeError(f"{echoed(text)} is not a whole number from 1 to {largest}")
+        return int(text)
+
+    return whole
 
 
 def _option(text: str) -> str:
     if not OPTION.match(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE; write it as view_readers=usdf,oods")
+        raise argparse.ArgumentTypeError(f"{echoed(text)} is not KEY=VALUE; write it as view_readers=usdf,oods")
+    key, value = text.split("=", 1)
+    if len(key) > MAX_OPTION_KEY or len(value) > MAX_OPTION_VALUE:
+        raise argparse.ArgumentTypeError(
+            f"{echoed(text)} is too long: KEY at most {MAX_OPTION_KEY} characters, VALUE at most {MAX_OPTION_VALUE};"
+            " write it as view_readers=usdf,oods"
+        )
     return text
 
 
@@ -324,7 +405,12 @@ def build_parser(prog: str) -> _Parser:
     parser = _Parser(prog=prog, description="Where ConsDB schemas stand in each environment, and moving them.")
     terminal = _Parser(add_help=False)
     for owner in () if slack else (parser, terminal):
-        owner.add_argument("--config", default=argparse.SUPPRESS, help="configuration file (or CONSDB_BOT_CONFIG)")
+        owner.add_argument(
+            "--config",
+            type=_text("the configuration path", MAX_PATH),
+            default=argparse.SUPPRESS,
+            help="configuration file (or CONSDB_BOT_CONFIG)",
+        )
         owner.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="answer in JSON")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -344,15 +430,21 @@ def build_parser(prog: str) -> _Parser:
     if not slack:
         sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
         sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
-        sub.add_argument("--port", type=_positive, default=8080, metavar="N", help="HTTP port (default 8080)")
+        sub.add_argument("--port", type=_at_most(MAX_PORT), default=8080, metavar="N", help="HTTP port (default 8080)")
         sub.add_argument(
-            "--stop-seconds", type=_positive, default=30, metavar="N",
+            "--stop-seconds", type=_at_most(MAX_STOP_SECONDS), default=30, metavar="N",
             help="on SIGTERM, how long changes under way may take to finish before they are stopped (default 30)",
         )  # fmt: skip
         sub = command("sandbox", "the whole bot on this machine, with a page on localhost that acts as Slack")
-        sub.add_argument("--port", type=_positive, default=8000, metavar="N", help="the page's port (default 8000)")
         sub.add_argument(
-            "--folder", default=".consdb-sandbox", metavar="DIR", help="its files (default .consdb-sandbox)"
+            "--port", type=_at_most(MAX_PORT), default=8000, metavar="N", help="the page's port (default 8000)"
+        )
+        sub.add_argument(
+            "--folder",
+            type=_text("the folder", MAX_PATH),
+            default=".consdb-sandbox",
+            metavar="DIR",
+            help="its files (default .consdb-sandbox)",
         )
 
     _change_commands(command, slack=slack)
@@ -362,44 +454,57 @@ def build_parser(prog: str) -> _Parser:
     return parser
 
 
+_ENV = _name("an environment", "bts")
+_SCHEMA = _name("a schema", "latiss")
+_ENV_OR_SCHEMA = _name("an environment or a schema", "bts or latiss")
+
+
 def _read_only_commands(command: Callable[..., _Parser]) -> None:
     sub = command("help", "usage, with examples")
     sub.add_argument("topic", nargs="?", metavar="COMMAND")
 
     sub = command("status", "current revision of each schema per environment, head or how far behind")
     sub.add_argument(
-        "names", nargs="*", default=[], metavar="[ENV] [SCHEMA]", help="an environment, then schemas (default: all)"
+        "names",
+        nargs="*",
+        default=[],
+        type=_ENV_OR_SCHEMA,
+        metavar="[ENV] [SCHEMA]",
+        help="an environment, then schemas (default: all)",
     )
     sub.add_argument("-v", "--verbose", action="store_true", help="add revision messages and script paths")
 
     sub = command("history", "revisions newest first, and the environments at each")
-    sub.add_argument("schema", metavar="SCHEMA")
+    sub.add_argument("schema", type=_SCHEMA, metavar="SCHEMA")
     sub.add_argument("-v", "--verbose", action="store_true", help="add script paths")
 
     sub = command("plan", "what an upgrade would apply: revisions, lint warnings, and the SQL")
-    sub.add_argument("environment", metavar="ENV")
-    sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA")
-    sub.add_argument("--to", metavar="REV", help="target revision (default: head)")
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
+    sub.add_argument("schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA")
+    sub.add_argument("--to", type=_revision, metavar="REV", help="target revision (default: head)")
     sub.add_argument("--sql", action="store_true", help="show the SQL itself (offline mode)")
     sub.add_argument("--options", nargs="+", default=[], type=_option, metavar="KEY=VALUE")
 
     sub = command("drift", "differences between the live database and the model at its recorded revision")
-    sub.add_argument("environment", metavar="ENV")
-    sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA")
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
+    sub.add_argument("schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA")
 
     sub = command("audit", "who asked what, who approved, what ran, how it ended")
-    sub.add_argument("environment", nargs="?", metavar="ENV")
-    sub.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many records (default 20)")
+    sub.add_argument("environment", nargs="?", type=_ENV, metavar="ENV")
+    sub.add_argument(
+        "--limit", type=_at_most(MAX_AUDIT_LIMIT), default=20, metavar="N",
+        help=f"how many records (default 20, at most {MAX_AUDIT_LIMIT})",
+    )  # fmt: skip
 
     sub = command(
         "logs", "an excerpt of the hinfo pods' log: errors and warnings first, committed exposures, last lines"
     )
     sub.add_argument("service", choices=["hinfo"], metavar="hinfo")
-    sub.add_argument("instrument", metavar="INSTRUMENT")
-    sub.add_argument("environment", metavar="ENV")
+    sub.add_argument("instrument", type=_name("an instrument", "latiss"), metavar="INSTRUMENT")
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
     sub.add_argument("--since", type=duration_seconds, default=15 * 60, metavar="DURATION", help="default 15m")
-    sub.add_argument("--lines", type=_positive, default=200, metavar="N", help="default 200")
-    sub.add_argument("--grep", metavar="TEXT", help="only lines containing TEXT")
+    sub.add_argument("--lines", type=_at_most(MAX_LOG_LINES), default=200, metavar="N", help="default 200")
+    sub.add_argument("--grep", type=_text("the pattern", MAX_TEXT), metavar="TEXT", help="only lines containing TEXT")
 
     sub = command("ticket", "where a ticket's change stands in each environment: requests, outcomes, bookings")
     sub.add_argument("key", type=_ticket, metavar="TICKET")
@@ -408,13 +513,13 @@ def _read_only_commands(command: Callable[..., _Parser]) -> None:
 def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
     sub = command("restart", "rollout restart of the pqserver deployment, waiting until it is done")
     sub.add_argument("service", choices=["pqserver"], metavar="pqserver")
-    sub.add_argument("environment", metavar="ENV")
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
     sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
     sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
 
     sub = command("prepare", "create what a database lacks before a first revision: schemas, pg_sphere, roles")
-    sub.add_argument("environment", metavar="ENV")
-    sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA")
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
+    sub.add_argument("schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA")
     sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
     sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
 
@@ -425,13 +530,13 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
         ("stamp", "record REV without running migrations", []),
     ):
         sub = command(name, summary, aliases=aliases)
-        sub.add_argument("environment", metavar="ENV")
+        sub.add_argument("environment", type=_ENV, metavar="ENV")
         if name == upgrade:
-            sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA")
-            sub.add_argument("--to", metavar="REV", help="target revision (default: head)")
+            sub.add_argument("schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA")
+            sub.add_argument("--to", type=_revision, metavar="REV", help="target revision (default: head)")
         else:
-            sub.add_argument("schema", metavar="SCHEMA")
-            sub.add_argument("revision", metavar="REV")
+            sub.add_argument("schema", type=_SCHEMA, metavar="SCHEMA")
+            sub.add_argument("revision", type=_revision, metavar="REV")
         sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
         if name != "stamp":
             sub.add_argument("--options", nargs="+", default=[], type=_option, metavar="KEY=VALUE")
@@ -449,7 +554,7 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
 
 def _booking_commands(command: Callable[..., _Parser]) -> None:
     sub = command("book", "book a test stand; announced at once, before it starts, at start and at end")
-    sub.add_argument("environment", metavar="TESTSTAND")
+    sub.add_argument("environment", type=_name("a test stand", "bts"), metavar="TESTSTAND")
     sub.add_argument(
         "words", nargs="+", metavar="WHEN DURATION [TICKET] [NOTE...]",
         help=f"WHEN is {WHEN_FORMS}, on the test stand's clock; DURATION 90m, 2h, 1h30m or 1d",
@@ -457,7 +562,7 @@ def _booking_commands(command: Callable[..., _Parser]) -> None:
     sub.usage = f"{sub.prog} TESTSTAND WHEN DURATION [TICKET] [NOTE...]"
 
     sub = command("bookings", "current and coming test-stand bookings")
-    sub.add_argument("environment", nargs="?", metavar="ENV")
+    sub.add_argument("environment", nargs="?", type=_ENV, metavar="ENV")
 
     sub = command("cancel", "cancel a booking (its booker or an approver)")
     sub.add_argument("booking", type=_booking_id, metavar="BOOKING")
@@ -469,9 +574,23 @@ def _booking_commands(command: Callable[..., _Parser]) -> None:
 
 def _generate_command(command: Callable[..., _Parser]) -> None:
     sub = command("generate", "new migration scripts for the schemas whose Felis model changed")
-    sub.add_argument("-m", "--message", required=True, metavar="MESSAGE", help="the revisions' message")
-    sub.add_argument("schemas", nargs="*", default=[], metavar="SCHEMA", help="default: every configured schema")
-    sub.add_argument("--sdm-schemas", metavar="DIR", help="an sdm_schemas checkout (default: migrations.sdm_schemas)")
+    sub.add_argument(
+        "-m",
+        "--message",
+        required=True,
+        type=_text("the message", MAX_TEXT),
+        metavar="MESSAGE",
+        help="the revisions' message",
+    )
+    sub.add_argument(
+        "schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA", help="default: every configured schema"
+    )
+    sub.add_argument(
+        "--sdm-schemas",
+        type=_text("the path", MAX_PATH),
+        metavar="DIR",
+        help="an sdm_schemas checkout (default: migrations.sdm_schemas)",
+    )
     sub.add_argument(
         "--rename", action="append", default=[], type=_rename, metavar="TABLE.OLD:NEW",
         help="write this probable rename as a rename, keeping the data (repeatable)",
@@ -491,13 +610,15 @@ def _book(values: dict[str, Any]) -> Book:
     except WhenError as error:
         raise _Malformed(str(error)) from None
     if not rest:
-        raise _Malformed(f"a DURATION must follow {when_text!r}; write it as 90m, 2h, 1h30m or 1d")
+        raise _Malformed(f"a DURATION must follow {echoed(when_text)}; write it as 90m, 2h, 1h30m or 1d")
     try:
         seconds = duration_seconds(rest[0])
+        ticket = _ticket(rest[1]) if len(rest) > 1 and LOOKS_LIKE_TICKET.match(rest[1]) else None
     except argparse.ArgumentTypeError as error:
         raise _Malformed(str(error)) from None
-    ticket = rest[1].upper() if len(rest) > 1 and TICKET.match(rest[1]) else None
     note = " ".join(rest[2 if ticket else 1 :])
+    if len(note) > MAX_NOTE:
+        raise _Malformed(f"the NOTE is {len(note)} characters long; keep it to {MAX_NOTE}")
     return Book(values["environment"], when, seconds, ticket, note)
 
 
@@ -513,8 +634,20 @@ def split_words(text: str) -> list[str]:
         raise UsageError(f"cannot read the command: {error}", usage="close every quote you open") from None
 
 
+def _refuse_control_characters(parser: _Parser, words: Sequence[str]) -> None:
+    """No word may carry a control character (a NUL, an escape, a line feed...) or a lone surrogate: none
+    means anything in a command, and PostgreSQL refuses a NUL in text."""
+    for word in words:
+        if any(unicodedata.category(character) in ("Cc", "Cs") for character in word):
+            named = next((word for word in words if word in parser.commands.choices), None)
+            (parser.commands.choices[named] if named else parser).error(
+                f"{echoed(word)} has a control character; type it again without one"
+            )
+
+
 def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
     parser = build_parser(prog)
+    _refuse_control_characters(parser, words)
     namespace = parser.parse_args(list(words))
     values = vars(namespace)
     name = values.pop("command")
@@ -570,5 +703,5 @@ def _help(parser: _Parser, topic: str | None) -> NoReturn:
     try:
         parser.parse_args([topic, "--help"])
     except UsageError:
-        raise UsageError(f"no command {topic!r}", usage=parser.format_usage().strip()) from None
+        raise UsageError(f"no command {echoed(topic)}", usage=parser.format_usage().strip()) from None
     raise HelpRequested(parser.format_help())

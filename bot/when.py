@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.errors import UsageError
+from bot.errors import UsageError, echoed
 
 WHEN_FORMS = "now, today 14:00, tomorrow 09:30, 2026-11-24 09:00 or mon 10:00"
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+"""The dates a WHEN may name: any later would overflow what adds a DURATION to it, or mean nothing here."""
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -38,18 +40,22 @@ class When:
         if words == ["now"]:
             return cls("now")
         if len(words) != 2:
-            raise WhenError(f"{text!r} is not a time; write it as {WHEN_FORMS}")
+            raise WhenError(f"{echoed(text)} is not a time; write it as {WHEN_FORMS}")
         day, clock = words
         match = _CLOCK.match(clock)
         if not match:
-            raise WhenError(f"{clock!r} is not a time of day; write it as 24-hour HH:MM, such as 09:30 or 14:00")
+            raise WhenError(f"{echoed(clock)} is not a time of day; write it as 24-hour HH:MM, such as 09:30 or 14:00")
         if day not in ("today", "tomorrow", *WEEKDAYS) and not _DATE.match(day):
-            raise WhenError(f"{day!r} is not a day; write today, tomorrow, mon..sun or 2026-11-24 ({WHEN_FORMS})")
+            raise WhenError(f"{echoed(day)} is not a day; write today, tomorrow, mon..sun or 2026-11-24 ({WHEN_FORMS})")
         if _DATE.match(day):
             try:
-                date.fromisoformat(day)
+                named = date.fromisoformat(day)
             except ValueError:
-                raise WhenError(f"{day!r} is not a date in the calendar; write it as YYYY-MM-DD") from None
+                raise WhenError(f"{echoed(day)} is not a date in the calendar; write it as YYYY-MM-DD") from None
+            if not FIRST_DAY <= named <= LAST_DAY:
+                raise WhenError(
+                    f"{echoed(day)} is out of range: a date from {FIRST_DAY} to {LAST_DAY}, such as 2026-11-24"
+                )
         return cls(day, time(int(match.group(1)), int(match.group(2))))
 
     def __str__(self) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
 import pytest
 
 from bot import grammar
 from bot.errors import UsageError
+from bot.store.models import AuditRecord, Booking, ChangeRequest, JiraComment
 
 
 @pytest.mark.parametrize(
@@ -110,3 +112,112 @@ def test_help_of_one_command_shows_its_examples():
 def test_slack_may_force_a_stamp():
     command = grammar.parse(["stamp", "bts", "latiss", "05689cf3f8f0", "--force"], prog="/consdb").command
     assert command == grammar.Stamp("bts", "latiss", "05689cf3f8f0", force=True)
+
+
+LONGEST_TICKET = "ABCDEFGHIJKLMNOPQRST-123456789"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["audit", "--limit", "1000"], grammar.Audit(limit=1000)),
+        (["cancel", "2147483647"], grammar.Cancel(2**31 - 1)),
+        (["extend", "#1", "365d"], grammar.Extend(1, 365 * 86400)),
+        (["extend", "1", "8760h"], grammar.Extend(1, 365 * 86400)),
+        (["logs", "hinfo", "latiss", "bts", "--lines", "10000", "--grep", "g" * 200],
+         grammar.Logs("latiss", "bts", lines=10_000, grep="g" * 200)),
+        (["upgrade", "e" * 64, "s" * 64, "--to", "r" * 64, "--ticket", LONGEST_TICKET, "--options", f"{'k' * 64}={'v' * 256}"],
+         grammar.Upgrade("e" * 64, ("s" * 64,), "r" * 64, LONGEST_TICKET, {"k" * 64: "v" * 256})),
+        (["book", "bts", "now", "1h", LONGEST_TICKET, "n" * 500],
+         grammar.Book("bts", grammar.When("now"), 3600, LONGEST_TICKET, "n" * 500)),
+        (["book", "bts", "now", "1h", "A-1", "is", "no", "ticket"],
+         grammar.Book("bts", grammar.When("now"), 3600, None, "A-1 is no ticket")),
+        (["serve", "--port", "65535", "--stop-seconds", "3600"], grammar.Serve(port=65_535, stop_seconds=3600)),
+        (["generate", "-m", "m" * 200, "--rename", f"{'t' * 63}.a:b"],
+         grammar.Generate("m" * 200, renames=(grammar.Rename("t" * 63, "a", "b"),))),
+    ],
+)  # fmt: skip
+def test_values_at_their_bounds_are_taken(words, expected):
+    assert grammar.parse(words).command == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "says"),
+    [
+        (["audit", "--limit", "99999999999999999999999"], "is not a whole number from 1 to 1000"),
+        (["audit", "--limit", "1001"], "'1001' is not a whole number from 1 to 1000"),
+        (["audit", "--limit", "0"], "from 1 to 1000"),
+        (["audit", "--limit", "٣"], "from 1 to 1000"),
+        (["cancel", "99999999999999999999"], "is not a booking number; write it as 12, at most 2147483647"),
+        (["cancel", "2147483648"], "at most 2147483647"),
+        (["extend", "1", "999999999999d"], "'999999999999d' is too long: a DURATION is at most 365d"),
+        (["extend", "1", "366d"], "a DURATION is at most 365d"),
+        (["extend", "1", "8761h"], "a DURATION is at most 365d"),
+        (["logs", "hinfo", "latiss", "bts", "--since", "400d"], "a DURATION is at most 365d"),
+        (["logs", "hinfo", "latiss", "bts", "--lines", "10001"], "from 1 to 10000"),
+        (["logs", "hinfo", "latiss", "bts", "--grep", "g" * 201], "the pattern is 201 characters long; keep it to 200"),
+        (["logs", "hinfo", "i" * 65, "bts"], "is too long for an instrument (65 characters, at most 64)"),
+        (["book", "bts", "9999-12-31", "23:59", "1d"], "'9999-12-31' is out of range: a date from 2000-01-01 to 2100-12-31"),
+        (["book", "bts", "1999-12-31", "23:59", "1d"], "is out of range"),
+        (["book", "bts", "now", "1h", "OSW-" + "1" * 60], "is not a Jira key; write it as DM-12345 or OSW-123"),
+        (["book", "bts", "now", "1h", "OSW-1234567890"], "a number of 1 to 9 digits"),
+        (["book", "bts", "now", "1h", "n" * 501], "the NOTE is 501 characters long; keep it to 500"),
+        (["book", "t" * 65, "now", "1h"], "is too long for a test stand"),
+        (["upgrade", "bts", "--ticket", "OSW-" + "1" * 60], "is not a Jira key"),
+        (["upgrade", "bts", "--ticket", "ABCDEFGHIJKLMNOPQRSTU-1"], "a project of 2 to 20 letters and digits"),
+        (["upgrade", "b" * 3000], "is too long for an environment (3000 characters, at most 64); such as bts"),
+        (["upgrade", "<!channel>"], "is not an environment: letters, digits, _, . and - only"),
+        (["status", "x" * 65], "is too long for an environment or a schema"),
+        (["plan", "bts", "s" * 65], "is too long for a schema"),
+        (["history", "<https://evil|x>"], "is not a schema"),
+        (["upgrade", "bts", "--to", "r" * 65], "is not a revision (at most 64"),
+        (["downgrade", "bts", "latiss", "a;b"], "is not a revision"),
+        (["plan", "bts", "--options", f"k={'v' * 257}"], "VALUE at most 256"),
+        (["plan", "bts", "--options", f"{'k' * 65}=v"], "KEY at most 64"),
+        (["generate", "-m", "m" * 201], "the message is 201 characters long; keep it to 200"),
+        (["generate", "-m", "m", "--rename", f"{'t' * 64}.a:b"], "is not a rename"),
+        (["generate", "-m", "m", "--sdm-schemas", "d" * 4097], "keep it to 4096"),
+        (["serve", "--port", "65536"], "from 1 to 65535"),
+        (["serve", "--stop-seconds", "3601"], "from 1 to 3600"),
+        (["sandbox", "--port", "99999999999999999999999"], "from 1 to 65535"),
+        (["status", "--config", "c" * 4097], "keep it to 4096"),
+    ],
+)  # fmt: skip
+def test_values_beyond_their_bounds_get_usage_with_an_example(words, says):
+    with pytest.raises(UsageError) as raised:
+        grammar.parse(words)
+    assert says in str(raised.value)
+    assert raised.value.usage.startswith("usage: consdb-bot")
+    assert "For example: consdb-bot" in (raised.value.hint or "")
+    assert len(str(raised.value)) < 1000, "an error repeats at most the start of a long value"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["book", "bts", "now", "1h", "a\x00b"],
+        ["book", "bts", "now", "1h", "bell\x07"],
+        ["status", "bts\x1b[31m"],
+        ["plan", "bts", "--options", "k=a\nb"],
+        ["book", "bts", "now", "1h", "\udcff"],
+        ["cancel", "1\x85"],
+    ],
+)
+def test_control_characters_are_refused_anywhere_with_the_commands_usage(words):
+    with pytest.raises(UsageError) as raised:
+        grammar.parse(words)
+    assert "has a control character; type it again without one" in raised.value.message
+    assert raised.value.usage.startswith(f"usage: consdb-bot {words[0]}")
+
+
+def test_every_bound_fits_the_column_it_is_kept_in():
+    """On PostgreSQL a value longer than its column is an error, not stored: the grammar refuses it first."""
+    length = lambda model, column: model.__table__.c[column].type.length  # noqa: E731
+    for model in (ChangeRequest, AuditRecord):
+        assert length(model, "environment") >= grammar.MAX_NAME
+    assert length(ChangeRequest, "target") >= grammar.MAX_REVISION
+    longest = grammar.parse(["upgrade", "bts", "--ticket", LONGEST_TICKET]).command.ticket
+    for model in (ChangeRequest, Booking, AuditRecord, JiraComment):
+        assert len(longest) <= length(model, "ticket")
+    assert grammar.MAX_BOOKING_ID == 2**31 - 1, "bookings.id is an INTEGER"
+    assert (datetime.max - datetime(2101, 1, 1)).total_seconds() > grammar.MAX_DURATION_DAYS * 86400
