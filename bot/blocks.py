@@ -2,6 +2,12 @@
 
 Tables go in code blocks, which Slack shows in a fixed-width font; what is too long for a message
 goes as a file (the caller decides, by :func:`too_long`).
+
+Everything the services say is plain text, and may carry what someone typed (a booking's note, an
+option's value, a name an error repeats): it enters mrkdwn only through :func:`escape` (data) or
+:func:`shown` (sentences, whose Slack ids become mentions), so that ``<!channel>`` or
+``<https://evil|Approve here>`` is shown as typed, never obeyed. The only markup in a message is the
+markup built here.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from bot.when import length, local, local_clock
 
 Blocks = list[dict[str, Any]]
 SECTION_LIMIT = 2900
+TEXT_LIMIT = 3000
+"""Slack's limit on a section's text (and the bot's on a message's fallback text)."""
 
 _STATE_MARKS = {
     RequestState.REQUESTED: ":hourglass_flowing_sand: waiting for approval",
@@ -36,26 +44,79 @@ _STATE_MARKS = {
 }
 
 
-def message(text: str, blocks: Blocks | None = None) -> dict[str, Any]:
-    """A message payload: ``text`` is the notification and screen-reader fallback."""
-    return {"text": text[:3000], "blocks": blocks if blocks is not None else preformatted(text)}
+def escape(text: str) -> str:
+    """Plain text as mrkdwn that Slack shows as it is: Slack's rule, ``&``, ``<`` and ``>`` as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shown(text: str) -> str:
+    """A sentence of the bot's services as mrkdwn: escaped, then the Slack user ids it names as mentions
+    and the channels it names (``#C0CONSDB01``) as links, the only markup added to it."""
+    return _CHANNEL.sub(r"<#\1>", _USER_ID.sub(r"<@\1>", escape(text)))
+
+
+def clip(mrkdwn: str, limit: int) -> str:
+    """At most ``limit`` characters, cut before an entity or a link that would be left half."""
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    return _HALF_MARKUP.sub("", mrkdwn[: limit - 1]) + "…"
+
+
+_HALF_MARKUP = re.compile(r"&[a-z]{0,3}$|<[^<>]*$")
+
+
+def message(text: str, blocks: Blocks) -> dict[str, Any]:
+    """A message payload: ``text`` (mrkdwn, made safe by the caller) is the notification and
+    screen-reader fallback."""
+    return {"text": clip(text, TEXT_LIMIT), "blocks": blocks}
+
+
+def said(text: str) -> dict[str, Any]:
+    """A sentence of the bot's as a message of its own."""
+    return message(shown(text), [section(shown(text))])
+
+
+def text_message(title: str, text: str) -> dict[str, Any]:
+    """Plain text (a table, a report) under a title, in a code block."""
+    return message(escape(title), preformatted(text, title=title))
 
 
 def too_long(text: str) -> bool:
-    return len(text) > SECTION_LIMIT
+    """Whether plain text, once escaped, is too long for a message's code block (then it goes as a file)."""
+    return len(escape(text)) > SECTION_LIMIT
 
 
 def preformatted(text: str, *, title: str | None = None) -> Blocks:
-    blocks: Blocks = [section(f"*{title}*")] if title else []
-    return [*blocks, section(f"```{text[:SECTION_LIMIT]}```")]
+    """Plain text in a code block, escaped, under an optional plain title."""
+    blocks: Blocks = [section(f"*{escape(title)}*")] if title else []
+    return [*blocks, section(f"```{clip(escape(text), SECTION_LIMIT)}```")]
 
 
 def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}}
 
 
 def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}]}
+
+
+def acknowledgement(prog: str, typed: str) -> dict[str, Any]:
+    """The acknowledgement of a slash command: the command as typed, shown as text."""
+    return {"text": clip(f":hourglass_flowing_sand: `{escape(f'{prog} {typed.strip()}')}`", TEXT_LIMIT)}
+
+
+def progress_message(line: str) -> dict[str, Any]:
+    """A line of news in a request's thread."""
+    return message(shown(line), [context(shown(line))])
+
+
+def outcome_message(text: str) -> dict[str, Any]:
+    """How a request ended, in a code block, naming people as mentions."""
+    return message(shown(text), [section(f"```{clip(shown(text), SECTION_LIMIT)}```")])
+
+
+def help_message(text: str) -> dict[str, Any]:
+    return {"text": f"```{escape(text)}```"}
 
 
 def status_matrix(statuses: Sequence[SchemaStatus]) -> str:
@@ -91,7 +152,7 @@ def _cell(status: SchemaStatus) -> str:
 def status_blocks(statuses: Sequence[SchemaStatus]) -> Blocks:
     notes = sorted({f"{s.environment}: {s.detail}" for s in statuses if s.state in _EXPLAINED and s.detail})
     blocks = preformatted(status_matrix(statuses), title="ConsDB schema status")
-    blocks.append(context("`head` at head · `-N` revisions behind · " + ("; ".join(notes) if notes else "")))
+    blocks.append(context("`head` at head · `-N` revisions behind · " + escape("; ".join(notes))))
     return blocks
 
 
@@ -99,20 +160,17 @@ _EXPLAINED = (State.UNREACHABLE, State.NOT_CONFIGURED, State.UNVERSIONED, State.
 
 
 _USER_ID = re.compile(r"(?<![<@\w])([UW][A-Z0-9]{8,})\b")
-
-
-def mentions(text: str) -> str:
-    """Slack user ids, as the services write them, shown as mentions."""
-    return _USER_ID.sub(r"<@\1>", text)
+_CHANNEL = re.compile(r"(?<![\w&])#(C[A-Z0-9]{8,})\b")
 
 
 def error_message(error: ConsdbBotError) -> dict[str, Any]:
-    """An error as the one who typed sees it: what was wrong, then the right form or the fix."""
-    lines = [f":warning: {mentions(error.message)}"]
+    """An error as the one who typed sees it: what was wrong, then the right form or the fix; all of it
+    text, since errors repeat what was typed."""
+    lines = [f":warning: {shown(error.message)}"]
     if isinstance(error, UsageError):
-        lines.append(f"```{error.usage}```")
+        lines.append(f"```{escape(error.usage)}```")
     if error.hint:
-        lines.append(error.hint)
+        lines.append(shown(error.hint))
     return message("\n".join(lines), [section("\n".join(lines))])
 
 
@@ -123,9 +181,9 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
         else f"{view.environment_title} ({view.environment})"
     )
     title = f"{view.kind.capitalize()} request #{view.id}: {place}"
-    ranges = "\n".join(f"• `{schema}` {span}" for schema, span in view.ranges.items())
+    ranges = "\n".join(f"• `{escape(schema)}` {escape(span)}" for schema, span in view.ranges.items())
     fields = [
-        f"*Requested by* <@{view.requester}>",
+        f"*Requested by* <@{escape(view.requester)}>",
         f"*Ticket* {ticket_link(view.ticket_check)}",
         f"*State* {_STATE_MARKS[view.state]}",
         f"*Approved by* {_people(view.approvers) or 'nobody yet'}",
@@ -143,13 +201,13 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
         )
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]})
     if view.options:
-        options = " ".join(f"`{key}={value}`" for key, value in view.options.items())
+        options = " ".join(f"`{escape(key)}={escape(value)}`" for key, value in view.options.items())
         blocks.append(section(f"*Options handed to the migration scripts*: {options}"))
     if view.booking_flag:
-        blocks.append(section(f":calendar: *{mentions(view.booking_flag)}*: this needs one more approval than usual."))
+        blocks.append(section(f":calendar: *{shown(view.booking_flag)}*: this needs one more approval than usual."))
     if view.warnings:
-        warnings = "\n".join(f"• {warning}" for warning in view.warnings)
-        blocks.append(section(f":warning: *Lint warnings*\n{warnings}"[:SECTION_LIMIT]))
+        warnings = "\n".join(f"• {escape(warning)}" for warning in view.warnings)
+        blocks.append(section(f":warning: *Lint warnings*\n{warnings}"))
     if view.state is RequestState.REQUESTED:
         blocks.append(
             context(
@@ -160,10 +218,10 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
         )
     note = view.outcome.get("note")
     if note and view.state in (RequestState.FAILED, RequestState.INTERRUPTED):
-        blocks.append(section(f"*Outcome*: {note}"[:SECTION_LIMIT]))
+        blocks.append(section(f"*Outcome*: {shown(str(note))}"))
     if view.outcome.get("trace"):
-        blocks.append(context(f"Trace `{view.outcome['trace']}` (in the bot's log and audit trail)"))
-    return message(f"{title}: {view.state}", blocks)
+        blocks.append(context(f"Trace `{escape(str(view.outcome['trace']))}` (in the bot's log and audit trail)"))
+    return message(escape(f"{title}: {view.state}"), blocks)
 
 
 def next_steps(env: Environment, reactions: Slack) -> str:
@@ -186,13 +244,8 @@ def ticket_link(ticket: TicketCheck | None) -> str:
     if ticket is None:
         return "none"
     if ticket.unchecked:
-        return f"{ticket.key} (not checked: {ticket.unchecked})"
-    return f"<{ticket.url}|{ticket.key}> {_escaped(ticket.summary)} ({ticket.status})"
-
-
-def _escaped(text: str) -> str:
-    """Text Slack shows as it is, not as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f"{escape(ticket.key)} (not checked: {escape(ticket.unchecked)})"
+    return f"<{ticket.url}|{escape(ticket.key)}> {escape(ticket.summary)} ({escape(ticket.status)})"
 
 
 def _people(users: Sequence[str]) -> str:
@@ -211,8 +264,8 @@ def slack_time(moment: datetime, fallback: str) -> str:
 
 def _stand(view: BookingView) -> str:
     if view.environment_title == view.environment:
-        return f"*{view.environment}*"
-    return f"*{view.environment_title}* ({view.environment})"
+        return f"*{escape(view.environment)}*"
+    return f"*{escape(view.environment_title)}* ({escape(view.environment)})"
 
 
 def _booking_times(view: BookingView) -> str:
@@ -224,16 +277,17 @@ def _booking_times(view: BookingView) -> str:
 
 
 def _booking_extras(view: BookingView) -> str:
-    extras = [part for part in (view.ticket, view.note) if part]
+    """The ticket and the note, as typed: text, never markup."""
+    extras = [escape(part) for part in (view.ticket, view.note) if part]
     return f" · {' · '.join(extras)}" if extras else ""
 
 
 def booking_line(view: BookingView) -> str:
-    return f"#{view.id} {_stand(view)} {mentions(view.booker)}: {_booking_times(view)}{_booking_extras(view)}"
+    return f"#{view.id} {_stand(view)} {shown(view.booker)}: {_booking_times(view)}{_booking_extras(view)}"
 
 
 def booking_announcement(news: Announcement) -> dict[str, Any]:
-    view, who, stand = news.booking, mentions(news.booking.booker), _stand(news.booking)
+    view, who, stand = news.booking, shown(news.booking.booker), _stand(news.booking)
     ends = local_clock(view.ends_at, view.zone, day_of=view.starts_at)
     match news.event:
         case BookingEvent.BOOKED:
@@ -248,10 +302,10 @@ def booking_announcement(news: Announcement) -> dict[str, Any]:
             text = f":checkered_flag: {who}'s booking #{view.id} of {stand} has ended: {stand} is free."
         case BookingEvent.CANCELLED:
             text = (f":wastebasket: {who}'s booking #{view.id} of {stand} ({view.span}) was cancelled"
-                    f" by {mentions(view.cancelled_by or '')}: {stand} is free then.")  # fmt: skip
+                    f" by {shown(view.cancelled_by or '')}: {stand} is free then.")  # fmt: skip
         case BookingEvent.EXTENDED:
             text = (f":heavy_plus_sign: {who}'s booking #{view.id} of {stand} was extended by"
-                    f" {length(news.added_seconds)} by {mentions(news.actor)}: now {_booking_times(view)}")  # fmt: skip
+                    f" {length(news.added_seconds)} by {shown(news.actor)}: now {_booking_times(view)}")  # fmt: skip
     if news.late_by is not None:
         due = local_clock(news.due_at, view.zone, day_of=news.due_at + news.late_by)
         text += f"\n_Posted late: this was due at {due}, when the bot was not running._"
@@ -260,20 +314,20 @@ def booking_announcement(news: Announcement) -> dict[str, Any]:
 
 def bookings_message(views: Sequence[BookingView], *, where: str) -> dict[str, Any]:
     if not views:
-        text = f"No bookings under way or to come {where}."
+        text = escape(f"No bookings under way or to come {where}.")
         return message(text, [section(text)])
     lines = "\n".join(f"• {booking_line(view)}" for view in views)
-    title = f"Bookings {where}, soonest first"
-    return message(title, [section(f"*{title}*"), section(lines[:SECTION_LIMIT])])
+    title = escape(f"Bookings {where}, soonest first")
+    return message(title, [section(f"*{title}*"), section(lines)])
 
 
 def _health_lines(health: Health) -> list[str]:
-    lines = [f"`{status.schema}` {status.summary}" for status in health.statuses]
+    lines = [f"`{escape(status.schema)}` {escape(status.summary)}" for status in health.statuses]
     for drift in health.drifts:
         if drift.differences:
-            lines.append(f":warning: `{drift.schema}` has drifted: " + "; ".join(drift.differences[:5]))
+            lines.append(f":warning: `{escape(drift.schema)}` has drifted: " + escape("; ".join(drift.differences[:5])))
         elif drift.detail:
-            lines.append(f"`{drift.schema}` drift not checked: {drift.detail}")
+            lines.append(f"`{escape(drift.schema)}` drift not checked: {escape(drift.detail)}")
     if health.drifts and not any(drift.differences or drift.detail for drift in health.drifts):
         lines.append("No drift: every versioned schema matches its revision.")
     return lines
@@ -285,24 +339,25 @@ def report_message(report: DailyReport) -> dict[str, Any]:
     bookings = "\n".join(f"• {booking_line(view)}" for view in report.bookings) or "No bookings today."
     body = "\n".join(f"• {line}" for line in _health_lines(health))
     problems = health.problems
-    verdict = ":red_circle: " + "; ".join(problems) if problems else ":large_green_circle: at head, no drift"
+    verdict = ":red_circle: " + escape("; ".join(problems)) if problems else ":large_green_circle: at head, no drift"
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         section(verdict),
-        section(body[:SECTION_LIMIT]),
-        section(f"*Bookings today*\n{bookings}"[:SECTION_LIMIT]),
+        section(body),
+        section(f"*Bookings today*\n{bookings}"),
     ]
     if report.late_by is not None:
         blocks.append(context("Posted late: the bot was not running at the hour of the report."))
-    return message(f"{title}: {verdict}", blocks)
+    return message(f"{escape(title)}: {verdict}", blocks)
 
 
 def alert_message(alert: HealthAlert) -> dict[str, Any]:
     health = alert.health
+    where = escape(f"{health.environment_title} ({health.environment})")
     if alert.cleared:
-        was = "; ".join(alert.cleared)
-        text = f":large_green_circle: {health.environment_title} ({health.environment}) is well again (it was: {was})"
+        text = f":large_green_circle: {where} is well again (it was: {escape('; '.join(alert.cleared))})"
     else:
-        text = f":rotating_light: {health.environment_title} ({health.environment}): " + "; ".join(health.problems)
-        text += f"\nSee `/consdb status {health.environment}` and `/consdb drift {health.environment}`."
-    return message(text, [section(text[:SECTION_LIMIT])])
+        text = f":rotating_light: {where}: " + escape("; ".join(health.problems))
+        env = escape(health.environment)
+        text += f"\nSee `/consdb status {env}` and `/consdb drift {env}`."
+    return message(text, [section(text)])

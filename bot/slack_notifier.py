@@ -52,7 +52,7 @@ class SlackNotifier:
         except SlackApiError as error:
             API_ERRORS.labels("slack").inc()
             raise Refused(
-                f"could not post the request in <#{channel}>: {error.response.get('error', 'unknown error')}",
+                f"could not post the request in #{channel}: {error.response.get('error', 'unknown error')}",
                 hint="Invite the bot to that channel (`/invite @consdb-bot`), then ask again.",
             ) from None
         return str(response["channel"]), str(response["ts"])
@@ -75,14 +75,12 @@ class SlackNotifier:
         )
 
     def progress(self, request: RequestView, line: str) -> None:
-        line = blocks.mentions(line)
-        self._in_thread(request, blocks.message(line, [blocks.context(line)]))
+        self._in_thread(request, blocks.progress_message(line))
 
     def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:
         text = result_text(result) if result else note
         if result and note:
             text += f"\n{note}"
-        text = blocks.mentions(text)
         if blocks.too_long(text):
             self._quietly(
                 "upload the outcome",
@@ -95,7 +93,7 @@ class SlackNotifier:
                 ),
             )
         else:
-            self._in_thread(request, blocks.message(text, blocks.preformatted(text)))
+            self._in_thread(request, blocks.outcome_message(text))
         if request.state is RequestState.SUCCEEDED and request.kind == "upgrade":
             steps = blocks.next_steps(self.settings.environment(request.environment), self.settings.slack)
             self._in_thread(request, blocks.message(steps, [blocks.section(steps)]))

@@ -46,14 +46,14 @@ class CommandHandlers:
         try:
             invocation = _parse(command.get("text", ""))
         except grammar.HelpRequested as shown:
-            ack(response_type="ephemeral", text=f"```{shown.text}```")
+            ack(response_type="ephemeral", **blocks.help_message(shown.text))
             return
         except UsageError as error:
             ack(response_type="ephemeral", **blocks.error_message(error))
             return
         name = type(invocation.command).__name__.lower()
         COMMANDS.labels(name).inc()
-        ack(response_type="ephemeral", text=f":hourglass_flowing_sand: `{PROG} {command.get('text', '').strip()}`")
+        ack(response_type="ephemeral", **blocks.acknowledgement(PROG, command.get("text", "")))
         with traced(new_trace()):
             log.info("%s %s from %s in %s", PROG, name, command.get("user_id"), command.get("channel_id"))
             self.context.submit(self.work, invocation, command, client)
@@ -70,10 +70,10 @@ class CommandHandlers:
             hint = (
                 " Invite me first: `/invite @consdb-bot`." if reason in ("not_in_channel", "channel_not_found") else ""
             )
-            _tell(client, command, blocks.message(f":warning: I could not answer here ({reason}).{hint}"))
+            _tell(client, command, blocks.said(f":warning: I could not answer here ({reason}).{hint}"))
         except Exception as error:
             log.exception("answering %r failed", command.get("text"))
-            _tell(client, command, blocks.message(f":warning: I failed while answering ({type(error).__name__}); "
+            _tell(client, command, blocks.said(f":warning: I failed while answering ({type(error).__name__}); "
                                                    "the operators will find why in my log."))  # fmt: skip
 
     def _answer(self, command: grammar.Command, *, channel: str, user: str, client: WebClient) -> None:
@@ -165,7 +165,8 @@ class CommandHandlers:
         )  # fmt: skip
         title = f"Generated migrations: {command.message}"
         summary = generated_text(results)
-        posted = client.chat_postMessage(channel=channel, **blocks.message(title, blocks.preformatted(summary)))
+        payload = blocks.message(blocks.escape(title), blocks.preformatted(summary))
+        posted = client.chat_postMessage(channel=channel, **payload)
         for result in results:
             if result.path is not None:
                 client.files_upload_v2(
@@ -175,7 +176,7 @@ class CommandHandlers:
 
     def _done(self, client: WebClient, channel: str, user: str, view: BookingView, done: str) -> None:
         """What happened to a booking, for the one who typed (the channels hear it from the scheduler)."""
-        text = blocks.mentions(booking_text(view, done=done))
+        text = blocks.shown(booking_text(view, done=done))
         client.chat_postEphemeral(channel=channel, user=user, text=f":white_check_mark: {text}")
 
     def _confirm(self, client: WebClient, channel: str, user: str, view: RequestView) -> None:
@@ -192,7 +193,7 @@ class CommandHandlers:
                 channel=channel, content=text, filename=f"{title.lower().replace(' ', '-')}.txt", title=title
             )
         else:
-            client.chat_postMessage(channel=channel, **blocks.message(title, blocks.preformatted(text, title=title)))
+            client.chat_postMessage(channel=channel, **blocks.text_message(title, text))
 
 
 def _tell(client: WebClient, command: dict[str, Any], payload: dict[str, Any]) -> None:
