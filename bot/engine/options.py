@@ -61,7 +61,10 @@ def declared_options(tree: SchemaTree) -> Declared:
     name_lists = _ini_names(tree, "consdb.name_options")
     read = set(_ini_names(tree, "consdb.options")) | set(name_lists)
     for path in _scripts(tree):
-        text = path.read_text(errors="replace")
+        try:
+            text = path.read_text(errors="replace")
+        except FileNotFoundError:  # gone in a `git pull` since the tree was read: the next command reads it anew
+            continue
         if "get_x_argument" in text:
             read |= read_by_name(text)
     return Declared(frozenset(name for name in read if OPTION_NAME.fullmatch(name)), frozenset(name_lists))
@@ -76,7 +79,7 @@ def declared_by(trees: Iterable[SchemaTree]) -> Declared:
 def check_options(trees: Sequence[SchemaTree], options: Mapping[str, str]) -> None:
     """Refuse options that none of these sections reads, or whose value has the wrong shape."""
     declared = declared_by(trees)
-    sections = ", ".join(tree.section for tree in trees)
+    sections = ", ".join(tree.section for tree in trees) or "these schemas"
     for name, value in options.items():
         if name not in declared.read:
             raise _unknown(name, declared, sections)

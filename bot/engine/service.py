@@ -322,7 +322,7 @@ class Engine:
         if env.migration_options:
             check_configured(env, [self.tree.schema(schema) for schema in self.schemas_at(env, [])])
         if options:
-            check_options([self.tree.schema(schema) for schema in schemas], options)
+            check_options([self.tree.schema(schema) for schema in schemas if self.tree.has(schema)], options)
 
     def _options(self, env: Environment, schemas: Sequence[str], options: dict[str, str]) -> dict[str, str]:
         """What the migrations are handed: the environment's options and those asked for, each checked."""
