@@ -674,13 +674,15 @@ def check_proposal(
     change at a time per environment, and a target already proven where required. Returns the plans
     of the schemas that have something to do."""
     env = settings.environment(proposal.environment)
+    schemas = engine.schemas_at(env, proposal.schemas)
+    engine.check_options(env, schemas, proposal.options)  # what would reach the scripts' SQL, first of all
     if env.requires_ticket and not proposal.ticket:
         raise Refused(f"{env.key} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
     if store.open_request(env.key):
         raise busy_refusal(store, env)
     plans = engine.plan(
         env,
-        engine.schemas_at(env, proposal.schemas),
+        schemas,
         to=proposal.target,
         direction=proposal.kind,
         options=proposal.options,

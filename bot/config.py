@@ -26,8 +26,15 @@ BUNDLED = "bundled"
 INSTALLED = "installed"
 
 _POSTGRES_DURATION = r"^[0-9]+(ms|s|min|h|d)?$"
-# An unquoted PostgreSQL identifier as the bot accepts one: lower case, at most 63 bytes.
-_POSTGRES_IDENTIFIER = r"[a-z_][a-z0-9_]{0,62}"
+POSTGRES_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+"""A PostgreSQL name (role, schema, subscription) as the bot accepts one from people: the plain lower-case
+form, at most 63 bytes, so that it means the same quoted or not and cannot carry SQL."""
+POSTGRES_NAME_RULE = "lower-case letters, digits and _, not starting with a digit, at most 63 characters"
+OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,62}")
+"""The name of an option handed to migration scripts (Alembic's ``-x NAME=VALUE``)."""
+OPTION_VALUE = re.compile(r"[A-Za-z0-9_.,:/@+-]{0,256}")
+"""An option's value: never quotes, semicolons, spaces or backslashes, whatever script reads it."""
+OPTION_VALUE_RULE = "letters, digits and _ . , : / @ + - (at most 256 characters)"
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -81,11 +88,8 @@ class Replica(_Model):
     @field_validator("subscription", "publication")
     @classmethod
     def _identifier(cls, value: str) -> str:
-        if not re.fullmatch(_POSTGRES_IDENTIFIER, value):
-            raise ValueError(
-                f"{value!r} is not a plain PostgreSQL name: use lower-case letters, digits and _,"
-                " not starting with a digit, at most 63 characters"
-            )
+        if not POSTGRES_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a plain PostgreSQL name: use {POSTGRES_NAME_RULE}")
         return value
 
 
@@ -111,6 +115,18 @@ class Environment(_Model):
     requires_tested_on: list[str] = []
     replica: Replica | None = None
     migration_options: dict[str, str] = {}
+
+    @field_validator("migration_options")
+    @classmethod
+    def _plain_options(cls, value: dict[str, str]) -> dict[str, str]:
+        """Values that reach migration scripts, and often their SQL: refused at load unless plainly safe.
+        Whether the tree reads each one is checked against the tree when it is used."""
+        for name, text in value.items():
+            if not OPTION_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an option name: use letters, digits, _ . and -, as in view_readers")
+            if not OPTION_VALUE.fullmatch(text):
+                raise ValueError(f"the value of {name} may hold only {OPTION_VALUE_RULE}, as in usdf,oods")
+        return value
 
     @field_validator("requires_tested_on", mode="before")
     @classmethod

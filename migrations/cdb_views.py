@@ -12,6 +12,7 @@ and reading the revision graph must stay cheap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,8 +43,17 @@ VIEW_RULES: dict[str, ViewRule] = {
 }
 
 
+# A role these helpers grant to: the plain lower-case form, which means the same quoted or not.
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
 def quoted(*names: str) -> str:
-    """A (qualified) identifier as SQL text, quoted whatever it holds."""
+    """A (qualified) identifier as SQL text, quoted whatever it holds.
+
+    Revisions hand SQL text to ``op.execute``, and in offline mode (``--sql``) there is no connection
+    to compose against: psycopg's ``sql.Identifier`` renders without one, doubling any double quote,
+    as libpq does.
+    """
     return sql.Identifier(*names).as_string(None)
 
 
@@ -68,16 +78,29 @@ def drop_views(schema_name: str, view_names: Sequence[str]) -> None:
 
 def create_views(schema_name: str, definitions: Mapping[str, str]) -> None:
     """Create the views (name: ``CREATE VIEW`` statement) and grant SELECT on them to the reader roles."""
+    readers = view_readers()
     for definition in definitions.values():
         op.execute(definition)
-    for role in view_readers():
+    for role in readers:
         for view_name in definitions:
             op.execute(f"GRANT SELECT ON {quoted(schema_name, view_name)} TO {quoted(role)}")
 
 
 def view_readers() -> list[str]:
-    """Reader roles: ``-x view_readers=a,b`` for this run, else ``consdb.view_readers`` in the ini."""
+    """Reader roles: ``-x view_readers=a,b`` for this run, else ``consdb.view_readers`` in the ini.
+
+    A role that is not a plain lower-case name fails the revision before anything of it runs, however
+    it got here (consdb-bot refuses such a value before a request is posted; plain Alembic and the ini
+    do not).
+    """
     configured = context.get_x_argument(as_dictionary=True).get("view_readers")
     if configured is None:
         configured = context.config.get_main_option("consdb.view_readers") or ""
-    return [role.strip() for role in configured.split(",") if role.strip()]
+    roles = [role.strip() for role in configured.split(",") if role.strip()]
+    for role in roles:
+        if not ROLE_NAME.fullmatch(role):
+            raise ValueError(
+                f"view_readers: {role[:40]!r} is not a plain role name (lower-case letters, digits and _,"
+                " not starting with a digit, at most 63 characters); nothing was granted"
+            )
+    return roles

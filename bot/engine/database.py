@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 import psycopg
+from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -121,14 +122,17 @@ def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]
         " (SELECT count(*) FROM pg_tables p WHERE p.schemaname = t.schema_name),"
         " to_regclass(t.qualified) IS NOT NULL"
         " FROM unnest(%s::text[], %s::text[]) AS t(schema_name, qualified)",
-        ([table.schema_name for table in tables], [_qualified(table) for table in tables]),
+        (
+            [table.schema_name for table in tables],
+            [_qualified(table).as_string(connection) for table in tables],
+        ),
     ).fetchall()
     present = {schema_name: (tables, table_exists) for schema_name, tables, table_exists in rows}
     existing = [table for table in tables if present[table.schema_name][1]]
     revisions: dict[str, tuple[str, ...]] = {}
     if existing:
-        union = " UNION ALL ".join(
-            f"SELECT %s AS schema_name, version_num FROM {_qualified(table)}" for table in existing
+        union = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT %s AS schema_name, version_num FROM {}").format(_qualified(table)) for table in existing
         )
         for schema_name, version in connection.execute(union, [table.schema_name for table in existing]):
             revisions[schema_name] = (*revisions.get(schema_name, ()), version)
@@ -142,8 +146,9 @@ def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]
     ]
 
 
-def _qualified(table: VersionTable) -> str:
-    return f'"{table.table_schema}"."{table.table}"'
+def _qualified(table: VersionTable) -> sql.Identifier:
+    """The version table's name, quoted whatever the tree's ini calls it."""
+    return sql.Identifier(table.table_schema, table.table)
 
 
 def lock_key(schema_name: str) -> tuple[int, int]:

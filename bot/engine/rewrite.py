@@ -83,10 +83,14 @@ def _render_rename_column(context: AutogenContext, op: RenameColumnOp) -> str:
 
 @renderers.dispatch_for(RenameConstraintOp)
 def _render_rename_constraint(context: AutogenContext, op: RenameConstraintOp) -> str:
-    prefix = f"{op.schema}." if op.schema else ""
+    """The rename as SQL in a Python literal. Names are quoted by SQLAlchemy's PostgreSQL preparer, as
+    every other operation of the revision is when it runs: only where needed, any double quote doubled."""
+    quote = _DIALECT.identifier_preparer.quote
+    prefix = f"{_DIALECT.identifier_preparer.quote_schema(op.schema)}." if op.schema else ""
+    old, new = quote(op.old), quote(op.new)
     if op.index:
-        return f'op.execute("ALTER INDEX {prefix}{op.old} RENAME TO {op.new}")'
-    return f'op.execute("ALTER TABLE {prefix}{op.table_name} RENAME CONSTRAINT {op.old} TO {op.new}")'
+        return f"op.execute({f'ALTER INDEX {prefix}{old} RENAME TO {new}'!r})"
+    return f"op.execute({f'ALTER TABLE {prefix}{quote(op.table_name)} RENAME CONSTRAINT {old} TO {new}'!r})"
 
 
 def flatten(operations: Iterable[ops.MigrateOperation]) -> list[ops.MigrateOperation]:

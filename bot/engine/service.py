@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from bot.config import Environment, Settings, require
 from bot.engine.database import DatabaseUrl, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
+from bot.engine.options import check_configured, check_options
 from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, tree_needs
 from bot.engine.progress import RevisionFollower, added_columns
 from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
@@ -205,7 +206,7 @@ class Engine:
         """What an upgrade (or downgrade) would apply: revisions, and unless told not to, the offline
         SQL and its lint warnings (a child process per schema)."""
         url = self._database(env)
-        options = self._options(env, options or {})
+        options = self._options(env, schemas, options or {})
         statuses = self.status([env], schemas)
         return [
             self._plan_one(env, url, self.tree.schema(status.schema), status, to, direction, options, with_sql=with_sql)
@@ -315,7 +316,17 @@ class Engine:
             raise ConfigError(f"{env.key}: {url}")
         return url
 
-    def _options(self, env: Environment, options: dict[str, str]) -> dict[str, str]:
+    def check_options(self, env: Environment, schemas: Sequence[str], options: dict[str, str]) -> None:
+        """Refuse options these schemas' migrations do not read, or values of a shape that could carry SQL
+        (and the environment's configured ones, against the whole tree), before anything runs."""
+        if env.migration_options:
+            check_configured(env, [self.tree.schema(schema) for schema in self.schemas_at(env, [])])
+        if options:
+            check_options([self.tree.schema(schema) for schema in schemas if self.tree.has(schema)], options)
+
+    def _options(self, env: Environment, schemas: Sequence[str], options: dict[str, str]) -> dict[str, str]:
+        """What the migrations are handed: the environment's options and those asked for, each checked."""
+        self.check_options(env, schemas, options)
         return {**env.migration_options, **options}
 
     def _plan_one(
@@ -428,7 +439,7 @@ class Engine:
         is verified by drift first, unless ``force``.
         """
         url = self._database(env)
-        options = self._options(env, options or {})
+        options = self._options(env, schemas, options or {})
         trees = [self.tree.schema(schema) for schema in schemas]
         with schema_locks(
             url,

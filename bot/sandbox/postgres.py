@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import psycopg
+from psycopg import sql
 
 from bot.errors import ConfigError
 from bot.sandbox.standins.local_server import free_port
@@ -77,7 +78,7 @@ class PrivatePostgres:
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.url(), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
     def __exit__(self, *_exc: object) -> None:
