@@ -399,7 +399,12 @@ class ChangeService:
         if migration.kind == RESTART or migration.state != RequestState.SUCCEEDED:
             return
         env = self.settings.environment(migration.environment)
-        if user not in self.approvers_of(env, RESTART):
+        if user == migration.requester or user not in self.approvers_of(env, RESTART):
+            self.store.audit(
+                actor=user, action="ignored", environment=env.key, request_id=migration.id,
+                summary=f"added :{self.settings.slack.restart_reaction}: on #{migration.id}, which does not count"
+                f" ({'the requester' if user == migration.requester else 'not an approver'})",
+            )  # fmt: skip
             return
         try:
             expect = (migration.outcome or {}).get("added", {})

@@ -25,7 +25,10 @@ from tests.support.slack_bot import (
     APPROVER_2,
     BTS_CHANNEL,
     REQUESTER,
+    STRANGER,
+    hold_bts,
     posted_request,
+    request_state,
 )
 from tests.support.tcp_proxy import TcpProxy
 
@@ -255,3 +258,34 @@ def test_after_kill_9_the_runs_session_is_ended_before_the_request_is_settled(tm
     finally:
         holder.close()
     assert revisions(bts, "startrackerwide") == [STARTRACKER_HEAD]
+
+
+def test_the_restart_reaction_counts_only_from_an_approver_who_is_not_the_requester(
+    bot, slack, kube, config, databases, consdb_bot, monkeypatch
+):
+    """Finding 7: the requester's own 🔄 (here an approver asking) opens nothing; a stranger's neither."""
+    hold_bts(bot, slack, user=APPROVER_1)
+    bot.command("migrate bts startrackerwide", user=APPROVER_1, channel=BTS_CHANNEL)
+    ts = posted_request(slack, 1).reply["ts"]
+    bot.reaction("white_check_mark", user=APPROVER_2, channel=BTS_CHANNEL, ts=ts, event_id="EvM")
+    request_state(slack, 1, "succeeded")
+    for name, url in databases.items():
+        monkeypatch.setenv(name, url)
+
+    def ignored(user: str) -> list[str]:
+        return [
+            record["summary"] for record in audit(consdb_bot, config)
+            if record["action"] == "ignored" and record["actor"] == user and record["request_id"] == 1
+        ]  # fmt: skip
+
+    for user, event_id in ((STRANGER, "EvR1"), (APPROVER_1, "EvR2")):
+        bot.reaction("arrows_counterclockwise", user=user, channel=BTS_CHANNEL, ts=ts, event_id=event_id)
+        until(lambda user=user: ignored(user), f"{user}'s restart reaction noted as ignored")
+    assert ignored(STRANGER) == ["added :arrows_counterclockwise: on #1, which does not count (not an approver)"]
+    assert ignored(APPROVER_1) == ["added :arrows_counterclockwise: on #1, which does not count (the requester)"]
+    assert not [c for c in slack.calls("chat.postMessage") if c.text.startswith("Restart request")]
+    assert not [c for c in slack.calls() if c.args.get("thread_ts") == ts and "pqserver was not restarted" in c.text]
+
+    bot.reaction("arrows_counterclockwise", user=APPROVER_2, channel=BTS_CHANNEL, ts=ts, event_id="EvR3")
+    assert request_state(slack, 2, "succeeded", kind="Restart")
+    assert kube.state.deployments["consdb-pq"].restarted_at is not None
