@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -24,14 +25,14 @@ from sqlalchemy.exc import IntegrityError
 from bot import grammar
 from bot.config import Environment, Settings
 from bot.engine.prepare import Needs, PrepareResult
-from bot.engine.runner import STOPPING
+from bot.engine.runner import STOPPING, run_name
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan, revision_argument
-from bot.engine.status import State
+from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text, short
 from bot.errors import ConsdbBotError, Refused
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
-from bot.store import Store, aware, expired, silent_for
+from bot.store import UNREACHABLE, Store, aware, expired, silent_for
 from bot.store.models import ChangeRequest, RequestState
 from bot.text import result_text
 from bot.tickets import TicketCheck
@@ -50,6 +51,8 @@ APPROVE = "approve"
 REJECT = "reject"
 RESTART = "restart"
 PREPARE = "prepare"
+CHANGES_OF_SCHEMAS = {direction.value for direction in Direction}
+"""Request kinds that run Alembic: their plan binds each schema's start and target revisions."""
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 FORCED = "the check against the model was overridden with --force"
 HEARTBEAT_SECONDS = 10
@@ -396,7 +399,12 @@ class ChangeService:
         if migration.kind == RESTART or migration.state != RequestState.SUCCEEDED:
             return
         env = self.settings.environment(migration.environment)
-        if user not in self.approvers_of(env, RESTART):
+        if user == migration.requester or user not in self.approvers_of(env, RESTART):
+            self.store.audit(
+                actor=user, action="ignored", environment=env.key, request_id=migration.id,
+                summary=f"added :{self.settings.slack.restart_reaction}: on #{migration.id}, which does not count"
+                f" ({'the requester' if user == migration.requester else 'not an approver'})",
+            )  # fmt: skip
             return
         try:
             expect = (migration.outcome or {}).get("added", {})
@@ -431,11 +439,18 @@ class ChangeService:
         """Run an approved request, once: only the caller that moves it to running runs it.
 
         Whatever happens, the request ends succeeded or failed, and its thread hears why: a request
-        left running would block its environment.
+        left running would block its environment. The name of the run's database sessions is recorded
+        first, so that whoever settles the request after a crash can find them and end them.
         """
+        approved = self.store.request(request_id)
+        if approved is None or approved.state != RequestState.APPROVED:
+            return
+        session = run_name(f"{request_id}-{secrets.token_hex(4)}") if approved.kind in CHANGES_OF_SCHEMAS else None
+        outcome = {**(approved.outcome or {}), **({"session": session} if session else {})}
         if not self.store.transition(
-            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock()
-        ):
+            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock(),
+            outcome=outcome,
+        ):  # fmt: skip
             return
         self._active.add(request_id)
         self._started[request_id] = time.monotonic()
@@ -448,7 +463,9 @@ class ChangeService:
 
     def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> None:
         """The run itself, under the trace of the Slack request that asked for it. A run that did not
-        succeed while the bot was stopping was stopped by it (rolled back): it is recorded as interrupted."""
+        succeed while the bot was stopping was stopped by it: it is settled from what its database
+        records. How it ended is kept while the state database is down; if the bot stops first, the
+        next start settles it from the database."""
         try:
             log.info("request #%s runs: %s at %s", request.id, request.kind, request.environment)
             view = self.view(request)
@@ -469,6 +486,9 @@ class ChangeService:
                 self._finish(request, RequestState.FAILED, None, note=note)
             else:
                 self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
+        except UNREACHABLE:
+            log.error("request #%s: how it ended could not be recorded before the bot stopped (the state database"
+                      " cannot be reached); the next start settles it from the database", request.id)  # fmt: skip
         finally:
             alive.set()
             self._active.discard(request.id)
@@ -499,6 +519,7 @@ class ChangeService:
             on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
             expected=request.binding,
             force=view.forced,
+            session=(request.outcome or {}).get("session"),
         )
 
     def _count_change(self, request: ChangeRequest, state: RequestState) -> None:
@@ -510,7 +531,11 @@ class ChangeService:
 
     def _heartbeat(self, request_id: int, done: threading.Event) -> None:
         while not done.wait(HEARTBEAT_SECONDS):
-            self.store.beat(request_id)
+            try:
+                self.store.beat(request_id)
+            except UNREACHABLE:  # the run goes on; its outcome is kept until the state database is back
+                log.warning("request #%s: its heartbeat could not be recorded (the state database cannot be"
+                            " reached)", request_id)  # fmt: skip
 
     def _tell(self, notify: Callable[..., object], *args: object, **kwargs: object) -> None:
         """Tell the world; a failure to tell never stops the state machine."""
@@ -524,19 +549,17 @@ class ChangeService:
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
         outcome = {**(request.outcome or {}), "reached": reached, "added": added, "note": note}
-        self._count_change(request, state)
-        self.store.transition(request.id, RequestState.RUNNING, state, outcome=outcome)
-        REQUESTS.labels(state.value).inc()
         forced = bool(outcome.get("forced"))
-        self.store.audit(
-            actor="consdb-bot", action=state.value, environment=request.environment, request_id=request.id,
+        view = self._record(
+            request, RequestState.RUNNING, state, outcome,
             summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
             + (f": {note}" if note else ""),
             detail={"reached": reached, "ticket": request.ticket} | forced_detail(forced),
         )  # fmt: skip
-        finished = self.store.request(request.id)
-        assert finished is not None
-        view = self.view(finished)
+        if view is None:
+            return
+        self._count_change(request, state)
+        REQUESTS.labels(state.value).inc()
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, result, note=note)
         if self.tickets:
@@ -548,6 +571,33 @@ class ChangeService:
             self._tell(self.tickets.request_finished, view, detail)
         if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
             self._watch_hinfo_after(view, request.schemas)
+
+    def _record(
+        self, request: ChangeRequest, expected: RequestState, state: RequestState, outcome: dict[str, object],
+        *, summary: str, detail: dict[str, object],
+    ) -> RequestView | None:  # fmt: skip
+        """Move a request from ``expected`` to how it ended, and audit that, once. Kept, and written
+        again, while the state database cannot be reached (until the bot stops). None when someone
+        else settled it first."""
+        done: set[str] = set()
+
+        def write() -> RequestView | None:
+            if "moved" not in done:
+                if not self.store.transition(request.id, expected, state, outcome=outcome):
+                    # A write whose answer was lost is done: the request holds exactly this outcome.
+                    now = self.store.request(request.id)
+                    if now is None or now.state != state or now.outcome != outcome:
+                        return None
+                done.add("moved")
+            if "audited" not in done:
+                self.store.audit(actor="consdb-bot", action=state.value, environment=request.environment,
+                                 request_id=request.id, summary=summary, detail=detail)  # fmt: skip
+                done.add("audited")
+            finished = self.store.request(request.id)
+            assert finished is not None
+            return self.view(finished)
+
+        return self.store.until_written(write, what=f"request #{request.id}'s outcome ({state})", give_up=STOPPING)
 
     def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
         """At a test stand, read hinfo's log a while after the migration, and say what it shows."""
@@ -611,30 +661,63 @@ class ChangeService:
         return silent_for(request, at=self.clock()) > STALE_SECONDS
 
     def _interrupt(self, request: ChangeRequest, state: RequestState) -> None:
-        try:
-            env = self.settings.environment(request.environment)
-            statuses = self.engine.status([env], request.schemas)
-            reached = {status.schema: list(status.current) for status in statuses}
-            where = "; ".join(f"{status.schema} now records {status.summary}" for status in statuses)
-        except ConsdbBotError as error:
-            reached, where = {}, f"where it stands is unknown ({error.message})"
-        began = "it had not started, nothing ran" if state is RequestState.APPROVED else where
-        outcome = {**(request.outcome or {}), "reached": reached, "note": began}
-        if not self.store.transition(request.id, state, RequestState.INTERRUPTED, outcome=outcome):
+        """Settle a request whose run this process no longer follows, by what its database records.
+
+        A run killed with its bot may still have a statement running in the server, holding its locks:
+        its sessions are ended, and gone, before anything is read or settled. Then the version tables
+        are held against the plan: the target recorded is success, whatever happened to the bot. A
+        request whose database cannot be reached now is left as it is, for the next sweep.
+        """
+        env = self.settings.environment(request.environment)
+        if state is RequestState.RUNNING and not self._ended(request, env):
             return
-        REQUESTS.labels(RequestState.INTERRUPTED.value).inc()
-        self._count_change(request, RequestState.INTERRUPTED)
-        self.store.audit(
-            actor="consdb-bot", action="interrupted", environment=request.environment, request_id=request.id,
-            summary=f"#{request.id} was interrupted by a stop of the bot; {began}", detail={"reached": reached},
-        )  # fmt: skip
-        finished = self.store.request(request.id)
-        assert finished is not None
-        view = self.view(finished)
+        settled, reached, note = self._verdict(request, state, env)
+        outcome = {**(request.outcome or {}), "reached": reached, "note": note}
+        if settled is RequestState.SUCCEEDED:
+            told = f"The bot lost track of this run, but its database records the target: {note}."
+            summary = f"#{request.id} {request.kind} succeeded (the bot lost track of it; its database says so): {note}"
+        else:
+            told = f"The bot stopped while this ran: {note}."
+            summary = f"#{request.id} was interrupted by a stop of the bot; {note}"
+        detail: dict[str, object] = {"reached": reached} | ({"ticket": request.ticket} if request.ticket else {})
+        view = self._record(request, state, settled, outcome, summary=summary, detail=detail)
+        if view is None:
+            return
+        REQUESTS.labels(settled.value).inc()
+        self._count_change(request, settled)
         self._tell(self.notifier.updated, view)
-        self._tell(self.notifier.finished, view, None, note=f"The bot stopped while this ran: {began}.")
+        self._tell(self.notifier.finished, view, None, note=told)
         if self.tickets:
-            self._tell(self.tickets.request_finished, view, f"The bot stopped while this ran: {began}.")
+            self._tell(self.tickets.request_finished, view, "" if settled is RequestState.SUCCEEDED else told)
+
+    def _ended(self, request: ChangeRequest, env: Environment) -> bool:
+        """Whether the run's database sessions are gone, ended now if need be; false while they are
+        still there or its database cannot be reached."""
+        session = (request.outcome or {}).get("session")
+        if not session:
+            return True
+        try:
+            if self.engine.end_sessions(env, str(session)):
+                return True
+            log.warning("request #%s: the sessions of its run are still there; it is settled later", request.id)
+        except ConsdbBotError as error:
+            log.warning("request #%s is settled once %s answers: %s", request.id, env.key, error.message)
+        return False
+
+    def _verdict(
+        self, request: ChangeRequest, state: RequestState, env: Environment
+    ) -> tuple[RequestState, dict[str, list[str]], str]:
+        """How an abandoned request ended, by its database: the state, what each schema records, and why."""
+        try:
+            statuses = self.engine.status([env], request.schemas)
+        except ConsdbBotError as error:
+            return RequestState.INTERRUPTED, {}, f"where it stands is unknown ({error.message})"
+        reached = {status.schema: list(status.current) for status in statuses}
+        if state is RequestState.APPROVED:
+            return RequestState.INTERRUPTED, reached, "it had not started, nothing ran"
+        if request.kind not in CHANGES_OF_SCHEMAS:
+            return RequestState.INTERRUPTED, reached, "; ".join(f"{s.schema} now records {s.summary}" for s in statuses)
+        return _against_plan(request, statuses, reached)
 
     def view(self, request: ChangeRequest) -> RequestView:
         return request_view(self.settings, self.store, request)
@@ -778,6 +861,37 @@ def busy_refusal(store: Store, env: Environment) -> Refused:
         f"{env.key} already has a change under way: {who}",
         hint="One change at a time per environment: wait for it to finish, be rejected or expire.",
     )
+
+
+def _against_plan(
+    request: ChangeRequest, statuses: list[SchemaStatus], reached: dict[str, list[str]]
+) -> tuple[RequestState, dict[str, list[str]], str]:
+    """An abandoned run, held against its plan: every target recorded is success, every start recorded
+    is nothing applied, and anything else is said schema by schema."""
+    if any(status.state in (State.UNREACHABLE, State.NOT_CONFIGURED) for status in statuses):
+        where = "; ".join(f"{status.schema}: {status.summary}" for status in statuses)
+        return RequestState.INTERRUPTED, reached, f"where it stands is unknown ({where})"
+    ends = {schema: (set(plan.get("from", [])), set(plan.get("to", []))) for schema, plan in request.binding.items()}
+
+    def position(status: SchemaStatus) -> str:
+        begun, aim = ends.get(status.schema, (set(), set()))
+        if set(status.current) == aim:
+            return "its target"
+        if set(status.current) == begun:
+            return "where it started"
+        return (
+            f"neither where it started ({revisions_text(sorted(begun))}) nor its target ({revisions_text(sorted(aim))})"
+        )
+
+    positions = [position(status) for status in statuses]
+    said = "; ".join(
+        f"{s.schema} now records {s.summary}, {where}" for s, where in zip(statuses, positions, strict=True)
+    )
+    if all(where == "its target" for where in positions):
+        return RequestState.SUCCEEDED, reached, said
+    if all(where == "where it started" for where in positions):
+        return RequestState.INTERRUPTED, reached, f"nothing was applied: {said}"
+    return RequestState.INTERRUPTED, reached, said
 
 
 def _alive(pid: int) -> bool:

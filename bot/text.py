@@ -104,9 +104,11 @@ def drift_text(drifts: Sequence[SchemaDrift]) -> str:
 
 def outcome_text(outcome: SchemaOutcome) -> str:
     now = revisions_text(outcome.recorded_after)
+    note = [f"  {outcome.note}"] if outcome.note else []
     match outcome.outcome:
         case Outcome.SUCCEEDED:
-            return f"{outcome.schema}: {outcome.plan.direction.value} done in {outcome.seconds:.1f} s, now at {now}"
+            done = f"{outcome.schema}: {outcome.plan.direction.value} done in {outcome.seconds:.1f} s, now at {now}"
+            return "\n".join([done, *note])
         case Outcome.UNCHANGED:
             return f"{outcome.schema}: already at {now}, nothing to do"
         case Outcome.NOT_RUN:
@@ -114,10 +116,14 @@ def outcome_text(outcome: SchemaOutcome) -> str:
         case Outcome.NO_MODEL:
             return f"{outcome.schema}: {outcome.error}"
     where = f"at revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
-    lines = [
-        f"{outcome.schema}: FAILED {where}: {outcome.error}",
-        f"  rolled back; {outcome.schema} is still at {now}",
-    ]
+    if set(outcome.recorded_after) == set(outcome.plan.current):
+        after = f"  rolled back; {outcome.schema} is still at {now}"
+    else:
+        after = (
+            f"  not rolled back: {outcome.schema} now records {now}"
+            f" (it was at {revisions_text(outcome.plan.current)}; the target was {revisions_text(outcome.plan.target)})"
+        )
+    lines = [f"{outcome.schema}: FAILED {where}: {outcome.error}", after, *note]
     lines += [f"  | {line}" for line in outcome.log_tail[-8:]]
     return "\n".join(lines)
 

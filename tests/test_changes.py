@@ -233,6 +233,35 @@ def test_a_run_whose_process_died_on_this_host_is_marked_interrupted(world):
     assert "latiss now records empty (3 behind)" in world.notifier.events[-1][2]
 
 
+@pytest.mark.parametrize(
+    ("moved", "settled", "says"),
+    [
+        (
+            ("latiss", "startrackerwide"),
+            RequestState.SUCCEEDED,
+            "latiss now records c0ffee000003 (head), its target; startrackerwide now records e00000000001 (head),"
+            " its target",
+        ),
+        (
+            ("latiss",),
+            RequestState.INTERRUPTED,
+            "latiss now records c0ffee000003 (head), its target; startrackerwide now records empty (1 behind),"
+            " where it started",
+        ),
+    ],
+)
+def test_a_dead_run_is_settled_by_what_its_version_tables_record(world, moved, settled, says):
+    view = world.propose(schemas=("latiss", "startrackerwide"))
+    _put_in(world, view, RequestState.RUNNING, runner=f"{socket.gethostname()}:{_dead_pid()}")
+    bts = world.service.settings.environment("bts")
+    for schema in moved:
+        world.service.engine.change(bts, [schema], direction=Direction.UPGRADE, to=None, actor="the run that died")
+    world.service.recover_interrupted()
+    assert world.state(view) is settled
+    assert says in world.notifier.events[-1][2]
+    assert world.store.audit_trail(environment="bts", limit=1)[0].action == settled.value
+
+
 def test_an_approved_request_that_never_started_is_interrupted_saying_nothing_ran(world):
     view = world.propose()
     _put_in(world, view, RequestState.APPROVED, runner=f"{socket.gethostname()}:{os.getpid()}")

@@ -232,7 +232,7 @@ def _external_with(external: Path, **migrations: str) -> Path:
     [
         (
             {"run_timeout_seconds": "1"},
-            "stopped at the time limit (migrations.run_timeout_seconds); the transaction was rolled back",
+            "stopped at the time limit (migrations.run_timeout_seconds)",
         ),
         ({"lock_timeout": "200ms"}, "canceling statement due to lock timeout"),
     ],

@@ -3,7 +3,8 @@
 The child gets an environment of its own: ``CONSDB_URL``, ``SDM_SCHEMAS_DIR`` and
 ``PGOPTIONS`` (lock and statement timeouts, applied to every connection env.py opens), and none
 of the bot's own secrets. It has a hard time limit; past it the child is killed and PostgreSQL
-rolls its transaction back.
+rolls its transaction back. The limit is the child's: what the bot does with the child's news (tell
+Slack, however slowly) happens on a thread of its own, and never holds up reading the child's output.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import re
 import secrets
 import subprocess
@@ -89,10 +91,14 @@ def run_child(
     options: dict[str, str],
     limits: ChildLimits,
     on_statement: StatementCallback | None = None,
+    application_name: str | None = None,
 ) -> list[ChildRun]:
-    """Run the jobs in order in one child; a result per job (``started`` false past a failure)."""
+    """Run the jobs in order in one child; a result per job (``started`` false past a failure).
+
+    ``application_name`` names every database session of the child (:func:`run_name`), so that they can
+    be found and ended, by this process past the time limit or by the next one after a crash."""
     results = [ChildRun() for _ in jobs]
-    application_name = f"consdb-bot-run-{secrets.token_hex(6)}"
+    application_name = application_name or run_name(secrets.token_hex(6))
     with model_directory(sdm_schemas) as model_dir:
         runnable = []
         for index, job in enumerate(jobs):
@@ -122,21 +128,27 @@ def run_child(
         drain.start()
         statement = (lambda job, sql: on_statement(runnable[job], sql)) if on_statement else None
         follower = _Follower([results[index] for index in runnable], statement)
-        reader = threading.Thread(target=follower.follow, args=(process,), daemon=True)
+        events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        reader = threading.Thread(target=_read_events, args=(process, events), daemon=True)
+        handler = threading.Thread(target=follower.follow, args=(events,), daemon=True)
         reader.start()
+        handler.start()
         _wait_for(reader, limits.run_timeout_seconds)
-        if reader.is_alive():
-            follower.current.timed_out = not STOPPING.is_set()
-            if STOPPING.is_set():
-                follower.current.error = "stopped: the bot was shutting down, and the run was rolled back"
+        stopped, stopping = reader.is_alive(), STOPPING.is_set()
+        if stopped:
             process.kill()
             reader.join()
             if database is not None:
-                _end_backends(database, application_name, limits.connect_timeout_seconds)
+                end_sessions(database, application_name, connect_timeout=limits.connect_timeout_seconds)
         # Wait for the child to exit before closing its stdin: a closed stdin tells it to abandon the run.
         process.wait()
         process.stdin.close()
         drain.join()
+        handler.join()
+    if stopped:
+        follower.current.timed_out = not stopping
+        if stopping:
+            follower.current.error = "stopped: the bot was shutting down, and the run was rolled back"
     follower.finish(process.returncode)
     redact = database.redact if database else (lambda text: text)
     for result in results:
@@ -144,6 +156,27 @@ def run_child(
             result.error = redact(result.error)
     follower.current.log_tail = [redact(line.rstrip()) for line in stderr_lines[-_LOG_TAIL_LINES:]]
     return results
+
+
+def run_name(tag: str) -> str:
+    """The ``application_name`` of a run's database sessions (PostgreSQL keeps 63 characters)."""
+    return f"consdb-bot-run-{tag}"[:63]
+
+
+def _read_events(process: subprocess.Popen[str], events: queue.SimpleQueue[dict[str, Any] | None]) -> None:
+    """Read the child's events as they come, until it is done or its output ends; a None closes them."""
+    assert process.stdout
+    try:
+        for line in process.stdout:
+            try:
+                message = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            events.put(message)
+            if message.get("event") == "done":
+                return
+    finally:
+        events.put(None)
 
 
 def _wait_for(reader: threading.Thread, seconds: float) -> None:
@@ -166,16 +199,10 @@ class _Follower:
     def current(self) -> ChildRun:
         return self.results[self.index]
 
-    def follow(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout
-        for line in process.stdout:
-            try:
-                message = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+    def follow(self, events: queue.SimpleQueue[dict[str, Any] | None]) -> None:
+        """File the events until they are closed; however long telling of a statement takes."""
+        while (message := events.get()) is not None:
             self._handle(message)
-            if message.get("event") == "done":
-                return
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("event")
@@ -209,21 +236,23 @@ class _Follower:
             current.error = f"the migration process ended with exit code {returncode}"
 
 
-def _end_backends(database: DatabaseUrl, application_name: str, connect_timeout: int) -> None:
-    """After killing a child, end its database sessions too, so their transactions roll back now.
+def end_sessions(database: DatabaseUrl, application_name: str, *, connect_timeout: int, polls: int = 100) -> bool:
+    """End a run's database sessions, and wait until they are gone: true once none is left.
 
-    A killed client does not stop a statement already running in the server; until these sessions
-    are gone the schema is not back where it was, so the locks are not released before.
+    A killed client does not stop a statement already running in the server (one waiting on a lock
+    waits on); until these sessions are gone their transaction is open, the schema is not back where
+    it was and its locks are held, so nothing is settled or released before.
     """
     with connect(database, connect_timeout=connect_timeout) as connection:
-        for _ in range(100):
+        for _ in range(polls):
             row = connection.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
                 (application_name,),
             ).fetchone()
             if not row or row[0] == 0:
-                return
+                return True
             connection.execute("SELECT pg_sleep(0.1)")
+    return False
 
 
 def _child_environment(

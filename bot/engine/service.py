@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,17 +18,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psycopg
+
 from bot.config import Environment, Settings, require
 from bot.engine.database import DatabaseUrl, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
 from bot.engine.options import check_configured, check_options
 from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, tree_needs
 from bot.engine.progress import RevisionFollower, added_columns
-from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, run_child
+from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, end_sessions, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, stamp_target, upgrade_target
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, revisions_text, short
-from bot.errors import ConfigError, NoModel, OperationFailed, Refused
+from bot.errors import ConfigError, ConsdbBotError, NoModel, OperationFailed, Refused
 
 if TYPE_CHECKING:
     from bot.engine.drift import SchemaDrift
@@ -100,6 +103,8 @@ class SchemaOutcome:
     failed_step: str | None = None
     log_tail: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    note: str = ""
+    """What the run and the version table disagree on, said by the version table (which is believed)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class HistoryEntry:
     environments: list[str]
 
 
+log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
 Bindings = dict[str, dict[str, object]]
 """Per schema, the ``SchemaPlan.binding`` an approval was given for."""
@@ -408,6 +414,7 @@ class Engine:
         url: DatabaseUrl,
         options: dict[str, str],
         on_statement: Callable[[int, str], None] | None = None,
+        session: str | None = None,
     ) -> list[ChildRun]:
         return run_child(
             ini_path=self.tree.ini_path,
@@ -417,7 +424,14 @@ class Engine:
             options=options,
             limits=self.limits,
             on_statement=on_statement,
+            application_name=session,
         )
+
+    def end_sessions(self, env: Environment, session: str) -> bool:
+        """End the database sessions of a run (by their ``application_name``) and wait until they are
+        gone: its transaction rolled back or committed, its locks released. False if some are left."""
+        timeout = self.settings.migrations.connect_timeout_seconds
+        return end_sessions(self._database(env), session, connect_timeout=timeout)
 
     def change(
         self,
@@ -432,11 +446,14 @@ class Engine:
         on_progress: ProgressCallback | None = None,
         expected: Bindings | None = None,
         force: bool = False,
+        session: str | None = None,
     ) -> ChangeResult:
         """Upgrade, downgrade or stamp: plan under the schema locks, check ``expected``, run, report.
 
         A downgrade or stamp names one schema; ``to`` defaults to head (upgrade, stamp) or -1. A stamp
-        is verified by drift first, unless ``force``.
+        is verified by drift first, unless ``force``. ``session`` names the run's database sessions
+        (:func:`bot.engine.runner.run_name`). How each schema ended is what its version table records
+        once the run is over, not what the bot saw of the run.
         """
         url = self._database(env)
         options = self._options(env, schemas, options or {})
@@ -461,16 +478,31 @@ class Engine:
                 _refuse_moved(env, plans, expected)
             if not force:
                 self.refuse_unverified_stamps(env, plans)
-            outcomes = self._apply(trees, plans, url, options, on_progress)
-            after = read_versions(connection, version_tables(trees))
+            outcomes = self._apply(trees, plans, url, options, on_progress, session)
+            after = self._recorded_after(connection, url, trees)
+        if after is None:
+            return ChangeResult(env.key, direction, [_unconfirmed(outcome) for outcome in outcomes])
         return ChangeResult(
-            env.key,
-            direction,
-            [
-                SchemaOutcome(**{**outcome.__dict__, "recorded_after": versions.revisions})
-                for outcome, versions in zip(outcomes, after, strict=True)
-            ],
+            env.key, direction, [_settled(outcome, versions) for outcome, versions in zip(outcomes, after, strict=True)]
         )
+
+    def _recorded_after(
+        self, connection: psycopg.Connection, url: DatabaseUrl, trees: list[SchemaTree]
+    ) -> list[tuple[str, ...]] | None:
+        """What the version tables record once the run is over, on the locks' connection or, if that
+        was lost, a new one; None if the database cannot be read."""
+        tables = version_tables(trees)
+        try:
+            return [versions.revisions for versions in read_versions(connection, tables)]
+        except psycopg.Error:
+            log.warning("the version tables could not be read on the run's connection; trying a new one")
+        try:
+            timeout = self.settings.migrations.connect_timeout_seconds
+            with connect(url, connect_timeout=timeout) as fresh:
+                return [versions.revisions for versions in read_versions(fresh, tables)]
+        except (psycopg.Error, ConsdbBotError) as error:
+            log.warning("what the version tables record after the run is unknown: %s", type(error).__name__)
+            return None
 
     def _apply(
         self,
@@ -479,8 +511,10 @@ class Engine:
         url: DatabaseUrl,
         options: dict[str, str],
         on_progress: ProgressCallback | None,
+        session: str | None = None,
     ) -> list[SchemaOutcome]:
-        """Run every plan that has work in one child, schema after schema, and say how each ended."""
+        """Run every plan that has work in one child, schema after schema, and say how the run of each
+        ended, as the bot saw it (:func:`_settled` then holds it against the version table)."""
         todo = [index for index, plan in enumerate(plans) if plan.revisions or plan.direction is Direction.STAMP]
 
         def report(schema: str, line: str) -> None:
@@ -508,7 +542,7 @@ class Engine:
         ]
         for index in todo:
             report(trees[index].section, f"{plans[index].direction.value} {plans[index].range_text}")
-        runs = dict(zip(todo, self._run_jobs(jobs, url, options, on_statement), strict=True)) if jobs else {}
+        runs = dict(zip(todo, self._run_jobs(jobs, url, options, on_statement, session), strict=True)) if jobs else {}
         return [
             self._outcome(trees[index], plans[index], runs.get(index), followers.get(index))
             for index in range(len(plans))
@@ -560,9 +594,51 @@ def revision_argument(tree: SchemaTree, revisions: tuple[str, ...]) -> str:
     )
 
 
+def _settled(outcome: SchemaOutcome, recorded: tuple[str, ...]) -> SchemaOutcome:
+    """How a schema's run ended, as its version table says once the run is over.
+
+    The target recorded is success, whatever the bot saw of the run (a child killed at the time limit
+    after it had committed, news that came too late); a failed run that left the start recorded was
+    rolled back; anything else is said exactly.
+    """
+    settled = dataclasses.replace(outcome, recorded_after=recorded)
+    if outcome.outcome not in (Outcome.SUCCEEDED, Outcome.FAILED):
+        return settled
+    plan, now = outcome.plan, set(recorded)
+    where = f"{plan.schema}'s version table records {revisions_text(recorded)}"
+    if now == set(plan.target):
+        if outcome.outcome is Outcome.SUCCEEDED:
+            return settled
+        return dataclasses.replace(
+            settled,
+            outcome=Outcome.SUCCEEDED,
+            error=None,
+            failed_step=None,
+            note=f"the bot lost track of the run ({outcome.error}), but {where}, its target: the run committed",
+        )
+    if outcome.outcome is Outcome.SUCCEEDED:
+        return dataclasses.replace(
+            settled,
+            outcome=Outcome.FAILED,
+            error=f"the run ended without an error, but {where}, not its target {revisions_text(plan.target)}",
+        )
+    return settled
+
+
+def _unconfirmed(outcome: SchemaOutcome) -> SchemaOutcome:
+    """The bot's view of a run whose version table could not be read afterwards, saying so."""
+    if outcome.outcome not in (Outcome.SUCCEEDED, Outcome.FAILED):
+        return outcome
+    return dataclasses.replace(
+        outcome,
+        recorded_after=outcome.plan.target if outcome.outcome is Outcome.SUCCEEDED else outcome.plan.current,
+        note="not confirmed: the version table could not be read after the run (see `status`)",
+    )
+
+
 def _run_error(run: ChildRun) -> str:
     if run.timed_out:
-        return "stopped at the time limit (migrations.run_timeout_seconds); the transaction was rolled back"
+        return "stopped at the time limit (migrations.run_timeout_seconds)"
     return (run.error or "failed").strip().splitlines()[0]
 
 

@@ -1,24 +1,27 @@
 """The one door to the bot's own state. Everything else asks here; nothing else writes SQL.
 
 Transitions of a request are compare-and-set (``UPDATE ... WHERE state = :expected``), so that a
-request moves on once however many threads, processes or redelivered events race for it.
+request moves on once however many threads, processes or redelivered events race for it. What must
+not be lost (how a run ended) is written with :meth:`Store.until_written`: kept, and tried again,
+for as long as the state database cannot be reached.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, create_engine, event, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logs import TRACE
@@ -40,6 +43,12 @@ _upgrade_lock = threading.Lock()
 # Bookings are checked for overlaps and written in one step: by one thread of a process at a time,
 # and on PostgreSQL by one process at a time per environment.
 _booking_lock = threading.Lock()
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+UNREACHABLE = (OperationalError, InterfaceError)
+"""What SQLAlchemy raises when the state database cannot be reached (or went away mid-session)."""
+FIRST_RETRY_SECONDS = 0.5
+LAST_RETRY_SECONDS = 30.0
 
 
 def now() -> datetime:
@@ -53,7 +62,8 @@ class Store:
         """``clock`` stamps what the store writes (approvals, audit, heartbeats): :func:`now` in the
         bot, a test's own clock in tests, so that nothing depends on the day the suite runs."""
         self.clock = clock
-        self.engine: Engine = create_engine(url, future=True)
+        # A connection the state database dropped (a restart, a network cut) is found out before use.
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -70,6 +80,23 @@ class Store:
             command.upgrade(config, "head")
             for table in foreign_tables:
                 table.create(connection, checkfirst=True)
+
+    def until_written(self, work: Callable[[], T], *, what: str, give_up: threading.Event) -> T:
+        """``work()`` (writes of the state), done again and again while the state database cannot be
+        reached, waiting longer each time (up to 30 s), until it is done or ``give_up`` is set (then the
+        last error is raised). ``work`` must be safe to repeat: a write may have been committed whose
+        answer was lost."""
+        wait = FIRST_RETRY_SECONDS
+        while True:
+            try:
+                return work()
+            except UNREACHABLE as error:
+                reason = type(error.orig).__name__ if error.orig is not None else type(error).__name__
+                log.warning("the state database cannot be reached (%s): %s is kept, and written in %g s",
+                            reason, what, wait)  # fmt: skip
+                if give_up.wait(wait):
+                    raise
+                wait = min(wait * 2, LAST_RETRY_SECONDS)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

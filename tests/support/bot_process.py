@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -143,6 +144,25 @@ class BotProcess:
         if self._reader is not None:
             self._reader.join()
         return "".join(self._lines)
+
+    @property
+    def printed(self) -> int:
+        """How many lines the bot has printed so far."""
+        return len(self._lines)
+
+    def wait_for_output(self, predicate: Callable[[str], bool], *, after: int = 0, timeout: float = 60) -> str:
+        """Until the bot prints a line (past the first ``after``) for which ``predicate`` holds; returns it.
+        Looked at every 50 ms: the bot's output is read by a thread of its own."""
+        deadline = time.monotonic() + timeout
+        looked = after
+        while time.monotonic() < deadline:
+            lines = self._lines[:]
+            found = next((line for line in lines[looked:] if predicate(line)), None)
+            if found is not None:
+                return found
+            looked = max(looked, len(lines))
+            pause(0.05)
+        raise AssertionError("the bot never printed what the test waited for; it printed:\n" + "".join(self._lines))
 
     def terminate(self) -> None:
         """SIGTERM, as Kubernetes stops a pod; the bot then stops in its own time."""
