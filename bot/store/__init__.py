@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Table, create_engine, event, select, text, update
+from sqlalchemy import Table, create_engine, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +31,7 @@ from bot.store.models import (
     JiraComment,
     RequestState,
     SeenEvent,
+    SlackPost,
 )
 
 STATE_TREE = Path(__file__).resolve().parent / "alembic"
@@ -291,6 +292,67 @@ class Store:
         )
         with self.session() as session:
             return list(session.scalars(query.order_by(JiraComment.id)))
+
+    def add_slack_post(self, post: SlackPost) -> bool:
+        """Keep what a request's Slack view is owed; false when it is owed (or was delivered) already."""
+        try:
+            with self.session() as session:
+                session.add(post)
+        except IntegrityError:
+            return False
+        return True
+
+    def owed_slack_posts(self, request_id: int) -> list[SlackPost]:
+        """What a request's Slack view is still owed, in the order it is to be sent."""
+        query = select(SlackPost).where(
+            SlackPost.request_id == request_id, SlackPost.delivered_at.is_(None), SlackPost.given_up_at.is_(None)
+        )
+        with self.session() as session:
+            return list(session.scalars(query.order_by(SlackPost.id)))
+
+    def due_slack_requests(self, at: datetime) -> list[int]:
+        """The requests whose Slack view is owed something due by ``at``, longest waiting first."""
+        query = (
+            select(SlackPost.request_id)
+            .where(
+                SlackPost.delivered_at.is_(None), SlackPost.given_up_at.is_(None),
+                SlackPost.next_attempt_at <= utc(at),
+            )
+            .group_by(SlackPost.request_id)
+            .order_by(func.min(SlackPost.id))
+        )  # fmt: skip
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def slack_post(self, post_id: int) -> SlackPost | None:
+        with self.session() as session:
+            return session.get(SlackPost, post_id)
+
+    def claim_slack_post(self, post_id: int, *, attempts: int, next_attempt_at: datetime) -> bool:
+        """Take the next attempt at a post: false when another thread or process took it, or it is done."""
+        with self.session() as session:
+            result = session.execute(
+                update(SlackPost)
+                .where(
+                    SlackPost.id == post_id, SlackPost.attempts == attempts,
+                    SlackPost.delivered_at.is_(None), SlackPost.given_up_at.is_(None),
+                )
+                .values(attempts=attempts + 1, next_attempt_at=utc(next_attempt_at))
+            )  # fmt: skip
+            return result.rowcount == 1
+
+    def settle_slack_post(
+        self, post_id: int, *, error: str | None = None, delivered_at: datetime | None = None,
+        posted_ref: str | None = None, given_up_at: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """Record how an attempt went: delivered (with what Slack made), failed (``error``) or given up."""
+        values: dict[str, Any] = {"last_error": error}
+        if delivered_at is not None:
+            values |= {"delivered_at": utc(delivered_at), "posted_ref": posted_ref}
+        if given_up_at is not None:
+            values["given_up_at"] = utc(given_up_at)
+        with self.session() as session:
+            session.execute(update(SlackPost).where(SlackPost.id == post_id).values(**values))
 
     def on_ticket(self, ticket: str) -> tuple[list[ChangeRequest], list[Booking], list[AuditRecord], list[JiraComment]]:
         """All the bot knows of a ticket: its requests and bookings, the outcomes of changes made from a
