@@ -213,6 +213,7 @@ class Settings(_Model):
     """The whole configuration file."""
 
     state_url: str | Unset = "sqlite:///consdb-bot.sqlite3"
+    state_connect_timeout_seconds: int = Field(default=10, ge=1)
     migrations: Migrations = Migrations()
     schemas: list[str]
     slack: Slack = Slack()

@@ -77,7 +77,10 @@ class Context:
     def __init__(self, settings: Settings, slack: SlackSettings, environ: Mapping[str, str] = os.environ) -> None:
         self.settings = settings
         self.slack_settings = slack
-        self.store = Store(require(settings.state_url, purpose="the bot's state"), clock=now)
+        self.store = Store(
+            require(settings.state_url, purpose="the bot's state"), clock=now,
+            connect_timeout=settings.state_connect_timeout_seconds,
+        )  # fmt: skip
         self.engine = Engine(settings)
         self.slack = _web_client(slack)
         self.notifier = SlackNotifier(self.slack, settings, self.store, clock=now)

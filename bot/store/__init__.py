@@ -16,11 +16,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Table, create_engine, event, func, select, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Table, create_engine, event, func, select, text, update
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.errors import ConfigError
 from bot.logs import TRACE
 from bot.store.models import (
     OPEN_STATES,
@@ -50,21 +51,54 @@ def now() -> datetime:
 class Store:
     """The bot's state database."""
 
-    def __init__(self, url: str, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, url: str, *, clock: Callable[[], datetime], connect_timeout: int = 10) -> None:
         """``clock`` stamps what the store writes (approvals, audit, heartbeats): :func:`now` in the
-        bot, a test's own clock in tests, so that nothing depends on the day the suite runs."""
+        bot, a test's own clock in tests, so that nothing depends on the day the suite runs.
+        ``connect_timeout`` bounds every connection to a PostgreSQL state database, so that a server
+        behind a silent proxy is an error, not a hang."""
         self.clock = clock
-        self.engine: Engine = create_engine(url, future=True)
+        self.url = _state_url(url)
+        self.shown_url = make_url(url).render_as_string(hide_password=True)  # as configured, password masked
+        self.connect_timeout = connect_timeout
+        postgres = self.url.get_backend_name() == "postgresql"
+        try:
+            self.engine: Engine = create_engine(
+                self.url, future=True, connect_args={"connect_timeout": connect_timeout} if postgres else {}
+            )
+        except (NoSuchModuleError, ImportError) as error:
+            raise ConfigError(
+                f"state_url {self.shown_url} names a database the bot has no driver for ({error})",
+                hint="Use sqlite:///consdb-bot.sqlite3 or postgresql://USER@HOST:PORT/DATABASE.",
+            ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def reach(self) -> Connection:
+        """A connection to the state database, or one line saying which one cannot be reached and why."""
+        try:
+            return self.engine.connect()
+        except DBAPIError as error:
+            cause = error.orig if error.orig is not None else error
+            reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            if isinstance(self.url.password, str) and self.url.password:
+                reason = reason.replace(self.url.password, "***")
+            waited = (
+                f", within state_connect_timeout_seconds ({self.connect_timeout} s)"
+                if self.engine.dialect.name == "postgresql"
+                else ""
+            )
+            raise ConfigError(
+                f"cannot reach the bot's state database at {self.shown_url} ({reason}): check state_url"
+                f" and that the database answers{waited}"
+            ) from None
 
     def upgrade(self, *, foreign_tables: Sequence[Table] = ()) -> None:
         """Create or upgrade the state tables with the bot's own small Alembic tree; ``foreign_tables``
         are tables a library owns (APScheduler's jobs), created if missing under the same lock."""
         config = Config()
         config.set_main_option("script_location", str(STATE_TREE))
-        with _upgrade_lock, self.engine.begin() as connection:
+        with _upgrade_lock, self.reach() as connection, connection.begin():
             if connection.dialect.name == "postgresql":  # replicas starting together upgrade one at a time
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
             config.attributes["connection"] = connection
@@ -404,6 +438,20 @@ def _overlapping(
         Booking.id != (besides or 0),
     )
     return session.scalars(query.order_by(Booking.starts_at)).first()
+
+
+def _state_url(text: str) -> URL:
+    """The state URL as the bot connects to it: ``postgresql://`` means psycopg 3, the driver it ships
+    (SQLAlchemy's own default would be psycopg2)."""
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ConfigError(
+            "state_url is not a database URL",
+            hint="Write it as sqlite:///consdb-bot.sqlite3 or postgresql://USER@HOST:PORT/DATABASE"
+            " (the password from the environment).",
+        ) from None
+    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
 
 
 def utc(moment: datetime) -> datetime:
