@@ -5,13 +5,14 @@ The Slack ends of :class:`bot.changes.ChangeNotifier`, :class:`bot.bookings.Anno
 :class:`bot.reports.ReportAnnouncer`. A failure to post news is logged and the work goes on; a
 failure to post a request itself is an error the requester sees.
 
-A request's thread is written by a worker thread of its own (:class:`ThreadWriter`): a run only puts
-its lines in a bounded queue, so a Slack that is slow, rate-limits the bot or is down never holds up
-(or times out) a run, and lines that pile up meanwhile go as one message. How a request ended (its
-message brought up to date, the outcome and the next steps in its thread) is first kept in the state
-database (:class:`SlackOutbox`), then sent by that worker after the lines before it; what Slack does
-not take is tried again, with backoff, until it does: by the worker while this process holds the
-request's thread, else by a scheduled job (after a restart, or in another process). Each is sent once.
+A request's message and thread are written by a worker thread of their own (:class:`ThreadWriter`):
+a run only puts its lines (and each update of the request's message) in a bounded queue, so a Slack that is slow,
+rate-limits the bot or is down never holds up (or times out) a run, and lines that pile up meanwhile
+go as one message. How a request ended (its message brought up to date, the outcome and the next
+steps in its thread) is first kept in the state database (:class:`SlackOutbox`), then sent by that
+worker after what was queued before it; what Slack does not take is tried again, with backoff, until
+it does: by the worker while this process holds the request's queue, else by a scheduled job (after
+a restart, or in another process). Each is sent once.
 """
 
 from __future__ import annotations
@@ -115,18 +116,12 @@ class SlackNotifier:
             return None
 
     def updated(self, request: RequestView) -> None:
-        """A request still open is shown as it stands now, at once; how it ended is owed until Slack has it."""
-        if request.state not in OPEN_STATES:
+        """A request still open is shown as it stands now; how it ended is owed until Slack has it."""
+        if request.state in OPEN_STATES:
+            self.threads.update(request, blocks.request_message(request, self.settings.slack))
+        else:
             self.outbox.owe(request, "message", UPDATE, {})
             self.threads.owed(request)
-            return
-        try:
-            self.client.chat_update(
-                channel=request.channel, ts=request.message_ts, **blocks.request_message(request, self.settings.slack)
-            )
-        except SlackFailure as error:
-            API_ERRORS.labels("slack").inc()
-            log.warning("could not update the request message: %s", reason_of(error))
 
     def progress(self, request: RequestView, line: str) -> None:
         self.threads.line(request, blocks.mentions(line))
@@ -250,18 +245,25 @@ class SlackOutbox:
 
 
 class _Owed(Enum):
-    """In a thread's queue: here comes what the outbox owes the request (after the lines before it)."""
+    """In a request's queue: here comes what the outbox owes the request (after what is before it)."""
 
     OUTBOX = "outbox"
 
 
+@dataclass(frozen=True)
+class _Update:
+    """In a request's queue: its message as it stood when queued (a request still open)."""
+
+    payload: dict[str, Any]
+
+
 @dataclass
 class _Pending:
-    """What waits for one request's thread, oldest first."""
+    """What waits for one request's message and thread, oldest first."""
 
     channel: str
-    thread_ts: str
-    items: deque[str | _Owed] = field(default_factory=deque)
+    message_ts: str
+    items: deque[str | _Update | _Owed] = field(default_factory=deque)
     lines: int = 0
     left_out: int = 0
     not_before: float = 0.0
@@ -282,12 +284,14 @@ class _Batch:
 
 
 class ThreadWriter:
-    """Requests' threads, written by one worker thread: callers only queue, and never wait on Slack.
+    """Requests' messages and threads, written by one worker thread: callers only queue, and never
+    wait on Slack.
 
-    Each request has a queue of lines (at most :data:`MOST_QUEUED_LINES`) and markers where what the
-    outbox owes it is to be sent. The worker takes the lines at the head of a queue that fit in one
-    message, posts them as one, and drops them once Slack took them; refused, they stay, and that
-    thread waits (one second, doubling to a minute) while the others go on.
+    Each request has a queue of lines for its thread (at most :data:`MOST_QUEUED_LINES`), updates
+    of its message, and markers where what the outbox owes it is to be sent. The worker takes the
+    lines at the head of a queue that fit in one message, posts them as one, and drops them once Slack
+    took them; refused, they stay, and that queue waits (one second, doubling to a minute) while the
+    others go on. An update of the message Slack refused is dropped once a newer one is queued.
     """
 
     def __init__(self, client: WebClient, *, deliver: Callable[[int], float | None]) -> None:
@@ -312,11 +316,20 @@ class ThreadWriter:
             pending.lines += 1
             self._changed.notify_all()
 
+    def update(self, request: RequestView, payload: dict[str, Any]) -> None:
+        """Queue the request's message as it stands now."""
+        with self._changed:
+            pending = self._queue(request)
+            if pending is not None:
+                pending.items.append(_Update(payload))
+                self._changed.notify_all()
+
     def owed(self, request: RequestView) -> None:
         """Send what the outbox owes the request once the lines queued before are posted."""
         with self._changed:
             pending = self._queue(request)
-            if pending is not None and not (pending.items and pending.items[-1] is _Owed.OUTBOX):
+            # One marker waiting is enough; one at the head may be under way, and may miss what is owed now.
+            if pending is not None and not (len(pending.items) > 1 and pending.items[-1] is _Owed.OUTBOX):
                 pending.items.append(_Owed.OUTBOX)
                 self._changed.notify_all()
 
@@ -356,22 +369,25 @@ class ThreadWriter:
                         return
                     self._changed.wait(self._idle_seconds())
                     task = self._next()
-            request_id, pending, batch = task
-            if batch is None:
-                self._deliver(request_id, pending)
+            request_id, pending, head = task
+            if isinstance(head, _Batch):
+                self._post(request_id, pending, head)
+            elif isinstance(head, _Update):
+                self._update(request_id, pending, head)
             else:
-                self._post(request_id, pending, batch)
+                self._deliver(request_id, pending)
 
-    def _next(self) -> tuple[int, _Pending, _Batch | None] | None:
-        """The thread that waited longest and is ready, and what to send it (None: the outbox's part)."""
+    def _next(self) -> tuple[int, _Pending, _Batch | _Update | _Owed] | None:
+        """The queue that waited longest and is ready, and what to send from its head."""
         now = time.monotonic()
         ready = [(pending.not_before, key) for key, pending in self._pending.items() if pending.not_before <= now]
         if not ready:
             return None
         request_id = min(ready)[1]
         pending = self._pending[request_id]
-        if pending.items[0] is _Owed.OUTBOX:
-            return request_id, pending, None
+        head = pending.items[0]
+        if not isinstance(head, str):
+            return request_id, pending, head
         lines: list[str] = []
         size = 0
         for item in pending.items:
@@ -388,30 +404,51 @@ class ThreadWriter:
     def _post(self, request_id: int, pending: _Pending, batch: _Batch) -> None:
         payload = blocks.message(batch.text, [blocks.context(batch.text)])
         try:
-            self.client.chat_postMessage(channel=pending.channel, thread_ts=pending.thread_ts, **payload)
+            self.client.chat_postMessage(channel=pending.channel, thread_ts=pending.message_ts, **payload)
         except SlackFailure as error:
-            API_ERRORS.labels("slack").inc()
             with self._changed:
-                if permanent(error):
-                    log.warning("dropped %d line(s) for request #%s's thread: %s",
-                                len(batch.lines), request_id, reason_of(error))  # fmt: skip
-                    self._done(request_id, pending, batch)
-                    return
-                pending.failures += 1
-                wait = min(FIRST_LINE_BACKOFF_SECONDS * 2 ** (pending.failures - 1), LONGEST_LINE_BACKOFF_SECONDS)
-                pending.not_before = time.monotonic() + wait
-            log.warning("could not post in request #%s's thread (%s); trying again in %g s",
-                        request_id, reason_of(error), wait)  # fmt: skip
+                if self._refused(request_id, pending, error, f"{len(batch.lines)} line(s) for its thread"):
+                    self._posted(request_id, pending, batch)
             return
         with self._changed:
-            self._done(request_id, pending, batch)
+            self._posted(request_id, pending, batch)
 
-    def _done(self, request_id: int, pending: _Pending, batch: _Batch) -> None:
+    def _posted(self, request_id: int, pending: _Pending, batch: _Batch) -> None:
         for _ in batch.lines:
             pending.items.popleft()
         pending.lines -= len(batch.lines)
         pending.left_out -= batch.left_out
         self._sent(request_id, pending)
+
+    def _update(self, request_id: int, pending: _Pending, update: _Update) -> None:
+        try:
+            self.client.chat_update(channel=pending.channel, ts=pending.message_ts, **update.payload)
+        except SlackFailure as error:
+            with self._changed:
+                newer = any(not isinstance(item, str) for item in list(pending.items)[1:])
+                if self._refused(request_id, pending, error, "an update of its message", drop=newer):
+                    pending.items.popleft()
+                    self._sent(request_id, pending)
+            return
+        with self._changed:
+            pending.items.popleft()
+            self._sent(request_id, pending)
+
+    def _refused(
+        self, request_id: int, pending: _Pending, error: BaseException, what: str, *, drop: bool = False
+    ) -> bool:
+        """Slack did not take the head of a queue: true when it is to be dropped (no retry mends it, or
+        ``drop``), else the queue waits (called holding the lock)."""
+        API_ERRORS.labels("slack").inc()
+        if drop or permanent(error):
+            log.warning("Slack did not take %s of request #%s (%s); dropped", what, request_id, reason_of(error))
+            return True
+        pending.failures += 1
+        wait = min(FIRST_LINE_BACKOFF_SECONDS * 2 ** (pending.failures - 1), LONGEST_LINE_BACKOFF_SECONDS)
+        pending.not_before = time.monotonic() + wait
+        log.warning("Slack did not take %s of request #%s (%s); trying again in %g s",
+                    what, request_id, reason_of(error), wait)  # fmt: skip
+        return False
 
     def _deliver(self, request_id: int, pending: _Pending) -> None:
         try:

@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 
-from bot.sandbox.standins.slack import Call, FakeSlack
+from bot.changes import RequestView
+from bot.sandbox.standins.slack import BOT_TOKEN, Call, FakeSlack
+from bot.slack_notifier import MOST_QUEUED_LINES, ThreadWriter
+from bot.store.models import RequestState
 from tests.support.bot_process import BotProcess
-from tests.support.clock import pause
+from tests.support.clock import START, pause
 from tests.support.slack_bot import (
     APPROVER_1,
     BTS_CHANNEL,
@@ -134,3 +138,29 @@ def test_an_outcome_slack_did_not_take_is_delivered_by_the_next_process(
         posts = slack.wait_for(lambda calls: [c for c in thread(calls, ts) if "Next steps" in c] and thread(calls, ts))
     assert len([post for post in posts if "upgrade at bts" in post]) == 1, posts
     assert "Next steps" in posts[-1]
+
+
+def test_lines_that_pile_up_past_the_bound_are_counted_and_said_to_be_left_out(slack):
+    view = RequestView(
+        id=7, kind="upgrade", environment="bts", environment_title="Base Test Stand", requester=REQUESTER,
+        state=RequestState.RUNNING, ticket=None, ranges={}, warnings=[], required=1, approvers=[], rejecters=[],
+        expires_at=START, channel=BTS_CHANNEL, message_ts="1700000000.000001",
+    )  # fmt: skip
+    writer = ThreadWriter(WebClient(token=BOT_TOKEN, base_url=slack.url), deliver=lambda _request: None)
+    slack.go_down()
+    lines = [f"line {number}" for number in range(MOST_QUEUED_LINES + 5)]
+    for line in lines:
+        writer.line(view, line)
+    slack.wait_for(lambda calls: calls, refused=True)
+    slack.come_back()
+    try:
+        posts = slack.wait_for(
+            lambda calls: [c for c in calls if "left out" in c.text] and thread(calls, view.message_ts)
+        )
+    finally:
+        writer.close(5)
+    assert "\n".join(posts).splitlines() == [
+        *lines[:MOST_QUEUED_LINES],
+        "(5 more line(s) left out: Slack did not take them fast enough)",
+    ]
+    assert len(posts) < 10, "lines go many to a message"
