@@ -34,7 +34,7 @@ from bot import blocks
 from bot.bookings import Announcement
 from bot.changes import RequestView, request_view
 from bot.config import Settings
-from bot.errors import Refused
+from bot.errors import ConsdbBotError, Refused
 from bot.metrics import API_ERRORS
 from bot.reports import DailyReport, HealthAlert
 from bot.scheduler import Scheduler
@@ -201,6 +201,9 @@ class SlackOutbox:
             return False
         try:
             posted = self._send(post)
+        except ConsdbBotError as error:  # the request cannot be shown any more (its environment is gone)
+            self._give_up(post, error.message, at)
+            return True
         except SlackFailure as error:
             API_ERRORS.labels("slack").inc()
             reason = reason_of(error)
@@ -221,7 +224,8 @@ class SlackOutbox:
         """Send one post; returns what Slack made of it (a message's ts, a file's id)."""
         if post.kind == UPDATE:
             request = self.store.request(post.request_id)
-            assert request is not None
+            if request is None:
+                raise Refused(f"request #{post.request_id} is not in the state database")
             view = request_view(self.settings, self.store, request)
             self.client.chat_update(
                 channel=post.channel, ts=post.message_ts, **blocks.request_message(view, self.settings.slack)
