@@ -41,7 +41,7 @@ def outbox_config(config: Path) -> Path:
     """The bot's configuration, with a short run limit and Slack retried every half second."""
     text = config.read_text()
     text = text.replace(
-        "migrations: {connect_timeout_seconds: 2}", "migrations: {connect_timeout_seconds: 2, run_timeout_seconds: 5}"
+        "migrations: {connect_timeout_seconds: 2}", "migrations: {connect_timeout_seconds: 2, run_timeout_seconds: 8}"
     )
     text = text.replace(
         f"slack: {{announce_channel: {BTS_CHANNEL}}}", f"slack: {{announce_channel: {BTS_CHANNEL}, retry_seconds: 0.5}}"
@@ -88,7 +88,7 @@ def test_a_run_goes_on_at_its_own_pace_while_slack_rate_limits_its_thread(outbox
     slack.rate_limit("chat.postMessage", times=10_000)
     outbox_bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvSlow")
 
-    # Every post is refused with 429 + Retry-After, yet the run ends within its 5 s limit, as it would alone.
+    # Every post is refused with 429 + Retry-After, yet the run ends within its 8 s limit, as it would alone.
     assert recorded_state(tmp_path / "state.sqlite3", 1) == "succeeded"
     assert revisions(databases["BTS_DATABASE_URL"], "latiss") == [HEAD]
     # The bot keeps trying: once a try carries both lines, Slack lets it through.
