@@ -6,9 +6,9 @@ The Slack ends of :class:`bot.changes.ChangeNotifier`, :class:`bot.bookings.Anno
 failure to post a request itself is an error the requester sees.
 
 A request's message and thread are written by a worker thread of their own (:class:`ThreadWriter`):
-a run only puts its lines (and each update of the request's message) in a bounded queue, so a Slack that is slow,
-rate-limits the bot or is down never holds up (or times out) a run, and lines that pile up meanwhile
-go as one message. How a request ended (its message brought up to date, the outcome and the next
+a run only puts its lines (and each update of the request's message) in a bounded queue, so a Slack
+that is slow, rate-limits the bot or is down never holds up (or times out) a run, and lines that
+pile up meanwhile go as one message. How a request ended (its message brought up to date, the outcome and the next
 steps in its thread) is first kept in the state database (:class:`SlackOutbox`), then sent by that
 worker after what was queued before it; what Slack does not take is tried again, with backoff, until
 it does: by the worker while this process holds the request's queue, else by a scheduled job (after
