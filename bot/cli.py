@@ -153,7 +153,10 @@ class _Terminal:
 
     @functools.cached_property
     def store(self) -> Store:
-        store = Store(require(self.settings.state_url, purpose="the bot's state"), clock=now)
+        store = Store(
+            require(self.settings.state_url, purpose="the bot's state"), clock=now,
+            connect_timeout=self.settings.state_connect_timeout_seconds,
+        )  # fmt: skip
         store.upgrade()
         return store
 

@@ -181,10 +181,15 @@ class Cluster(_Model):
 
 
 class Slack(_Model):
+    """Where and how the bot speaks in Slack. A request's outcome Slack did not take is tried again
+    after ``retry_seconds`` (doubling each time, up to ten minutes) until ``give_up_hours``."""
+
     announce_channel: str | None = None
     approve_reaction: str = "white_check_mark"
     reject_reaction: str = "x"
     restart_reaction: str = "arrows_counterclockwise"
+    retry_seconds: float = Field(default=30, gt=0)
+    give_up_hours: float = Field(default=24, gt=0)
 
 
 class Bookings(_Model):
@@ -224,6 +229,7 @@ class Settings(_Model):
     """The whole configuration file."""
 
     state_url: str | Unset = "sqlite:///consdb-bot.sqlite3"
+    state_connect_timeout_seconds: int = Field(default=10, ge=1)
     migrations: Migrations = Migrations()
     schemas: list[str]
     slack: Slack = Slack()

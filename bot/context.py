@@ -77,10 +77,13 @@ class Context:
     def __init__(self, settings: Settings, slack: SlackSettings, environ: Mapping[str, str] = os.environ) -> None:
         self.settings = settings
         self.slack_settings = slack
-        self.store = Store(require(settings.state_url, purpose="the bot's state"), clock=now)
+        self.store = Store(
+            require(settings.state_url, purpose="the bot's state"), clock=now,
+            connect_timeout=settings.state_connect_timeout_seconds,
+        )  # fmt: skip
         self.engine = Engine(settings)
         self.slack = _web_client(slack)
-        self.notifier = SlackNotifier(self.slack, settings)
+        self.notifier = SlackNotifier(self.slack, settings, self.store, clock=now)
         # Answers share one GIL with the acknowledgements: two workers keep a burst of 50 commands
         # acknowledged within 100 ms (benchmarks/slack_ack.py); more workers slow every acknowledgement.
         # Runs mostly wait on their child process: one worker per environment, the most that can run.
@@ -131,6 +134,7 @@ class Context:
         self.bookings.register()
         self.reports.register(self.scheduler)
         self.tickets.register(self.scheduler)
+        self.notifier.register(self.scheduler)
         self.scheduler.lead()
         self.changes.recover_interrupted()
 
@@ -204,6 +208,7 @@ class Context:
         self.scheduler.close()
         self.background.shutdown(wait=True)
         self.runs.shutdown(wait=True)
+        self.notifier.close()
 
 
 def _web_client(slack: SlackSettings) -> WebClient:

@@ -19,11 +19,19 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Table, create_engine, event, select, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import Connection, Table, create_engine, event, func, select, text, update
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.errors import ConfigError
 from bot.logs import TRACE
 from bot.store.models import (
     OPEN_STATES,
@@ -34,6 +42,7 @@ from bot.store.models import (
     JiraComment,
     RequestState,
     SeenEvent,
+    SlackPost,
 )
 
 STATE_TREE = Path(__file__).resolve().parent / "alembic"
@@ -58,22 +67,58 @@ def now() -> datetime:
 class Store:
     """The bot's state database."""
 
-    def __init__(self, url: str, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, url: str, *, clock: Callable[[], datetime], connect_timeout: int = 10) -> None:
         """``clock`` stamps what the store writes (approvals, audit, heartbeats): :func:`now` in the
-        bot, a test's own clock in tests, so that nothing depends on the day the suite runs."""
+        bot, a test's own clock in tests, so that nothing depends on the day the suite runs.
+        ``connect_timeout`` bounds every connection to a PostgreSQL state database, so that a server
+        behind a silent proxy is an error, not a hang."""
         self.clock = clock
-        # A connection the state database dropped (a restart, a network cut) is found out before use.
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        self.url = _state_url(url)
+        self.shown_url = make_url(url).render_as_string(hide_password=True)  # as configured, password masked
+        self.connect_timeout = connect_timeout
+        postgres = self.url.get_backend_name() == "postgresql"
+        try:
+            # A connection the state database dropped (a restart, a network cut) is found out before use.
+            self.engine: Engine = create_engine(
+                self.url,
+                future=True,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": connect_timeout} if postgres else {},
+            )
+        except (NoSuchModuleError, ImportError) as error:
+            raise ConfigError(
+                f"state_url {self.shown_url} names a database the bot has no driver for ({error})",
+                hint="Use sqlite:///consdb-bot.sqlite3 or postgresql://USER@HOST:PORT/DATABASE.",
+            ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def reach(self) -> Connection:
+        """A connection to the state database, or one line saying which one cannot be reached and why."""
+        try:
+            return self.engine.connect()
+        except DBAPIError as error:
+            cause = error.orig if error.orig is not None else error
+            reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            if isinstance(self.url.password, str) and self.url.password:
+                reason = reason.replace(self.url.password, "***")
+            waited = (
+                f", within state_connect_timeout_seconds ({self.connect_timeout} s)"
+                if self.engine.dialect.name == "postgresql"
+                else ""
+            )
+            raise ConfigError(
+                f"cannot reach the bot's state database at {self.shown_url} ({reason}): check state_url"
+                f" and that the database answers{waited}"
+            ) from None
 
     def upgrade(self, *, foreign_tables: Sequence[Table] = ()) -> None:
         """Create or upgrade the state tables with the bot's own small Alembic tree; ``foreign_tables``
         are tables a library owns (APScheduler's jobs), created if missing under the same lock."""
         config = Config()
         config.set_main_option("script_location", str(STATE_TREE))
-        with _upgrade_lock, self.engine.begin() as connection:
+        with _upgrade_lock, self.reach() as connection, connection.begin():
             if connection.dialect.name == "postgresql":  # replicas starting together upgrade one at a time
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
             config.attributes["connection"] = connection
@@ -319,6 +364,67 @@ class Store:
         with self.session() as session:
             return list(session.scalars(query.order_by(JiraComment.id)))
 
+    def add_slack_post(self, post: SlackPost) -> bool:
+        """Keep what a request's Slack view is owed; false when it is owed (or was delivered) already."""
+        try:
+            with self.session() as session:
+                session.add(post)
+        except IntegrityError:
+            return False
+        return True
+
+    def owed_slack_posts(self, request_id: int) -> list[SlackPost]:
+        """What a request's Slack view is still owed, in the order it is to be sent."""
+        query = select(SlackPost).where(
+            SlackPost.request_id == request_id, SlackPost.delivered_at.is_(None), SlackPost.given_up_at.is_(None)
+        )
+        with self.session() as session:
+            return list(session.scalars(query.order_by(SlackPost.id)))
+
+    def due_slack_requests(self, at: datetime) -> list[int]:
+        """The requests whose Slack view is owed something due by ``at``, longest waiting first."""
+        query = (
+            select(SlackPost.request_id)
+            .where(
+                SlackPost.delivered_at.is_(None), SlackPost.given_up_at.is_(None),
+                SlackPost.next_attempt_at <= utc(at),
+            )
+            .group_by(SlackPost.request_id)
+            .order_by(func.min(SlackPost.id))
+        )  # fmt: skip
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def slack_post(self, post_id: int) -> SlackPost | None:
+        with self.session() as session:
+            return session.get(SlackPost, post_id)
+
+    def claim_slack_post(self, post_id: int, *, attempts: int, next_attempt_at: datetime) -> bool:
+        """Take the next attempt at a post: false when another thread or process took it, or it is done."""
+        with self.session() as session:
+            result = session.execute(
+                update(SlackPost)
+                .where(
+                    SlackPost.id == post_id, SlackPost.attempts == attempts,
+                    SlackPost.delivered_at.is_(None), SlackPost.given_up_at.is_(None),
+                )
+                .values(attempts=attempts + 1, next_attempt_at=utc(next_attempt_at))
+            )  # fmt: skip
+            return result.rowcount == 1
+
+    def settle_slack_post(
+        self, post_id: int, *, error: str | None = None, delivered_at: datetime | None = None,
+        posted_ref: str | None = None, given_up_at: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """Record how an attempt went: delivered (with what Slack made), failed (``error``) or given up."""
+        values: dict[str, Any] = {"last_error": error}
+        if delivered_at is not None:
+            values |= {"delivered_at": utc(delivered_at), "posted_ref": posted_ref}
+        if given_up_at is not None:
+            values["given_up_at"] = utc(given_up_at)
+        with self.session() as session:
+            session.execute(update(SlackPost).where(SlackPost.id == post_id).values(**values))
+
     def on_ticket(self, ticket: str) -> tuple[list[ChangeRequest], list[Booking], list[AuditRecord], list[JiraComment]]:
         """All the bot knows of a ticket: its requests and bookings, the outcomes of changes made from a
         terminal, and the comments it made or owes, each oldest first."""
@@ -369,6 +475,20 @@ def _overlapping(
         Booking.id != (besides or 0),
     )
     return session.scalars(query.order_by(Booking.starts_at)).first()
+
+
+def _state_url(text: str) -> URL:
+    """The state URL as the bot connects to it: ``postgresql://`` means psycopg 3, the driver it ships
+    (SQLAlchemy's own default would be psycopg2)."""
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ConfigError(
+            "state_url is not a database URL",
+            hint="Write it as sqlite:///consdb-bot.sqlite3 or postgresql://USER@HOST:PORT/DATABASE"
+            " (the password from the environment).",
+        ) from None
+    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
 
 
 def utc(moment: datetime) -> datetime:

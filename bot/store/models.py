@@ -1,5 +1,5 @@
-"""The bot's own state: change requests, approvals, test-stand bookings, Jira comments, ids of things done
-once, the audit trail.
+"""The bot's own state: change requests, approvals, test-stand bookings, Jira comments, what Slack is owed,
+ids of things done once, the audit trail.
 
 Never ConsDB's data: this lives in ``state_url`` (SQLite by default, PostgreSQL in production).
 """
@@ -160,3 +160,33 @@ class JiraComment(Base):
     given_up_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("about", name="uq_jira_comments_about"),)
+
+
+class SlackPost(Base):
+    """What a request's Slack view is owed, kept until Slack took it (or the bot gave up): its message
+    brought up to date (``update``, rendered from the request as it stands when sent), or its outcome
+    in its thread (``post``, or ``upload`` when too long for a message; ``payload`` is what is sent).
+
+    ``about`` names it (``request-12-succeeded-outcome``), so that one outcome is owed once; each
+    attempt is claimed by moving ``attempts`` on, so that one process at a time tries it; ``posted_ref``
+    is the ts of the message Slack made (the file id of an upload).
+    """
+
+    __tablename__ = "slack_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    about: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[int] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+    posted_ref: Mapped[str | None] = mapped_column(String(64))
+    given_up_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("about", name="uq_slack_posts_about"),)

@@ -2,8 +2,10 @@
 
 It serves ``/api/<method>`` with Slack's envelope (``{"ok": true, ...}`` or ``{"ok": false,
 "error": ...}``), checks the bearer token, records every call with its arguments (query, form and
-JSON bodies merged), can answer 429 with ``Retry-After`` as Slack's rate limits do, and serves the
-upload URLs that ``files.getUploadURLExternal`` hands out. Tests wait on what it recorded.
+JSON bodies merged), can answer 429 with ``Retry-After`` as Slack's rate limits do, or fail every
+call as Slack does in an outage (HTTP 503, or ``fatal_error``), and serves the upload URLs that
+``files.getUploadURLExternal`` hands out. Calls it refused are recorded apart from those it took.
+Tests wait on what it recorded.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class SlackState:
     absent_from: set[str] = field(default_factory=set)
     uploads: dict[str, bytes] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
+    outage: tuple[int, str] | None = None
+    """While Slack is down: the HTTP status and the error every call gets."""
+    refused: list[Call] = field(default_factory=list)
+    """Calls answered with a rate limit or an outage: Slack did not take them."""
 
 
 class FakeSlack(LocalServer):
@@ -63,28 +69,59 @@ class FakeSlack(LocalServer):
         """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After: 1``."""
         self.state.rate_limited[method] = times
 
+    def go_down(self, *, status: int = 503, error: str = "service_unavailable") -> None:
+        """Fail every call from now on, as Slack does in an outage: HTTP ``status`` (503; or 200, with
+        ``error`` such as ``fatal_error``), until :meth:`come_back`."""
+        with self._changed:
+            self.state.outage = (status, error)
+
+    def come_back(self) -> None:
+        with self._changed:
+            self.state.outage = None
+
     def calls(self, method: str | None = None) -> list[Call]:
         with self._changed:
             return [call for call in self.state.calls if method is None or call.method == method]
 
-    def wait_for(self, predicate: Callable[[list[Call]], Any], *, timeout: float = 60) -> Any:
-        """Block until ``predicate(calls)`` is truthy (checked whenever a call arrives); return it."""
+    def refused(self, method: str | None = None) -> list[Call]:
+        """Calls answered with a rate limit or an outage, which Slack did not take."""
         with self._changed:
-            result = self._changed.wait_for(lambda: predicate(list(self.state.calls)), timeout=timeout)
+            return [call for call in self.state.refused if method is None or call.method == method]
+
+    def wait_for(self, predicate: Callable[[list[Call]], Any], *, timeout: float = 60, refused: bool = False) -> Any:
+        """Block until ``predicate(calls)`` is truthy (checked whenever a call arrives); return it.
+        ``refused``: the calls Slack refused, instead of those it took."""
+        with self._changed:
+            seen = self.state.refused if refused else self.state.calls
+            result = self._changed.wait_for(lambda: predicate(list(seen)), timeout=timeout)
         if not result:
-            methods = [f"{call.method} {call.args.get('text', '')[:80]!r}" for call in self.state.calls]
+            methods = [f"{call.method} {call.args.get('text', '')[:80]!r}" for call in seen]
             raise AssertionError("Slack never saw what the test waited for; it saw:\n" + "\n".join(methods))
         return result
 
-    def _record(self, call: Call) -> None:
+    def _record(self, call: Call, *, refused: bool = False) -> None:
         with self._changed:
-            self.state.calls.append(call)
+            (self.state.refused if refused else self.state.calls).append(call)
             self._changed.notify_all()
 
+    def _refusal(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """The answer of a Slack that does not take this call now (down, or rate-limiting it), or None."""
+        with self._changed:
+            if self.state.outage is not None:
+                status, error = self.state.outage
+                answer: tuple[int, dict[str, Any], dict[str, str]] = (status, {"ok": False, "error": error}, {})
+            elif self.state.rate_limited.get(method, 0) > 0:
+                self.state.rate_limited[method] -= 1
+                answer = (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+            else:
+                return None
+        self._record(Call(method, args, answer[1]), refused=True)
+        return answer
+
     def _answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
-        if self.state.rate_limited.get(method, 0) > 0:
-            self.state.rate_limited[method] -= 1
-            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+        refusal = self._refusal(method, args)
+        if refusal is not None:
+            return refusal
         ts = f"1700000000.{next(self._ts):06d}"
         answers: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.test": lambda: {"url": "https://consdb.slack.com/", "team": "Rubin", "user": "consdb-bot",
@@ -128,6 +165,10 @@ class FakeSlack(LocalServer):
             def _serve(self, body: bytes) -> None:
                 parsed = urlparse(self.path)
                 name = parsed.path.removeprefix("/api/")
+                refusal = fake._refusal(name, {}) if name.startswith(("upload/", "response")) else None
+                if refusal is not None:  # the Web API's calls are refused below, with their arguments
+                    self.reply(*refusal)
+                    return
                 if name.startswith("upload/"):
                     fake.state.uploads[name] = body
                     self.reply(200, {"ok": True}, {})
