@@ -165,10 +165,14 @@ class Cluster(_Model):
 
 
 class Slack(_Model):
+    """Where news goes, the reactions that approve, reject and restart, and the largest request body the
+    bot reads (Slack's own are a few kilobytes; a larger one is refused before it is read)."""
+
     announce_channel: str | None = None
     approve_reaction: str = "white_check_mark"
     reject_reaction: str = "x"
     restart_reaction: str = "arrows_counterclockwise"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
 
 
 class Bookings(_Model):

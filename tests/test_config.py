@@ -37,11 +37,13 @@ def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_
     example, expected = yaml.safe_load(EXAMPLE_CONFIG.read_text()), yaml.safe_load(contract.read_text())
     added = {key: example.pop(key) for key in set(example) - set(expected)}
     added_to_jira = {key: example["jira"].pop(key) for key in set(example["jira"]) - set(expected["jira"])}
+    added_to_slack = {key: example["slack"].pop(key) for key in set(example["slack"]) - set(expected["slack"])}
     assert example == expected
     defaults = Settings.model_validate({"schemas": [], "environments": {}})
     assert added == {key: getattr(defaults, key).model_dump() for key in ("bookings", "reports", "scheduler")}
     assert added_to_jira == defaults.jira.model_dump(include=set(added_to_jira))
     assert set(added_to_jira) == {"timeout_seconds", "retry_seconds", "give_up_hours"}
+    assert added_to_slack == {"max_body_bytes": defaults.slack.max_body_bytes}
 
 
 def test_a_missing_variable_fails_only_the_command_that_needs_it(contract: Path):

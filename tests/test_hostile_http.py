@@ -1,0 +1,125 @@
+"""Slack's door under hostile input and faults: oversized and malformed requests, replays, an approval
+that arrives while the state database is down, and approvals behind a crowd of slow commands. Each
+test drives the running bot over HTTP as Slack (or a stranger) would."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import socket
+from urllib.parse import urlencode
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+from bot.app import HttpSurface
+from bot.config import load_settings
+from bot.context import Context, SlackSettings
+from tests.support.bot_process import SIGNING_SECRET, BotProcess, sign
+from tests.support.slack_bot import (
+    BTS_CHANNEL,
+    REQUESTER,
+)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def raw_exchange(bot: BotProcess, head: bytes, body: bytes = b"") -> bytes:
+    """Send a request's head (and only ``body`` of what it promises), return the status line the bot
+    answers: an answer to a request whose body was never sent is an answer given without reading it."""
+    with socket.create_connection(("127.0.0.1", bot.port), timeout=20) as connection:
+        connection.sendall(head + body)
+        return connection.makefile("rb").readline()
+
+
+def command_body(bot: BotProcess, text: str, *, user: str = REQUESTER, trigger: str = "13345224609.738474") -> bytes:
+    return urlencode({
+        "token": "legacy", "team_id": "T0RUBIN", "channel_id": BTS_CHANNEL, "user_id": user,
+        "user_name": user.lower(), "command": "/consdb", "text": text, "response_url": bot.response_url,
+        "trigger_id": trigger,
+    }).encode()  # fmt: skip
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(bot, slack):
+    head = (
+        b"POST /slack/events HTTP/1.1\r\nHost: consdb-bot\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 400000000\r\n\r\n"
+    )
+    assert raw_exchange(bot, head, b'{"type": "event_callback", "event": {' + b" " * 4000).split()[1] == b"413"
+    signed = sign(b"")
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: consdb-bot\r\nContent-Type: {FORM}\r\nContent-Length: 2000000\r\n"
+        f"X-Slack-Request-Timestamp: {int(bot.now())}\r\nX-Slack-Signature: {signed['X-Slack-Signature']}\r\n\r\n"
+    ).encode()
+    assert raw_exchange(bot, head).split()[1] == b"413"
+    assert bot.get("/healthz").status == 200
+    assert slack.calls("chat.postMessage") == []
+
+
+def test_an_unsigned_or_stale_request_is_refused_with_401_without_reading_its_body(bot, slack):
+    unsigned = b"POST /slack/events HTTP/1.1\r\nHost: consdb-bot\r\nContent-Type: application/json\r\n"
+    assert raw_exchange(bot, unsigned + b"Content-Length: 500000\r\n\r\n").split()[1] == b"401"
+    stale = sign(b"x" * 500000, timestamp=int(bot.now()) - 600)
+    head = (
+        unsigned
+        + (
+            f"Content-Length: 500000\r\nX-Slack-Request-Timestamp: {stale['X-Slack-Request-Timestamp']}\r\n"
+            f"X-Slack-Signature: {stale['X-Slack-Signature']}\r\n\r\n"
+        ).encode()
+    )
+    assert raw_exchange(bot, head).split()[1] == b"401"
+    assert slack.calls("chat.postMessage") == []
+
+
+def test_the_body_limit_is_configurable(config, slack, databases, tmp_path):
+    text = config.read_text().replace(f"slack: {{announce_channel: {BTS_CHANNEL}}}",
+                                      f"slack: {{announce_channel: {BTS_CHANNEL}, max_body_bytes: 2048}}")  # fmt: skip
+    config.write_text(text)
+    with BotProcess(config, slack.url, environ=databases) as bot:
+        long = command_body(bot, "status bts " + "latiss " * 400)
+        refused = bot.post(long, {"Content-Type": FORM, **sign(long, timestamp=int(bot.now()))})
+        short = command_body(bot, "status bts")
+        taken = bot.post(short, {"Content-Type": FORM, **sign(short, timestamp=int(bot.now()))})
+    assert (refused.status, taken.status) == (413, 200)
+    assert "2048 bytes" in refused.body
+
+
+def test_in_socket_mode_slack_events_are_not_taken_over_http(config):
+    """Socket Mode verifies nothing (Slack's events come over the socket), so its HTTP port, which serves
+    /healthz and /metrics to the cluster, must not take events: a forged approval would count."""
+    settings = load_settings(config, environ={})
+    socket_mode = SlackSettings.from_environment({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"},
+                                                 socket_mode=True)  # fmt: skip
+    surface = HttpSurface(Context(settings, socket_mode), None)
+    event = json.dumps({"type": "event_callback", "event_id": "EvForged", "event": {"type": "reaction_added"}})
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "CONTENT_LENGTH": str(len(event)),
+               "CONTENT_TYPE": "application/json", "wsgi.input": io.BytesIO(event.encode())}  # fmt: skip
+    setup_testing_defaults(environ)
+    answered: list[str] = []
+    surface(environ, lambda status, _headers, *_: answered.append(status))
+    assert answered == ["404 Not Found"]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [("abc", None), ("1e9", None), ("", None), ("17000000000000000000000000", None), (None, "v0=\u00e9t\u00e9"),
+     (None, "v1=" + "0" * 64), (None, "")],
+)  # fmt: skip
+def test_a_malformed_timestamp_or_signature_is_refused_with_401_and_no_traceback(bot, slack, timestamp, signature):
+    body = command_body(bot, "status bts")
+    stamp = str(int(bot.now())) if timestamp is None else timestamp
+    headers = sign(body, timestamp=0)
+    headers["X-Slack-Request-Timestamp"] = stamp
+    headers["X-Slack-Signature"] = signature if signature is not None else _signature(body, stamp)
+    reply = bot.post(body, {"Content-Type": FORM, **headers})
+    assert reply.status == 401
+    output = bot.output()
+    assert "Traceback" not in output
+    assert slack.calls("chat.postMessage") == []
+
+
+def _signature(body: bytes, stamp: str) -> str:
+    """Slack's signature of ``body`` at ``stamp``, whatever ``stamp`` is."""
+    return "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
