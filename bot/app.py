@@ -262,3 +262,4 @@ def _sweep(context: Context, stop: threading.Event) -> None:
         context.submit(context.health.refresh)
         context.submit(context.changes.expire_due)
         context.submit(context.changes.recover_interrupted)
+        context.submit(context.replays.forget_old)

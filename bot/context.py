@@ -28,6 +28,7 @@ from bot.jira_client import JiraDesk
 from bot.kube import Cluster, LogExcerpt, RestartResult
 from bot.metrics import API_ERRORS
 from bot.pqserver import schema_check
+from bot.replays import Replays
 from bot.reports import ReportService
 from bot.scheduler import Scheduler
 from bot.slack_notifier import SlackAnnouncer, SlackNotifier
@@ -108,6 +109,7 @@ class Context:
         )  # fmt: skip
         self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer, clock=now)
         self.health = Health(settings, self.store, self.scheduler)
+        self.replays = Replays(self.store, clock=now)
         self._under_way: set[Future[Any]] = set()
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()

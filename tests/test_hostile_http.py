@@ -19,8 +19,12 @@ from bot.config import load_settings
 from bot.context import Context, SlackSettings
 from tests.support.bot_process import SIGNING_SECRET, BotProcess, sign
 from tests.support.slack_bot import (
+    APPROVER_1,
     BTS_CHANNEL,
     REQUESTER,
+    hold_bts,
+    posted_request,
+    request_state,
 )
 
 FORM = "application/x-www-form-urlencoded"
@@ -123,3 +127,20 @@ def test_a_malformed_timestamp_or_signature_is_refused_with_401_and_no_traceback
 def _signature(body: bytes, stamp: str) -> str:
     """Slack's signature of ``body`` at ``stamp``, whatever ``stamp`` is."""
     return "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+
+
+def test_a_replayed_slash_command_is_ignored(bot, slack):
+    hold_bts(bot, slack)
+    body = command_body(bot, "migrate bts startrackerwide")
+    headers = {"Content-Type": FORM, **sign(body, timestamp=int(bot.now()))}
+    assert bot.post(body, headers).status == 200
+    ts = posted_request(slack, 1).reply["ts"]
+    bot.reaction("x", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvReject")
+    request_state(slack, 1, "rejected")
+
+    replayed = bot.post(body, headers)
+    assert (replayed.status, replayed.body) == (200, "")
+    bot.command("migrate bts latiss")
+    second = posted_request(slack, 2)
+    assert "latiss" in json.dumps(second.args["blocks"])
+    assert "startrackerwide" not in json.dumps(second.args["blocks"])

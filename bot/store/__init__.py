@@ -16,9 +16,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Table, create_engine, event, select, text, update
+from sqlalchemy import Table, create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logs import TRACE
@@ -40,6 +40,9 @@ _upgrade_lock = threading.Lock()
 # Bookings are checked for overlaps and written in one step: by one thread of a process at a time,
 # and on PostgreSQL by one process at a time per environment.
 _booking_lock = threading.Lock()
+STATE_UNAVAILABLE = (OperationalError, InterfaceError)
+"""What the store raises when the state database does not answer (down, restarting, refusing
+connections): nothing was written, and the same call may succeed later."""
 
 
 def now() -> datetime:
@@ -205,6 +208,16 @@ class Store:
         except IntegrityError:
             return False
         return True
+
+    def seen(self, event_id: str) -> bool:
+        """Whether an id was marked seen (by :meth:`first_sighting`)."""
+        with self.session() as session:
+            return session.get(SeenEvent, event_id) is not None
+
+    def forget_sightings(self, prefix: str, *, before: datetime) -> None:
+        """Forget ids that start with ``prefix``, seen before ``before``: those only needed for a while."""
+        with self.session() as session:
+            session.execute(delete(SeenEvent).where(SeenEvent.event_id.startswith(prefix), SeenEvent.at < utc(before)))
 
     def audit(
         self,
