@@ -22,7 +22,7 @@ from bot.changes import APPROVE, ChangeService
 from bot.config import Environment, Settings, require
 from bot.engine.runner import STOPPING
 from bot.engine.service import Engine
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StateUnavailable
 from bot.health import Health
 from bot.jira_client import JiraDesk
 from bot.kube import Cluster, LogExcerpt, RestartResult
@@ -82,10 +82,13 @@ class Context:
         self.engine = Engine(settings)
         self.slack = _web_client(slack)
         self.notifier = SlackNotifier(self.slack, settings)
-        # Answers share one GIL with the acknowledgements: two workers keep a burst of 50 commands
+        # Answers share one GIL with the acknowledgements: two workers keep a burst of 100 commands
         # acknowledged within 100 ms (benchmarks/slack_ack.py); more workers slow every acknowledgement.
+        # Reactions have a lane of their own, so that an approval never waits behind a burst of slow
+        # answers (benchmarks/approvals.py); counting one is short, so a few workers are plenty.
         # Runs mostly wait on their child process: one worker per environment, the most that can run.
         self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="consdb-bot-work")
+        self.reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="consdb-bot-react")
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
         self.scheduler = Scheduler(self.store, poll_seconds=settings.scheduler.poll_seconds)
         announcer = SlackAnnouncer(self.slack)
@@ -154,6 +157,11 @@ class Context:
             STOPPING.set()
             wait(unfinished, timeout=ABORT_SECONDS)
 
+    def react(self, **reaction: Any) -> Future[None]:
+        """Count a reaction (:meth:`ChangeService.react`) in the reactions' own lane; the future fails
+        with :class:`StateUnavailable` when it could not be recorded."""
+        return self._start(self.reactions, self.changes.react, **reaction)
+
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work off the request thread, logging what escapes it."""
         return self._start(self.background, work, *args, **kwargs)
@@ -205,6 +213,7 @@ class Context:
     def close(self) -> None:
         self.scheduler.close()
         self.background.shutdown(wait=True)
+        self.reactions.shutdown(wait=True)
         self.runs.shutdown(wait=True)
 
 
@@ -216,5 +225,7 @@ def _web_client(slack: SlackSettings) -> WebClient:
 
 def _log_failure(future: Future[Any]) -> None:
     error = future.exception()
-    if error is not None:
+    if isinstance(error, StateUnavailable):  # expected while that database is down: one line, no traceback
+        log.warning("%s", error.message)
+    elif error is not None:
         log.error("background work failed", exc_info=error)

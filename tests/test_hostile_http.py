@@ -9,22 +9,30 @@ import hmac
 import io
 import json
 import socket
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.app import HttpSurface
 from bot.config import load_settings
 from bot.context import Context, SlackSettings
-from tests.support.bot_process import SIGNING_SECRET, BotProcess, sign
+from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
+from tests.conftest import libpq
+from tests.support.bot_process import SIGNING_SECRET, BotProcess, Reply, sign
 from tests.support.slack_bot import (
     APPROVER_1,
     BTS_CHANNEL,
     REQUESTER,
+    ephemeral_to,
     hold_bts,
     posted_request,
     request_state,
+    revisions,
 )
 
 FORM = "application/x-www-form-urlencoded"
@@ -144,3 +152,102 @@ def test_a_replayed_slash_command_is_ignored(bot, slack):
     second = posted_request(slack, 2)
     assert "latiss" in json.dumps(second.args["blocks"])
     assert "startrackerwide" not in json.dumps(second.args["blocks"])
+
+
+# An approval while the state database is down ------------------------------------------------------
+
+
+@pytest.fixture
+def postgres_state(new_database, config: Path) -> str:
+    """The bot's state in a PostgreSQL database of its own (as in production), which the test can close."""
+    url = new_database().replace("postgresql://", "postgresql+psycopg://")
+    text = config.read_text()
+    config.write_text("\n".join(f"state_url: {url}" if line.startswith("state_url:") else line
+                                for line in text.splitlines()) + "\n")  # fmt: skip
+    return url
+
+
+def close_database(server_url: str, url: str, *, closed: bool) -> None:
+    """Refuse (or allow again) every connection to the database of ``url``, ending those it has: to the
+    bot it is as if its database server had gone away."""
+    name = make_url(url).database
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if closed else "true"}')
+        if closed:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+
+
+def deliver(bot: BotProcess, payload: bytes, *, retry: int = 0) -> Reply:
+    """One delivery of an event, as Slack makes it: signed when sent, numbered when it is a retry."""
+    headers = {"Content-Type": "application/json", **sign(payload, timestamp=int(bot.now()))}
+    if retry:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"}
+    return bot.post(payload, headers)
+
+
+def test_an_approval_the_state_database_cannot_record_is_refused_told_and_counted_once_when_slack_retries(
+    config, postgres_state, server_url, slack, databases, kube, tmp_path
+):
+    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    with BotProcess(config, slack.url, environ=environ) as bot:
+        hold_bts(bot, slack)
+        bot.command("migrate bts startrackerwide", user=REQUESTER)
+        ts = posted_request(slack, 1).reply["ts"]
+        ephemeral_to(slack, REQUESTER, "Request #1 is posted")  # the command's work is done
+        approval = json.dumps({
+            "token": "legacy", "team_id": "T0RUBIN", "api_app_id": "A0CONSDB", "type": "event_callback",
+            "event_id": "EvLost", "event_time": int(bot.now()),
+            "event": {"type": "reaction_added", "user": APPROVER_1, "reaction": "white_check_mark",
+                      "item": {"type": "message", "channel": BTS_CHANNEL, "ts": ts}, "event_ts": f"{bot.now():.6f}"},
+        }).encode()  # fmt: skip
+
+        close_database(server_url, postgres_state, closed=True)
+        try:
+            refused = deliver(bot, approval)
+            told = ephemeral_to(slack, APPROVER_1, "could not be counted yet")
+        finally:
+            close_database(server_url, postgres_state, closed=False)
+        assert refused.status == 503
+        assert told.args["channel"] == BTS_CHANNEL
+        assert "Slack sends it again" in told.text
+
+        assert deliver(bot, approval, retry=1).status == 200
+        request_state(slack, 1, "succeeded")
+        assert deliver(bot, approval, retry=2).status == 200
+    assert revisions(databases["BTS_DATABASE_URL"], "startrackerwide") != []
+    assert len([c for c in slack.calls("chat.update") if c.text.endswith(": running")]) == 1
+    with psycopg.connect(libpq(postgres_state)) as state:
+        approvals = state.execute(
+            "SELECT count(*) FROM audit_records WHERE action = 'approved' AND actor = %s", (APPROVER_1,)
+        ).fetchone()
+    assert approvals == (1,)
+
+
+# Approvals behind slow commands ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def jira() -> Iterator[FakeJira]:
+    with FakeJira() as fake:
+        fake.add_issue("OSW-123", "Add the visit1 quicklook columns")
+        yield fake
+        fake.release()
+
+
+def test_an_approval_starts_its_run_while_slow_commands_hold_every_worker(
+    config, slack, databases, kube, jira, tmp_path
+):
+    config.write_text(config.read_text() + "jira:\n  url: ${JIRA_URL}\n  project: OSW\n  timeout_seconds: 120\n")
+    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig"), "JIRA_URL": jira.url, "JIRA_TOKEN": JIRA_TOKEN}
+    with BotProcess(config, slack.url, environ=environ) as bot:
+        hold_bts(bot, slack)
+        bot.command("migrate bts startrackerwide", user=REQUESTER)
+        ts = posted_request(slack, 1).reply["ts"]
+        jira.hold()
+        for _ in range(4):  # more than the bot's workers for answers: each waits for Jira
+            assert bot.command("ticket OSW-123").status == 200
+        bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvBehind")
+        request_state(slack, 1, "succeeded")
+        answered_by_jira = list(jira.calls)
+        jira.release()
+    assert answered_by_jira == [], "the run waited for the slow commands"
