@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from prometheus_client import make_wsgi_app
 from slack_bolt import App
@@ -29,7 +29,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 
 import handlers
-from bot.context import Context
+from bot.context import Acknowledging, Context
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,11 @@ class _PooledServer(WSGIServer):
     # socketserver's default backlog is 5: a burst of Slack requests would be reset, not queued.
     request_queue_size = 128
 
+    def __init__(self, port: int, *, acknowledging: Acknowledging) -> None:
+        """``acknowledging`` counts the connections taken and not yet answered (slow work waits on it)."""
+        self.acknowledging = acknowledging
+        super().__init__(("", port), _QuietHandler)
+
     def server_activate(self) -> None:
         super().server_activate()
         self._connections: queue.SimpleQueue[tuple[socket.socket, Any] | None] = queue.SimpleQueue()
@@ -87,6 +92,7 @@ class _PooledServer(WSGIServer):
             thread.start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        self.acknowledging.begin()
         self._connections.put((request, client_address))
 
     def _answer_connections(self) -> None:
@@ -100,6 +106,7 @@ class _PooledServer(WSGIServer):
                 log.exception("answering %s failed", address)
             finally:
                 self.shutdown_request(request)
+                self.acknowledging.end()
 
     def server_close(self) -> None:
         super().server_close()
@@ -109,6 +116,8 @@ class _PooledServer(WSGIServer):
 
 class _QuietHandler(WSGIRequestHandler):
     timeout = READ_TIMEOUT_SECONDS
+    # wsgiref writes the status line, the headers and the body apart: buffered, an answer is one send.
+    wbufsize = -1
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - " + format, self.address_string(), *args)
@@ -230,8 +239,8 @@ def serve(context: Context, *, port: int, socket_mode: bool, stop_seconds: float
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda number, _frame: signalled.append(number))
     threading.Thread(target=_sweep, args=(context, stop), daemon=True, name="sweeper").start()
-    surface = HttpSurface(context, None if socket_mode else SlackRequestHandler(app))
-    server = make_server("", port, surface, server_class=_PooledServer, handler_class=_QuietHandler)
+    server = _PooledServer(port, acknowledging=context.acknowledging)
+    server.set_app(HttpSurface(context, None if socket_mode else SlackRequestHandler(app)))
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     connection = SocketModeHandler(app, context.slack_settings.app_token) if socket_mode else None
     try:
