@@ -64,7 +64,7 @@ class CommandHandlers:
             self.context.submit(self.work, invocation, command, client, signature=signature)
 
     def work(
-        self, invocation: grammar.Invocation, command: dict[str, Any], client: WebClient, *, signature: str = ""
+        self, invocation: grammar.Invocation, command: dict[str, Any], client: WebClient, *, signature: str
     ) -> None:
         """Answer a command; nothing for a replay that another replica acknowledged first."""
         if signature and not self.context.replays.first_anywhere(signature):
