@@ -29,7 +29,7 @@ from bot.engine.runner import STOPPING, run_name
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan, revision_argument
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text, short
-from bot.errors import ConsdbBotError, Refused
+from bot.errors import ConsdbBotError, Refused, StateUnavailable
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
 from bot.store import UNREACHABLE, Store, aware, expired, silent_for
@@ -349,9 +349,25 @@ class ChangeService:
     def react(
         self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str, event_ts: str
     ) -> None:
-        """A reaction was added or removed somewhere; act if it counts, and say nothing if not."""
-        if not self.store.first_sighting(event_id):
+        """A reaction was added or removed somewhere; act if it counts, and say nothing if not.
+
+        The event is marked seen only once what it says is recorded. When the state database fails on
+        the way, :class:`StateUnavailable` goes up (Slack is answered so that it delivers the event
+        again) and the redelivery is counted, not dropped as seen. Counting again what was half recorded
+        changes nothing: a verdict stands by its event's timestamp, and every move is a compare-and-set.
+        """
+        slack = self.settings.slack
+        if reaction not in (slack.approve_reaction, slack.reject_reaction, slack.restart_reaction):
             return
+        try:
+            if self.store.seen(event_id):
+                return
+            self._react(channel, message_ts, user, reaction, added=added, event_ts=event_ts)
+            self.store.first_sighting(event_id)
+        except UNREACHABLE as error:
+            raise StateUnavailable(f"my state database did not answer ({type(error).__name__})") from error
+
+    def _react(self, channel: str, message_ts: str, user: str, reaction: str, *, added: bool, event_ts: str) -> None:
         with self._posting:
             request = self.store.request_for_message(channel, message_ts)
         if request is not None and reaction == self.settings.slack.restart_reaction and added:
@@ -365,6 +381,8 @@ class ChangeService:
         try:
             with traced((request.outcome or {}).get("trace") or TRACE.get()):
                 self._count(request, user, reaction, verdict, added=added, event_ts=event_ts)
+        except UNREACHABLE:
+            raise
         except Exception:
             log.exception("a reaction on request #%s could not be counted", request.id)
             self.store.audit(

@@ -181,8 +181,10 @@ class Cluster(_Model):
 
 
 class Slack(_Model):
-    """Where and how the bot speaks in Slack. A request's outcome Slack did not take is tried again
-    after ``retry_seconds`` (doubling each time, up to ten minutes) until ``give_up_hours``."""
+    """Where and how the bot speaks in Slack: where news goes, the reactions that approve, reject and
+    restart; a request's outcome Slack did not take is tried again after ``retry_seconds`` (doubling,
+    up to ten minutes) until ``give_up_hours``; the largest request body the bot reads (Slack's own are
+    a few kilobytes; a larger one is refused before it is read)."""
 
     announce_channel: str | None = None
     approve_reaction: str = "white_check_mark"
@@ -190,6 +192,7 @@ class Slack(_Model):
     restart_reaction: str = "arrows_counterclockwise"
     retry_seconds: float = Field(default=30, gt=0)
     give_up_hours: float = Field(default=24, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
 
 
 class Bookings(_Model):

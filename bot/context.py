@@ -22,12 +22,13 @@ from bot.changes import APPROVE, ChangeService
 from bot.config import Environment, Settings, require
 from bot.engine.runner import STOPPING
 from bot.engine.service import Engine
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StateUnavailable
 from bot.health import Health
 from bot.jira_client import JiraDesk
 from bot.kube import Cluster, LogExcerpt, RestartResult
 from bot.metrics import API_ERRORS
 from bot.pqserver import schema_check
+from bot.replays import Replays
 from bot.reports import ReportService
 from bot.scheduler import Scheduler
 from bot.slack_notifier import SlackAnnouncer, SlackNotifier
@@ -39,6 +40,9 @@ GROUP_CACHE_SECONDS = 300
 # How long stopped changes get to roll back and be recorded as interrupted.
 ABORT_SECONDS = 10
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{8,}$")
+# Slow work waits at most this long for the HTTP requests under way to be answered (a burst of 100
+# takes about 50 ms), so that a steady stream of requests delays answers without stopping them.
+ANSWERS_YIELD_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,36 @@ class SlackSettings:
         )
 
 
+class Acknowledging:
+    """How many HTTP requests are being answered (taken from the socket and not yet closed).
+
+    Slow work waits for there to be none before it starts: it shares the one GIL with the request
+    threads, and each socket call of a request thread otherwise waits for a worker's 5 ms turn with the
+    GIL to end. Slack waits 3 s for an acknowledgement and nothing for an answer, so acknowledgements
+    come first (benchmarks/slack_ack.py: p99 of a burst of 100 from about 100 ms down to about 75).
+    """
+
+    def __init__(self) -> None:
+        self._under_way = 0
+        self._lock = threading.Lock()
+        self._none = threading.Event()
+        self._none.set()
+
+    def begin(self) -> None:
+        with self._lock:
+            self._under_way += 1
+            self._none.clear()
+
+    def end(self) -> None:
+        with self._lock:
+            self._under_way -= 1
+            if self._under_way == 0:
+                self._none.set()
+
+    def wait_for_none(self, seconds: float) -> None:
+        self._none.wait(seconds)
+
+
 class Context:
     """The services of one bot process."""
 
@@ -84,10 +118,15 @@ class Context:
         self.engine = Engine(settings)
         self.slack = _web_client(slack)
         self.notifier = SlackNotifier(self.slack, settings, self.store, clock=now)
-        # Answers share one GIL with the acknowledgements: two workers keep a burst of 50 commands
-        # acknowledged within 100 ms (benchmarks/slack_ack.py); more workers slow every acknowledgement.
+        # Answers share one GIL with the acknowledgements: two workers, starting work only once the
+        # acknowledgements under way are sent, keep a burst of 100 commands acknowledged within 100 ms
+        # (benchmarks/slack_ack.py); more workers slow every acknowledgement.
+        # Reactions have a lane of their own, so that an approval never waits behind a burst of slow
+        # answers (benchmarks/approvals.py); counting one is short, so a few workers are plenty.
         # Runs mostly wait on their child process: one worker per environment, the most that can run.
         self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="consdb-bot-work")
+        self.reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="consdb-bot-react")
+        self.acknowledging = Acknowledging()
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
         self.scheduler = Scheduler(self.store, poll_seconds=settings.scheduler.poll_seconds)
         announcer = SlackAnnouncer(self.slack)
@@ -111,6 +150,7 @@ class Context:
         )  # fmt: skip
         self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer, clock=now)
         self.health = Health(settings, self.store, self.scheduler)
+        self.replays = Replays(self.store, clock=now)
         self._under_way: set[Future[Any]] = set()
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._groups_lock = threading.Lock()
@@ -156,9 +196,19 @@ class Context:
             STOPPING.set()
             wait(unfinished, timeout=ABORT_SECONDS)
 
+    def react(self, **reaction: Any) -> Future[None]:
+        """Count a reaction (:meth:`ChangeService.react`) in the reactions' own lane; the future fails
+        with :class:`StateUnavailable` when it could not be recorded."""
+        return self._start(self.reactions, self.changes.react, **reaction)
+
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run slow work off the request thread, logging what escapes it."""
-        return self._start(self.background, work, *args, **kwargs)
+        """Run slow work off the request thread, after the acknowledgements under way, logging what
+        escapes it."""
+        return self._start(self.background, self._after_acknowledgements, work, *args, **kwargs)
+
+    def _after_acknowledgements(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.acknowledging.wait_for_none(ANSWERS_YIELD_SECONDS)
+        return work(*args, **kwargs)
 
     @staticmethod
     def _start(pool: ThreadPoolExecutor, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
@@ -207,6 +257,7 @@ class Context:
     def close(self) -> None:
         self.scheduler.close()
         self.background.shutdown(wait=True)
+        self.reactions.shutdown(wait=True)
         self.runs.shutdown(wait=True)
         self.notifier.close()
 
@@ -219,5 +270,7 @@ def _web_client(slack: SlackSettings) -> WebClient:
 
 def _log_failure(future: Future[Any]) -> None:
     error = future.exception()
-    if error is not None:
+    if isinstance(error, StateUnavailable):  # expected while that database is down: one line, no traceback
+        log.warning("%s", error.message)
+    elif error is not None:
         log.error("background work failed", exc_info=error)

@@ -72,3 +72,8 @@ class DatabaseUnreachable(Refused):
 
 class OperationFailed(ConsdbBotError):
     """The operation ran and failed; the database was left as the message says."""
+
+
+class StateUnavailable(ConsdbBotError):
+    """The bot's own state database did not answer: nothing was recorded, and the same thing may be
+    tried again once it is back."""

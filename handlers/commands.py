@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
@@ -42,7 +43,7 @@ class CommandHandlers:
     def __init__(self, context: Context) -> None:
         self.context = context
 
-    def acknowledge(self, ack: Any, command: dict[str, Any], client: WebClient) -> None:
+    def acknowledge(self, ack: Any, command: dict[str, Any], client: WebClient, request: BoltRequest) -> None:
         try:
             invocation = _parse(command.get("text", ""))
         except grammar.HelpRequested as shown:
@@ -51,14 +52,28 @@ class CommandHandlers:
         except UsageError as error:
             ack(response_type="ephemeral", **blocks.error_message(error))
             return
+        signature = request.headers.get("x-slack-signature", [""])[0]  # none over Socket Mode
+        if signature and not self.context.replays.first_here(signature):
+            _ignore_replay(command)
+            ack()
+            return
         name = type(invocation.command).__name__.lower()
         COMMANDS.labels(name).inc()
         ack(response_type="ephemeral", **blocks.acknowledgement(PROG, command.get("text", "")))
         with traced(new_trace()):
-            log.info("%s %s from %s in %s", PROG, name, command.get("user_id"), command.get("channel_id"))
-            self.context.submit(self.work, invocation, command, client)
+            self.context.submit(self.work, invocation, command, client, signature=signature)
 
-    def work(self, invocation: grammar.Invocation, command: dict[str, Any], client: WebClient) -> None:
+    def work(
+        self, invocation: grammar.Invocation, command: dict[str, Any], client: WebClient, *, signature: str
+    ) -> None:
+        """Answer a command; nothing for a replay that another replica acknowledged first."""
+        if signature and not self.context.replays.first_anywhere(signature):
+            _ignore_replay(command)
+            return
+        log.info(
+            "%s %s from %s in %s",
+            PROG, type(invocation.command).__name__.lower(), command.get("user_id"), command.get("channel_id"),
+        )  # fmt: skip
         channel, user = command["channel_id"], command["user_id"]
         try:
             self._answer(invocation.command, channel=channel, user=user, client=client)
@@ -194,6 +209,10 @@ class CommandHandlers:
             )
         else:
             client.chat_postMessage(channel=channel, **blocks.text_message(title, text))
+
+
+def _ignore_replay(command: dict[str, Any]) -> None:
+    log.warning("a replayed %s %r from %s was ignored", PROG, command.get("text"), command.get("user_id"))
 
 
 def _tell(client: WebClient, command: dict[str, Any], payload: dict[str, Any]) -> None:

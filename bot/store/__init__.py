@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Table, create_engine, event, func, select, text, update
+from sqlalchemy import Connection, Table, create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -55,7 +55,8 @@ _booking_lock = threading.Lock()
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 UNREACHABLE = (OperationalError, InterfaceError)
-"""What SQLAlchemy raises when the state database cannot be reached (or went away mid-session)."""
+"""What SQLAlchemy raises when the state database does not answer (down, restarting, refusing
+connections, gone mid-session): nothing was written, and the same call may succeed later."""
 FIRST_RETRY_SECONDS = 0.5
 LAST_RETRY_SECONDS = 30.0
 
@@ -277,6 +278,16 @@ class Store:
         except IntegrityError:
             return False
         return True
+
+    def seen(self, event_id: str) -> bool:
+        """Whether an id was marked seen (by :meth:`first_sighting`)."""
+        with self.session() as session:
+            return session.get(SeenEvent, event_id) is not None
+
+    def forget_sightings(self, prefix: str, *, before: datetime) -> None:
+        """Forget ids that start with ``prefix``, seen before ``before``: those only needed for a while."""
+        with self.session() as session:
+            session.execute(delete(SeenEvent).where(SeenEvent.event_id.startswith(prefix), SeenEvent.at < utc(before)))
 
     def audit(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
@@ -92,6 +93,7 @@ class BotProcess:
         self.args = args
         self.process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
+        self._triggers = itertools.count(1)
         self._reader: threading.Thread | None = None
 
     def _faked_clock(self) -> dict[str, str]:
@@ -195,7 +197,8 @@ class BotProcess:
     def command(self, text: str, *, user: str = "U0REQUEST1", channel: str = "C0CONSDB01", **signing: Any) -> Reply:
         body = urlencode({
             "token": "legacy", "team_id": "T0RUBIN", "channel_id": channel, "user_id": user, "user_name": user.lower(),
-            "command": "/consdb", "text": text, "response_url": self.response_url, "trigger_id": "1.2.3",
+            "command": "/consdb", "text": text, "response_url": self.response_url,
+            "trigger_id": f"{next(self._triggers)}.{self.port}",  # Slack's is new each time: no two bodies alike
         }).encode()  # fmt: skip
         signing.setdefault("timestamp", int(self.now()))
         return self.post(body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, **signing)})
