@@ -13,21 +13,16 @@ Usage: ``.venv/bin/python benchmarks/approvals.py [--plans 50] [--rounds 6]``.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
-
+from benchmarks.databases import databases, percentile, url_of
 from bot.sandbox.standins.slack import Call, FakeSlack
 from tests.support.bot_process import BotProcess
 
-SERVER = os.environ.get("CONSDB_BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CHANNEL = "C0BTS00001"
 APPROVER = "U0APPROVE1"
 
@@ -37,18 +32,10 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=6)
     arguments = parser.parse_args()
-    database = f"consdb_bench_{secrets.token_hex(4)}"
-    url = make_url(SERVER).set(database=database).render_as_string(hide_password=False)
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            waits = measure(Path(folder), url, arguments.plans, arguments.rounds)
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with databases(1) as (database,), tempfile.TemporaryDirectory() as folder:
+        waits = measure(Path(folder), url_of(database), arguments.plans, arguments.rounds)
     ordered = sorted(waits)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    p99 = percentile(ordered, 0.99)
     print("| measure | result |\n|---|---|")
     print(f"| approvals | {len(ordered)} (each behind {arguments.plans} `plan bts --sql` sent at once) |")
     print(f"| approval to start, p50 | {statistics.median(ordered) * 1000:.0f} ms |")

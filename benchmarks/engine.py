@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
-
+from benchmarks.databases import databases, url_of
 from bot.config import load_settings
 from bot.engine.service import Engine
 from bot.engine.tree import BUNDLED_INI, MigrationTree
 
-SERVER = os.environ.get("CONSDB_BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SCHEMAS = [
     schema
     for schema in load_settings(
@@ -41,24 +36,6 @@ PAIRS = len(SCHEMAS) * 6
 ENVIRONMENTS = ["bts", "tts", "summit", "usdf-dev", "usdf-int", "usdf-prod"]
 PAIRS = len(SCHEMAS) * len(ENVIRONMENTS)
 CONSDB_BOT = str(Path(sys.executable).parent / "consdb-bot")
-
-
-def url_of(database: str) -> str:
-    return make_url(SERVER).set(database=database).render_as_string(hide_password=False)
-
-
-@contextmanager
-def databases(count: int, *, template: str | None = None) -> Iterator[list[str]]:
-    names = [f"consdb_bench_{secrets.token_hex(4)}" for _ in range(count)]
-    with psycopg.connect(SERVER, autocommit=True) as connection:
-        for name in names:
-            connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    try:
-        yield names
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as connection:
-            for name in names:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def write_config(folder: Path, environments: dict[str, str]) -> Path:

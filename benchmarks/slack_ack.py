@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import secrets
 import statistics
 import subprocess
@@ -28,12 +27,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
-from sqlalchemy.engine import make_url
 
+from benchmarks.databases import databases, percentile, url_of
 from bot.sandbox.standins.slack import FakeSlack
 from tests.support.bot_process import BotProcess, sign
 
-SERVER = os.environ.get("CONSDB_BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TREE = Path(__file__).resolve().parents[1] / "tests" / "trees" / "consdb_style"
 BARRIER = 4646
 APPROVER = "U0APPROVE1"
@@ -48,20 +46,13 @@ def main() -> None:
     if arguments.client:
         print(json.dumps(asyncio.run(send_bursts(arguments.client, json.load(sys.stdin)))))
         return
-    database = f"consdb_bench_{secrets.token_hex(4)}"
-    url = make_url(SERVER).set(database=database).render_as_string(hide_password=False)
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        with psycopg.connect(url, autocommit=True) as holder, tempfile.TemporaryDirectory() as folder:
-            holder.execute("CREATE SCHEMA cdb")
-            holder.execute("SELECT pg_advisory_lock(%s)", (BARRIER,))
-            latencies = measure(Path(folder), url, holder, arguments.commands, arguments.rounds)
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with databases(1) as (database,), psycopg.connect(url_of(database), autocommit=True) as holder:
+        holder.execute("CREATE SCHEMA cdb")
+        holder.execute("SELECT pg_advisory_lock(%s)", (BARRIER,))
+        with tempfile.TemporaryDirectory() as folder:
+            latencies = measure(Path(folder), url_of(database), holder, arguments.commands, arguments.rounds)
     ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    p99 = percentile(ordered, 0.99)
     print("| measure | result |\n|---|---|")
     print(f"| commands acknowledged | {len(ordered)} ({arguments.rounds} bursts of {arguments.commands} at once) |")
     print(f"| p50 | {statistics.median(ordered) * 1000:.0f} ms |")

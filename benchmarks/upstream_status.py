@@ -29,7 +29,8 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from benchmarks.engine import CONSDB_BOT, ENVIRONMENTS, databases, timed, url_of
+from benchmarks.databases import databases, url_of
+from benchmarks.engine import CONSDB_BOT, ENVIRONMENTS, timed
 from bot.config import load_settings
 from bot.engine.runner import model_directory
 from bot.engine.service import Engine
