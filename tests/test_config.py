@@ -44,7 +44,7 @@ def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_
         "state_connect_timeout_seconds": defaults.state_connect_timeout_seconds
     }
     assert added_to_slack == defaults.slack.model_dump(include=set(added_to_slack))
-    assert set(added_to_slack) == {"retry_seconds", "give_up_hours"}
+    assert set(added_to_slack) == {"retry_seconds", "give_up_hours", "max_body_bytes"}
     assert added_to_jira == defaults.jira.model_dump(include=set(added_to_jira))
     assert set(added_to_jira) == {"timeout_seconds", "retry_seconds", "give_up_hours"}
     assert added_to_slack == {"max_body_bytes": defaults.slack.max_body_bytes}
