@@ -47,7 +47,6 @@ def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_
     assert set(added_to_slack) == {"retry_seconds", "give_up_hours", "max_body_bytes"}
     assert added_to_jira == defaults.jira.model_dump(include=set(added_to_jira))
     assert set(added_to_jira) == {"timeout_seconds", "retry_seconds", "give_up_hours"}
-    assert added_to_slack == {"max_body_bytes": defaults.slack.max_body_bytes}
 
 
 def test_a_missing_variable_fails_only_the_command_that_needs_it(contract: Path):
