@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from alembic.config import Config
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bot import cli
@@ -181,3 +182,14 @@ def schema_dump(url: str, schema: str) -> str:
         text=True,
     ).stdout
     return "\n".join(line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
+
+
+def close_database(server_url: str, url: str, *, closed: bool) -> None:
+    """Refuse (or allow again) every connection to the database of ``url``, ending those it has: to the
+    bot it is as if its database server had gone away."""
+    name = make_url(url).database
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        allowed = sql.SQL("false" if closed else "true")
+        admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(sql.Identifier(name), allowed))
+        if closed:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
