@@ -29,7 +29,7 @@ from bot.engine.runner import STOPPING, run_name
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan, revision_argument
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text, short
-from bot.errors import ConsdbBotError, Refused, StateUnavailable
+from bot.errors import ConsdbBotError, Refused, StateUnavailable, TryAgainLater
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
 from bot.store import UNREACHABLE, Store, aware, expired, silent_for
@@ -352,9 +352,10 @@ class ChangeService:
         """A reaction was added or removed somewhere; act if it counts, and say nothing if not.
 
         The event is marked seen only once what it says is recorded. When the state database fails on
-        the way, :class:`StateUnavailable` goes up (Slack is answered so that it delivers the event
-        again) and the redelivery is counted, not dropped as seen. Counting again what was half recorded
-        changes nothing: a verdict stands by its event's timestamp, and every move is a compare-and-set.
+        the way, or Slack does not say who may approve, :class:`TryAgainLater` goes up (Slack is answered
+        so that it delivers the event again) and the redelivery is counted, not dropped as seen.
+        Counting again what was half recorded changes nothing: a verdict stands by its event's
+        timestamp, and every move is a compare-and-set.
         """
         slack = self.settings.slack
         if reaction not in (slack.approve_reaction, slack.reject_reaction, slack.restart_reaction):
@@ -381,7 +382,7 @@ class ChangeService:
         try:
             with traced((request.outcome or {}).get("trace") or TRACE.get()):
                 self._count(request, user, reaction, verdict, added=added, event_ts=event_ts)
-        except UNREACHABLE:
+        except (*UNREACHABLE, TryAgainLater):
             raise
         except Exception:
             log.exception("a reaction on request #%s could not be counted", request.id)
@@ -689,7 +690,11 @@ class ChangeService:
         env = self.settings.environment(request.environment)
         if state is RequestState.RUNNING and not self._ended(request, env):
             return
-        settled, reached, note = self._verdict(request, state, env)
+        verdict = self._verdict(request, state, env)
+        if verdict is None:
+            log.warning("request #%s is settled once %s's version tables can be read", request.id, env.key)
+            return
+        settled, reached, note = verdict
         outcome = {**(request.outcome or {}), "reached": reached, "note": note}
         if settled is RequestState.SUCCEEDED:
             told = f"The bot lost track of this run, but its database records the target: {note}."
@@ -724,17 +729,23 @@ class ChangeService:
 
     def _verdict(
         self, request: ChangeRequest, state: RequestState, env: Environment
-    ) -> tuple[RequestState, dict[str, list[str]], str]:
-        """How an abandoned request ended, by its database: the state, what each schema records, and why."""
+    ) -> tuple[RequestState, dict[str, list[str]], str] | None:
+        """How an abandoned request ended, by its database: the state, what each schema records, and why.
+        None while a run's version tables cannot be read: it is settled at a later sweep, never guessed."""
+        ran_migrations = state is RequestState.RUNNING and request.kind in CHANGES_OF_SCHEMAS
         try:
             statuses = self.engine.status([env], request.schemas)
         except ConsdbBotError as error:
+            if ran_migrations:
+                return None
             return RequestState.INTERRUPTED, {}, f"where it stands is unknown ({error.message})"
         reached = {status.schema: list(status.current) for status in statuses}
         if state is RequestState.APPROVED:
             return RequestState.INTERRUPTED, reached, "it had not started, nothing ran"
-        if request.kind not in CHANGES_OF_SCHEMAS:
+        if not ran_migrations:
             return RequestState.INTERRUPTED, reached, "; ".join(f"{s.schema} now records {s.summary}" for s in statuses)
+        if any(status.state is State.UNREACHABLE for status in statuses):
+            return None
         return _against_plan(request, statuses, reached)
 
     def view(self, request: ChangeRequest) -> RequestView:
@@ -886,7 +897,7 @@ def _against_plan(
 ) -> tuple[RequestState, dict[str, list[str]], str]:
     """An abandoned run, held against its plan: every target recorded is success, every start recorded
     is nothing applied, and anything else is said schema by schema."""
-    if any(status.state in (State.UNREACHABLE, State.NOT_CONFIGURED) for status in statuses):
+    if any(status.state is State.NOT_CONFIGURED for status in statuses):
         where = "; ".join(f"{status.schema}: {status.summary}" for status in statuses)
         return RequestState.INTERRUPTED, reached, f"where it stands is unknown ({where})"
     ends = {schema: (set(plan.get("from", [])), set(plan.get("to", []))) for schema, plan in request.binding.items()}

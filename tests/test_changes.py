@@ -20,7 +20,7 @@ from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
 from bot.store import Store
 from bot.store.models import RequestState
-from tests.conftest import EXTERNAL_TREE
+from tests.conftest import EXTERNAL_TREE, close_database
 from tests.support.clock import Clock
 
 APPROVER_1, APPROVER_2, OUTSIDER, REQUESTER, GROUP_MEMBER = (
@@ -260,6 +260,21 @@ def test_a_dead_run_is_settled_by_what_its_version_tables_record(world, moved, s
     assert world.state(view) is settled
     assert says in world.notifier.events[-1][2]
     assert world.store.audit_trail(environment="bts", limit=1)[0].action == settled.value
+
+
+def test_a_dead_run_whose_database_cannot_be_read_is_settled_once_it_can_be_not_guessed(world, server_url):
+    view = world.propose()
+    _put_in(world, view, RequestState.RUNNING, runner=f"{socket.gethostname()}:{_dead_pid()}")
+    bts = str(world.service.settings.environment("bts").database_url)
+    close_database(server_url, bts, closed=True)
+    try:
+        world.service.recover_interrupted()
+        assert world.state(view) is RequestState.RUNNING
+    finally:
+        close_database(server_url, bts, closed=False)
+    world.service.recover_interrupted()
+    assert world.state(view) is RequestState.INTERRUPTED
+    assert "latiss now records empty (3 behind), where it started" in world.notifier.events[-1][2]
 
 
 def test_an_approved_request_that_never_started_is_interrupted_saying_nothing_ran(world):
