@@ -22,7 +22,7 @@ from bot.changes import APPROVE, ChangeService
 from bot.config import Environment, Settings, require
 from bot.engine.runner import STOPPING
 from bot.engine.service import Engine
-from bot.errors import ConfigError, StateUnavailable
+from bot.errors import ApproversUnknown, ConfigError, TryAgainLater
 from bot.health import Health
 from bot.jira_client import JiraDesk
 from bot.kube import Cluster, LogExcerpt, RestartResult
@@ -31,7 +31,7 @@ from bot.pqserver import schema_check
 from bot.replays import Replays
 from bot.reports import ReportService
 from bot.scheduler import Scheduler
-from bot.slack_notifier import SlackAnnouncer, SlackNotifier
+from bot.slack_notifier import SlackAnnouncer, SlackFailure, SlackNotifier, reason_of
 from bot.store import Store, now
 from bot.tickets import TicketService
 
@@ -198,7 +198,7 @@ class Context:
 
     def react(self, **reaction: Any) -> Future[None]:
         """Count a reaction (:meth:`ChangeService.react`) in the reactions' own lane; the future fails
-        with :class:`StateUnavailable` when it could not be recorded."""
+        with :class:`TryAgainLater` when it could not be counted now."""
         return self._start(self.reactions, self.changes.react, **reaction)
 
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
@@ -239,17 +239,24 @@ class Context:
         return self._people[user]
 
     def group_members(self, group: str) -> set[str]:
-        """Members of a Slack user group, cached for a few minutes."""
+        """Members of a Slack user group, cached for a few minutes.
+
+        When Slack does not list them, the last list seen stands in; with none, :class:`ApproversUnknown`
+        goes up, so that an approval is not counted as a stranger's but tried again (and its author told).
+        """
         with self._groups_lock:
             cached = self._groups.get(group)
             if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
                 return cached[1]
         try:
             members = set(self.slack.usergroups_users_list(usergroup=group)["users"])
-        except SlackApiError as error:
+        except SlackFailure as error:
             API_ERRORS.labels("slack").inc()
-            log.warning("could not list user group %s: %s", group, error.response.get("error"))
-            return set()
+            reason = reason_of(error)
+            log.warning("could not list user group %s: %s", group, reason)
+            if cached:
+                return cached[1]
+            raise ApproversUnknown(f"Slack did not list the members of user group {group} ({reason})") from None
         with self._groups_lock:
             self._groups[group] = (time.monotonic(), members)
         return members
@@ -270,7 +277,7 @@ def _web_client(slack: SlackSettings) -> WebClient:
 
 def _log_failure(future: Future[Any]) -> None:
     error = future.exception()
-    if isinstance(error, StateUnavailable):  # expected while that database is down: one line, no traceback
+    if isinstance(error, TryAgainLater):  # expected while a part is down: one line, no traceback
         log.warning("%s", error.message)
     elif error is not None:
         log.error("background work failed", exc_info=error)

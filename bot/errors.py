@@ -74,6 +74,15 @@ class OperationFailed(ConsdbBotError):
     """The operation ran and failed; the database was left as the message says."""
 
 
-class StateUnavailable(ConsdbBotError):
-    """The bot's own state database did not answer: nothing was recorded, and the same thing may be
-    tried again once it is back."""
+class TryAgainLater(ConsdbBotError):
+    """Something the bot needs to decide did not answer: nothing was recorded, and the same thing may
+    be tried again once it is back (Slack delivers an event again when told so)."""
+
+
+class StateUnavailable(TryAgainLater):
+    """The bot's own state database did not answer."""
+
+
+class ApproversUnknown(TryAgainLater):
+    """Slack did not say who is in an environment's approving user group, so nobody outside its
+    listed approvers can be counted as an approver (or as not one) now."""

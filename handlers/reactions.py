@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
-from bot.errors import StateUnavailable
+from bot.errors import TryAgainLater
 from bot.logs import new_trace, traced
 from bot.metrics import API_ERRORS
 
@@ -59,12 +59,12 @@ class ReactionHandlers:
         except StillCounting:  # Slack hears 200 and will not deliver it again: if it is lost, say so
             counting.add_done_callback(lambda done: self._tell_if_lost(done, client, event, added=added, last=True))
             return None
-        except StateUnavailable:
+        except TryAgainLater as error:
             retry = request.headers.get("x-slack-retry-num", ["0"])[0]
             delivery = int(retry) if retry.isdigit() else 0
             if delivery == 0 or delivery >= LAST_RETRY:  # told on the first delivery and on the last
                 self._tell_if_lost(counting, client, event, added=added, last=delivery >= LAST_RETRY)
-            return BoltResponse(status=503, body="not recorded: the state database did not answer; deliver it again")
+            return BoltResponse(status=503, body=f"not counted: {error.message}; deliver it again")
         return None
 
     def _tell_if_lost(
@@ -72,7 +72,7 @@ class ReactionHandlers:
     ) -> None:
         """Tell the one who reacted, where they reacted, that their reaction was not counted, and what to do."""
         error = counting.exception()
-        if not isinstance(error, StateUnavailable):
+        if not isinstance(error, TryAgainLater):
             return
         what = f"Your :{event['reaction']}:" if added else f"Your removal of :{event['reaction']}:"
         if last:

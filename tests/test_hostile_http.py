@@ -17,17 +17,18 @@ from wsgiref.util import setup_testing_defaults
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.app import HttpSurface
 from bot.config import load_settings
 from bot.context import Context, SlackSettings
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
-from tests.conftest import libpq
+from tests.conftest import close_database, libpq
 from tests.support.bot_process import SIGNING_SECRET, BotProcess, Reply, sign
 from tests.support.slack_bot import (
     APPROVER_1,
+    APPROVER_2,
     BTS_CHANNEL,
+    DBA,
     REQUESTER,
     ephemeral_to,
     hold_bts,
@@ -170,16 +171,6 @@ def postgres_state(new_database, config: Path) -> str:
     return url
 
 
-def close_database(server_url: str, url: str, *, closed: bool) -> None:
-    """Refuse (or allow again) every connection to the database of ``url``, ending those it has: to the
-    bot it is as if its database server had gone away."""
-    name = make_url(url).database
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if closed else "true"}')
-        if closed:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-
-
 def deliver(bot: BotProcess, payload: bytes, *, retry: int = 0) -> Reply:
     """One delivery of an event, as Slack makes it: signed when sent, numbered when it is a retry."""
     headers = {"Content-Type": "application/json", **sign(payload, timestamp=int(bot.now()))}
@@ -224,6 +215,28 @@ def test_an_approval_the_state_database_cannot_record_is_refused_told_and_counte
             "SELECT count(*) FROM audit_records WHERE action = 'approved' AND actor = %s", (APPROVER_1,)
         ).fetchone()
     assert approvals == (1,)
+
+
+def test_an_approval_from_a_user_group_slack_does_not_list_is_told_not_taken_for_a_strangers(
+    config, slack, databases, kube, tmp_path
+):
+    config.write_text(config.read_text().replace(
+        f"approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}",
+        f"approvals: {{required: 1, approvers: [{APPROVER_1}], usergroup: S0DBA}}",
+    ))  # fmt: skip
+    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    with BotProcess(config, slack.url, environ=environ) as bot:
+        hold_bts(bot, slack)
+        bot.command("migrate bts startrackerwide", user=REQUESTER)
+        ts = posted_request(slack, 1).reply["ts"]
+        slack.rate_limit("usergroups.users.list", 4)  # the call and the client's three retries
+        bot.reaction("white_check_mark", user=DBA, channel=BTS_CHANNEL, ts=ts, event_id="EvUnlisted")
+        told = ephemeral_to(slack, DBA, "could not be counted")
+        assert "Slack did not list the members of user group S0DBA (ratelimited)" in told.text
+        assert not [c for c in slack.calls("chat.update") if c.text.endswith(": running")]
+
+        bot.reaction("white_check_mark", user=DBA, channel=BTS_CHANNEL, ts=ts, event_id="EvListed")
+        request_state(slack, 1, "succeeded")
 
 
 # Approvals behind slow commands ---------------------------------------------------------------------
