@@ -18,10 +18,21 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.engine import URL
 
 TRACE: ContextVar[str | None] = ContextVar("consdb_bot_trace", default=None)
 SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|STATE_URL|_DSN$", re.IGNORECASE)
 HIDDEN = "***"
+
+
+def shown_url(url: URL) -> str:
+    """A database URL as people may read it: its password, in the user part or in the query
+    (``?password=``, which libpq takes too), as ``***``."""
+    if "password" not in url.query:
+        return url.render_as_string(hide_password=True)
+    placeholder = f"hidden{secrets.token_hex(8)}"  # a word the URL keeps as it is, unlike *** (%2A%2A%2A)
+    shown = url.update_query_dict({"password": placeholder}).render_as_string(hide_password=True)
+    return shown.replace(placeholder, HIDDEN)
 
 
 def new_trace() -> str:

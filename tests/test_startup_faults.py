@@ -29,10 +29,18 @@ def silent_listener() -> Iterator[int]:
         yield listener.port
 
 
-@pytest.mark.parametrize("server", [nobody_listening, silent_listener], ids=["port-closed", "silent-proxy"])
-def test_serve_without_its_state_database_says_so_in_one_line_and_exits_2(config: Path, slack, server):
+@pytest.mark.parametrize(
+    ("server", "secret_in_query"),
+    [(nobody_listening, False), (silent_listener, False), (nobody_listening, True)],
+    ids=["port-closed", "silent-proxy", "password-in-query"],
+)
+def test_serve_without_its_state_database_says_so_in_one_line_and_exits_2(config: Path, slack, server, secret_in_query):
     with server() as port:
-        url = f"postgresql://consdb_bot:{PASSWORD}@127.0.0.1:{port}/consdb_bot_state"
+        url = (
+            f"postgresql://consdb_bot@127.0.0.1:{port}/consdb_bot_state?password={PASSWORD}"
+            if secret_in_query
+            else f"postgresql://consdb_bot:{PASSWORD}@127.0.0.1:{port}/consdb_bot_state"
+        )
         text = config.read_text().replace(next(line for line in config.read_text().splitlines()
                                                if line.startswith("state_url:")), f"state_url: {url}")  # fmt: skip
         config.write_text(text + "state_connect_timeout_seconds: 2\n")
@@ -45,9 +53,11 @@ def test_serve_without_its_state_database_says_so_in_one_line_and_exits_2(config
     said = (done.stdout + done.stderr).strip().splitlines()
     assert done.returncode == 2, said
     assert len(said) == 1, said
-    assert said[0].startswith(
-        f"error: cannot reach the bot's state database at postgresql://consdb_bot:***@127.0.0.1:{port}/"
-        "consdb_bot_state ("
+    shown = (
+        f"postgresql://consdb_bot@127.0.0.1:{port}/consdb_bot_state?password=***"
+        if secret_in_query
+        else f"postgresql://consdb_bot:***@127.0.0.1:{port}/consdb_bot_state"
     )
+    assert said[0].startswith(f"error: cannot reach the bot's state database at {shown} (")
     assert "check state_url" in said[0]
     assert PASSWORD not in said[0]

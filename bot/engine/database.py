@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError, DatabaseUnreachable, Refused
+from bot.logs import shown_url
 
 LOCK_NAMESPACE = zlib.crc32(b"consdb-bot") & 0x7FFFFFFF
 
@@ -52,7 +53,8 @@ class DatabaseUrl:
 
     @property
     def secret(self) -> str | None:
-        return self.url.password if isinstance(self.url.password, str) else None
+        password = self.url.password if isinstance(self.url.password, str) else self.url.query.get("password")
+        return password if isinstance(password, str) and password else None
 
     def redact(self, text: str) -> str:
         """``text`` with this URL's password, as typed or percent-encoded, replaced by ``***``."""
@@ -63,7 +65,7 @@ class DatabaseUrl:
         return text
 
     def __str__(self) -> str:
-        return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
+        return shown_url(self.url.set(drivername="postgresql"))
 
     def with_database(self, name: str) -> DatabaseUrl:
         return DatabaseUrl(self.url.set(database=name))

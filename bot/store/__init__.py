@@ -32,7 +32,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import ConfigError
-from bot.logs import TRACE
+from bot.logs import TRACE, shown_url
 from bot.store.models import (
     OPEN_STATES,
     Approval,
@@ -75,7 +75,7 @@ class Store:
         behind a silent proxy is an error, not a hang."""
         self.clock = clock
         self.url = _state_url(url)
-        self.shown_url = make_url(url).render_as_string(hide_password=True)  # as configured, password masked
+        self.shown_url = shown_url(make_url(url))  # as configured, password masked
         self.connect_timeout = connect_timeout
         postgres = self.url.get_backend_name() == "postgresql"
         try:
