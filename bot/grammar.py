@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from bot.errors import UsageError, echoed
+from bot.errors import ECHOED, UsageError, echoed
 from bot.when import WHEN_FORMS, When, WhenError
 
 # Bounds of what may be typed: each fits where it is kept (bot/store/models.py: names in String(64),
@@ -32,6 +32,7 @@ MAX_PATH = 4096
 MAX_AUDIT_LIMIT = 1000
 MAX_LOG_LINES = 10_000
 MAX_BOOKING_ID = 2**31 - 1
+MOST_ECHOED = 400  # characters of an argparse message, which may repeat every word it did not take
 MAX_DURATION_DAYS = 365
 MAX_PORT = 65_535
 MAX_STOP_SECONDS = 3600
@@ -257,7 +258,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing and exiting, so Slack can use it too."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}", usage=self.format_usage().strip(), hint=self._examples())
+        raise UsageError(f"{self.prog}: {_clipped(message)}", usage=self.format_usage().strip(), hint=self._examples())
 
     def print_help(self, file: object = None) -> NoReturn:
         raise HelpRequested(self.format_help())
@@ -269,6 +270,13 @@ class _Parser(argparse.ArgumentParser):
         *base, command = self.prog.split()
         examples = examples_of(command, prog=" ".join(base))
         return "For example: " + "   ".join(examples) if examples else None
+
+
+def _clipped(message: str) -> str:
+    """argparse's message with each word it repeats (``unrecognized arguments: ...``) cut as errors
+    cut a value, and the whole kept short, so that the usage and the example still show."""
+    clipped = " ".join(word if len(word) <= ECHOED else word[: ECHOED - 1] + "…" for word in message.split(" "))
+    return clipped if len(clipped) <= MOST_ECHOED else clipped[: MOST_ECHOED - 1] + "…"
 
 
 def _ticket(text: str) -> str:

@@ -193,6 +193,17 @@ def test_values_beyond_their_bounds_get_usage_with_an_example(words, says):
 
 
 @pytest.mark.parametrize(
+    "words", [["status", "bts", "--nope", "n" * 5000], ["bookings", "--nope", *["n"] * 3000]], ids=["long", "many"]
+)
+def test_words_argparse_did_not_take_are_repeated_short_so_that_the_usage_shows(words):
+    with pytest.raises(UsageError) as raised:
+        grammar.parse(words)
+    assert raised.value.message.startswith("consdb-bot: unrecognized arguments: --nope n")
+    assert len(raised.value.message) <= 420
+    assert raised.value.usage.startswith("usage: consdb-bot")
+
+
+@pytest.mark.parametrize(
     "words",
     [
         ["book", "bts", "now", "1h", "a\x00b"],
