@@ -22,7 +22,7 @@ from bot.changes import RequestView
 from bot.config import Environment, Slack
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.reports import DailyReport, Health, HealthAlert
+from bot.reports import DailyReport, EnvironmentHealth, HealthAlert
 from bot.store.models import RequestState
 from bot.tickets import TicketCheck
 from bot.when import length, local, local_clock
@@ -321,7 +321,7 @@ def bookings_message(views: Sequence[BookingView], *, where: str) -> dict[str, A
     return message(title, [section(f"*{title}*"), section(lines)])
 
 
-def _health_lines(health: Health) -> list[str]:
+def _health_lines(health: EnvironmentHealth) -> list[str]:
     lines = [f"`{escape(status.schema)}` {escape(status.summary)}" for status in health.statuses]
     for drift in health.drifts:
         if drift.differences:

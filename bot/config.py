@@ -172,7 +172,7 @@ class Migrations(_Model):
     scratch_url: str | Unset | None = None
 
 
-class Cluster(_Model):
+class KubernetesSettings(_Model):
     """How the bot talks to Kubernetes (access itself: KUBECONFIG, or the cluster it runs in)."""
 
     request_timeout_seconds: float = Field(default=10, gt=0)
@@ -237,7 +237,7 @@ class Settings(_Model):
     schemas: list[str]
     slack: Slack = Slack()
     jira: Jira = Jira()
-    kubernetes: Cluster = Cluster()
+    kubernetes: KubernetesSettings = KubernetesSettings()
     bookings: Bookings = Bookings()
     reports: Reports = Reports()
     scheduler: Scheduling = Scheduling()

@@ -25,8 +25,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from bot.config import Cluster as ClusterSettings
-from bot.config import Environment
+from bot.config import Environment, KubernetesSettings
 from bot.errors import ConfigError, ConsdbBotError, OperationFailed, Refused, UsageError
 from bot.metrics import API_ERRORS
 
@@ -65,7 +64,7 @@ class LogExcerpt:
 class Cluster:
     """One environment's cluster: a kubeconfig context (or the cluster the bot runs in) and a namespace."""
 
-    def __init__(self, env: Environment, settings: ClusterSettings) -> None:
+    def __init__(self, env: Environment, settings: KubernetesSettings) -> None:
         if env.kubernetes is None:
             raise ConfigError(
                 f"{env.key} has no Kubernetes settings",
@@ -289,7 +288,7 @@ def rollout_state(deployment: Any, generation: int) -> tuple[bool | None, str]:
     return True, f"deployment {name} successfully rolled out"
 
 
-def _api_client(env: Environment, settings: ClusterSettings) -> client.ApiClient:
+def _api_client(env: Environment, settings: KubernetesSettings) -> client.ApiClient:
     assert env.kubernetes is not None
     configuration = client.Configuration()
     try:

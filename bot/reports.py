@@ -33,7 +33,7 @@ ALERTED, CLEARED = "alerted", "cleared"
 
 
 @dataclass(frozen=True)
-class Health:
+class EnvironmentHealth:
     """Where an environment stands: its schemas, their drift, and the problems worth an alert."""
 
     environment: str
@@ -50,7 +50,7 @@ class Health:
 
 @dataclass(frozen=True)
 class DailyReport:
-    health: Health
+    health: EnvironmentHealth
     day: str
     bookings: list[BookingView]
     channels: list[str]
@@ -59,7 +59,7 @@ class DailyReport:
 
 @dataclass(frozen=True)
 class HealthAlert:
-    health: Health
+    health: EnvironmentHealth
     channels: list[str]
     cleared: list[str] = field(default_factory=list)
 
@@ -112,7 +112,7 @@ class ReportService:
             if job.startswith(("report-", "check-")) and job not in wanted:
                 scheduler.cancel(job)
 
-    def health(self, env: Environment) -> Health:
+    def health(self, env: Environment) -> EnvironmentHealth:
         statuses = self.engine.status([env], self.engine.schemas_at(env, []))
         versioned = [s.schema for s in statuses if s.state in (State.HEAD, State.BEHIND)]
         drifts: list[SchemaDrift] = []
@@ -121,7 +121,7 @@ class ReportService:
                 drifts = self.engine.drift(env, versioned)
             except ConsdbBotError as error:
                 drifts = [SchemaDrift(env.key, schema, (), detail=error.message) for schema in versioned]
-        return Health(env.key, env.title, statuses, drifts)
+        return EnvironmentHealth(env.key, env.title, statuses, drifts)
 
     def daily(self, environment: str) -> None:
         """The scheduled report: once a day per environment, however many processes or restarts."""

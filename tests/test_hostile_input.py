@@ -18,7 +18,7 @@ from bot.bookings import Announcement, BookingEvent, BookingView
 from bot.changes import RequestView
 from bot.config import Slack
 from bot.errors import Refused, UsageError
-from bot.reports import DailyReport, Health
+from bot.reports import DailyReport, EnvironmentHealth
 from bot.sandbox.standins.kubernetes import FakeKube
 from bot.sandbox.standins.slack import Call, FakeSlack
 from bot.store.models import RequestState
@@ -62,7 +62,7 @@ REQUEST = RequestView(
         lambda: blocks.booking_announcement(Announcement(BookingEvent.REMINDER, BOOKING, [BTS_CHANNEL], STARTS)),
         lambda: blocks.booking_announcement(Announcement(BookingEvent.STARTED, BOOKING, [BTS_CHANNEL], STARTS)),
         lambda: blocks.bookings_message([BOOKING], where="anywhere"),
-        lambda: blocks.report_message(DailyReport(Health("bts", "bts", [], []), "2026-11-24", [BOOKING], [BTS_CHANNEL])),
+        lambda: blocks.report_message(DailyReport(EnvironmentHealth("bts", "bts", [], []), "2026-11-24", [BOOKING], [BTS_CHANNEL])),
         lambda: blocks.request_message(REQUEST, Slack()),
         lambda: blocks.error_message(UsageError(f"{HOSTILE!r} is wrong", usage=f"usage: {HOSTILE}", hint=HOSTILE)),
         lambda: blocks.progress_message(f"latiss: {HOSTILE}"),
