@@ -12,7 +12,7 @@ import functools
 import re
 import shlex
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -402,9 +402,18 @@ def examples_of(command: str, *, prog: str) -> list[str]:
     return [f"{prog} {example}" for example in examples]
 
 
+@dataclass(frozen=True)
+class _Grammar:
+    """The whole language's parser and each command's own (aliases too), so an error about a command
+    is said with that command's usage and examples."""
+
+    parser: _Parser
+    commands: Mapping[str, _Parser]
+
+
 @functools.cache
-def build_parser(prog: str) -> _Parser:
-    """The parser of the terminal (``consdb-bot``) or of Slack (``/consdb``): one language, two dialects.
+def build_grammar(prog: str) -> _Grammar:
+    """The grammar of the terminal (``consdb-bot``) or of Slack (``/consdb``): one language, two dialects.
 
     Slack has no --config, --json or serve, says ``migrate`` first, and hides --yes and --wait
     (approval there is a reaction; the handler says so to whoever types them).
@@ -458,8 +467,7 @@ def build_parser(prog: str) -> _Parser:
     _change_commands(command, slack=slack)
     _booking_commands(command)
     _generate_command(command)
-    parser.commands = commands
-    return parser
+    return _Grammar(parser, commands.choices)
 
 
 _ENV = _name("an environment", "bts")
@@ -642,20 +650,21 @@ def split_words(text: str) -> list[str]:
         raise UsageError(f"cannot read the command: {error}", usage="close every quote you open") from None
 
 
-def _refuse_control_characters(parser: _Parser, words: Sequence[str]) -> None:
+def _refuse_control_characters(grammar: _Grammar, words: Sequence[str]) -> None:
     """No word may carry a control character (a NUL, an escape, a line feed...) or a lone surrogate: none
     means anything in a command, and PostgreSQL refuses a NUL in text."""
     for word in words:
         if any(unicodedata.category(character) in ("Cc", "Cs") for character in word):
-            named = next((word for word in words if word in parser.commands.choices), None)
-            (parser.commands.choices[named] if named else parser).error(
+            named = next((word for word in words if word in grammar.commands), None)
+            (grammar.commands[named] if named else grammar.parser).error(
                 f"{echoed(word)} has a control character; type it again without one"
             )
 
 
 def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
-    parser = build_parser(prog)
-    _refuse_control_characters(parser, words)
+    grammar = build_grammar(prog)
+    parser = grammar.parser
+    _refuse_control_characters(grammar, words)
     namespace = parser.parse_args(list(words))
     values = vars(namespace)
     name = values.pop("command")
@@ -668,7 +677,7 @@ def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
     try:
         built = _BUILDERS[name](values)
     except _Malformed as error:
-        parser.commands.choices[name].error(str(error))
+        grammar.commands[name].error(str(error))
     return Invocation(built, config, as_json)
 
 
