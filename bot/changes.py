@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import grammar
 from bot.config import Environment, Settings
 from bot.engine.prepare import Needs, PrepareResult
-from bot.engine.runner import STOPPING, run_name
+from bot.engine.runner import run_name
 from bot.engine.service import ChangeResult, Direction, Engine, Progress, SchemaPlan, revision_argument
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text, short
@@ -498,7 +498,7 @@ class ChangeService:
         else:
             note = ""
         try:
-            if (result is None or not result.ok) and STOPPING.is_set():
+            if (result is None or not result.ok) and self.engine.stopping.is_set():
                 self._active.discard(request.id)
                 self._interrupt(request, RequestState.RUNNING)
             elif result is None:
@@ -616,7 +616,8 @@ class ChangeService:
             assert finished is not None
             return self.view(finished)
 
-        return self.store.until_written(write, what=f"request #{request.id}'s outcome ({state})", give_up=STOPPING)
+        what = f"request #{request.id}'s outcome ({state})"
+        return self.store.until_written(write, what=what, give_up=self.engine.stopping)
 
     def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
         """At a test stand, read hinfo's log a while after the migration, and say what it shows."""

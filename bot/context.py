@@ -20,7 +20,6 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.bookings import BookingService
 from bot.changes import APPROVE, ChangeService
 from bot.config import Environment, Settings, require
-from bot.engine.runner import STOPPING
 from bot.engine.service import Engine
 from bot.errors import ApproversUnknown, ConfigError, TryAgainLater
 from bot.health import Health
@@ -193,7 +192,7 @@ class Context:
         _, unfinished = wait(list(self._under_way), timeout=seconds)
         if unfinished:
             log.warning("%d change(s) still running after %g s: stopping them", len(unfinished), seconds)
-            STOPPING.set()
+            self.engine.stopping.set()
             wait(unfinished, timeout=ABORT_SECONDS)
 
     def react(self, **reaction: Any) -> Future[None]:

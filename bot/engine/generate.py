@@ -14,6 +14,7 @@ linted.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from argparse import Namespace
 from collections.abc import Sequence
@@ -77,12 +78,16 @@ class _Pending:
 
 
 class Generator:
-    def __init__(self, tree: MigrationTree, server: DatabaseUrl, limits: ChildLimits, sdm_schemas: str) -> None:
-        """``server`` is where scratch databases are made; ``sdm_schemas`` the model (``installed`` or a checkout)."""
+    def __init__(
+        self, tree: MigrationTree, server: DatabaseUrl, limits: ChildLimits, sdm_schemas: str, stopping: threading.Event
+    ) -> None:
+        """``server`` is where scratch databases are made; ``sdm_schemas`` the model (``installed`` or a checkout);
+        ``stopping`` stops its children when the bot stops for good."""
         self.tree = tree
         self.server = server
         self.limits = limits
         self.sdm_schemas = sdm_schemas
+        self.stopping = stopping
 
     def generate(
         self, message: str, sections: Sequence[str], *, renames: Sequence[rewrite.Rename] = (),
@@ -216,7 +221,7 @@ class Generator:
             return []
         return run_child(
             ini_path=self.tree.ini_path, jobs=jobs, database=url, sdm_schemas=self.sdm_schemas,
-            options=NO_VIEW_READERS, limits=self.limits,
+            options=NO_VIEW_READERS, limits=self.limits, stopping=self.stopping,
         )  # fmt: skip
 
     @staticmethod

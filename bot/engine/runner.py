@@ -34,9 +34,6 @@ from bot.engine.tree import SchemaTree
 Operation = Literal["upgrade", "downgrade", "stamp", "upgrade-sql", "downgrade-sql"]
 
 log = logging.getLogger(__name__)
-STOPPING = threading.Event()
-"""Set when the bot stops for good: every child still running is killed, and its database sessions
-ended, so that its transaction rolls back and its locks are released."""
 STOP_CHECK_SECONDS = 0.2
 _SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|STATE_URL|_DSN$", re.IGNORECASE)
 _LOG_TAIL_LINES = 20
@@ -90,10 +87,15 @@ def run_child(
     sdm_schemas: str,
     options: dict[str, str],
     limits: ChildLimits,
+    stopping: threading.Event,
     on_statement: StatementCallback | None = None,
     application_name: str | None = None,
 ) -> list[ChildRun]:
     """Run the jobs in order in one child; a result per job (``started`` false past a failure).
+
+    ``stopping`` is set when the bot stops for good (:attr:`bot.engine.service.Engine.stopping`): the child,
+    if still running, is killed and its database sessions ended, so that its transaction rolls back and
+    its locks are released.
 
     ``application_name`` names every database session of the child (:func:`run_name`), so that they can
     be found and ended, by this process past the time limit or by the next one after a crash."""
@@ -133,8 +135,8 @@ def run_child(
         handler = threading.Thread(target=follower.follow, args=(events,), daemon=True)
         reader.start()
         handler.start()
-        _wait_for(reader, limits.run_timeout_seconds)
-        stopped, stopping = reader.is_alive(), STOPPING.is_set()
+        _wait_for(reader, limits.run_timeout_seconds, stopping)
+        stopped, shutting_down = reader.is_alive(), stopping.is_set()
         if stopped:
             process.kill()
             reader.join()
@@ -146,8 +148,8 @@ def run_child(
         drain.join()
         handler.join()
     if stopped:
-        follower.current.timed_out = not stopping
-        if stopping:
+        follower.current.timed_out = not shutting_down
+        if shutting_down:
             follower.current.error = "stopped: the bot was shutting down, and the run was rolled back"
     follower.finish(process.returncode)
     redact = database.redact if database else (lambda text: text)
@@ -179,10 +181,10 @@ def _read_events(process: subprocess.Popen[str], events: queue.SimpleQueue[dict[
         events.put(None)
 
 
-def _wait_for(reader: threading.Thread, seconds: float) -> None:
-    """Until the child is done, its time is up, or the bot stops its runs (:data:`STOPPING`)."""
+def _wait_for(reader: threading.Thread, seconds: float, stopping: threading.Event) -> None:
+    """Until the child is done, its time is up, or the bot stops its runs (``stopping``)."""
     deadline = time.monotonic() + seconds
-    while reader.is_alive() and not STOPPING.is_set() and time.monotonic() < deadline:
+    while reader.is_alive() and not stopping.is_set() and time.monotonic() < deadline:
         reader.join(timeout=min(STOP_CHECK_SECONDS, max(0.0, deadline - time.monotonic())))
 
 

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -145,6 +146,8 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.stopping = threading.Event()
+        """Set when the bot stops for good: every child still running is stopped (:func:`run_child`)."""
 
     @functools.cached_property
     def tree(self) -> MigrationTree:
@@ -290,14 +293,14 @@ class Engine:
         model = sdm_schemas or require(self.settings.migrations.sdm_schemas, purpose="the Felis model")
         server = self._scratch_server()
         if not in_copy:
-            return Generator(self.tree, server, self.limits, model).generate(
+            return Generator(self.tree, server, self.limits, model, self.stopping).generate(
                 message, schemas, renames=renames, drop_and_add=drop_and_add
             )
         with tempfile.TemporaryDirectory(prefix="consdb-bot-generate-") as folder:
             root = Path(folder) / "tree"
             shutil.copytree(self.tree.ini_path.parent, root, ignore=shutil.ignore_patterns("__pycache__"))
             copy = MigrationTree(root / self.tree.ini_path.name)
-            results = Generator(copy, server, self.limits, model).generate(
+            results = Generator(copy, server, self.limits, model, self.stopping).generate(
                 message, schemas, renames=renames, drop_and_add=drop_and_add
             )
         return [dataclasses.replace(r, path=r.path.relative_to(root)) if r.path else r for r in results]
@@ -423,6 +426,7 @@ class Engine:
             sdm_schemas=require(self.settings.migrations.sdm_schemas, purpose="the Felis model"),
             options=options,
             limits=self.limits,
+            stopping=self.stopping,
             on_statement=on_statement,
             application_name=session,
         )
