@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Environment, Settings
@@ -25,9 +25,6 @@ from bot.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import Booking
 from bot.when import When, length, local_clock, span
-
-if TYPE_CHECKING:
-    from bot.tickets import TicketService
 
 log = logging.getLogger(__name__)
 ANNOUNCE_TASK = "booking-announcement"
@@ -96,6 +93,16 @@ class Announcer(Protocol):
     def booking(self, announcement: Announcement) -> None: ...
 
 
+class BookingTickets(Protocol):
+    """What bookings need of Jira tickets (tickets.TicketService is it): declared here, so no import of tickets."""
+
+    def check(self, key: str | None) -> object:
+        """Refuse a ticket Jira does not have."""
+
+    def booking_changed(self, view: BookingView, event: BookingEvent, actor: str) -> str | None:
+        """Comment on the booking's ticket; what became of the comment, or None."""
+
+
 class BookingService:
     def __init__(
         self,
@@ -105,7 +112,7 @@ class BookingService:
         announcer: Announcer | None = None,
         *,
         approvers: Callable[[Environment], set[str]] = lambda _env: set(),
-        tickets: TicketService | None = None,
+        tickets: BookingTickets | None = None,
         clock: Callable[[], datetime],
     ) -> None:
         """``announcer`` is needed only where announcements are posted: the terminal schedules them.

@@ -39,7 +39,6 @@ from bot.tickets import TicketCheck
 
 if TYPE_CHECKING:
     from bot.kube import LogExcerpt, RestartResult
-    from bot.tickets import TicketService
 
     RequestResult = ChangeResult | RestartResult | PrepareResult
     """How a request's run ended, whatever it ran."""
@@ -123,6 +122,16 @@ class ChangeNotifier(Protocol):
         """How it ended, with what comes next."""
 
 
+class RequestTickets(Protocol):
+    """What requests need of Jira tickets (tickets.TicketService is it): declared here, so no cycle with tickets."""
+
+    def check(self, key: str | None) -> TicketCheck | None:
+        """The named ticket as Jira has it; refuses one Jira does not have."""
+
+    def request_finished(self, view: RequestView, detail: str) -> None:
+        """Comment on the request's ticket how it ended."""
+
+
 @dataclass(frozen=True)
 class Proposal:
     """A change someone asks for, from Slack or the terminal."""
@@ -164,7 +173,7 @@ class ChangeService:
         verify: Callable[[Environment, dict[str, dict[str, list[str]]]], str] | None = None,
         watch: Callable[[Environment, str, int], LogExcerpt] | None = None,
         standing: Callable[[Environment, str], str | None] = lambda _env, _requester: None,
-        tickets: TicketService | None = None,
+        tickets: RequestTickets | None = None,
     ) -> None:
         """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own.
         ``standing`` says why a change by a requester needs one more approval (a test stand booked by

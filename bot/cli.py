@@ -115,11 +115,13 @@ class _Terminal:
                 records = self.store.audit_trail(environment=env, limit=command.limit)
                 self.answer(records, lambda: audit_text(records))
             case grammar.Logs():
-                from bot.kube import Cluster, hinfo_deployment  # noqa: PLC0415 - the client loads only when used
+                from bot.kube import hinfo_excerpt  # noqa: PLC0415 - the client loads only when used
 
                 env = self.settings.environment(command.environment)
-                excerpt = Cluster(env, self.settings.kubernetes).excerpt(
-                    hinfo_deployment(env, command.instrument),
+                excerpt = hinfo_excerpt(
+                    env,
+                    self.settings.kubernetes,
+                    command.instrument,
                     since_seconds=command.since_seconds,
                     lines=command.lines,
                     grep=command.grep,

@@ -24,7 +24,7 @@ from bot.engine.service import Engine
 from bot.errors import ApproversUnknown, ConfigError, TryAgainLater
 from bot.health import Health
 from bot.jira_client import JiraDesk
-from bot.kube import Cluster, LogExcerpt, RestartResult
+from bot.kube import Cluster, LogExcerpt, RestartResult, hinfo_excerpt
 from bot.metrics import API_ERRORS
 from bot.pqserver import schema_check
 from bot.replays import Replays
@@ -164,6 +164,14 @@ class Context:
     def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
         return Cluster(env, self.settings.kubernetes).excerpt(
             env.hinfo[instrument], since_seconds=since_seconds, lines=5000
+        )
+
+    def logs(
+        self, env: Environment, instrument: str, *, since_seconds: int | None, lines: int, grep: str | None
+    ) -> LogExcerpt:
+        """A ``logs hinfo`` excerpt: handlers ask here rather than build a Kubernetes client themselves."""
+        return hinfo_excerpt(
+            env, self.settings.kubernetes, instrument, since_seconds=since_seconds, lines=lines, grep=grep
         )
 
     def start(self) -> None:

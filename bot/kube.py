@@ -269,6 +269,15 @@ def hinfo_deployment(env: Environment, instrument: str) -> str:
     return deployment
 
 
+def hinfo_excerpt(
+    env: Environment, settings: KubernetesSettings, instrument: str, *, since_seconds: int | None, lines: int,
+    grep: str | None = None,
+) -> LogExcerpt:  # fmt: skip
+    """``logs hinfo``, one path for the terminal and Slack, so both read the same excerpt the same way."""
+    cluster = Cluster(env, settings)
+    return cluster.excerpt(hinfo_deployment(env, instrument), since_seconds=since_seconds, lines=lines, grep=grep)
+
+
 def rollout_state(deployment: Any, generation: int) -> tuple[bool | None, str]:
     """``kubectl rollout status``' verdict: done (True), failed (False) or not yet (None), and why."""
     status, spec = deployment.status, deployment.spec

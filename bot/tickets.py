@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot import jira_text
 from bot.bookings import BookingEvent, BookingView
@@ -24,10 +24,7 @@ from bot.jira_client import JiraDesk, JiraUnavailable, TicketUnknown
 from bot.metrics import JIRA_COMMENTS
 from bot.scheduler import Scheduler
 from bot.store import Store, aware
-from bot.store.models import JiraComment
-
-if TYPE_CHECKING:
-    from bot.changes import RequestView
+from bot.store.models import JiraComment, RequestState
 
 log = logging.getLogger(__name__)
 RETRY_TASK = "jira-comments"
@@ -61,6 +58,33 @@ class CommentTally:
     given_up: int = 0
     last_error: str = ""
     next_try: datetime | None = None
+
+
+class FinishedRequest(Protocol):
+    """What a request's closing comment reads of it (changes.RequestView is one), so tickets need not import changes."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def environment(self) -> str: ...
+    @property
+    def state(self) -> RequestState: ...
+    @property
+    def ticket(self) -> str | None: ...
+    @property
+    def ranges(self) -> dict[str, str]: ...
+    @property
+    def requester(self) -> str: ...
+    @property
+    def approvers(self) -> list[str]: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def message_ts(self) -> str | None: ...
+    @property
+    def outcome(self) -> dict[str, object]: ...
 
 
 class TicketService:
@@ -112,7 +136,7 @@ class TicketService:
             return TicketCheck(key, unchecked=error.reason)
         return TicketCheck(ticket.key, ticket.summary, ticket.status, ticket.url)
 
-    def request_finished(self, view: RequestView, detail: str) -> None:
+    def request_finished(self, view: FinishedRequest, detail: str) -> None:
         """Comment on a request's ticket how it ended."""
         if not view.ticket:
             return

@@ -19,7 +19,6 @@ from bot.bookings import BookingView
 from bot.changes import Proposal, RequestView
 from bot.context import Context
 from bot.errors import ConsdbBotError, UsageError
-from bot.kube import Cluster, hinfo_deployment
 from bot.logs import new_trace, traced
 from bot.metrics import API_ERRORS, COMMANDS
 from bot.text import (
@@ -123,9 +122,9 @@ class CommandHandlers:
                 self._post_text(client, channel, "Audit trail", audit_text(records))
             case grammar.Logs():
                 env = settings.environment(command.environment)
-                excerpt = Cluster(env, settings.kubernetes).excerpt(
-                    hinfo_deployment(env, command.instrument), since_seconds=command.since_seconds,
-                    lines=command.lines, grep=command.grep,
+                excerpt = self.context.logs(
+                    env, command.instrument, since_seconds=command.since_seconds, lines=command.lines,
+                    grep=command.grep,
                 )  # fmt: skip
                 self._post_text(client, channel, f"hinfo {command.instrument} at {env.key}", excerpt_text(excerpt))
             case grammar.Restart() | grammar.Prepare() | grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
