@@ -3,6 +3,8 @@ schemas (kubernetes-validate)."""
 
 from __future__ import annotations
 
+import subprocess
+
 import kubernetes_validate
 import pytest
 import yaml
@@ -39,10 +41,23 @@ def test_the_pod_is_probed_on_healthz_scraped_on_metrics_and_runs_as_nobody_spec
     assert int(stop) < pod["spec"]["terminationGracePeriodSeconds"]
 
 
-def test_socket_mode_and_one_recreated_replica_by_default_http_mode_behind_an_ingress_as_an_option():
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_environment_runs_one_replica_replaced_with_recreate(environment):
+    spec = objects(environment)["Deployment"]["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+
+
+@pytest.mark.parametrize("value", ["replicaCount=2", "strategy=RollingUpdate"])
+def test_values_asking_for_more_replicas_or_another_strategy_fail_to_render_saying_why(value):
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        render("usdfprod", value)
+    assert "consdb-bot runs one replica" in refused.value.stderr
+    assert f"remove {value.split('=')[0]} from the values" in refused.value.stderr
+
+
+def test_socket_mode_by_default_http_mode_behind_an_ingress_as_an_option():
     base = objects("base")
-    assert base["Deployment"]["spec"]["replicas"] == 1
-    assert base["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
     assert "--socket-mode" in base["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "Ingress" not in base
 
@@ -54,8 +69,6 @@ def test_socket_mode_and_one_recreated_replica_by_default_http_mode_behind_an_in
     assert (
         usdfint["Ingress"]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"] == "/slack/events"
     )
-
-    assert objects("usdfprod")["Deployment"]["spec"]["replicas"] == 2
 
 
 def test_the_configuration_is_the_example_as_the_bot_loads_it_and_the_role_is_granted_in_consdbs_namespace():
