@@ -32,6 +32,7 @@ from bot.engine.tree import revisions_text, short
 from bot.errors import ConsdbBotError, Refused, StateUnavailable, TryAgainLater
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
+from bot.scheduler import Scheduler
 from bot.store import UNREACHABLE, Store, aware, expired, silent_for
 from bot.store.models import ChangeRequest, RequestState
 from bot.text import result_text
@@ -56,6 +57,7 @@ RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 FORCED = "the check against the model was overridden with --force"
 HEARTBEAT_SECONDS = 10
 STALE_SECONDS = 60
+HINFO_WATCH_TASK = "hinfo-watch"
 log = logging.getLogger(__name__)
 
 
@@ -166,6 +168,7 @@ class ChangeService:
         store: Store,
         notifier: ChangeNotifier,
         *,
+        scheduler: Scheduler,
         group_members: Callable[[str], set[str]] = lambda _group: set(),
         clock: Callable[[], datetime],
         launch: Callable[[Callable[[], None]], object] = lambda run: run(),
@@ -178,11 +181,13 @@ class ChangeService:
         """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own.
         ``standing`` says why a change by a requester needs one more approval (a test stand booked by
         someone else, or by nobody), or None. ``tickets`` checks the ticket a request names, and
-        comments on it how the request ended."""
+        comments on it how the request ended. ``scheduler`` keeps the hinfo watches after test-stand
+        migrations, so that a restart does not lose them."""
         self.settings = settings
         self.engine = engine
         self.store = store
         self.notifier = notifier
+        self.scheduler = scheduler
         self.group_members = group_members
         self.clock = clock
         self.launch = launch
@@ -196,6 +201,10 @@ class ChangeService:
         # Slack may deliver a reaction on a request before its message id is stored: reactions wait
         # until a request being posted is on record.
         self._posting = threading.Lock()
+
+    def register(self) -> None:
+        """The hinfo watch, run by whichever process leads the scheduler when it is due."""
+        self.scheduler.register(HINFO_WATCH_TASK, self.watch_hinfo)
 
     def approvers_of(self, env: Environment, kind: str) -> set[str]:
         policy = env.restart_policy if kind == RESTART else env.approvals
@@ -629,26 +638,35 @@ class ChangeService:
         return self.store.until_written(write, what=what, give_up=self.engine.stopping)
 
     def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
-        """At a test stand, read hinfo's log a while after the migration, and say what it shows."""
+        """At a test stand, read hinfo's log a while after the migration, and say what it shows: a job in
+        the state database, so that a bot stopped or restarted meanwhile still does."""
         env = self.settings.environment(view.environment)
         watched = [schema for schema in schemas if schema in env.hinfo]
         if not (env.test_stand and watched and self.watch and env.hinfo_watch_minutes > 0):
             return
-        seconds = env.hinfo_watch_minutes * 60
+        due = self.clock() + timedelta(minutes=env.hinfo_watch_minutes)
+        # However late: the log is read from the migration on, and the verdict says how long after it.
+        self.scheduler.at(f"hinfo-watch-{view.id}", due, HINFO_WATCH_TASK, view.id, watched, grace_seconds=None)
 
-        def watch() -> None:
-            threading.Event().wait(seconds)
-            for schema in watched:
-                try:
-                    excerpt = self.watch(env, schema, int(seconds) + 1)  # type: ignore[misc]
-                except Exception as error:
-                    reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
-                    log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
-                    self._tell(self.notifier.progress, view, f"hinfo {schema} could not be read: {reason}")
-                    continue
-                self._tell(self.notifier.progress, view, hinfo_verdict(schema, excerpt, env.hinfo_watch_minutes))
-
-        threading.Thread(target=watch, daemon=True, name=f"hinfo-watch-{view.id}").start()
+    def watch_hinfo(self, request_id: int, schemas: list[str]) -> None:
+        """The scheduled watch: each instrument's hinfo log since the migration, as a verdict in its thread."""
+        request = self.store.request(request_id)
+        if request is None or self.watch is None:
+            log.warning("no hinfo watch for request #%s: the request or the Kubernetes access is gone", request_id)
+            return
+        view = self.view(request)
+        env = self.settings.environment(view.environment)
+        since = (self.clock() - (view.finished_at or view.created_at)).total_seconds()
+        minutes = max(env.hinfo_watch_minutes, round(since / 60))
+        for schema in schemas:
+            try:
+                excerpt = self.watch(env, schema, int(since) + 1)
+            except Exception as error:
+                reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
+                log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
+                self._tell(self.notifier.progress, view, f"hinfo {schema} could not be read: {reason}")
+                continue
+            self._tell(self.notifier.progress, view, hinfo_verdict(schema, excerpt, minutes))
 
     def _announce(self, request_id: int, summary: str) -> None:
         request = self.store.request(request_id)

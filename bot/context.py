@@ -145,7 +145,7 @@ class Context:
         self.changes = ChangeService(
             settings, self.engine, self.store, self.notifier, group_members=self.group_members,
             launch=self._launch, restart=self.restart, verify=self.verify, watch=self.watch,
-            standing=self.bookings.standing, tickets=self.tickets, clock=now,
+            standing=self.bookings.standing, tickets=self.tickets, scheduler=self.scheduler, clock=now,
         )  # fmt: skip
         self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer, clock=now)
         self.health = Health(settings, self.store, self.scheduler)
@@ -179,6 +179,7 @@ class Context:
         running the scheduled jobs."""
         self.scheduler.open()
         self.bookings.register()
+        self.changes.register()
         self.reports.register(self.scheduler)
         self.tickets.register(self.scheduler)
         self.notifier.register(self.scheduler)

@@ -18,6 +18,7 @@ from bot.changes import ChangeService, Proposal, RequestView
 from bot.config import parse_settings
 from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
+from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.store.models import RequestState
 from tests.conftest import EXTERNAL_TREE, close_database
@@ -103,7 +104,7 @@ environments:
     store.upgrade()
     service = ChangeService(
         settings, Engine(settings), store, notifier, group_members=lambda group: {GROUP_MEMBER} if group == "S0DBA" else set(),
-        clock=clock,
+        clock=clock, scheduler=Scheduler(store, poll_seconds=1),
     )  # fmt: skip
     return World(service, notifier, store, clock)
 

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -322,6 +323,29 @@ def test_after_a_test_stand_migration_the_thread_says_what_hinfo_did(bot, slack,
             (c for c in calls if c.args.get("thread_ts") == ts and c.text.startswith("hinfo latiss")), None
         )
     )
+    assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
+
+
+def test_the_hinfo_watch_outlives_a_restart_of_the_bot(config, slack, databases, kube, tmp_path):
+    """The watch is a job in the state database: a bot stopped before it is due does not lose it."""
+    config.write_text(config.read_text().replace("hinfo_watch_minutes: 0.005", "hinfo_watch_minutes: 10"))
+    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    migrated_at = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    with BotProcess(config, slack.url, environ=environ, clock_at=migrated_at) as first:
+        hold_bts(first, slack)
+        first.command("migrate bts latiss", user=REQUESTER, channel=BTS_CHANNEL)
+        ts = posted_request(slack, 1).reply["ts"]
+        first.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvW")
+        request_state(slack, 1, "succeeded")
+    assert not [c for c in slack.calls() if c.args.get("thread_ts") == ts and c.text.startswith("hinfo latiss")]
+
+    with BotProcess(config, slack.url, environ=environ, clock_at=migrated_at + timedelta(minutes=11)):
+        verdict = slack.wait_for(
+            lambda calls: next(
+                (c for c in calls if c.args.get("thread_ts") == ts and c.text.startswith("hinfo latiss")), None
+            )
+        )
+    assert verdict.text.startswith("hinfo latiss, 11 min after the migration")  # late, and saying so
     assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
 
 
