@@ -272,12 +272,31 @@ class Store:
 
     def first_sighting(self, event_id: str) -> bool:
         """True the first time an id is seen, false for every redelivery or repeated run."""
+        return self._add_once(SeenEvent(event_id=event_id, at=self.clock()))
+
+    def _add_once(self, row: object) -> bool:
+        """Add a row whose unique key says what it is about; false when such a row is there already."""
         try:
             with self.session() as session:
-                session.add(SeenEvent(event_id=event_id, at=self.clock()))
+                session.add(row)
         except IntegrityError:
             return False
         return True
+
+    def _claim(
+        self, model: type[JiraComment] | type[SlackPost], done: Any, row_id: int, *, attempts: int,
+        next_attempt_at: datetime,
+    ) -> bool:  # fmt: skip
+        """Take the next attempt at an outbox row (a Jira comment, a Slack post; ``done`` is the column
+        that says it went) by compare-and-set on its attempts: false when another thread or process
+        took it, or it is done."""
+        with self.session() as session:
+            result = session.execute(
+                update(model)
+                .where(model.id == row_id, model.attempts == attempts, done.is_(None), model.given_up_at.is_(None))
+                .values(attempts=attempts + 1, next_attempt_at=utc(next_attempt_at))
+            )
+            return result.rowcount == 1
 
     def seen(self, event_id: str) -> bool:
         """Whether an id was marked seen (by :meth:`first_sighting`)."""
@@ -330,25 +349,12 @@ class Store:
 
     def add_comment(self, comment: JiraComment) -> bool:
         """Queue a comment; false when one about the same thing is queued already."""
-        try:
-            with self.session() as session:
-                session.add(comment)
-        except IntegrityError:
-            return False
-        return True
+        return self._add_once(comment)
 
     def claim_comment(self, comment_id: int, *, attempts: int, next_attempt_at: datetime) -> bool:
-        """Take the next attempt at a comment: false when another thread or process took it, or it is done."""
-        with self.session() as session:
-            result = session.execute(
-                update(JiraComment)
-                .where(
-                    JiraComment.id == comment_id, JiraComment.attempts == attempts,
-                    JiraComment.posted_at.is_(None), JiraComment.given_up_at.is_(None),
-                )
-                .values(attempts=attempts + 1, next_attempt_at=utc(next_attempt_at))
-            )  # fmt: skip
-            return result.rowcount == 1
+        return self._claim(
+            JiraComment, JiraComment.posted_at, comment_id, attempts=attempts, next_attempt_at=next_attempt_at
+        )
 
     def settle_comment(
         self, comment_id: int, *, error: str | None = None, posted_at: datetime | None = None,
@@ -377,12 +383,7 @@ class Store:
 
     def add_slack_post(self, post: SlackPost) -> bool:
         """Keep what a request's Slack view is owed; false when it is owed (or was delivered) already."""
-        try:
-            with self.session() as session:
-                session.add(post)
-        except IntegrityError:
-            return False
-        return True
+        return self._add_once(post)
 
     def owed_slack_posts(self, request_id: int) -> list[SlackPost]:
         """What a request's Slack view is still owed, in the order it is to be sent."""
@@ -411,17 +412,9 @@ class Store:
             return session.get(SlackPost, post_id)
 
     def claim_slack_post(self, post_id: int, *, attempts: int, next_attempt_at: datetime) -> bool:
-        """Take the next attempt at a post: false when another thread or process took it, or it is done."""
-        with self.session() as session:
-            result = session.execute(
-                update(SlackPost)
-                .where(
-                    SlackPost.id == post_id, SlackPost.attempts == attempts,
-                    SlackPost.delivered_at.is_(None), SlackPost.given_up_at.is_(None),
-                )
-                .values(attempts=attempts + 1, next_attempt_at=utc(next_attempt_at))
-            )  # fmt: skip
-            return result.rowcount == 1
+        return self._claim(
+            SlackPost, SlackPost.delivered_at, post_id, attempts=attempts, next_attempt_at=next_attempt_at
+        )
 
     def settle_slack_post(
         self, post_id: int, *, error: str | None = None, delivered_at: datetime | None = None,
