@@ -21,8 +21,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bot.clients.kube import Cluster
 from bot.config import parse_settings
-from bot.kube import Cluster
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 
 CONSDB_BOT = str(Path(sys.executable).parent / "consdb-bot")

@@ -1,5 +1,5 @@
 """``python -m bot`` is the terminal, as ``consdb-bot`` is."""
 
-from bot.cli import main
+from bot.terminal.cli import main
 
 main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.context import Context
+from bot.slack.context import Context
 from handlers.commands import CommandHandlers
 from handlers.reactions import ReactionHandlers
 

@@ -14,14 +14,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot import blocks, grammar
-from bot.bookings import BookingView
-from bot.changes import Proposal, RequestView
-from bot.context import Context
+from bot import grammar
 from bot.errors import ConsdbBotError, UsageError
 from bot.logs import new_trace, traced
 from bot.metrics import API_ERRORS, COMMANDS
-from bot.text import (
+from bot.render import blocks
+from bot.render.text import (
     audit_text,
     booking_text,
     drift_text,
@@ -32,7 +30,10 @@ from bot.text import (
     status_text,
     ticket_text,
 )
-from bot.ticket_overview import ticket_overview
+from bot.services.bookings import BookingView
+from bot.services.changes import Proposal, RequestView
+from bot.services.ticket_overview import ticket_overview
+from bot.slack.context import Context
 
 log = logging.getLogger(__name__)
 PROG = "/consdb"

@@ -16,10 +16,10 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.context import Context
 from bot.errors import TryAgainLater
 from bot.logs import new_trace, traced
 from bot.metrics import API_ERRORS
+from bot.slack.context import Context
 
 # Slack waits 3 s for an answer; past that it counts the delivery as failed.
 ANSWER_WITHIN_SECONDS = 2.0

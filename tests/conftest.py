@@ -20,9 +20,9 @@ from alembic.config import Config
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bot import cli
 from bot.config import load_settings
 from bot.engine.tree import BUNDLED_INI
+from bot.terminal import cli
 
 # The running bot, its stand-ins and its configuration, for every test that drives it through Slack.
 pytest_plugins = ["tests.support.slack_bot"]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.bookings import Announcement, BookingEvent, BookingService
 from bot.config import parse_settings
 from bot.errors import Refused
-from bot.scheduler import Scheduler
+from bot.services.bookings import Announcement, BookingEvent, BookingService
+from bot.services.scheduler import Scheduler
 from bot.store import Store
 from bot.when import When
 from tests.support.clock import Clock

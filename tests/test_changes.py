@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.changes import ChangeService, Proposal, RequestView
 from bot.config import parse_settings
 from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
-from bot.scheduler import Scheduler
+from bot.services.changes import ChangeService, Proposal, RequestView
+from bot.services.scheduler import Scheduler
 from bot.store import Store
 from bot.store.models import RequestState
 from tests.conftest import EXTERNAL_TREE, close_database

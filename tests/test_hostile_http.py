@@ -18,10 +18,10 @@ from wsgiref.util import setup_testing_defaults
 import psycopg
 import pytest
 
-from bot.app import HttpSurface
 from bot.config import load_settings
-from bot.context import Context, SlackSettings
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
+from bot.slack.app import HttpSurface
+from bot.slack.context import Context, SlackSettings
 from tests.conftest import close_database, libpq
 from tests.support.bot_process import SIGNING_SECRET, BotProcess, Reply, sign
 from tests.support.slack_bot import (

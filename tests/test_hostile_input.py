@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from bot import blocks
-from bot.bookings import Announcement, BookingEvent, BookingView
-from bot.changes import RequestView
 from bot.config import Slack
 from bot.errors import Refused, UsageError
-from bot.reports import DailyReport, EnvironmentHealth
+from bot.render import blocks
 from bot.sandbox.standins.kubernetes import FakeKube
 from bot.sandbox.standins.slack import Call, FakeSlack
+from bot.services.bookings import Announcement, BookingEvent, BookingView
+from bot.services.changes import RequestView
+from bot.services.reports import DailyReport, EnvironmentHealth
 from bot.store.models import RequestState
 from tests.support.bot_process import BotProcess
 from tests.support.slack_bot import APPROVER_1, BTS_CHANNEL, REQUESTER, ephemeral_to, hold_bts

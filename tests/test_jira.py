@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.changes import RequestView
+from bot.clients.jira import JiraDesk, TicketUnknown
 from bot.config import parse_settings
-from bot.jira_client import JiraDesk, TicketUnknown
-from bot.jira_text import request_comment
+from bot.render.jira_comments import request_comment
 from bot.sandbox.standins.jira import JIRA_TOKEN, JIRA_USER, FakeJira
-from bot.scheduler import Scheduler
+from bot.services.changes import RequestView
+from bot.services.scheduler import Scheduler
+from bot.services.tickets import RETRY_JOB, TicketService
 from bot.store import Store
 from bot.store.models import RequestState
-from bot.tickets import RETRY_JOB, TicketService
 from tests.support.clock import START, Clock
 
 SETTINGS = parse_settings(

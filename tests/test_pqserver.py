@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.clients.pqserver import schema_check
 from bot.config import parse_settings
 from bot.engine.progress import added_columns
-from bot.pqserver import schema_check
 from bot.sandbox.standins.pqserver import FakePqServer
 from tests.support.bot_process import free_port
 

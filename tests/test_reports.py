@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.bookings import BookingService
 from bot.config import parse_settings
 from bot.engine.service import Direction, Engine
-from bot.reports import DailyReport, HealthAlert, ReportService
-from bot.scheduler import Scheduler
+from bot.services.bookings import BookingService
+from bot.services.reports import DailyReport, HealthAlert, ReportService
+from bot.services.scheduler import Scheduler
 from bot.store import Store
 from tests.support.clock import Clock
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot.changes import RequestView
 from bot.sandbox.standins.slack import BOT_TOKEN, Call, FakeSlack
-from bot.slack_notifier import MOST_QUEUED_LINES, ThreadWriter
+from bot.services.changes import RequestView
+from bot.slack.notifier import MOST_QUEUED_LINES, ThreadWriter
 from bot.store.models import RequestState
 from tests.support.bot_process import BotProcess
 from tests.support.clock import START, pause

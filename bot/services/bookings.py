@@ -1,7 +1,7 @@
 """Test-stand bookings: who holds BTS or TTS when, and the announcements that go with it.
 
 A booking is checked (a test stand, not in the past, of a sane length, overlapping nobody) and
-stored in one step; its announcements are jobs of the :class:`~bot.scheduler.Scheduler`, so that
+stored in one step; its announcements are jobs of the :class:`~bot.services.scheduler.Scheduler`, so that
 they survive restarts and whichever process leads posts them: booked at once, a reminder before the
 start, the start and the end; cancel and extend are announced too, and move the jobs. Each
 announcement is claimed in the store before it is posted, so none is posted twice.
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Environment, Settings
 from bot.errors import Refused
 from bot.metrics import ANNOUNCEMENTS
-from bot.scheduler import Scheduler
+from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import Booking
 from bot.when import When, length, local_clock, span

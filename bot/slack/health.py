@@ -21,7 +21,7 @@ from bot.config import Environment, Settings
 from bot.engine.database import connect
 from bot.engine.status import database_url
 from bot.errors import ConsdbBotError
-from bot.scheduler import Scheduler
+from bot.services.scheduler import Scheduler
 from bot.store import Store
 
 REFRESH_SECONDS = 30

@@ -1,8 +1,8 @@
 """Change requests as Slack messages (the request in the environment's channel, news in its thread),
 and scheduled news (bookings, daily reports, alerts) in the channels it names.
 
-The Slack ends of :class:`bot.changes.ChangeNotifier`, :class:`bot.bookings.Announcer` and
-:class:`bot.reports.ReportAnnouncer`. A failure to post news is logged and the work goes on; a
+The Slack ends of :class:`bot.services.changes.ChangeNotifier`, :class:`bot.services.bookings.Announcer` and
+:class:`bot.services.reports.ReportAnnouncer`. A failure to post news is logged and the work goes on; a
 failure to post a request itself is an error the requester sees.
 
 A request's message and thread are written by a worker thread of their own (:class:`ThreadWriter`):
@@ -30,20 +30,20 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import blocks
-from bot.bookings import Announcement
-from bot.changes import RequestView, request_view
 from bot.config import Settings
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import API_ERRORS
-from bot.reports import DailyReport, HealthAlert
-from bot.scheduler import Scheduler
+from bot.render import blocks
+from bot.render.text import result_text
+from bot.services.bookings import Announcement
+from bot.services.changes import RequestView, request_view
+from bot.services.reports import DailyReport, HealthAlert
+from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import OPEN_STATES, RequestState, SlackPost
-from bot.text import result_text
 
 if TYPE_CHECKING:
-    from bot.changes import RequestResult
+    from bot.services.changes import RequestResult
 
 log = logging.getLogger(__name__)
 RETRY_TASK = "slack-outbox"
@@ -145,7 +145,7 @@ class SlackNotifier:
 class SlackOutbox:
     """What requests' Slack views are owed, kept in the state database until Slack takes it.
 
-    Made after the manner of the Jira comments (:mod:`bot.tickets`): each is stored before it is sent,
+    Made after the manner of the Jira comments (:mod:`bot.services.tickets`): each is stored before it is sent,
     each attempt is claimed in the database (so one process at a time tries it), a failed attempt waits
     ``slack.retry_seconds``, doubling to ten minutes, until ``slack.give_up_hours``; an error no retry
     mends (the message or channel is gone) gives up at once. Delivered means marked so, with the ts of

@@ -2,7 +2,7 @@
 
 The client is made once per process, without fetching the server's info (a start never waits on
 Jira), with timeouts, and without the client's own retries: a comment Jira did not take is kept and
-tried again by :mod:`bot.tickets`, which answers at once meanwhile.
+tried again by :mod:`bot.services.tickets`, which answers at once meanwhile.
 
 Jira's errors are turned into :class:`TicketUnknown` (no such ticket) or :class:`JiraUnavailable`
 (Jira down, slow, or refusing the token), worded here from the status code alone: the client's own

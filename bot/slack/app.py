@@ -29,8 +29,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 
 import handlers
-from bot.context import Acknowledging, Context
 from bot.errors import ConfigError
+from bot.slack.context import Acknowledging, Context
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30

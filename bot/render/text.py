@@ -22,13 +22,13 @@ from bot.errors import ConsdbBotError
 from bot.when import local
 
 if TYPE_CHECKING:
-    from bot.bookings import BookingView
-    from bot.changes import RequestResult
+    from bot.clients.kube import LogExcerpt, RestartResult
     from bot.engine.drift import SchemaDrift
     from bot.engine.generate import GeneratedRevision
-    from bot.kube import LogExcerpt, RestartResult
+    from bot.services.bookings import BookingView
+    from bot.services.changes import RequestResult
+    from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
-    from bot.ticket_overview import TicketOverview
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

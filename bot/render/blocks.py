@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.bookings import Announcement, BookingEvent, BookingView
-from bot.changes import RequestView
 from bot.config import Environment, Slack
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.reports import DailyReport, EnvironmentHealth, HealthAlert
+from bot.services.bookings import Announcement, BookingEvent, BookingView
+from bot.services.changes import RequestView
+from bot.services.reports import DailyReport, EnvironmentHealth, HealthAlert
+from bot.services.tickets import TicketCheck
 from bot.store.models import RequestState
-from bot.tickets import TicketCheck
 from bot.when import length, local, local_clock
 
 Blocks = list[dict[str, Any]]

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
-from bot.bookings import BookingService, BookingView
 from bot.config import Environment, Settings
 from bot.engine.drift import SchemaDrift
 from bot.engine.service import Engine
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError
-from bot.scheduler import Scheduler
+from bot.services.bookings import BookingService, BookingView
+from bot.services.scheduler import Scheduler
 from bot.store import Store
 from bot.when import on_the_clock
 

@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import grammar
-from bot.changes import FORCED, Proposal, check_prepare, check_proposal, check_restart, forced_detail
+from bot.clients.jira import JiraDesk
 from bot.config import Environment, Settings, config_path, load_settings, require
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
-from bot.jira_client import JiraDesk
-from bot.jira_text import terminal_comment
-from bot.store import Store, now
-from bot.text import (
+from bot.render.jira_comments import terminal_comment
+from bot.render.text import (
     audit_text,
     booking_text,
     bookings_text,
@@ -40,8 +38,10 @@ from bot.text import (
     ticket_text,
     to_json,
 )
-from bot.ticket_overview import ticket_overview
-from bot.tickets import TicketService
+from bot.services.changes import FORCED, Proposal, check_prepare, check_proposal, check_restart, forced_detail
+from bot.services.ticket_overview import ticket_overview
+from bot.services.tickets import TicketService
+from bot.store import Store, now
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -115,7 +115,7 @@ class _Terminal:
                 records = self.store.audit_trail(environment=env, limit=command.limit)
                 self.answer(records, lambda: audit_text(records))
             case grammar.Logs():
-                from bot.kube import hinfo_excerpt  # noqa: PLC0415 - the client loads only when used
+                from bot.clients.kube import hinfo_excerpt  # noqa: PLC0415 - the client loads only when used
 
                 env = self.settings.environment(command.environment)
                 excerpt = hinfo_excerpt(
@@ -143,9 +143,9 @@ class _Terminal:
                 overview = ticket_overview(self.settings, self.store, self.tickets, command.key)
                 self.answer(overview, lambda: ticket_text(overview))
             case grammar.Serve():
-                from bot.app import serve  # noqa: PLC0415 - Slack's libraries load only for the bot itself
-                from bot.context import Context, SlackSettings  # noqa: PLC0415
                 from bot.logs import configure  # noqa: PLC0415
+                from bot.slack.app import serve  # noqa: PLC0415 - Slack's libraries load only for the bot itself
+                from bot.slack.context import Context, SlackSettings  # noqa: PLC0415
 
                 slack = SlackSettings.from_environment(os.environ, socket_mode=command.socket_mode)
                 configure(os.environ)
@@ -192,7 +192,7 @@ class _Terminal:
             self.err.write(f"Jira: {self.tickets.owe(ticket, f'audit-{record}', body)}\n")
 
     def _restart(self, command: grammar.Restart) -> int:
-        from bot.kube import Cluster, pqserver_deployment  # noqa: PLC0415 - the client loads only when used
+        from bot.clients.kube import Cluster, pqserver_deployment  # noqa: PLC0415 - the client loads only when used
 
         store = self.store
         env = check_restart(self.settings, store, command.environment, command.ticket)
@@ -233,8 +233,8 @@ class _Terminal:
 
     def _bookings(self, command: grammar.Book | grammar.Bookings | grammar.Cancel | grammar.Extend) -> None:
         """Bookings from the terminal: the operator may change anyone's; the running bot announces them."""
-        from bot.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
-        from bot.scheduler import Scheduler  # noqa: PLC0415
+        from bot.services.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
+        from bot.services.scheduler import Scheduler  # noqa: PLC0415
 
         scheduler = Scheduler(self.store, poll_seconds=self.settings.scheduler.poll_seconds)
         scheduler.open()
@@ -260,8 +260,8 @@ class _Terminal:
 
     def _note_booking(self, env: Environment, store: Store) -> None:
         """What Slack would flag in the request (a test stand someone else holds, or nobody), as a note."""
-        from bot.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
-        from bot.scheduler import Scheduler  # noqa: PLC0415
+        from bot.services.bookings import BookingService  # noqa: PLC0415 - APScheduler loads only when used
+        from bot.services.scheduler import Scheduler  # noqa: PLC0415
 
         bookings = BookingService(self.settings, store, Scheduler(store, poll_seconds=1), clock=now)
         flag = bookings.standing(env, self.actor)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot import jira_text
-from bot.bookings import BookingEvent, BookingView
+from bot.clients.jira import JiraDesk, JiraUnavailable, TicketUnknown
 from bot.config import Settings
-from bot.jira_client import JiraDesk, JiraUnavailable, TicketUnknown
 from bot.metrics import JIRA_COMMENTS
-from bot.scheduler import Scheduler
+from bot.render import jira_comments as jira_text
+from bot.services.bookings import BookingEvent, BookingView
+from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import JiraComment, RequestState
 

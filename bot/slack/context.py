@@ -17,22 +17,22 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.bookings import BookingService
-from bot.changes import APPROVE, ChangeService
+from bot.clients.jira import JiraDesk
+from bot.clients.kube import Cluster, LogExcerpt, RestartResult, hinfo_excerpt
+from bot.clients.pqserver import schema_check
 from bot.config import Environment, Settings, require
 from bot.engine.service import Engine
 from bot.errors import ApproversUnknown, ConfigError, TryAgainLater
-from bot.health import Health
-from bot.jira_client import JiraDesk
-from bot.kube import Cluster, LogExcerpt, RestartResult, hinfo_excerpt
 from bot.metrics import API_ERRORS
-from bot.pqserver import schema_check
-from bot.replays import Replays
-from bot.reports import ReportService
-from bot.scheduler import Scheduler
-from bot.slack_notifier import SlackAnnouncer, SlackFailure, SlackNotifier, reason_of
+from bot.services.bookings import BookingService
+from bot.services.changes import APPROVE, ChangeService
+from bot.services.reports import ReportService
+from bot.services.scheduler import Scheduler
+from bot.services.tickets import TicketService
+from bot.slack.health import Health
+from bot.slack.notifier import SlackAnnouncer, SlackFailure, SlackNotifier, reason_of
+from bot.slack.replays import Replays
 from bot.store import Store, now
-from bot.tickets import TicketService
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300

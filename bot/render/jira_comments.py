@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.bookings import BookingEvent, BookingView
+from bot.services.bookings import BookingEvent, BookingView
 
 DETAIL_LINES = 12
 _MARKS = {"succeeded": "(/)", "failed": "(x)", "interrupted": "(!)"}

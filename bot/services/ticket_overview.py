@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.bookings import BookingView, booking_view
-from bot.changes import RESTART, request_view
+from bot.clients.jira import TicketUnknown
 from bot.config import Settings
 from bot.engine.tree import revisions_text
 from bot.errors import Refused
-from bot.jira_client import TicketUnknown
+from bot.services.bookings import BookingView, booking_view
+from bot.services.changes import RESTART, request_view
+from bot.services.tickets import CommentTally, TicketCheck, TicketService
 from bot.store import Store, aware
 from bot.store.models import ChangeRequest
-from bot.tickets import CommentTally, TicketCheck, TicketService
 
 
 @dataclass(frozen=True)

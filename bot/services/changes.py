@@ -32,14 +32,14 @@ from bot.engine.tree import revisions_text, short
 from bot.errors import ConsdbBotError, Refused, StateUnavailable, TryAgainLater
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS, CHANGE_SECONDS, CHANGES, REQUESTS
-from bot.scheduler import Scheduler
+from bot.render.text import result_text
+from bot.services.scheduler import Scheduler
+from bot.services.tickets import TicketCheck
 from bot.store import UNREACHABLE, Store, aware, expired, silent_for
 from bot.store.models import ChangeRequest, RequestState
-from bot.text import result_text
-from bot.tickets import TicketCheck
 
 if TYPE_CHECKING:
-    from bot.kube import LogExcerpt, RestartResult
+    from bot.clients.kube import LogExcerpt, RestartResult
 
     RequestResult = ChangeResult | RestartResult | PrepareResult
     """How a request's run ended, whatever it ran."""
