@@ -164,7 +164,7 @@ def test_the_daily_report_comes_at_its_hour_on_the_environments_clock(tmp_path, 
     with BotProcess(config, slack.url, clock_at=santiago("07:59:54")) as bot:
         bot.command("book bts today 10:00 2h OSW-7", user=BOOKER)
         wait_for_posts(slack, BOOKED)
-        [report] = slack.wait_for(lambda calls: [c for c in calls if c.text.startswith("Daily report")])
+        report = slack.wait_for(lambda calls: [c for c in calls if c.text.startswith("Daily report")])[0]
     assert report.args["channel"] in (ANNOUNCE, BTS)
     assert report.at + bot.offset >= santiago("08:00:00").timestamp()
     blocks = str(report.args["blocks"])
