@@ -397,7 +397,7 @@ class Settings(_Model):
             return [self.environment(names[0])], self.select_schemas(names[1:])
         return list(self.environments.values()), self.select_schemas(names)
 
-    def schema(self, name: str) -> str:
+    def schema_named(self, name: str) -> str:
         """The configured schema called ``name``; ``cdb_latiss`` is accepted for ``latiss``."""
         wanted = name.lower().removeprefix("cdb_")
         if wanted in self.schemas:
@@ -409,7 +409,7 @@ class Settings(_Model):
         if not names or any(name.lower() == "all" for name in names):
             return list(self.schemas)
         try:
-            wanted = {self.schema(name) for name in names}
+            wanted = {self.schema_named(name) for name in names}
         except UsageError as error:
             raise UsageError(error.message, usage=f"{error.usage} (or all)") from None
         return [schema for schema in self.schemas if schema in wanted]

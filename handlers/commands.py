@@ -104,7 +104,7 @@ class CommandHandlers:
                     payload = blocks.message("ConsDB status", blocks.status_blocks(statuses))
                     client.chat_postMessage(channel=channel, **payload)
             case grammar.History():
-                schema = settings.schema(command.schema)
+                schema = settings.schema_named(command.schema)
                 history = history_text(schema, engine.history(schema), verbose=command.verbose)
                 self._post_text(client, channel, f"History of {schema}", history)
             case grammar.Plan():

@@ -188,6 +188,8 @@ def close_database(server_url: str, url: str, *, closed: bool) -> None:
     """Refuse (or allow again) every connection to the database of ``url``, ending those it has: to the
     bot it is as if its database server had gone away."""
     name = make_url(url).database
+    if name is None:
+        raise ValueError(f"{url} names no database to close")
     with psycopg.connect(server_url, autocommit=True) as admin:
         allowed = sql.SQL("false" if closed else "true")
         admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(sql.Identifier(name), allowed))

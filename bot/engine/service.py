@@ -353,6 +353,7 @@ class Engine:
         """The plan for one schema, from this snapshot of its tree; its SQL (a child run in offline mode)
         only when asked for."""
         current = _refuse_unusable(env, tree, status, direction)
+        target: tuple[str, ...]
         if direction is Direction.STAMP:
             return SchemaPlan(env.key, tree.section, direction, current, stamp_target(tree, to), [], files=tree.files)
         if direction is Direction.DOWNGRADE:
@@ -530,7 +531,7 @@ class Engine:
                 trees[index],
                 plans[index].revisions,
                 up=plans[index].direction is Direction.UPGRADE,
-                report=lambda line, schema=trees[index].section: report(schema, line),
+                report=functools.partial(report, trees[index].section),
             )
             for index in todo
         }

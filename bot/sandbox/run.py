@@ -187,7 +187,8 @@ def _bot(config: Path, environ: dict[str, str], port: int, log: Path) -> Iterato
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as answer:
-            return answer.status == 200
+            status: int = answer.status
+            return status == 200
     except OSError:
         return False
 

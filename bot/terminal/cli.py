@@ -97,7 +97,7 @@ class _Terminal:
                 statuses = self.engine.status(environments, schemas)
                 self.answer(statuses, lambda: status_text(statuses, verbose=command.verbose))
             case grammar.History():
-                schema = self.settings.schema(command.schema)
+                schema = self.settings.schema_named(command.schema)
                 entries = self.engine.history(schema)
                 self.answer(entries, lambda: history_text(schema, entries, verbose=command.verbose))
             case grammar.Plan():

@@ -55,4 +55,5 @@ def free_port() -> int:
     """A port nothing listens on now, on the loopback interface."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
