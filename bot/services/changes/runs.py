@@ -1,0 +1,207 @@
+"""A request's run: claimed once (approved to running), carried out (a migration, a prepare or a
+pqserver restart) under a heartbeat, finished (recorded, audited, counted, told, commented on its
+ticket), and, after a test-stand upgrade, the hinfo watch that reads the log a while later."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.engine.runner import run_name
+from bot.engine.service import ChangeResult, Direction, Progress
+from bot.errors import ConsdbBotError, Refused
+from bot.logs import traced
+from bot.metrics import REQUESTS
+from bot.render.text import result_text
+from bot.services.changes.base import RUNNER
+from bot.services.changes.recovery import Recovering
+from bot.services.changes.requests import CHANGES_OF_SCHEMAS, FORCED, PREPARE, RESTART, RequestView, forced_detail
+from bot.store import UNREACHABLE
+from bot.store.models import ChangeRequest, RequestState
+
+if TYPE_CHECKING:
+    from bot.clients.kube import LogExcerpt
+    from bot.services.changes.requests import RequestResult
+
+HEARTBEAT_SECONDS = 10
+HINFO_WATCH_TASK = "hinfo-watch"
+log = logging.getLogger(__name__)
+
+
+class Running(Recovering):
+    def run(self, request_id: int) -> None:
+        """Run an approved request, once: only the caller that moves it to running runs it.
+
+        Whatever happens, the request ends succeeded or failed, and its thread hears why: a request
+        left running would block its environment. The name of the run's database sessions is recorded
+        first, so that whoever settles the request after a crash can find them and end them.
+        """
+        approved = self.store.request(request_id)
+        if approved is None or approved.state != RequestState.APPROVED:
+            return
+        session = run_name(f"{request_id}-{secrets.token_hex(4)}") if approved.kind in CHANGES_OF_SCHEMAS else None
+        outcome = {**(approved.outcome or {}), **({"session": session} if session else {})}
+        if not self.store.transition(
+            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock(),
+            outcome=outcome,
+        ):  # fmt: skip
+            return
+        self._active.add(request_id)
+        self._started[request_id] = time.monotonic()
+        alive = threading.Event()
+        threading.Thread(target=self._heartbeat, args=(request_id, alive), daemon=True).start()
+        request = self.store.request(request_id)
+        assert request is not None
+        with traced((request.outcome or {}).get("trace")):
+            self._carry_out(request, alive)
+
+    def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> None:
+        """The run itself, under the trace of the Slack request that asked for it. A run that did not
+        succeed while the bot was stopping was stopped by it: it is settled from what its database
+        records. How it ended is kept while the state database is down; if the bot stops first, the
+        next start settles it from the database."""
+        try:
+            log.info("request #%s runs: %s at %s", request.id, request.kind, request.environment)
+            view = self.view(request)
+            self._tell(self.notifier.updated, view)
+            result = self._execute(request, view)
+        except ConsdbBotError as error:
+            result, note = None, str(error)
+        except Exception as error:
+            log.exception("request #%s failed in the bot", request.id)
+            result, note = None, f"the bot failed ({type(error).__name__}); see its log"
+        else:
+            note = ""
+        try:
+            if (result is None or not result.ok) and self.engine.stopping.is_set():
+                self._active.discard(request.id)
+                self._interrupt(request, RequestState.RUNNING)
+            elif result is None:
+                self._finish(request, RequestState.FAILED, None, note=note)
+            else:
+                self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
+        except UNREACHABLE:
+            log.error("request #%s: how it ended could not be recorded before the bot stopped (the state database"
+                      " cannot be reached); the next start settles it from the database", request.id)  # fmt: skip
+        finally:
+            alive.set()
+            self._active.discard(request.id)
+
+    def _execute(self, request: ChangeRequest, view: RequestView) -> RequestResult:
+        env = self.settings.environment(request.environment)
+        if request.kind == RESTART:
+            if self.restart is None:
+                raise Refused("this bot has no Kubernetes access configured, so it cannot restart pqserver")
+            report = lambda line: self._tell(self.notifier.progress, view, line)  # noqa: E731 - used twice
+            restarted = self.restart(env, request.target or "", report)
+            if restarted.ok and self.verify:
+                try:
+                    report(self.verify(env, request.binding.get("expect", {})))
+                except Exception as error:  # a check that fails must not turn a good restart into a failure
+                    log.exception("the pqserver check failed")
+                    report(f":warning: pqserver's view of the schema could not be checked ({type(error).__name__}).")
+            return restarted
+        if request.kind == PREPARE:
+            return self.engine.prepare(env, request.schemas)
+        return self.engine.change(
+            env,
+            request.schemas,
+            direction=Direction(request.kind),
+            to=request.target,
+            options=request.options,
+            actor=f"{request.requester} (request #{request.id})",
+            on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
+            expected=request.binding,
+            force=view.forced,
+            session=(request.outcome or {}).get("session"),
+        )
+
+    def _heartbeat(self, request_id: int, done: threading.Event) -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            try:
+                self.store.beat(request_id)
+            except UNREACHABLE:  # the run goes on; its outcome is kept until the state database is back
+                log.warning("request #%s: its heartbeat could not be recorded (the state database cannot be"
+                            " reached)", request_id)  # fmt: skip
+
+    def _finish(self, request: ChangeRequest, state: RequestState, result: RequestResult | None, *, note: str) -> None:
+        outcomes = result.outcomes if isinstance(result, ChangeResult) else []
+        reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
+        added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
+        outcome = {**(request.outcome or {}), "reached": reached, "added": added, "note": note}
+        forced = bool(outcome.get("forced"))
+        view = self._record(
+            request, RequestState.RUNNING, state, outcome,
+            summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
+            + (f": {note}" if note else ""),
+            detail={"reached": reached, "ticket": request.ticket} | forced_detail(forced),
+        )  # fmt: skip
+        if view is None:
+            return
+        self._count_change(request, state)
+        REQUESTS.labels(state.value).inc()
+        self._tell(self.notifier.updated, view)
+        self._tell(self.notifier.finished, view, result, note=note)
+        if self.tickets:
+            detail = (
+                ""
+                if state is RequestState.SUCCEEDED
+                else "\n".join(filter(None, [note, result and result_text(result)]))
+            )
+            self._tell(self.tickets.request_finished, view, detail)
+        if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
+            self._watch_hinfo_after(view, request.schemas)
+
+    def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
+        """At a test stand, read hinfo's log a while after the migration, and say what it shows: a job in
+        the state database, so that a bot stopped or restarted meanwhile still does."""
+        env = self.settings.environment(view.environment)
+        watched = [schema for schema in schemas if schema in env.hinfo]
+        if not (env.test_stand and watched and self.watch and env.hinfo_watch_minutes > 0):
+            return
+        due = self.clock() + timedelta(minutes=env.hinfo_watch_minutes)
+        # However late: the log is read from the migration on, and the verdict says how long after it.
+        self.scheduler.at(f"hinfo-watch-{view.id}", due, HINFO_WATCH_TASK, view.id, watched, grace_seconds=None)
+
+    def watch_hinfo(self, request_id: int, schemas: list[str]) -> None:
+        """The scheduled watch: each instrument's hinfo log since the migration, as a verdict in its thread."""
+        request = self.store.request(request_id)
+        if request is None or self.watch is None:
+            log.warning("no hinfo watch for request #%s: the request or the Kubernetes access is gone", request_id)
+            return
+        view = self.view(request)
+        env = self.settings.environment(view.environment)
+        since = (self.clock() - (view.finished_at or view.created_at)).total_seconds()
+        minutes = max(env.hinfo_watch_minutes, round(since / 60))
+        for schema in schemas:
+            try:
+                excerpt = self.watch(env, schema, int(since) + 1)
+            except Exception as error:
+                reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
+                log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
+                self._tell(self.notifier.progress, view, f"hinfo {schema} could not be read: {reason}")
+                continue
+            self._tell(self.notifier.progress, view, hinfo_verdict(schema, excerpt, minutes))
+
+
+def hinfo_verdict(schema: str, excerpt: LogExcerpt, minutes: float) -> str:
+    """Did hinfo write an exposure after the migration, and did it complain?"""
+    wrote = (
+        f"{excerpt.committed} exposure(s) committed (the last {excerpt.last_exposure})"
+        if excerpt.committed
+        else ":warning: no exposure committed (take a test image, then `logs hinfo`)"
+    )
+    columns = [line for line in excerpt.problems if "Unable to process column" in line]
+    others = len(excerpt.problems) - len(columns)
+    complaints = [f"{len(columns)} 'Unable to process column' line(s), e.g. {columns[-1]}"] if columns else []
+    complaints += [f"{others} other error or warning line(s)"] if others else []
+    heard = "; ".join(complaints) if complaints else "no errors or warnings"
+    return f"hinfo {schema}, {minutes:g} min after the migration: {wrote}; {heard}."
+
+
+def _progress_line(event: Progress) -> str:
+    return f"{event.schema}: {event.text}"

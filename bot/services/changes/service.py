@@ -1,0 +1,68 @@
+"""The change service, the one door to change requests for Slack and the terminal alike: it asks
+(:mod:`.proposals`), counts reactions into the state machine (:mod:`.machine`), runs what is
+approved (:mod:`.runs`) and settles what was abandoned (:mod:`.recovery`)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.errors import StateUnavailable, TryAgainLater
+from bot.logs import TRACE, traced
+from bot.services.changes.proposals import Proposing
+from bot.services.changes.requests import APPROVE, REJECT
+from bot.services.changes.runs import HINFO_WATCH_TASK
+from bot.store import UNREACHABLE
+from bot.store.models import RequestState
+
+log = logging.getLogger(__name__)
+
+
+class ChangeService(Proposing):
+    def register(self) -> None:
+        """The hinfo watch, run by whichever process leads the scheduler when it is due."""
+        self.scheduler.register(HINFO_WATCH_TASK, self.watch_hinfo)
+
+    def react(
+        self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str, event_ts: str
+    ) -> None:
+        """A reaction was added or removed somewhere; act if it counts, and say nothing if not.
+
+        The event is marked seen only once what it says is recorded. When the state database fails on
+        the way, or Slack does not say who may approve, :class:`TryAgainLater` goes up (Slack is answered
+        so that it delivers the event again) and the redelivery is counted, not dropped as seen.
+        Counting again what was half recorded changes nothing: a verdict stands by its event's
+        timestamp, and every move is a compare-and-set.
+        """
+        slack = self.settings.slack
+        if reaction not in (slack.approve_reaction, slack.reject_reaction, slack.restart_reaction):
+            return
+        try:
+            if self.store.seen(event_id):
+                return
+            self._react(channel, message_ts, user, reaction, added=added, event_ts=event_ts)
+            self.store.first_sighting(event_id)
+        except UNREACHABLE as error:
+            raise StateUnavailable(f"my state database did not answer ({type(error).__name__})") from error
+
+    def _react(self, channel: str, message_ts: str, user: str, reaction: str, *, added: bool, event_ts: str) -> None:
+        with self._posting:
+            request = self.store.request_for_message(channel, message_ts)
+        if request is not None and reaction == self.settings.slack.restart_reaction and added:
+            self._restart_after(request, user, event_ts)
+            return
+        verdict = {self.settings.slack.approve_reaction: APPROVE, self.settings.slack.reject_reaction: REJECT}.get(
+            reaction
+        )
+        if request is None or verdict is None or request.state != RequestState.REQUESTED:
+            return
+        try:
+            with traced((request.outcome or {}).get("trace") or TRACE.get()):
+                self._count(request, user, reaction, verdict, added=added, event_ts=event_ts)
+        except (*UNREACHABLE, TryAgainLater):
+            raise
+        except Exception:
+            log.exception("a reaction on request #%s could not be counted", request.id)
+            self.store.audit(
+                actor=user, action="error", environment=request.environment, request_id=request.id,
+                summary=f":{reaction}: on #{request.id} could not be counted; see the bot's log",
+            )  # fmt: skip
