@@ -14,11 +14,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.clients.kube import LogExcerpt
 from bot.config import parse_settings
 from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
-from bot.services.changes import ChangeService, Proposal, RequestView
+from bot.render import blocks, text
+from bot.services.changes import ChangeService, HinfoVerdict, Proposal, RequestEvent, RequestView
 from bot.services.scheduler import Scheduler
+from bot.services.tickets import CommentFate, CommentNews
 from bot.store import Store
 from bot.store.models import RequestState
 from tests.conftest import EXTERNAL_TREE, close_database
@@ -44,8 +47,8 @@ class RecordingNotifier:
     def updated(self, request: RequestView) -> None:
         self.events.append(("updated", request, ""))
 
-    def progress(self, request: RequestView, line: str) -> None:
-        self.events.append(("progress", request, line))
+    def progress(self, request: RequestView, event: RequestEvent) -> None:
+        self.events.append(("progress", request, text.event_line(event)))
 
     def finished(self, request: RequestView, result: ChangeResult | None, *, note: str) -> None:
         self.events.append(("finished", request, note))
@@ -321,3 +324,27 @@ def test_a_notifier_failing_mid_run_does_not_leave_the_request_running(world):
     view = world.propose()
     world.react(view, APPROVER_1)
     assert world.state(view) is RequestState.SUCCEEDED
+
+
+def test_news_of_a_run_is_typed_and_each_surface_says_it_its_own_way():
+    excerpt = LogExcerpt(
+        deployment="hinfo-latiss", namespace="consdb", pods=["hinfo-latiss-0"],
+        problems=["ERROR Unable to process column visit1.foo", "WARNING slow"], committed=0, last_exposure=None,
+        tail=[],
+    )  # fmt: skip
+    verdict = HinfoVerdict.of("latiss", excerpt, 10)
+    assert (verdict.committed, verdict.column_lines, verdict.other_lines) == (0, 1, 1)
+    assert blocks.event_line(verdict) == (
+        "hinfo latiss, 10 min after the migration: :warning: no exposure committed (take a test image, then"
+        " `logs hinfo`); 1 'Unable to process column' line(s), e.g. ERROR Unable to process column visit1.foo;"
+        " 1 other error or warning line(s)."
+    )
+    terminal = text.event_line(verdict)
+    assert terminal.startswith("hinfo latiss, 10 min after the migration: no exposure committed")
+    assert ":warning:" not in terminal
+    assert "`" not in terminal
+    gave_up = CommentNews("OSW-123", CommentFate.GIVEN_UP, 5, "HTTP 403")
+    assert blocks.event_line(gave_up).startswith(":x: I gave up commenting on OSW-123 after 5 tries: HTTP 403.")
+    assert text.event_line(gave_up) == (
+        "gave up commenting on OSW-123 after 5 tries: HTTP 403; 'ticket OSW-123' still shows what happened"
+    )

@@ -15,11 +15,12 @@ import pytest
 
 from bot.clients.jira import JiraDesk, TicketUnknown
 from bot.config import parse_settings
+from bot.render import blocks
 from bot.render.jira_comments import request_comment
 from bot.sandbox.standins.jira import JIRA_TOKEN, JIRA_USER, FakeJira
 from bot.services.changes import RequestView
 from bot.services.scheduler import Scheduler
-from bot.services.tickets import RETRY_JOB, TicketService
+from bot.services.tickets import RETRY_JOB, CommentNews, TicketService
 from bot.store import Store
 from bot.store.models import RequestState
 from tests.support.clock import START, Clock
@@ -37,10 +38,12 @@ environments:
 
 @dataclass
 class Thread:
+    """A request's Slack thread: the news it hears, as Slack says it."""
+
     lines: list[tuple[int, str]] = field(default_factory=list)
 
-    def __call__(self, request_id: int, line: str) -> None:
-        self.lines.append((request_id, line))
+    def __call__(self, request_id: int, news: CommentNews) -> None:
+        self.lines.append((request_id, blocks.event_line(news)))
 
 
 @dataclass

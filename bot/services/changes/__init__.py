@@ -5,14 +5,24 @@ and a digest of the planned SQL; that, and only that, runs once approved. Every 
 is a compare-and-set in the store, so a request runs once however often an approving reaction is
 delivered. The service tells the world through a :class:`ChangeNotifier`; it knows nothing of Slack.
 
-Its modules, each one concern: ``requests`` (what a request is, and how one is built), ``policy``
-(who may approve, and what a change must meet), ``machine`` (reactions counted, decided, expired),
-``runs`` (a run and the hinfo watch after it), ``recovery`` (runs abandoned, settled by their
-database), ``proposals`` (asking), ``service`` (:class:`ChangeService`, the one public service).
+Its modules, each one concern: ``requests`` (what a request is, and how one is built), ``events``
+(news of a request, typed), ``policy`` (who may approve, and what a change must meet), ``machine``
+(reactions counted, decided, expired), ``runs`` (a run and the hinfo watch after it), ``recovery``
+(runs abandoned, settled by their database), ``proposals`` (asking), ``service``
+(:class:`ChangeService`, the one public service).
 """
 
 from typing import TYPE_CHECKING
 
+from bot.services.changes.events import (
+    HinfoUnreadable,
+    HinfoVerdict,
+    MigrationStep,
+    PqserverChecked,
+    RequestEvent,
+    RestartNotDone,
+    RestartStep,
+)
 from bot.services.changes.policy import busy_refusal, check_prepare, check_proposal, check_restart
 from bot.services.changes.requests import (
     APPROVE,
@@ -27,7 +37,6 @@ from bot.services.changes.requests import (
     forced_detail,
     request_view,
 )
-from bot.services.changes.runs import hinfo_verdict
 from bot.services.changes.service import ChangeService
 
 if TYPE_CHECKING:
@@ -41,15 +50,21 @@ __all__ = [
     "RESTART",
     "ChangeNotifier",
     "ChangeService",
+    "HinfoUnreadable",
+    "HinfoVerdict",
+    "MigrationStep",
+    "PqserverChecked",
     "Proposal",
+    "RequestEvent",
     "RequestResult",
     "RequestTickets",
     "RequestView",
+    "RestartNotDone",
+    "RestartStep",
     "busy_refusal",
     "check_prepare",
     "check_proposal",
     "check_restart",
     "forced_detail",
-    "hinfo_verdict",
     "request_view",
 ]

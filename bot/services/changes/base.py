@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.clients.pqserver import Expected, SchemaCheck
 from bot.config import Environment, Settings
 from bot.engine.service import Engine
 from bot.metrics import CHANGE_SECONDS, CHANGES
@@ -44,12 +45,13 @@ class ChangeServiceBase:
         clock: Callable[[], datetime],
         launch: Callable[[Callable[[], None]], object] = lambda run: run(),
         restart: Restarter | None = None,
-        verify: Callable[[Environment, dict[str, dict[str, list[str]]]], str] | None = None,
+        verify: Callable[[Environment, Expected], SchemaCheck] | None = None,
         watch: Callable[[Environment, str, int], LogExcerpt] | None = None,
         standing: Callable[[Environment, str], str | None] = lambda _env, _requester: None,
         tickets: RequestTickets | None = None,
     ) -> None:
         """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own.
+        ``verify`` asks pqserver, after a restart, whether it lists what the migration added.
         ``standing`` says why a change by a requester needs one more approval (a test stand booked by
         someone else, or by nobody), or None. ``tickets`` checks the ticket a request names, and
         comments on it how the request ended. ``scheduler`` keeps the hinfo watches after test-stand

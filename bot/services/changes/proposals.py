@@ -14,6 +14,7 @@ from bot.engine.service import SchemaPlan
 from bot.errors import ConsdbBotError, Refused
 from bot.logs import TRACE
 from bot.metrics import REQUESTS
+from bot.services.changes.events import RestartNotDone
 from bot.services.changes.machine import Deciding
 from bot.services.changes.policy import (
     approval_policy,
@@ -112,7 +113,7 @@ class Proposing(Deciding):
                 env.key, migration.requester, migration.ticket, approved=(user, event_ts), expect=expect
             )
         except ConsdbBotError as error:
-            self._tell(self.notifier.progress, self.view(migration), f"pqserver was not restarted: {error.message}")
+            self._tell(self.notifier.progress, self.view(migration), RestartNotDone(error.message))
 
     @contextmanager
     def _refusals_audited(

@@ -74,7 +74,7 @@ class Recovering(ChangeServiceBase):
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, None, note=told)
         if self.tickets:
-            self._tell(self.tickets.request_finished, view, "" if settled is RequestState.SUCCEEDED else told)
+            self._tell(self.tickets.request_finished, view, told, None)
 
     def _ended(self, request: ChangeRequest, env: Environment) -> bool:
         """Whether the run's database sessions are gone, ended now if need be; false while they are

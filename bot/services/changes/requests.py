@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.clients.kube import RestartResult
     from bot.engine.prepare import PrepareResult
     from bot.engine.service import ChangeResult
+    from bot.services.changes.events import RequestEvent
 
     RequestResult = ChangeResult | RestartResult | PrepareResult
     """How a request's run ended, whatever it ran."""
@@ -150,8 +151,8 @@ class ChangeNotifier(Protocol):
     def updated(self, request: RequestView) -> None:
         """Show the request again as it now stands (approvals, state, outcome)."""
 
-    def progress(self, request: RequestView, line: str) -> None:
-        """One line of news while it runs."""
+    def progress(self, request: RequestView, event: RequestEvent) -> None:
+        """News while it runs, and after (the hinfo watch, its ticket's comment)."""
 
     def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:
         """How it ended, with what comes next."""
@@ -163,8 +164,8 @@ class RequestTickets(Protocol):
     def check(self, key: str | None) -> TicketCheck | None:
         """The named ticket as Jira has it; refuses one Jira does not have."""
 
-    def request_finished(self, view: RequestView, detail: str) -> None:
-        """Comment on the request's ticket how it ended."""
+    def request_finished(self, view: RequestView, note: str, result: RequestResult | None) -> None:
+        """Comment on the request's ticket how it ended (what failed, when it did not succeed)."""
 
 
 def request_view(settings: Settings, store: Store, request: ChangeRequest) -> RequestView:

@@ -11,20 +11,20 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.clients.pqserver import SchemaCheck, Seen
 from bot.engine.runner import run_name
-from bot.engine.service import ChangeResult, Direction, Progress
+from bot.engine.service import ChangeResult, Direction
 from bot.errors import ConsdbBotError, Refused
 from bot.logs import traced
 from bot.metrics import REQUESTS
-from bot.render.text import result_text
 from bot.services.changes.base import RUNNER
+from bot.services.changes.events import HinfoUnreadable, HinfoVerdict, MigrationStep, PqserverChecked, RestartStep
 from bot.services.changes.recovery import Recovering
 from bot.services.changes.requests import CHANGES_OF_SCHEMAS, FORCED, PREPARE, RESTART, RequestView, forced_detail
 from bot.store import UNREACHABLE
 from bot.store.models import ChangeRequest, RequestState
 
 if TYPE_CHECKING:
-    from bot.clients.kube import LogExcerpt
     from bot.services.changes.requests import RequestResult
 
 HEARTBEAT_SECONDS = 10
@@ -96,14 +96,16 @@ class Running(Recovering):
         if request.kind == RESTART:
             if self.restart is None:
                 raise Refused("this bot has no Kubernetes access configured, so it cannot restart pqserver")
-            report = lambda line: self._tell(self.notifier.progress, view, line)  # noqa: E731 - used twice
-            restarted = self.restart(env, request.target or "", report)
+            restarted = self.restart(
+                env, request.target or "", lambda line: self._tell(self.notifier.progress, view, RestartStep(line))
+            )
             if restarted.ok and self.verify:
                 try:
-                    report(self.verify(env, request.binding.get("expect", {})))
+                    check = self.verify(env, request.binding.get("expect", {}))
                 except Exception as error:  # a check that fails must not turn a good restart into a failure
                     log.exception("the pqserver check failed")
-                    report(f":warning: pqserver's view of the schema could not be checked ({type(error).__name__}).")
+                    check = SchemaCheck(env.key, Seen.FAILED, detail=type(error).__name__)
+                self._tell(self.notifier.progress, view, PqserverChecked(check))
             return restarted
         if request.kind == PREPARE:
             return self.engine.prepare(env, request.schemas)
@@ -114,7 +116,7 @@ class Running(Recovering):
             to=request.target,
             options=request.options,
             actor=f"{request.requester} (request #{request.id})",
-            on_progress=lambda event: self._tell(self.notifier.progress, view, _progress_line(event)),
+            on_progress=lambda event: self._tell(self.notifier.progress, view, MigrationStep(event)),
             expected=request.binding,
             force=view.forced,
             session=(request.outcome or {}).get("session"),
@@ -147,12 +149,7 @@ class Running(Recovering):
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, result, note=note)
         if self.tickets:
-            detail = (
-                ""
-                if state is RequestState.SUCCEEDED
-                else "\n".join(filter(None, [note, result and result_text(result)]))
-            )
-            self._tell(self.tickets.request_finished, view, detail)
+            self._tell(self.tickets.request_finished, view, note, result)
         if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
             self._watch_hinfo_after(view, request.schemas)
 
@@ -183,25 +180,6 @@ class Running(Recovering):
             except Exception as error:
                 reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
                 log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
-                self._tell(self.notifier.progress, view, f"hinfo {schema} could not be read: {reason}")
+                self._tell(self.notifier.progress, view, HinfoUnreadable(schema, reason))
                 continue
-            self._tell(self.notifier.progress, view, hinfo_verdict(schema, excerpt, minutes))
-
-
-def hinfo_verdict(schema: str, excerpt: LogExcerpt, minutes: float) -> str:
-    """Did hinfo write an exposure after the migration, and did it complain?"""
-    wrote = (
-        f"{excerpt.committed} exposure(s) committed (the last {excerpt.last_exposure})"
-        if excerpt.committed
-        else ":warning: no exposure committed (take a test image, then `logs hinfo`)"
-    )
-    columns = [line for line in excerpt.problems if "Unable to process column" in line]
-    others = len(excerpt.problems) - len(columns)
-    complaints = [f"{len(columns)} 'Unable to process column' line(s), e.g. {columns[-1]}"] if columns else []
-    complaints += [f"{others} other error or warning line(s)"] if others else []
-    heard = "; ".join(complaints) if complaints else "no errors or warnings"
-    return f"hinfo {schema}, {minutes:g} min after the migration: {wrote}; {heard}."
-
-
-def _progress_line(event: Progress) -> str:
-    return f"{event.schema}: {event.text}"
+            self._tell(self.notifier.progress, view, HinfoVerdict.of(schema, excerpt, minutes))
