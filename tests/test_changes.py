@@ -215,7 +215,7 @@ def test_a_failing_migration_fails_the_request_and_says_where_it_stopped(world):
     assert world.state(view) is RequestState.FAILED
     finished = world.store.request(view.id)
     assert finished is not None
-    assert finished.outcome["reached"] == {"lsstcomcam": []}, "one transaction: the first revision is rolled back too"
+    assert finished.reached == {"lsstcomcam": []}, "one transaction: the first revision is rolled back too"
 
 
 def _put_in(world: World, view: RequestView, state: RequestState, *, runner: str, silent_seconds: float = 0) -> None:
@@ -347,4 +347,21 @@ def test_news_of_a_run_is_typed_and_each_surface_says_it_its_own_way():
     assert blocks.event_line(gave_up).startswith(":x: I gave up commenting on OSW-123 after 5 tries: HTTP 403.")
     assert text.event_line(gave_up) == (
         "gave up commenting on OSW-123 after 5 tries: HTTP 403; 'ticket OSW-123' still shows what happened"
+    )
+
+
+def test_an_ending_whose_write_was_answered_lost_is_recognised_as_done_once(world):
+    view = world.propose()
+    _put_in(world, view, RequestState.RUNNING, runner="consdb-bot-replica-2:7")
+    request = world.store.request(view.id)
+    assert request is not None
+    ending: dict[str, object] = {"reached": {"latiss": []}, "added_columns": {}, "note": "the bot failed"}
+    assert world.store.transition(view.id, RequestState.RUNNING, RequestState.FAILED, **ending)  # answer lost
+    settled = world.service._record(request, RequestState.RUNNING, RequestState.FAILED, ending, summary="s", detail={})
+    assert settled is not None
+    assert (settled.state, settled.reached, settled.note) == (RequestState.FAILED, {"latiss": []}, "the bot failed")
+    assert world.store.audit_trail(environment="bts", limit=1)[0].action == "failed"
+    other = {**ending, "note": "something else"}
+    assert (
+        world.service._record(request, RequestState.RUNNING, RequestState.FAILED, other, summary="s", detail={}) is None
     )

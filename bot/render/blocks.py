@@ -258,11 +258,10 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
                 f" Expires {_when(view.expires_at)}."
             )
         )
-    note = view.outcome.get("note")
-    if note and view.state in (RequestState.FAILED, RequestState.INTERRUPTED):
-        blocks.append(section(f"*Outcome*: {shown(str(note))}"))
-    if view.outcome.get("trace"):
-        blocks.append(context(f"Trace `{escape(str(view.outcome['trace']))}` (in the bot's log and audit trail)"))
+    if view.note and view.state in (RequestState.FAILED, RequestState.INTERRUPTED):
+        blocks.append(section(f"*Outcome*: {shown(view.note)}"))
+    if view.trace:
+        blocks.append(context(f"Trace `{escape(view.trace)}` (in the bot's log and audit trail)"))
     return message(escape(f"{title}: {view.state}"), blocks)
 
 

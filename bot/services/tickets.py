@@ -47,14 +47,6 @@ class TicketCheck:
     url: str = ""
     unchecked: str = ""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"key": self.key, "summary": self.summary, "status": self.status, "url": self.url,
-                "unchecked": self.unchecked}  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> TicketCheck:
-        return cls(**{name: str(data.get(name, "")) for name in ("key", "summary", "status", "url", "unchecked")})
-
 
 class CommentFate(StrEnum):
     POSTED = "posted"
@@ -108,7 +100,7 @@ class FinishedRequest(Protocol):
     @property
     def message_ts(self) -> str | None: ...
     @property
-    def outcome(self) -> dict[str, object]: ...
+    def reached(self) -> dict[str, list[str]]: ...
 
 
 class TicketService:
@@ -169,7 +161,7 @@ class TicketService:
         link = self.permalink(view.channel, view.message_ts) if view.channel and view.message_ts else None
         body = jira_text.request_comment(
             request_id=view.id, kind=view.kind, environment=view.environment, state=view.state.value,
-            ranges=view.ranges, reached=dict(view.outcome.get("reached", {})), requester=view.requester,
+            ranges=view.ranges, reached=view.reached, requester=view.requester,
             approvers=view.approvers, detail=detail, name=self.name, link=link,
         )  # fmt: skip
         self.owe(view.ticket, f"request-{view.id}-{view.state.value}", body, request_id=view.id)

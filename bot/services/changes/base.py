@@ -96,20 +96,21 @@ class ChangeServiceBase:
             CHANGE_SECONDS.labels(request.kind).observe(time.monotonic() - started)
 
     def _record(
-        self, request: ChangeRequest, expected: RequestState, state: RequestState, outcome: dict[str, object],
+        self, request: ChangeRequest, expected: RequestState, state: RequestState, ending: dict[str, object],
         *, summary: str, detail: dict[str, object],
     ) -> RequestView | None:  # fmt: skip
-        """Move a request from ``expected`` to how it ended, and audit that, once. Kept, and written
+        """Move a request from ``expected`` to how it ended (``ending``: the columns its run left, such as
+        ``reached`` and ``note``), and audit that, once. Kept, and written
         again, while the state database cannot be reached (until the bot stops). None when someone
         else settled it first."""
         done: set[str] = set()
 
         def write() -> RequestView | None:
             if "moved" not in done:
-                if not self.store.transition(request.id, expected, state, outcome=outcome):
-                    # A write whose answer was lost is done: the request holds exactly this outcome.
+                if not self.store.transition(request.id, expected, state, **ending):
+                    # A write whose answer was lost is done: the request holds exactly this ending.
                     now = self.store.request(request.id)
-                    if now is None or now.state != state or now.outcome != outcome:
+                    if now is None or now.state != state or any(getattr(now, k) != v for k, v in ending.items()):
                         return None
                 done.add("moved")
             if "audited" not in done:

@@ -108,7 +108,7 @@ class Proposing(Deciding):
             )  # fmt: skip
             return
         try:
-            expect = (migration.outcome or {}).get("added", {})
+            expect = dict(migration.added_columns or {})
             self.propose_restart(
                 env.key, migration.requester, migration.ticket, approved=(user, event_ts), expect=expect
             )
@@ -152,7 +152,7 @@ class Proposing(Deciding):
         except Exception as error:
             # Nobody can approve a request that is not posted: close it, so the environment is free again.
             note = error.message if isinstance(error, ConsdbBotError) else f"posting failed ({type(error).__name__})"
-            self.store.transition(request.id, RequestState.REQUESTED, RequestState.FAILED, outcome={"note": note})
+            self.store.transition(request.id, RequestState.REQUESTED, RequestState.FAILED, note=note)
             self.store.audit(actor=request.requester, action="failed", environment=env.key, request_id=request.id,
                              summary=f"#{request.id} could not be posted: {note}")  # fmt: skip
             raise

@@ -58,7 +58,6 @@ class Recovering(ChangeServiceBase):
             log.warning("request #%s is settled once %s's version tables can be read", request.id, env.key)
             return
         settled, reached, note = verdict
-        outcome = {**(request.outcome or {}), "reached": reached, "note": note}
         if settled is RequestState.SUCCEEDED:
             told = f"The bot lost track of this run, but its database records the target: {note}."
             summary = f"#{request.id} {request.kind} succeeded (the bot lost track of it; its database says so): {note}"
@@ -66,7 +65,7 @@ class Recovering(ChangeServiceBase):
             told = f"The bot stopped while this ran: {note}."
             summary = f"#{request.id} was interrupted by a stop of the bot; {note}"
         detail: dict[str, object] = {"reached": reached} | ({"ticket": request.ticket} if request.ticket else {})
-        view = self._record(request, state, settled, outcome, summary=summary, detail=detail)
+        view = self._record(request, state, settled, {"reached": reached, "note": note}, summary=summary, detail=detail)
         if view is None:
             return
         REQUESTS.labels(settled.value).inc()
@@ -79,7 +78,7 @@ class Recovering(ChangeServiceBase):
     def _ended(self, request: ChangeRequest, env: Environment) -> bool:
         """Whether the run's database sessions are gone, ended now if need be; false while they are
         still there or its database cannot be reached."""
-        session = (request.outcome or {}).get("session")
+        session = request.run_session
         if not session:
             return True
         try:

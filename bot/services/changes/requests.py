@@ -52,28 +52,20 @@ class RequestView:
     expires_at: datetime
     channel: str | None = None
     message_ts: str | None = None
-    outcome: dict[str, object] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     finished_at: datetime | None = None
-
-    @property
-    def forced(self) -> bool:
-        """A stamp whose check against the model was overridden (``--force``)."""
-        return bool(self.outcome.get("forced"))
-
-    @property
-    def booking_flag(self) -> str | None:
-        """Why this request needs one more approval than usual: a test stand not booked by its requester."""
-        flag = self.outcome.get("booking")
-        return str(flag) if flag else None
-
-    @property
-    def ticket_check(self) -> TicketCheck | None:
-        """The ticket as Jira showed it when the request was made (or why it could not be checked)."""
-        if not self.ticket:
-            return None
-        return TicketCheck.from_dict({"key": self.ticket, **dict(self.outcome.get("ticket") or {})})
+    forced: bool = False
+    """A stamp whose check against the model was overridden (``--force``)."""
+    booking_flag: str | None = None
+    """Why this request needs one more approval than usual: a test stand not booked by its requester."""
+    ticket_check: TicketCheck | None = None
+    """The ticket as Jira showed it when the request was made (or why it could not be checked)."""
+    trace: str | None = None
+    reached: dict[str, list[str]] = field(default_factory=dict)
+    """Per schema, the revisions its database recorded when the run ended."""
+    note: str = ""
+    """Why it failed or was interrupted."""
 
     @property
     def still_needed(self) -> int:
@@ -128,17 +120,15 @@ class Draft:
         self, *, at: datetime, booking: str | None, ticket: TicketCheck | None, trace: str | None
     ) -> ChangeRequest:
         """The request as stored: one more approval than the policy's when ``booking`` says why."""
-        outcome: dict[str, Any] = {
-            "ranges": self.ranges, "warnings": self.warnings, "booking": booking,
-            "ticket": ticket.as_dict() if ticket else None, "trace": trace,
-        }  # fmt: skip
-        if self.kind in CHANGES_OF_SCHEMAS:
-            outcome["forced"] = self.forced
+        checked = ticket or TicketCheck(self.ticket or "")
         return ChangeRequest(
             kind=self.kind, environment=self.env.key, schemas=self.schemas, target=self.target,
             binding=self.binding, options=self.options, ticket=self.ticket, requester=self.requester,
             required_approvals=self.policy.required + (1 if booking else 0), state=RequestState.REQUESTED,
-            created_at=at, expires_at=at + timedelta(minutes=self.policy.expiry_minutes), outcome=outcome,
+            created_at=at, expires_at=at + timedelta(minutes=self.policy.expiry_minutes), ranges=self.ranges,
+            warnings=self.warnings, booking_flag=booking, ticket_summary=checked.summary,
+            ticket_status=checked.status, ticket_url=checked.url, ticket_unchecked=checked.unchecked, trace=trace,
+            forced=self.forced, reached={}, added_columns={}, note="",
         )  # fmt: skip
 
 
@@ -171,7 +161,6 @@ class RequestTickets(Protocol):
 def request_view(settings: Settings, store: Store, request: ChangeRequest) -> RequestView:
     verdicts = store.verdicts(request.id)
     env = settings.environment(request.environment)
-    outcome = request.outcome or {}
     return RequestView(
         id=request.id,
         kind=request.kind,
@@ -180,19 +169,34 @@ def request_view(settings: Settings, store: Store, request: ChangeRequest) -> Re
         requester=request.requester,
         state=RequestState(request.state),
         ticket=request.ticket,
-        ranges=dict(outcome.get("ranges", {})),
-        warnings=list(outcome.get("warnings", [])),
+        ranges=dict(request.ranges or {}),
+        warnings=list(request.warnings or []),
         required=request.required_approvals,
         approvers=[v.user for v in verdicts if v.verdict == APPROVE],
         rejecters=[v.user for v in verdicts if v.verdict == REJECT],
         expires_at=request.expires_at,
         channel=request.channel,
         message_ts=request.message_ts,
-        outcome=outcome,
         options=dict(request.options or {}),
         created_at=aware(request.created_at),
         finished_at=aware(request.finished_at) if request.finished_at else None,
+        forced=bool(request.forced),
+        booking_flag=request.booking_flag or None,
+        ticket_check=ticket_check(request),
+        trace=request.trace,
+        reached={schema: list(revisions) for schema, revisions in (request.reached or {}).items()},
+        note=request.note or "",
     )
+
+
+def ticket_check(request: ChangeRequest) -> TicketCheck | None:
+    """The ticket a request names, as Jira showed it when the request was made."""
+    if not request.ticket:
+        return None
+    return TicketCheck(
+        request.ticket, request.ticket_summary or "", request.ticket_status or "", request.ticket_url or "",
+        request.ticket_unchecked or "",
+    )  # fmt: skip
 
 
 def forced_detail(forced: bool) -> dict[str, bool]:

@@ -44,10 +44,9 @@ class Running(Recovering):
         if approved is None or approved.state != RequestState.APPROVED:
             return
         session = run_name(f"{request_id}-{secrets.token_hex(4)}") if approved.kind in CHANGES_OF_SCHEMAS else None
-        outcome = {**(approved.outcome or {}), **({"session": session} if session else {})}
         if not self.store.transition(
             request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock(),
-            outcome=outcome,
+            run_session=session,
         ):  # fmt: skip
             return
         self._active.add(request_id)
@@ -56,7 +55,7 @@ class Running(Recovering):
         threading.Thread(target=self._heartbeat, args=(request_id, alive), daemon=True).start()
         request = self.store.request(request_id)
         assert request is not None
-        with traced((request.outcome or {}).get("trace")):
+        with traced(request.trace):
             self._carry_out(request, alive)
 
     def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> None:
@@ -119,7 +118,7 @@ class Running(Recovering):
             on_progress=lambda event: self._tell(self.notifier.progress, view, MigrationStep(event)),
             expected=request.binding,
             force=view.forced,
-            session=(request.outcome or {}).get("session"),
+            session=request.run_session,
         )
 
     def _heartbeat(self, request_id: int, done: threading.Event) -> None:
@@ -134,10 +133,9 @@ class Running(Recovering):
         outcomes = result.outcomes if isinstance(result, ChangeResult) else []
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
-        outcome = {**(request.outcome or {}), "reached": reached, "added": added, "note": note}
-        forced = bool(outcome.get("forced"))
+        forced = bool(request.forced)
         view = self._record(
-            request, RequestState.RUNNING, state, outcome,
+            request, RequestState.RUNNING, state, {"reached": reached, "added_columns": added, "note": note},
             summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
             + (f": {note}" if note else ""),
             detail={"reached": reached, "ticket": request.ticket} | forced_detail(forced),

@@ -56,7 +56,7 @@ class ChangeService(Proposing):
         if request is None or verdict is None or request.state != RequestState.REQUESTED:
             return
         try:
-            with traced((request.outcome or {}).get("trace") or TRACE.get()):
+            with traced(request.trace or TRACE.get()):
                 self._count(request, user, reaction, verdict, added=added, event_ts=event_ts)
         except (*UNREACHABLE, TryAgainLater):
             raise
