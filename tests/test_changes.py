@@ -14,8 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.clients.kube import LogExcerpt
+from bot.clients.kube import LogExcerpt, RestartResult
 from bot.config import parse_settings
+from bot.engine.prepare import PrepareResult
 from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
 from bot.render import blocks, text
@@ -92,6 +93,7 @@ environments:
   bts:
     database_url: {new_database()}
     approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}
+    pqserver: consdb-pq
   summit:
     database_url: {new_database()}
     approvals: {{required: 2, approvers: [{APPROVER_1}], usergroup: S0DBA, expiry_minutes: 30}}
@@ -365,3 +367,82 @@ def test_an_ending_whose_write_was_answered_lost_is_recognised_as_done_once(worl
     assert (
         world.service._record(request, RequestState.RUNNING, RequestState.FAILED, other, summary="s", detail={}) is None
     )
+
+
+OPERATOR = "operator@terminal"
+
+
+def shown_in_the_terminal(world: World) -> None:
+    """The notifier of the terminal: a request is shown where no reaction can reach it."""
+
+    def posted(view: RequestView) -> None:
+        world.notifier.events.append(("posted", view, ""))
+
+    world.notifier.posted = posted
+
+
+def test_a_request_shown_in_the_terminal_is_never_matched_by_a_reaction(world):
+    shown_in_the_terminal(world)
+    view = world.propose()
+    assert (view.channel, view.message_ts) == (None, None)
+    world.react(view, APPROVER_1)
+    world.service.react(channel="", message_ts="", user=APPROVER_1, reaction="white_check_mark", added=True,
+                        event_id="EvEmpty", event_ts="1700000000.5")  # fmt: skip
+    assert world.state(view) is RequestState.REQUESTED
+    with pytest.raises(Refused, match="already has a change under way"):
+        world.propose(schemas=("startrackerwide",))
+
+
+def test_yes_in_the_terminal_stands_as_the_approval_and_runs_it_as_slack_would(world):
+    shown_in_the_terminal(world)
+    view = world.propose()
+    finished = world.service.approve_here(view.id, OPERATOR)
+    assert finished.view.state is RequestState.SUCCEEDED
+    assert isinstance(finished.result, ChangeResult)
+    assert finished.result.ok
+    assert finished.view.approvers == [OPERATOR]
+    assert finished.view.reached == {"latiss": ["c0ffee000003"]}
+    trail = world.store.audit_trail(environment="bts", limit=4)
+    assert [(record.actor, record.action) for record in trail] == [
+        ("consdb-bot", "succeeded"), ("consdb-bot", "approved"), (OPERATOR, "approved"), (REQUESTER, "requested"),
+    ]  # fmt: skip
+    assert trail[2].summary == f"approve given on #{view.id} with --yes in the terminal"
+    assert world.notifier.kinds()[-1] == "finished"
+    with pytest.raises(Refused, match="is succeeded: it cannot be approved"):
+        world.service.approve_here(view.id, OPERATOR)
+    down = world.service.propose(Proposal(Direction.DOWNGRADE, "bts", ["latiss"], "base", REQUESTER))
+    assert world.service.approve_here(down.id, OPERATOR).view.reached == {"latiss": []}
+
+
+def test_yes_in_the_terminal_refuses_a_request_that_expired(world):
+    shown_in_the_terminal(world)
+    view = world.propose()
+    world.clock.moment += timedelta(minutes=61)
+    with pytest.raises(Refused, match="is expired"):
+        world.service.approve_here(view.id, OPERATOR)
+    assert world.state(view) is RequestState.EXPIRED
+
+
+def test_yes_in_the_terminal_restarts_pqserver_and_prepares_a_database(world):
+    shown_in_the_terminal(world)
+    restarted: list[str] = []
+
+    def restart(env, deployment, report):
+        restarted.append(deployment)
+        report("[1 s] rolled out")
+        return RestartResult(deployment, "consdb", ok=True, seconds=1, message="rolled out")
+
+    world.service.restart = restart
+    view = world.service.propose_restart("bts", REQUESTER)
+    finished = world.service.approve_here(view.id, OPERATOR)
+    assert (finished.view.state, restarted) == (RequestState.SUCCEEDED, ["consdb-pq"])
+    assert isinstance(finished.result, RestartResult)
+    assert ("progress", "[1 s] rolled out") in [(kind, line) for kind, _, line in world.notifier.events]
+    bts = world.service.settings.environment("bts")
+    with psycopg.connect(str(bts.database_url).replace("+psycopg", ""), autocommit=True) as connection:
+        connection.execute("DROP SCHEMA cdb")
+    prepare = world.service.propose_prepare("bts", ["latiss"], REQUESTER)
+    done = world.service.approve_here(prepare.id, OPERATOR)
+    assert done.view.state is RequestState.SUCCEEDED
+    assert isinstance(done.result, PrepareResult)
+    assert "schema cdb" in done.result.created.text()

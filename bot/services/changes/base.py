@@ -43,14 +43,15 @@ class ChangeServiceBase:
         scheduler: Scheduler,
         group_members: Callable[[str], set[str]] = lambda _group: set(),
         clock: Callable[[], datetime],
-        launch: Callable[[Callable[[], None]], object] = lambda run: run(),
+        launch: Callable[[Callable[[], object]], object] = lambda run: run(),
         restart: Restarter | None = None,
         verify: Callable[[Environment, Expected], SchemaCheck] | None = None,
         watch: Callable[[Environment, str, int], LogExcerpt] | None = None,
         standing: Callable[[Environment, str], str | None] = lambda _env, _requester: None,
         tickets: RequestTickets | None = None,
     ) -> None:
-        """``launch`` starts an approved run: at once by default; the bot gives it a pool of its own.
+        """``launch`` starts an approved run: at once by default (the terminal); the bot gives it a pool
+        of its own.
         ``verify`` asks pqserver, after a restart, whether it lists what the migration added.
         ``standing`` says why a change by a requester needs one more approval (a test stand booked by
         someone else, or by nobody), or None. ``tickets`` checks the ticket a request names, and

@@ -147,8 +147,9 @@ class Proposing(Deciding):
         view = self.view(request)
         try:
             with self._posting:
-                channel, message_ts = self.notifier.posted(view)
-                self.store.set_message(request.id, channel, message_ts)
+                where = self.notifier.posted(view)
+                if where is not None:
+                    self.store.set_message(request.id, *where)
         except Exception as error:
             # Nobody can approve a request that is not posted: close it, so the environment is free again.
             note = error.message if isinstance(error, ConsdbBotError) else f"posting failed ({type(error).__name__})"
@@ -162,7 +163,7 @@ class Proposing(Deciding):
             summary=f"{request.kind} {', '.join(view.ranges)} requested" + (f" ({FORCED})" if view.forced else ""),
             detail={"ranges": view.ranges} | forced_detail(view.forced),
         )  # fmt: skip
-        return dataclasses.replace(view, channel=channel, message_ts=message_ts)
+        return view if where is None else dataclasses.replace(view, channel=where[0], message_ts=where[1])
 
     def _checked(self, proposal: Proposal) -> tuple[Environment, list[SchemaPlan]]:
         env, plans = check_proposal(self.settings, self.engine, self.store, proposal, with_sql=True)

@@ -14,7 +14,7 @@ from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError
 from bot.metrics import REQUESTS
 from bot.services.changes.base import ChangeServiceBase
-from bot.services.changes.requests import CHANGES_OF_SCHEMAS
+from bot.services.changes.requests import CHANGES_OF_SCHEMAS, Finished
 from bot.store import silent_for
 from bot.store.models import ChangeRequest, RequestState
 
@@ -42,21 +42,21 @@ class Recovering(ChangeServiceBase):
             return int(pid) == os.getpid() or not _alive(int(pid))
         return silent_for(request, at=self.clock()) > STALE_SECONDS
 
-    def _interrupt(self, request: ChangeRequest, state: RequestState) -> None:
+    def _interrupt(self, request: ChangeRequest, state: RequestState) -> Finished | None:
         """Settle a request whose run this process no longer follows, by what its database records.
 
         A run killed with its bot may still have a statement running in the server, holding its locks:
         its sessions are ended, and gone, before anything is read or settled. Then the version tables
         are held against the plan: the target recorded is success, whatever happened to the bot. A
-        request whose database cannot be reached now is left as it is, for the next sweep.
+        request whose database cannot be reached now is left as it is, for the next sweep (None).
         """
         env = self.settings.environment(request.environment)
         if state is RequestState.RUNNING and not self._ended(request, env):
-            return
+            return None
         verdict = self._verdict(request, state, env)
         if verdict is None:
             log.warning("request #%s is settled once %s's version tables can be read", request.id, env.key)
-            return
+            return None
         settled, reached, note = verdict
         if settled is RequestState.SUCCEEDED:
             told = f"The bot lost track of this run, but its database records the target: {note}."
@@ -67,13 +67,14 @@ class Recovering(ChangeServiceBase):
         detail: dict[str, object] = {"reached": reached} | ({"ticket": request.ticket} if request.ticket else {})
         view = self._record(request, state, settled, {"reached": reached, "note": note}, summary=summary, detail=detail)
         if view is None:
-            return
+            return None
         REQUESTS.labels(settled.value).inc()
         self._count_change(request, settled)
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, None, note=told)
         if self.tickets:
             self._tell(self.tickets.request_finished, view, told, None)
+        return Finished(view, None, told)
 
     def _ended(self, request: ChangeRequest, env: Environment) -> bool:
         """Whether the run's database sessions are gone, ended now if need be; false while they are

@@ -132,11 +132,22 @@ class Draft:
         )  # fmt: skip
 
 
-class ChangeNotifier(Protocol):
-    """Where a request shows itself (Slack in production, a list in tests)."""
+@dataclass(frozen=True)
+class Finished:
+    """How a request run here ended: the request as it stands, what its run returned (None when it
+    did not run to the end: refused, failed in the bot, interrupted), and what was said of it."""
 
-    def posted(self, request: RequestView) -> tuple[str, str]:
-        """Show a new request; returns where it is (channel, message id)."""
+    view: RequestView
+    result: RequestResult | None
+    note: str
+
+
+class ChangeNotifier(Protocol):
+    """Where a request shows itself (Slack in production, the terminal, a list in tests)."""
+
+    def posted(self, request: RequestView) -> tuple[str, str] | None:
+        """Show a new request; returns where it is (channel, message id), or None where no reaction can
+        reach it (the terminal): such a request is approved by :meth:`ChangeService.approve_here` alone."""
 
     def updated(self, request: RequestView) -> None:
         """Show the request again as it now stands (approvals, state, outcome)."""

@@ -20,8 +20,16 @@ from bot.metrics import REQUESTS
 from bot.services.changes.base import RUNNER
 from bot.services.changes.events import HinfoUnreadable, HinfoVerdict, MigrationStep, PqserverChecked, RestartStep
 from bot.services.changes.recovery import Recovering
-from bot.services.changes.requests import CHANGES_OF_SCHEMAS, FORCED, PREPARE, RESTART, RequestView, forced_detail
-from bot.store import UNREACHABLE
+from bot.services.changes.requests import (
+    CHANGES_OF_SCHEMAS,
+    FORCED,
+    PREPARE,
+    RESTART,
+    Finished,
+    RequestView,
+    forced_detail,
+)
+from bot.store import UNREACHABLE, aware
 from bot.store.models import ChangeRequest, RequestState
 
 if TYPE_CHECKING:
@@ -33,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 class Running(Recovering):
-    def run(self, request_id: int) -> None:
+    def run(self, request_id: int) -> Finished | None:
         """Run an approved request, once: only the caller that moves it to running runs it.
 
         Whatever happens, the request ends succeeded or failed, and its thread hears why: a request
@@ -42,13 +50,13 @@ class Running(Recovering):
         """
         approved = self.store.request(request_id)
         if approved is None or approved.state != RequestState.APPROVED:
-            return
+            return None
         session = run_name(f"{request_id}-{secrets.token_hex(4)}") if approved.kind in CHANGES_OF_SCHEMAS else None
         if not self.store.transition(
             request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock(),
             run_session=session,
         ):  # fmt: skip
-            return
+            return None
         self._active.add(request_id)
         self._started[request_id] = time.monotonic()
         alive = threading.Event()
@@ -56,13 +64,13 @@ class Running(Recovering):
         request = self.store.request(request_id)
         assert request is not None
         with traced(request.trace):
-            self._carry_out(request, alive)
+            return self._carry_out(request, alive)
 
-    def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> None:
+    def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> Finished | None:
         """The run itself, under the trace of the Slack request that asked for it. A run that did not
         succeed while the bot was stopping was stopped by it: it is settled from what its database
         records. How it ended is kept while the state database is down; if the bot stops first, the
-        next start settles it from the database."""
+        next start settles it from the database. None when it is not recorded (yet) how it ended."""
         try:
             log.info("request #%s runs: %s at %s", request.id, request.kind, request.environment)
             view = self.view(request)
@@ -78,14 +86,14 @@ class Running(Recovering):
         try:
             if (result is None or not result.ok) and self.engine.stopping.is_set():
                 self._active.discard(request.id)
-                self._interrupt(request, RequestState.RUNNING)
-            elif result is None:
-                self._finish(request, RequestState.FAILED, None, note=note)
-            else:
-                self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
+                return self._interrupt(request, RequestState.RUNNING)
+            if result is None:
+                return self._finish(request, RequestState.FAILED, None, note=note)
+            return self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
         except UNREACHABLE:
             log.error("request #%s: how it ended could not be recorded before the bot stopped (the state database"
                       " cannot be reached); the next start settles it from the database", request.id)  # fmt: skip
+            return None
         finally:
             alive.set()
             self._active.discard(request.id)
@@ -129,7 +137,9 @@ class Running(Recovering):
                 log.warning("request #%s: its heartbeat could not be recorded (the state database cannot be"
                             " reached)", request_id)  # fmt: skip
 
-    def _finish(self, request: ChangeRequest, state: RequestState, result: RequestResult | None, *, note: str) -> None:
+    def _finish(
+        self, request: ChangeRequest, state: RequestState, result: RequestResult | None, *, note: str
+    ) -> Finished | None:
         outcomes = result.outcomes if isinstance(result, ChangeResult) else []
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
@@ -138,10 +148,10 @@ class Running(Recovering):
             request, RequestState.RUNNING, state, {"reached": reached, "added_columns": added, "note": note},
             summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
             + (f": {note}" if note else ""),
-            detail={"reached": reached, "ticket": request.ticket} | forced_detail(forced),
+            detail={"reached": reached, "ticket": request.ticket, **forced_detail(forced)},
         )  # fmt: skip
         if view is None:
-            return
+            return None
         self._count_change(request, state)
         REQUESTS.labels(state.value).inc()
         self._tell(self.notifier.updated, view)
@@ -150,6 +160,7 @@ class Running(Recovering):
             self._tell(self.tickets.request_finished, view, note, result)
         if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
             self._watch_hinfo_after(view, request.schemas)
+        return Finished(view, result, note)
 
     def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
         """At a test stand, read hinfo's log a while after the migration, and say what it shows: a job in
@@ -170,7 +181,7 @@ class Running(Recovering):
             return
         view = self.view(request)
         env = self.settings.environment(view.environment)
-        since = (self.clock() - (view.finished_at or view.created_at)).total_seconds()
+        since = (self.clock() - aware(request.finished_at or request.created_at)).total_seconds()
         minutes = max(env.hinfo_watch_minutes, round(since / 60))
         for schema in schemas:
             try:

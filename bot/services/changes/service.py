@@ -6,21 +6,58 @@ from __future__ import annotations
 
 import logging
 
-from bot.errors import StateUnavailable, TryAgainLater
+from bot.errors import Refused, StateUnavailable, TryAgainLater
 from bot.logs import TRACE, traced
+from bot.metrics import APPROVALS
+from bot.services.changes.base import RUNNER
 from bot.services.changes.proposals import Proposing
-from bot.services.changes.requests import APPROVE, REJECT
+from bot.services.changes.requests import APPROVE, REJECT, Finished
 from bot.services.changes.runs import HINFO_WATCH_TASK
-from bot.store import UNREACHABLE
+from bot.store import UNREACHABLE, expired
 from bot.store.models import RequestState
 
 log = logging.getLogger(__name__)
 
 
 class ChangeService(Proposing):
+    """Change requests, from whichever surface asks: posted for approval, approved by reactions in Slack
+    or by ``--yes`` in the terminal (:meth:`approve_here`), run once, settled and told."""
+
     def register(self) -> None:
         """The hinfo watch, run by whichever process leads the scheduler when it is due."""
         self.scheduler.register(HINFO_WATCH_TASK, self.watch_hinfo)
+
+    def approve_here(self, request_id: int, actor: str) -> Finished:
+        """``--yes`` in the terminal stands as the approval of a request shown there: recorded and audited
+        as ``actor``'s approval (a compare-and-set, so once), then run through ``launch``, with the same
+        audit records, Jira comment and metrics as a request approved in Slack. Returns how it ended;
+        when ``launch`` runs it elsewhere, the request as it stands, with no result."""
+        request = self.store.request(request_id)
+        if request is None:
+            raise Refused(f"request #{request_id} is not in the bot's state")
+        if expired(request, at=self.clock()):
+            self._expire(request)
+        with traced(request.trace or TRACE.get()):
+            claimed = request.state == RequestState.REQUESTED and self.store.transition(
+                request.id, RequestState.REQUESTED, RequestState.APPROVED, runner=RUNNER, heartbeat_at=self.clock()
+            )
+            if not claimed:
+                latest = self.store.request(request_id)
+                raise Refused(f"request #{request_id} is {latest.state if latest else 'gone'}: it cannot be approved")
+            self.store.set_verdict(request.id, actor, APPROVE, present=True, event_ts=f"{self.clock().timestamp()}")
+            APPROVALS.labels(APPROVE, "given").inc()
+            self.store.audit(
+                actor=actor, action="approved", environment=request.environment, request_id=request.id,
+                summary=f"approve given on #{request.id} with --yes in the terminal",
+            )  # fmt: skip
+            self._announce(request.id, "approved")
+            ran: list[Finished | None] = []
+            self.launch(lambda: ran.append(self.run(request.id)))
+        if ran and ran[0] is not None:
+            return ran[0]
+        latest = self.store.request(request_id)
+        assert latest is not None
+        return Finished(self.view(latest), None, "")
 
     def react(
         self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str, event_ts: str
