@@ -186,7 +186,7 @@ class Context:
         self.scheduler.lead()
         self.changes.recover_interrupted()
 
-    def _launch(self, run: Callable[[], None]) -> None:
+    def _launch(self, run: Callable[[], object]) -> None:
         """Start an approved change in the runs' pool, and keep track of it until it ends."""
         future = self._start(self.runs, run)
         self._under_way.add(future)
