@@ -51,7 +51,7 @@ REQUEST = RequestView(
     id=7, kind="upgrade", environment="bts", environment_title="bts", requester=REQUESTER,
     state=RequestState.FAILED, ticket=None, ranges={"latiss": "base → 8ebb60eda79d"}, warnings=[], required=1,
     approvers=[APPROVER_1], rejecters=[], expires_at=STARTS, options={"view_readers": HOSTILE},
-    outcome={"note": f"role {HOSTILE} does not exist"},
+    note=f"role {HOSTILE} does not exist",
 )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from typing import TextIO
 from bot.config import load_settings
 from bot.engine.service import Direction, Engine
 from bot.errors import ConfigError
-from bot.render.text import change_text
+from bot.render.results import change_text
 from bot.sandbox.postgres import PrivatePostgres
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog

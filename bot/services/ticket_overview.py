@@ -82,8 +82,7 @@ def _of_request(settings: Settings, store: Store, request: ChangeRequest) -> Hap
     view = request_view(settings, store, request)
     env = settings.environment(view.environment)
     what = f"{'pqserver restart' if view.kind == RESTART else view.kind} #{view.id}"
-    found = view.outcome.get("reached")
-    reached: dict[str, list[str]] = found if isinstance(found, dict) else {}
+    reached = view.reached
     schemas = "; ".join(
         f"{schema} {span}" + (f", now at {revisions_text(reached[schema])}" if reached.get(schema) else "")
         for schema, span in view.ranges.items()

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.clients.jira import JiraDesk
 from bot.clients.kube import Cluster, LogExcerpt, RestartResult, hinfo_excerpt
-from bot.clients.pqserver import schema_check
+from bot.clients.pqserver import Expected, SchemaCheck, schema_check
 from bot.config import Environment, Settings, require
 from bot.engine.service import Engine
 from bot.errors import ApproversUnknown, ConfigError, TryAgainLater
@@ -28,7 +28,7 @@ from bot.services.bookings import BookingService
 from bot.services.changes import APPROVE, ChangeService
 from bot.services.reports import ReportService
 from bot.services.scheduler import Scheduler
-from bot.services.tickets import TicketService
+from bot.services.tickets import CommentNews, TicketService
 from bot.slack.health import Health
 from bot.slack.notifier import SlackAnnouncer, SlackFailure, SlackNotifier, reason_of
 from bot.slack.replays import Replays
@@ -158,7 +158,7 @@ class Context:
     def restart(self, env: Environment, deployment: str, report: Callable[[str], None]) -> RestartResult:
         return Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=report)
 
-    def verify(self, env: Environment, expected: dict[str, dict[str, list[str]]]) -> str:
+    def verify(self, env: Environment, expected: Expected) -> SchemaCheck:
         return schema_check(env, expected, timeout=self.settings.kubernetes.request_timeout_seconds)
 
     def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
@@ -186,7 +186,7 @@ class Context:
         self.scheduler.lead()
         self.changes.recover_interrupted()
 
-    def _launch(self, run: Callable[[], None]) -> None:
+    def _launch(self, run: Callable[[], object]) -> None:
         """Start an approved change in the runs' pool, and keep track of it until it ends."""
         future = self._start(self.runs, run)
         self._under_way.add(future)
@@ -225,11 +225,11 @@ class Context:
         future.add_done_callback(_log_failure)
         return future
 
-    def tell_thread(self, request_id: int, line: str) -> None:
-        """A line in the thread of a request (news of its Jira comment)."""
+    def tell_thread(self, request_id: int, news: CommentNews) -> None:
+        """News of its Jira comment in the thread of a request."""
         request = self.store.request(request_id)
         if request is not None:
-            self.notifier.progress(self.changes.view(request), line)
+            self.notifier.progress(self.changes.view(request), news)
 
     def person(self, user: str) -> str:
         """A Slack user's name, for readers who do not know Slack ids (Jira's); anyone else as named."""

@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import API_ERRORS
 from bot.render import blocks
-from bot.render.text import result_text
+from bot.render.results import result_text
 from bot.services.bookings import Announcement
 from bot.services.changes import RequestView, request_view
 from bot.services.reports import DailyReport, HealthAlert
@@ -43,7 +43,7 @@ from bot.store import Store, aware
 from bot.store.models import OPEN_STATES, RequestState, SlackPost
 
 if TYPE_CHECKING:
-    from bot.services.changes import RequestResult
+    from bot.services.changes import RequestEvent, RequestResult
 
 log = logging.getLogger(__name__)
 RETRY_TASK = "slack-outbox"
@@ -123,8 +123,8 @@ class SlackNotifier:
             self.outbox.owe(request, "message", UPDATE, {})
             self.threads.owed(request)
 
-    def progress(self, request: RequestView, line: str) -> None:
-        self.threads.line(request, line)
+    def progress(self, request: RequestView, event: RequestEvent) -> None:
+        self.threads.line(request, blocks.event_line(event))
 
     def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:
         text = result_text(result) if result else note

@@ -21,19 +21,17 @@ from bot.config import Environment, Settings, config_path, load_settings, requir
 from bot.engine.service import Engine, Progress
 from bot.errors import ConsdbBotError, Refused
 from bot.render.jira_comments import terminal_comment
+from bot.render.results import change_text, prepare_text, restart_text
 from bot.render.text import (
     audit_text,
     booking_text,
     bookings_text,
-    change_text,
     drift_text,
     error_text,
     excerpt_text,
     generated_text,
     history_text,
     plan_text,
-    prepare_text,
-    restart_text,
     status_text,
     ticket_text,
     to_json,
