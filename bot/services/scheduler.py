@@ -86,7 +86,8 @@ class _BackgroundScheduler(BackgroundScheduler):
     def _process_jobs(self) -> float | None:
         if self.state == STATE_STOPPED:
             return None
-        return super()._process_jobs()
+        wait: float | None = super()._process_jobs()
+        return wait
 
 
 class Scheduler:

@@ -134,7 +134,8 @@ class HttpSurface:
             )
             return [json.dumps(report).encode()]
         if path == "/metrics" and method == "GET":
-            return self.metrics(environ, start_response)
+            served: Iterable[bytes] = self.metrics(environ, start_response)
+            return served
         return _plain(start_response, "404 Not Found", "not found")
 
     def _slack_events(
@@ -191,7 +192,7 @@ class _Head(HTTPRequestParser):
         self.judged = False
 
     def received(self, data: bytes) -> int:
-        consumed = super().received(data)
+        consumed: int = super().received(data)
         if self.headers_finished and not self.judged:
             self.judged = True
             # waitress refuses a declared length over its own limit (the same) in words of its own.

@@ -34,10 +34,10 @@ from bot.config import Settings
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import API_ERRORS
 from bot.render import blocks
-from bot.render.results import result_text
 from bot.services.bookings import Announcement
 from bot.services.changes import RequestView, request_view
 from bot.services.reports import DailyReport, HealthAlert
+from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import OPEN_STATES, RequestState, SlackPost
@@ -498,7 +498,7 @@ class SlackAnnouncer:
     def alert(self, alert: HealthAlert) -> None:
         self._post(alert.channels, blocks.alert_message(alert))
 
-    def _post(self, channels: list[str], payload: dict[str, object]) -> None:
+    def _post(self, channels: list[str], payload: dict[str, Any]) -> None:
         for channel in channels:
             try:
                 self.client.chat_postMessage(channel=channel, **payload)

@@ -12,6 +12,7 @@ Create Date: 2026-12-02 10:00:00.000000
 
 import pickle
 from collections.abc import Sequence
+from typing import cast
 
 import sqlalchemy as sa
 from alembic import op
@@ -41,7 +42,9 @@ def _rename_task(old: str, new: str) -> None:
         return
     jobs = sa.table(JOBS_TABLE, sa.column("id", sa.Unicode(191)), sa.column("job_state", sa.LargeBinary()))
     for job_id, job_state in connection.execute(sa.select(jobs.c.id, jobs.c.job_state)).all():
-        state = pickle.loads(job_state)  # written by APScheduler in this database, read as APScheduler reads it
+        state = pickle.loads(
+            cast(bytes, job_state)
+        )  # written by APScheduler in this database, read as APScheduler reads it
         if state.get("func") == old:
             state["func"] = new
             rewritten = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
