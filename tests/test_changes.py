@@ -14,15 +14,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.clients.deployments import Deployments
 from bot.clients.kube import LogExcerpt, RestartResult
 from bot.config import parse_settings
 from bot.engine.prepare import PrepareResult
 from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
 from bot.render import blocks, text
+from bot.services.bookings import BookingService
 from bot.services.changes import ChangeService, HinfoVerdict, Proposal, RequestEvent, RequestView
 from bot.services.scheduler import Scheduler
-from bot.services.tickets import CommentFate, CommentNews
+from bot.services.tickets import CommentFate, CommentNews, TicketService
 from bot.store import Store
 from bot.store.models import RequestState
 from tests.conftest import EXTERNAL_TREE, close_database
@@ -83,6 +85,19 @@ class World:
         return RequestState(request.state)
 
 
+class RolledDeployments(Deployments):
+    """Restarts that roll out at once, recorded (the Kubernetes stand-in serves the end-to-end tests)."""
+
+    def __init__(self, kubernetes) -> None:
+        super().__init__(kubernetes)
+        self.restarted: list[str] = []
+
+    def restart(self, env, deployment, report):
+        self.restarted.append(deployment)
+        report("[1 s] rolled out")
+        return RestartResult(deployment, "consdb", ok=True, seconds=1, message="rolled out")
+
+
 @pytest.fixture
 def world(tmp_path: Path, new_database) -> World:
     text = f"""
@@ -107,9 +122,13 @@ environments:
     notifier, clock = RecordingNotifier(), Clock()
     store = Store(str(settings.state_url), clock=clock)
     store.upgrade()
+    scheduler = Scheduler(store, poll_seconds=1)
     service = ChangeService(
-        settings, Engine(settings), store, notifier, group_members=lambda group: {GROUP_MEMBER} if group == "S0DBA" else set(),
-        clock=clock, scheduler=Scheduler(store, poll_seconds=1),
+        settings, Engine(settings), store, notifier, scheduler=scheduler,
+        tickets=TicketService(settings, store, None, clock=clock), deployments=RolledDeployments(settings.kubernetes),
+        group_members=lambda group: {GROUP_MEMBER} if group == "S0DBA" else set(),
+        standing=BookingService(settings, store, scheduler, clock=clock).standing, launch=lambda run: run(),
+        clock=clock,
     )  # fmt: skip
     return World(service, notifier, store, clock)
 
@@ -425,17 +444,9 @@ def test_yes_in_the_terminal_refuses_a_request_that_expired(world):
 
 def test_yes_in_the_terminal_restarts_pqserver_and_prepares_a_database(world):
     shown_in_the_terminal(world)
-    restarted: list[str] = []
-
-    def restart(env, deployment, report):
-        restarted.append(deployment)
-        report("[1 s] rolled out")
-        return RestartResult(deployment, "consdb", ok=True, seconds=1, message="rolled out")
-
-    world.service.restart = restart
     view = world.service.propose_restart("bts", REQUESTER)
     finished = world.service.approve_here(view.id, OPERATOR)
-    assert (finished.view.state, restarted) == (RequestState.SUCCEEDED, ["consdb-pq"])
+    assert (finished.view.state, world.service.deployments.restarted) == (RequestState.SUCCEEDED, ["consdb-pq"])
     assert isinstance(finished.result, RestartResult)
     assert ("progress", "[1 s] rolled out") in [(kind, line) for kind, _, line in world.notifier.events]
     bts = world.service.settings.environment("bts")

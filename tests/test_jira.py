@@ -16,9 +16,9 @@ import pytest
 from bot.clients.jira import JiraDesk, TicketUnknown
 from bot.config import parse_settings
 from bot.render import blocks
-from bot.render.jira_comments import request_comment
 from bot.sandbox.standins.jira import JIRA_TOKEN, JIRA_USER, FakeJira
 from bot.services.changes import RequestView
+from bot.services.jira_comments import request_comment
 from bot.services.scheduler import Scheduler
 from bot.services.tickets import RETRY_JOB, CommentNews, TicketService
 from bot.store import Store

@@ -34,7 +34,7 @@ LAYERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "render": (
         "`bot/render/`",
-        "results as terminal text, Block Kit and Jira markup",
+        "results as terminal text and Block Kit",
         # application: the typed results it renders (bot/application/results.py); never the other way.
         ("foundation", "store", "engine", "clients", "services", "application"),
     ),
@@ -75,17 +75,6 @@ LAYERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("foundation", "store", "engine", "clients", "services", "render", "application", "slack"),
     ),
 }
-
-KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    # issue 16 removes these (services return data; handlers call the application): delete each line as
-    # its edge goes, and a test below says when.
-    ("bot.services.changes", "bot.render.text"),
-    ("bot.services.tickets", "bot.render.jira_comments"),
-    ("handlers.commands", "bot.services.bookings"),
-    ("handlers.commands", "bot.services.changes"),
-    ("handlers.commands", "bot.services.ticket_overview"),
-}
-"""Edges (importer, imported) that break the rules today and are being removed."""
 
 
 def layer_of(module: str) -> str | None:
@@ -178,16 +167,7 @@ def test_every_module_of_ours_has_a_place_on_the_map():
 
 def test_no_module_imports_a_layer_it_may_not():
     edges = [edge for edge in all_edges() if forbidden(edge)]
-    new = [edge for edge in edges if (edge.importer, edge.imported) not in KNOWN_VIOLATIONS]
-    assert not new, "imports that break the module map (docs/development.md):\n" + "\n".join(map(str, new))
-
-
-def test_the_known_violations_still_exist_so_that_the_list_only_shrinks():
-    present = {(edge.importer, edge.imported) for edge in all_edges() if forbidden(edge)}
-    gone = sorted(KNOWN_VIOLATIONS - present)
-    assert not gone, "fixed, so remove from KNOWN_VIOLATIONS in tests/test_layers.py: " + ", ".join(
-        f"{importer} → {imported}" for importer, imported in gone
-    )
+    assert not edges, "imports that break the module map (docs/development.md):\n" + "\n".join(map(str, edges))
 
 
 def test_the_walk_sees_every_form_of_import(tmp_path):

@@ -90,7 +90,9 @@ def test_prepare_in_the_terminal_creates_only_what_is_missing_then_upgrades_run(
     assert "nothing to do at bts" in again.err
     assert "empty (" in consdb_bot("status", "bts", "latiss", *config).out
     assert consdb_bot("upgrade", "bts", "latiss", "--yes", *config).code == 0
-    assert "prepare from the terminal: prepare at bts: created schema cdb" in consdb_bot("audit", *config).out
+    audit = consdb_bot("audit", *config).out  # a request like Slack's, approved with --yes
+    assert "consdb-bot: #1 prepare succeeded" in audit
+    assert "prepare database requested" in audit
 
 
 def test_status_on_the_upstream_tree_names_what_the_database_lacks(consdb_bot, tmp_path, bts_url):

@@ -94,11 +94,11 @@ def blocked_migration(config: Path, slack: FakeSlack, databases: dict[str, str],
     bot = BotProcess(config, slack.url, environ=databases, **bot_args).start()
     hold_bts(bot, slack)
     bot.command("migrate bts latiss", user=REQUESTER)
-    ts = posted_request(slack, 1).reply["ts"]
+    ts = posted_request(slack, 2).reply["ts"]  # request #1 was the terminal's upgrade
     holder = psycopg.connect(libpq(databases["BTS_DATABASE_URL"]))
     holder.execute("LOCK TABLE cdb_latiss.ccdexposure_camera IN ROW EXCLUSIVE MODE")
     bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvStop")
-    request_state(slack, 1, "running")
+    request_state(slack, 2, "running")
     return bot, holder, ts
 
 
@@ -123,7 +123,7 @@ def test_sigterm_lets_the_migration_under_way_finish_and_takes_no_new_work(
     finally:
         holder.close()
         bot.stop(kill=True)
-    request_state(slack, 1, "succeeded")
+    request_state(slack, 2, "succeeded")
     assert revisions(databases["BTS_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
 
 
@@ -138,7 +138,7 @@ def test_sigterm_stops_a_migration_that_outlasts_its_time_rolls_it_back_and_reco
         holder.rollback()
         holder.close()
         bot.stop(kill=True)
-    request_state(slack, 1, "interrupted")
+    request_state(slack, 2, "interrupted")
     note = slack.wait_for(
         lambda calls: next((c for c in calls if c.args.get("thread_ts") == ts and "The bot stopped" in c.text), None)
     )

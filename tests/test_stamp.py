@@ -57,7 +57,7 @@ def test_a_forced_stamp_is_recorded_as_overridden(consdb_bot, bundled):
     assert "the check against the model was overridden with --force" in forced.err
     assert f"{FIRST} (1 behind)" in consdb_bot("status", "bts", "lsstcam", *config).out
     audit = consdb_bot("audit", "bts", *config).out
-    assert "stamp from the terminal succeeded (the check against the model was overridden with --force)" in audit
+    assert "#2 stamp succeeded (the check against the model was overridden with --force)" in audit
     newest = json.loads(consdb_bot("audit", "bts", "--json", *config).out)[0]
     assert newest["detail"]["forced"] is True
 

@@ -97,9 +97,40 @@ def test_a_second_upgrade_of_a_schema_is_refused_while_one_runs(consdb_bot, exte
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, out + err
     assert second.code == 1
-    assert "cdb_startrackerwide at bts is being changed by consdb-bot upgrade by" in second.err
-    assert "--wait" in second.err
+    # One change at a time per environment, whichever surface asked: the rule, not the schema lock.
+    assert "bts already has a change under way: request #1" in second.err
+    assert "is running" in second.err
+    assert "--wait queues behind it" in second.err
     assert consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out.count("(head)") == 1
+
+
+def test_wait_queues_a_terminal_change_behind_the_environments_open_request(consdb_bot, external):
+    url = os.environ["BTS_DATABASE_URL"]
+    barrier = 4243
+    with psycopg.connect(libpq(url), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
+        first = subprocess.Popen(
+            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
+             "--yes", "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _wait_until_blocked_on(holder, barrier, first)
+        second = subprocess.Popen(
+            [sys.executable, "-m", "bot", "downgrade", "bts", "startrackerwide", "base", "--wait", "--yes",
+             "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert second.stderr is not None
+        said = second.stderr.readline()  # it says so before it waits: then it is waiting
+        assert said.startswith("waiting behind request #1 (running, by "), said
+        holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, out + err
+    assert "downgrade at bts: done" in out  # planned once the first had ended, from where it left the schema
+    audit = consdb_bot("audit", "bts", "--config", str(external)).out
+    assert "#2 downgrade succeeded" in audit
 
 
 def _wait_until_blocked_on(connection: psycopg.Connection, key: int, process: subprocess.Popen) -> None:

@@ -135,12 +135,14 @@ def test_the_terminal_checks_the_ticket_and_comments_on_it(consdb_bot, bundled, 
     assert done.code == 0, done.text
     assert "Jira: commented on OSW-123" in done.err
     (comment,) = jira.bodies("OSW-123")
-    assert comment.startswith("(/) *Upgrade at bts succeeded* (run by ")
-    assert "* latiss: now at {{05689cf3f8f0}}" in comment
+    # The comment a Slack request gets: the terminal's change is a request, approved with --yes.
+    assert comment.startswith("(/) *Upgrade at bts succeeded* (consdb-bot request #1)")
+    assert "Now at: latiss {{05689cf3f8f0}}" in comment
+    assert "approved by " in comment
 
     overview = consdb_bot("ticket", "OSW-123", "--config", str(config))
     assert overview.code == 0, overview.text
-    assert "bts  succeeded  upgrade from a terminal" in overview.out
-    assert "latiss now at 05689cf3f8f0" in overview.out
+    assert "bts  succeeded  upgrade #1" in overview.out
+    assert "latiss base → 05689cf3f8f0, now at 05689cf3f8f0" in overview.out
     assert "Jira comments by the bot: 1 posted" in overview.out
     assert consdb_bot("ticket", "OSW-5", "--config", str(config)).code == 1

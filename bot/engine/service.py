@@ -365,6 +365,9 @@ class Engine:
             revisions = tree.pending(current=current, target=target)
         if not revisions or not with_sql:
             return SchemaPlan(env.key, tree.section, direction, current, target, revisions, files=tree.files)
+        if direction is Direction.DOWNGRADE and len(current) > 1:  # the request binds the revisions alone
+            sql = "-- Alembic writes no offline SQL for a downgrade from several heads\n"
+            return SchemaPlan(env.key, tree.section, direction, current, target, revisions, sql, files=tree.files)
         run = self._offline_sql(tree, url, direction, current, target, options)
         if run.model_missing:
             return SchemaPlan(

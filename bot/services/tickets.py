@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Protocol
 from bot.clients.jira import JiraDesk, JiraUnavailable, TicketUnknown
 from bot.config import Settings
 from bot.metrics import JIRA_COMMENTS
-from bot.render import jira_comments as jira_text
-from bot.render.results import result_text
+from bot.services import jira_comments as jira_text
 from bot.services.bookings import BookingEvent, BookingView
+from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import JiraComment, RequestState
 
 if TYPE_CHECKING:
-    from bot.render.results import RequestResult
+    from bot.services.results_text import RequestResult
 
 log = logging.getLogger(__name__)
 RETRY_TASK = "jira-comments"
@@ -157,7 +157,7 @@ class TicketService:
         if not view.ticket:
             return
         failed = view.state is not RequestState.SUCCEEDED
-        detail = "\n".join(filter(None, [note, result and result_text(result)])) if failed else ""
+        detail = "\n".join(filter(None, [note, result_text(result) if result else ""])) if failed else ""
         link = self.permalink(view.channel, view.message_ts) if view.channel and view.message_ts else None
         body = jira_text.request_comment(
             request_id=view.id, kind=view.kind, environment=view.environment, state=view.state.value,

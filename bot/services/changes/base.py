@@ -10,9 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from bot.clients.pqserver import Expected, SchemaCheck
+from bot.clients.deployments import Deployments
 from bot.config import Environment, Settings
 from bot.engine.service import Engine
 from bot.metrics import CHANGE_SECONDS, CHANGES
@@ -21,12 +20,6 @@ from bot.services.changes.requests import ChangeNotifier, RequestTickets, Reques
 from bot.services.scheduler import Scheduler
 from bot.store import Store
 from bot.store.models import ChangeRequest, RequestState
-
-if TYPE_CHECKING:
-    from bot.clients.kube import LogExcerpt, RestartResult
-
-Restarter = Callable[[Environment, str, Callable[[str], None]], "RestartResult"]
-"""Restarts a deployment of an environment, telling progress lines as it goes."""
 
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 log = logging.getLogger(__name__)
@@ -41,22 +34,20 @@ class ChangeServiceBase:
         notifier: ChangeNotifier,
         *,
         scheduler: Scheduler,
-        group_members: Callable[[str], set[str]] = lambda _group: set(),
+        tickets: RequestTickets,
+        deployments: Deployments,
+        group_members: Callable[[str], set[str]],
+        standing: Callable[[Environment, str], str | None],
+        launch: Callable[[Callable[[], object]], object],
         clock: Callable[[], datetime],
-        launch: Callable[[Callable[[], object]], object] = lambda run: run(),
-        restart: Restarter | None = None,
-        verify: Callable[[Environment, Expected], SchemaCheck] | None = None,
-        watch: Callable[[Environment, str, int], LogExcerpt] | None = None,
-        standing: Callable[[Environment, str], str | None] = lambda _env, _requester: None,
-        tickets: RequestTickets | None = None,
     ) -> None:
-        """``launch`` starts an approved run: at once by default (the terminal); the bot gives it a pool
-        of its own.
-        ``verify`` asks pqserver, after a restart, whether it lists what the migration added.
-        ``standing`` says why a change by a requester needs one more approval (a test stand booked by
-        someone else, or by nobody), or None. ``tickets`` checks the ticket a request names, and
-        comments on it how the request ended. ``scheduler`` keeps the hinfo watches after test-stand
-        migrations, so that a restart does not lose them."""
+        """Every collaborator is named, none does nothing by default. ``scheduler`` keeps the hinfo
+        watches after test-stand migrations, so that a restart does not lose them; ``tickets`` checks the
+        ticket a request names and comments on it how the request ended; ``deployments`` restarts
+        pqserver, asks it what it lists and reads hinfo's log; ``group_members`` lists the approvers a
+        Slack user group names; ``standing`` says why a change by a requester needs one more approval (a
+        test stand booked by someone else, or by nobody), or None; ``launch`` starts an approved run (in
+        the bot's own pool; at once in the terminal)."""
         self.settings = settings
         self.engine = engine
         self.store = store
@@ -65,9 +56,7 @@ class ChangeServiceBase:
         self.group_members = group_members
         self.clock = clock
         self.launch = launch
-        self.restart = restart
-        self.verify = verify
-        self.watch = watch
+        self.deployments = deployments
         self.standing = standing
         self.tickets = tickets
         self._active: set[int] = set()

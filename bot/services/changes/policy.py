@@ -135,7 +135,8 @@ def busy_refusal(store: Store, env: Environment) -> Refused:
     who = f"request #{other.id} by {other.requester} is {other.state}" if other else "another request is open"
     return Refused(
         f"{env.key} already has a change under way: {who}",
-        hint="One change at a time per environment: wait for it to finish, be rejected or expire.",
+        hint="One change at a time per environment: wait for it to finish, be rejected or expire (in the terminal,"
+        " --wait queues behind it).",
     )
 
 

@@ -134,7 +134,7 @@ class Proposing(Deciding):
         return draft.request(
             at=self.clock(),
             booking=self.standing(draft.env, draft.requester),
-            ticket=self.tickets.check(draft.ticket) if self.tickets else None,
+            ticket=self.tickets.check(draft.ticket),
             trace=TRACE.get(),
         )
 

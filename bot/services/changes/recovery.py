@@ -72,8 +72,7 @@ class Recovering(ChangeServiceBase):
         self._count_change(request, settled)
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, None, note=told)
-        if self.tickets:
-            self._tell(self.tickets.request_finished, view, told, None)
+        self._tell(self.tickets.request_finished, view, told, None)
         return Finished(view, None, told)
 
     def _ended(self, request: ChangeRequest, env: Environment) -> bool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.clients.pqserver import SchemaCheck, Seen
 from bot.engine.runner import run_name
 from bot.engine.service import ChangeResult, Direction
-from bot.errors import ConsdbBotError, Refused
+from bot.errors import ConsdbBotError
 from bot.logs import traced
 from bot.metrics import REQUESTS
 from bot.services.changes.base import RUNNER
@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 
 class Running(Recovering):
-    def run(self, request_id: int) -> Finished | None:
-        """Run an approved request, once: only the caller that moves it to running runs it.
+    def run(self, request_id: int, *, wait: bool = False) -> Finished | None:
+        """Run an approved request, once: only the caller that moves it to running runs it. ``wait``:
+        queue behind whoever holds its schemas' locks (the terminal's ``--wait``), rather than fail.
 
         Whatever happens, the request ends succeeded or failed, and its thread hears why: a request
         left running would block its environment. The name of the run's database sessions is recorded
@@ -64,9 +65,9 @@ class Running(Recovering):
         request = self.store.request(request_id)
         assert request is not None
         with traced(request.trace):
-            return self._carry_out(request, alive)
+            return self._carry_out(request, alive, wait=wait)
 
-    def _carry_out(self, request: ChangeRequest, alive: threading.Event) -> Finished | None:
+    def _carry_out(self, request: ChangeRequest, alive: threading.Event, *, wait: bool) -> Finished | None:
         """The run itself, under the trace of the Slack request that asked for it. A run that did not
         succeed while the bot was stopping was stopped by it: it is settled from what its database
         records. How it ended is kept while the state database is down; if the bot stops first, the
@@ -75,7 +76,7 @@ class Running(Recovering):
             log.info("request #%s runs: %s at %s", request.id, request.kind, request.environment)
             view = self.view(request)
             self._tell(self.notifier.updated, view)
-            result = self._execute(request, view)
+            result = self._execute(request, view, wait=wait)
         except ConsdbBotError as error:
             result, note = None, str(error)
         except Exception as error:
@@ -98,17 +99,15 @@ class Running(Recovering):
             alive.set()
             self._active.discard(request.id)
 
-    def _execute(self, request: ChangeRequest, view: RequestView) -> RequestResult:
+    def _execute(self, request: ChangeRequest, view: RequestView, *, wait: bool) -> RequestResult:
         env = self.settings.environment(request.environment)
         if request.kind == RESTART:
-            if self.restart is None:
-                raise Refused("this bot has no Kubernetes access configured, so it cannot restart pqserver")
-            restarted = self.restart(
+            restarted = self.deployments.restart(
                 env, request.target or "", lambda line: self._tell(self.notifier.progress, view, RestartStep(line))
             )
-            if restarted.ok and self.verify:
+            if restarted.ok:
                 try:
-                    check = self.verify(env, request.binding.get("expect", {}))
+                    check = self.deployments.verify(env, request.binding.get("expect", {}))
                 except Exception as error:  # a check that fails must not turn a good restart into a failure
                     log.exception("the pqserver check failed")
                     check = SchemaCheck(env.key, Seen.FAILED, detail=type(error).__name__)
@@ -127,6 +126,7 @@ class Running(Recovering):
             expected=request.binding,
             force=view.forced,
             session=request.run_session,
+            wait=wait,
         )
 
     def _heartbeat(self, request_id: int, done: threading.Event) -> None:
@@ -156,8 +156,7 @@ class Running(Recovering):
         REQUESTS.labels(state.value).inc()
         self._tell(self.notifier.updated, view)
         self._tell(self.notifier.finished, view, result, note=note)
-        if self.tickets:
-            self._tell(self.tickets.request_finished, view, note, result)
+        self._tell(self.tickets.request_finished, view, note, result)
         if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
             self._watch_hinfo_after(view, request.schemas)
         return Finished(view, result, note)
@@ -167,7 +166,7 @@ class Running(Recovering):
         the state database, so that a bot stopped or restarted meanwhile still does."""
         env = self.settings.environment(view.environment)
         watched = [schema for schema in schemas if schema in env.hinfo]
-        if not (env.test_stand and watched and self.watch and env.hinfo_watch_minutes > 0):
+        if not (env.test_stand and watched and env.hinfo_watch_minutes > 0):
             return
         due = self.clock() + timedelta(minutes=env.hinfo_watch_minutes)
         # However late: the log is read from the migration on, and the verdict says how long after it.
@@ -176,8 +175,8 @@ class Running(Recovering):
     def watch_hinfo(self, request_id: int, schemas: list[str]) -> None:
         """The scheduled watch: each instrument's hinfo log since the migration, as a verdict in its thread."""
         request = self.store.request(request_id)
-        if request is None or self.watch is None:
-            log.warning("no hinfo watch for request #%s: the request or the Kubernetes access is gone", request_id)
+        if request is None:
+            log.warning("no hinfo watch for request #%s: the request is gone", request_id)
             return
         view = self.view(request)
         env = self.settings.environment(view.environment)
@@ -185,7 +184,7 @@ class Running(Recovering):
         minutes = max(env.hinfo_watch_minutes, round(since / 60))
         for schema in schemas:
             try:
-                excerpt = self.watch(env, schema, int(since) + 1)
+                excerpt = self.deployments.watch(env, schema, int(since) + 1)
             except Exception as error:
                 reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
                 log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)

@@ -27,7 +27,7 @@ class ChangeService(Proposing):
         """The hinfo watch, run by whichever process leads the scheduler when it is due."""
         self.scheduler.register(HINFO_WATCH_TASK, self.watch_hinfo)
 
-    def approve_here(self, request_id: int, actor: str) -> Finished:
+    def approve_here(self, request_id: int, actor: str, *, wait: bool = False) -> Finished:
         """``--yes`` in the terminal stands as the approval of a request shown there: recorded and audited
         as ``actor``'s approval (a compare-and-set, so once), then run through ``launch``, with the same
         audit records, Jira comment and metrics as a request approved in Slack. Returns how it ended;
@@ -52,7 +52,7 @@ class ChangeService(Proposing):
             )  # fmt: skip
             self._announce(request.id, "approved")
             ran: list[Finished | None] = []
-            self.launch(lambda: ran.append(self.run(request.id)))
+            self.launch(lambda: ran.append(self.run(request.id, wait=wait)))
         if ran and ran[0] is not None:
             return ran[0]
         latest = self.store.request(request_id)
