@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import BUNDLED_SECTIONS, from_shared, libpq, write_config
 
+pytestmark = pytest.mark.slow
+
 # Upstream's env.py adds a pg_sphere shadow of s_region to every table that has one, and its views
 # show it; the Felis model has no such column, so neither has the bundled tree.
 UPSTREAM_ONLY_COLUMN = "pgs_region"

@@ -171,6 +171,7 @@ def test_reject_ends_the_request(world):
     assert world.notifier.events[-1][1].rejecters == [APPROVER_2]
 
 
+@pytest.mark.slow
 def test_two_approvals_needed_and_a_withdrawn_one_does_not_count(world):
     bts = world.propose()
     world.react(bts, APPROVER_1)
@@ -275,6 +276,7 @@ def test_a_run_whose_process_died_on_this_host_is_marked_interrupted(world):
         ),
     ],
 )
+@pytest.mark.slow
 def test_a_dead_run_is_settled_by_what_its_version_tables_record(world, moved, settled, says):
     view = world.propose(schemas=("latiss", "startrackerwide"))
     _put_in(world, view, RequestState.RUNNING, runner=f"{socket.gethostname()}:{_dead_pid()}")

@@ -60,7 +60,10 @@ def test_every_key_of_the_example_configuration_is_in_the_reference():
 
 def test_the_readme_keeps_its_two_commands_for_a_fresh_machine():
     text = README.read_text()
-    assert "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/consdb-bot sandbox\n" in text
+    assert (
+        "python3 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements.lock \\\n"
+        "  && .venv/bin/pip install --no-deps -e . && .venv/bin/consdb-bot sandbox\n"
+    ) in text
     assert "```sh\nbash .ci/run\n```" in text
     assert (REPO / ".ci" / "run").is_file()
 

@@ -162,6 +162,7 @@ def test_a_comment_whose_answer_never_came_is_not_posted_again(bench):
     assert bench.thread.lines[-1] == (7, ":memo: Commented on OSW-123 (on try 2).")
 
 
+@pytest.mark.slow
 def test_retries_back_off_and_the_bot_gives_up_after_give_up_hours_saying_so(bench):
     bench.jira.fail_next("POST", 503, times=1000)
     bench.jira.fail_next("GET", 503, times=1000)

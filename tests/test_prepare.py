@@ -108,6 +108,7 @@ def test_status_on_the_upstream_tree_names_what_the_database_lacks(consdb_bot, t
     assert rows["efd_latiss"].startswith("not prepared: missing schema efd, schema efd_latiss")
 
 
+@pytest.mark.slow
 def test_drift_on_the_upstream_tree_builds_its_model_in_a_prepared_scratch_database(consdb_bot, tmp_path, bts_url):
     config = write_config(
         tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"},
@@ -145,6 +146,7 @@ def test_prepare_in_slack_is_a_request_approved_like_a_migration(needy, slack: F
         slack.wait_for(lambda calls: [c for c in calls if "nothing to do at bts" in c.text])
 
 
+@pytest.mark.slow
 def test_a_section_without_a_felis_model_says_so_in_one_line_and_the_others_answer(consdb_bot, tmp_path, bts_url):
     config = write_config(
         tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"},
@@ -172,6 +174,7 @@ def test_a_section_without_a_felis_model_says_so_in_one_line_and_the_others_answ
     assert generated.out.splitlines() == [line]
 
 
+@pytest.mark.slow
 def test_generate_on_the_upstream_tree_writes_the_pins_new_indexes_as_upstream_writes_its_files(
     consdb_bot, tmp_path, bts_url
 ):

@@ -89,6 +89,7 @@ def ephemeral(user: str, containing: str) -> Callable[[list[Call]], Call | None]
     return found
 
 
+@pytest.mark.slow
 def test_announcements_land_at_their_moments_once_across_stops_crashes_and_changes(tmp_path, slack):
     config = configuration(tmp_path, state_url=f"sqlite:///{tmp_path / 'state.sqlite3'}")
 
@@ -132,6 +133,7 @@ def test_announcements_land_at_their_moments_once_across_stops_crashes_and_chang
     assert posts(slack, STARTED, booking=2) == []
 
 
+@pytest.mark.slow
 def test_two_bot_processes_on_one_postgresql_state_announce_once(tmp_path, slack, new_database):
     state = new_database().replace("postgresql://", "postgresql+psycopg://")
     config = configuration(tmp_path, state_url=state, reminder_minutes=0.2)  # 12 s before the start
@@ -155,6 +157,7 @@ def _leads(bot: BotProcess) -> bool:
     return "consdb_bot_scheduler_leader 1.0" in bot.get("/metrics").body
 
 
+@pytest.mark.slow
 def test_the_daily_report_comes_at_its_hour_on_the_environments_clock(tmp_path, slack, new_database, monkeypatch):
     monkeypatch.setenv("BTS_DATABASE_URL", new_database())
     config = configuration(

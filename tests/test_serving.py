@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from bot.engine.database import lock_key
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
@@ -42,6 +43,7 @@ def test_healthz_reports_the_state_database_leadership_and_each_environments_dat
     assert PASSWORD not in reply.body
 
 
+@pytest.mark.slow
 def test_metrics_count_commands_approvals_changes_their_durations_and_api_errors(bot, slack):
     slack.state.absent_from.add("C0ELSEWHERE")
     bot.command("status bts", channel="C0ELSEWHERE")
@@ -61,6 +63,7 @@ def test_metrics_count_commands_approvals_changes_their_durations_and_api_errors
     assert float(slack_errors.group(1)) >= 1  # not_in_channel, said to the one who typed through the response URL
 
 
+@pytest.mark.slow
 def test_log_lines_are_json_with_the_trace_that_ties_a_request_its_thread_and_its_audit_records(
     bot, slack, config, databases, consdb_bot, monkeypatch
 ):
@@ -110,6 +113,7 @@ def wait_until_stopping(bot: BotProcess) -> None:
         pause(0.05)
 
 
+@pytest.mark.slow
 def test_sigterm_lets_the_migration_under_way_finish_and_takes_no_new_work(
     config, slack, databases, consdb_bot, monkeypatch
 ):
@@ -127,6 +131,7 @@ def test_sigterm_lets_the_migration_under_way_finish_and_takes_no_new_work(
     assert revisions(databases["BTS_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_migration_that_outlasts_its_time_rolls_it_back_and_records_it_interrupted(
     config, slack, databases, consdb_bot, monkeypatch
 ):

@@ -25,6 +25,7 @@ def test_upgrade_needs_yes_and_changes_nothing_without_it(consdb_bot, bundled):
     assert "empty (2 behind)" in consdb_bot("status", "bts", "latiss", "--config", str(bundled)).out
 
 
+@pytest.mark.slow
 def test_upgrade_of_every_schema_reaches_head_and_matches_the_model(consdb_bot, bundled):
     result = consdb_bot("upgrade", "bts", "--yes", "--config", str(bundled))
     assert result.code == 0, result.text
@@ -44,6 +45,7 @@ def test_progress_names_each_revision_as_it_is_applied(consdb_bot, bundled):
     assert "lsstcam: dbd7607b3634 → e72a1ea985e6  sdm_schemas 30.2026.4300" in lines
 
 
+@pytest.mark.slow
 def test_plan_sql_is_what_upgrade_runs(consdb_bot, bundled):
     plan = json.loads(consdb_bot("plan", "bts", "latiss", "--config", str(bundled), "--json").out)[0]
     upgrade = json.loads(consdb_bot("upgrade", "bts", "latiss", "--yes", "--config", str(bundled), "--json").out)
@@ -81,6 +83,7 @@ def test_failing_revision_leaves_the_schema_exactly_as_it_was(consdb_bot, extern
     assert schema_dump(url, "cdb_lsstcomcam") == before
 
 
+@pytest.mark.slow
 def test_a_second_upgrade_of_a_schema_is_refused_while_one_runs(consdb_bot, external, tmp_path: Path):
     url = os.environ["BTS_DATABASE_URL"]
     barrier = 4242
@@ -227,6 +230,7 @@ def test_unknown_and_ambiguous_revisions_are_refused(consdb_bot, external):
     assert consdb_bot("plan", "bts", "latiss", "--to", "c0ffee", *config).code == 0
 
 
+@pytest.mark.slow
 def test_unversioned_database_is_refused_until_stamped(consdb_bot, bundled):
     config = ("--config", str(bundled))
     assert consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config).code == 0
@@ -304,6 +308,7 @@ def test_drift_works_for_a_consdb_style_tree(consdb_bot, external):
     assert "bts/latiss: matches its revision a1b2c3000002" in result.out
 
 
+@pytest.mark.slow
 def test_tables_with_no_recorded_revision_are_unversioned(consdb_bot, bundled):
     config = ("--config", str(bundled))
     assert consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config).code == 0

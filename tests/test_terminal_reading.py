@@ -34,6 +34,7 @@ def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_pat
     assert sum(row[0] == "bts" for row in rows) == 11
 
 
+@pytest.mark.slow
 def test_a_configured_schema_the_tree_lacks_is_left_out_of_all_and_refused_when_named(
     consdb_bot, new_database, monkeypatch
 ):
@@ -64,6 +65,7 @@ def test_history_newest_first_with_environments(consdb_bot, bundled):
     assert lines[2] == "base -> dbd7607b3634  Create cdb_lsstcam as in sdm_schemas 30.2026.2800"
 
 
+@pytest.mark.slow
 def test_plan_lists_revisions_lint_warnings_and_sql(consdb_bot, bundled):
     assert consdb_bot("upgrade", "bts", "latiss", "--to", "+1", "--yes", "--config", str(bundled)).code == 0
     result = consdb_bot("plan", "bts", "latiss", "--sql", "--config", str(bundled))

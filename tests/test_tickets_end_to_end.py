@@ -55,6 +55,7 @@ def thread_line(slack: FakeSlack, ts: str, containing: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_a_ticket_follows_the_change_booked_requested_migrated_and_summed_up(jira_bot, slack, jira):
     jira_bot.command("book bts now 2h osw-123 schema test", user=REQUESTER)
     booked = ephemeral_to(slack, REQUESTER, "of bts booked")
@@ -91,6 +92,7 @@ def test_a_ticket_follows_the_change_booked_requested_migrated_and_summed_up(jir
     assert "Jira comments by the bot: 2 posted" in summary
 
 
+@pytest.mark.slow
 def test_an_unknown_ticket_is_refused_before_anyone_is_asked(jira_bot, slack, jira):
     jira_bot.command("migrate bts latiss --ticket OSW-999", user=REQUESTER)
     refusal = ephemeral_to(slack, REQUESTER, "there is no Jira ticket OSW-999")
@@ -101,6 +103,7 @@ def test_an_unknown_ticket_is_refused_before_anyone_is_asked(jira_bot, slack, ji
     assert jira.bodies("OSW-123") == []
 
 
+@pytest.mark.slow
 def test_when_jira_is_down_the_migration_goes_on_and_its_thread_says_the_comment_is_pending(jira_bot, slack, jira):
     jira_bot.command("book bts now 2h", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "of bts booked")

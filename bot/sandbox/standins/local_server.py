@@ -33,7 +33,8 @@ class LocalServer:
     def __init__(self, port: int = 0) -> None:
         """``port`` 0: a free one."""
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Polled every 50 ms for shutdown (the default 0.5 s held each test's teardown that long).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
