@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -134,6 +135,33 @@ def test_wait_queues_a_terminal_change_behind_the_environments_open_request(cons
     assert "downgrade at bts: done" in out  # planned once the first had ended, from where it left the schema
     audit = consdb_bot("audit", "bts", "--config", str(external)).out
     assert "#2 downgrade succeeded" in audit
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_terminal_change_stopped_mid_run_is_rolled_back_recorded_and_frees_its_environment(
+    consdb_bot, external, stop
+):
+    url = os.environ["BTS_DATABASE_URL"]
+    barrier = 4244
+    with psycopg.connect(libpq(url), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
+        running = subprocess.Popen(
+            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
+             "--yes", "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _wait_until_blocked_on(holder, barrier, running)
+        running.send_signal(stop)  # the terminal's process only: its child is stopped by it
+        out, err = running.communicate(timeout=60)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
+    assert running.returncode == 1, out + err
+    assert "stopping: the run under way is rolled back and recorded as interrupted" in err
+    assert "(head)" not in consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out  # rolled back
+    audit = consdb_bot("audit", "bts", "--config", str(external)).out
+    assert "#1 was interrupted" in audit
+    again = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(external))
+    assert again.code == 0, again.text  # nothing holds bts any more
 
 
 def _wait_until_blocked_on(connection: psycopg.Connection, key: int, process: subprocess.Popen) -> None:

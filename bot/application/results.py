@@ -1,7 +1,7 @@
 """What :meth:`bot.application.Application.run` returns: one typed result per kind of answer.
 
-Each surface renders these (``bot.render.text`` for the terminal, ``bot.render.blocks`` and the
-handlers for Slack); none of them holds text meant for one surface.
+Each surface renders these (``bot.render.terminal`` for the terminal, ``bot.render.slack`` for Slack);
+none of them holds text meant for one surface.
 """
 
 from __future__ import annotations

@@ -150,6 +150,9 @@ class Application:
         notes = self._notes(command, actor)
         if not command.yes:
             return self._would(command, actor, notes)
+        # Without a bot running, nothing else settles what a terminal that died left open.
+        changes.expire_due()
+        changes.recover_interrupted()
         wait = isinstance(command, grammar.Upgrade | grammar.Downgrade | grammar.Stamp) and command.wait
         if wait:
             self._behind_open_request(self._environment(command))
@@ -161,7 +164,11 @@ class Application:
             if not plans:
                 return NothingToDo(env.key)
         view = self._propose(command, actor)
-        return ChangeDone(changes.approve_here(view.id, actor.name, wait=wait), notes)
+        try:
+            return ChangeDone(changes.approve_here(view.id, actor.name, wait=wait), notes)
+        except KeyboardInterrupt:  # Ctrl-C before the run: the request holds its environment no longer
+            changes.settle_here(view.id)
+            raise
 
     def _behind_open_request(self, env: Environment) -> None:
         """``--wait``: until the environment's open request (asked in Slack or another terminal) has ended."""

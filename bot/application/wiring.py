@@ -111,6 +111,10 @@ class Wiring:
             clock=self.clock,
         )  # fmt: skip
 
+    def running(self) -> bool:
+        """Whether a change of this process is running (a run is only started once the services are)."""
+        return "changes" in self.__dict__ and self.changes.running
+
     def close(self) -> None:
         """Stop the scheduler, if it was built (the jobs stay in the state database)."""
         if "scheduler" in self.__dict__:

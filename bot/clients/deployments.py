@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.clients.kube import Cluster, LogExcerpt, RestartResult
+from bot.clients.kube import Cluster, LogExcerpt, RestartResult, hinfo_excerpt
 from bot.clients.pqserver import Expected, SchemaCheck, schema_check
 from bot.config import Environment, KubernetesSettings
 
@@ -26,7 +26,5 @@ class Deployments:
         return schema_check(env, expected, timeout=self.kubernetes.request_timeout_seconds)
 
     def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
-        """hinfo's log since the migration."""
-        return Cluster(env, self.kubernetes).excerpt(
-            env.hinfo[instrument], since_seconds=since_seconds, lines=WATCHED_LINES
-        )
+        """hinfo's log since the migration, read as ``logs hinfo`` reads it."""
+        return hinfo_excerpt(env, self.kubernetes, instrument, since_seconds=since_seconds, lines=WATCHED_LINES)

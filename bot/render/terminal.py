@@ -81,8 +81,9 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
         case ChangeDone():
             finished = result.finished
             if finished.result is None:  # refused or failed before it had a result: an error, said as one
-                value = {"request": finished.view.id, "state": finished.view.state, "error": finished.note}
-                return TerminalAnswer("", value, notes=result.notes, failure=finished.note, exit_status=1)
+                said = finished.note or f"request #{finished.view.id} is {finished.view.state}"
+                value = {"request": finished.view.id, "state": finished.view.state, "error": said}
+                return TerminalAnswer("", value, notes=result.notes, failure=said, exit_status=1)
             text = result_text(finished.result)
             return TerminalAnswer(text, finished.result, notes=result.notes, exit_status=0 if result.ok else 1)
         case RequestOpened():

@@ -1,6 +1,6 @@
 """The Bolt app and the bot's process: HTTP (``/slack/events``, ``/healthz``, ``/metrics``) or Socket Mode.
 
-The one module of ``bot/`` that knows slack_bolt: it builds the app, registers the handlers, and
+The one module of ``bot/`` that knows slack_bolt: it builds the app, registers the listeners it is given, and
 serves. Acknowledgements stay fast because the handlers hand slow work to the context's pool.
 
 HTTP is served by waitress, in this process: the bot's state (the context, its pools, the scheduler's
@@ -37,7 +37,6 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.utilities import Error, RequestEntityTooLarge
 
-import handlers
 from bot.errors import ConfigError
 from bot.slack.context import Acknowledging, Context
 
@@ -59,7 +58,12 @@ SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 StartResponse = Callable[..., Any]
 
 
-def build_app(context: Context, *, socket_mode: bool = False) -> App:
+Listeners = Callable[[App, Context], None]
+"""Registers the Slack listeners on an app (``handlers.register``): given by whoever serves, so that
+this package never imports the listeners, which import it."""
+
+
+def build_app(context: Context, listeners: Listeners, *, socket_mode: bool = False) -> App:
     slack = context.slack_settings
     try:
         app = App(
@@ -72,7 +76,7 @@ def build_app(context: Context, *, socket_mode: bool = False) -> App:
         )
     except BoltError as error:
         raise ConfigError(f"Slack refused the bot token: {error}", hint="Check SLACK_BOT_TOKEN.") from None
-    handlers.register(app, context)
+    listeners(app, context)
     return app
 
 
@@ -282,7 +286,7 @@ class _Http:
         self._thread.join()
 
 
-def serve(context: Context, *, port: int, socket_mode: bool, stop_seconds: float) -> None:
+def serve(context: Context, listeners: Listeners, *, port: int, socket_mode: bool, stop_seconds: float) -> None:
     """Run until SIGTERM (or Ctrl-C): settle the past, sweep expiries, answer Slack, then stop cleanly.
 
     HTTP always serves ``/healthz`` and ``/metrics`` (and in HTTP mode Slack's ``/slack/events``); in
@@ -292,7 +296,7 @@ def serve(context: Context, *, port: int, socket_mode: bool, stop_seconds: float
     """
     context.start()
     context.health.refresh()
-    app = build_app(context, socket_mode=socket_mode)
+    app = build_app(context, listeners, socket_mode=socket_mode)
     stop = threading.Event()
     # The handler only notes the signal: it runs in the main thread at any point, where taking a lock
     # (as Event.set does) could deadlock; the main thread looks at the note every STOP_POLL_SECONDS.

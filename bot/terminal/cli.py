@@ -7,11 +7,14 @@ wrong. With ``--json`` every answer, errors included, is one JSON document on st
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import signal
 import socket
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -26,6 +29,9 @@ from bot.render.terminal import TerminalAnswer, answer
 from bot.render.text import error_text, to_json
 from bot.store import now
 from bot.terminal.notifier import TerminalNotifier
+
+INTERRUPTED = 130
+"""The exit status of a command stopped by Ctrl-C or SIGTERM, as shells report it."""
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -64,6 +70,7 @@ def _refused(error: ConsdbBotError, to: TextIO, *, as_json: bool) -> int:
 
 def _serve(settings: Settings, command: grammar.Serve) -> None:
     """The bot itself: Slack's libraries load only here."""
+    import handlers  # noqa: PLC0415
     from bot.logs import configure  # noqa: PLC0415
     from bot.slack.app import serve  # noqa: PLC0415
     from bot.slack.context import Context, SlackSettings  # noqa: PLC0415
@@ -71,7 +78,13 @@ def _serve(settings: Settings, command: grammar.Serve) -> None:
     slack = SlackSettings.from_environment(os.environ, socket_mode=command.socket_mode)
     configure(os.environ)
     context = Context(settings, slack)
-    serve(context, port=command.port, socket_mode=command.socket_mode, stop_seconds=command.stop_seconds)
+    serve(
+        context,
+        handlers.register,
+        port=command.port,
+        socket_mode=command.socket_mode,
+        stop_seconds=command.stop_seconds,
+    )
 
 
 class _Terminal:
@@ -82,7 +95,7 @@ class _Terminal:
         self.as_json = as_json
         self.out = out
         self.err = err
-        engine = Engine(settings)
+        self.engine = engine = Engine(settings)
         notifier = TerminalNotifier(out if not as_json else None, err)
         parts = SurfaceParts(
             notifier=notifier, launch=lambda run: run(), tell=notifier.tell, group_members=lambda _group: set(),
@@ -95,11 +108,37 @@ class _Terminal:
 
     def answer(self, command: grammar.Command) -> int:
         actor = Actor(f"{getpass.getuser()}@{socket.gethostname()} (terminal)", Surface.TERMINAL)
-        try:
-            rendered = answer(self.application.run(command, actor))
-        finally:
-            self.wiring.close()
+        with self._signals_stop_runs():
+            try:
+                rendered = answer(self.application.run(command, actor))
+            except KeyboardInterrupt:
+                self.err.write("interrupted: nothing more was done (`audit` shows what was)\n")
+                return INTERRUPTED
+            finally:
+                self.wiring.close()
         return self._write(rendered)
+
+    @contextlib.contextmanager
+    def _signals_stop_runs(self) -> Iterator[None]:
+        """Ctrl-C or SIGTERM while a change runs stops it as the bot stops its runs: rolled back, its
+        locks released, recorded interrupted. At any other moment the command stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+        for number in previous:
+            signal.signal(number, self._interrupted)
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    def _interrupted(self, _number: int, _frame: object) -> None:
+        if not self.wiring.running():
+            raise KeyboardInterrupt
+        self.err.write("stopping: the run under way is rolled back and recorded as interrupted\n")
+        self.engine.stopping.set()
 
     def _write(self, rendered: TerminalAnswer) -> int:
         for note in rendered.notes:

@@ -163,10 +163,11 @@ class Running(Recovering):
 
     def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
         """At a test stand, read hinfo's log a while after the migration, and say what it shows: a job in
-        the state database, so that a bot stopped or restarted meanwhile still does."""
+        the state database, so that a bot stopped or restarted meanwhile still does. Not for a request shown
+        only in a terminal: it has no thread to say it in (``logs hinfo`` reads the same)."""
         env = self.settings.environment(view.environment)
         watched = [schema for schema in schemas if schema in env.hinfo]
-        if not (env.test_stand and watched and env.hinfo_watch_minutes > 0):
+        if not (env.test_stand and watched and env.hinfo_watch_minutes > 0 and view.channel):
             return
         due = self.clock() + timedelta(minutes=env.hinfo_watch_minutes)
         # However late: the log is read from the migration on, and the verdict says how long after it.

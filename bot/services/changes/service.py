@@ -29,9 +29,8 @@ class ChangeService(Proposing):
 
     def approve_here(self, request_id: int, actor: str, *, wait: bool = False) -> Finished:
         """``--yes`` in the terminal stands as the approval of a request shown there: recorded and audited
-        as ``actor``'s approval (a compare-and-set, so once), then run through ``launch``, with the same
-        audit records, Jira comment and metrics as a request approved in Slack. Returns how it ended;
-        when ``launch`` runs it elsewhere, the request as it stands, with no result."""
+        as ``actor``'s approval (a compare-and-set, so once), then run here, at once, with the same audit
+        records, Jira comment and metrics as a request approved in Slack. Returns how it ended."""
         request = self.store.request(request_id)
         if request is None:
             raise Refused(f"request #{request_id} is not in the bot's state")
@@ -51,13 +50,31 @@ class ChangeService(Proposing):
                 summary=f"approve given on #{request.id} with --yes in the terminal",
             )  # fmt: skip
             self._announce(request.id, "approved")
-            ran: list[Finished | None] = []
-            self.launch(lambda: ran.append(self.run(request.id, wait=wait)))
-        if ran and ran[0] is not None:
-            return ran[0]
+            finished = self.run(request.id, wait=wait)
+        if finished is not None:
+            return finished
         latest = self.store.request(request_id)
         assert latest is not None
-        return Finished(self.view(latest), None, "")
+        note = f"how request #{request_id} ended is not recorded yet; `audit` shows it once it is"
+        return Finished(self.view(latest), None, note)
+
+    @property
+    def running(self) -> bool:
+        """Whether a run of this process is under way."""
+        return bool(self._active)
+
+    def settle_here(self, request_id: int) -> None:
+        """A terminal's request whose command was interrupted (Ctrl-C) before its run: one never approved
+        is recorded interrupted, one approved is settled by what its database records, so that it holds
+        its environment no longer."""
+        request = self.store.request(request_id)
+        if request is None:
+            return
+        if request.state == RequestState.REQUESTED:
+            if self.store.transition(request.id, RequestState.REQUESTED, RequestState.INTERRUPTED):
+                self._announce(request.id, "interrupted in the terminal before it was approved; nothing ran")
+        elif request.state in (RequestState.APPROVED, RequestState.RUNNING) and not self.running:
+            self._interrupt(request, RequestState(request.state))
 
     def react(
         self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str, event_ts: str
