@@ -30,9 +30,6 @@ from bot.render.text import error_text, to_json
 from bot.store import now
 from bot.terminal.notifier import TerminalNotifier
 
-INTERRUPTED = 130
-"""The exit status of a command stopped by Ctrl-C or SIGTERM, as shells report it."""
-
 
 def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(run(sys.argv[1:] if argv is None else list(argv), out=sys.stdout, err=sys.stderr))
@@ -113,7 +110,7 @@ class _Terminal:
                 rendered = answer(self.application.run(command, actor))
             except KeyboardInterrupt:
                 self.err.write("interrupted: nothing more was done (`audit` shows what was)\n")
-                return INTERRUPTED
+                return 1  # the contract's three statuses: an interrupted operation did not complete
             finally:
                 self.wiring.close()
         return self._write(rendered)
