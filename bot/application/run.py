@@ -163,7 +163,7 @@ class Application:
             )  # fmt: skip
             if not plans:
                 return NothingToDo(env.key)
-        view = self._propose(command, actor)
+        view = self._propose(command, actor, approved_here=True)
         try:
             return ChangeDone(changes.approve_here(view.id, actor.name, wait=wait), notes)
         except KeyboardInterrupt:  # Ctrl-C before the run: the request holds its environment no longer
@@ -178,13 +178,13 @@ class Application:
         while (other := store.open_request(env.key)) is not None:
             self.wait_behind(self.services.changes.view(other))
 
-    def _propose(self, command: Change, actor: Actor) -> RequestView:
+    def _propose(self, command: Change, actor: Actor, *, approved_here: bool = False) -> RequestView:
         changes = self.services.changes
         if isinstance(command, grammar.Restart):
             return changes.propose_restart(command.environment, actor.name, command.ticket)
         if isinstance(command, grammar.Prepare):
             return changes.propose_prepare(command.environment, command.schemas, actor.name, command.ticket)
-        return changes.propose(Proposal.from_command(command, actor.name))
+        return changes.propose(Proposal.from_command(command, actor.name), approved_here=approved_here)
 
     def _would(self, command: Change, actor: Actor, notes: list[str]) -> Result:
         """What a terminal change without ``--yes`` would do, checked as it would be; nothing is stored."""

@@ -68,8 +68,10 @@ class SchemaPlan:
 
     @property
     def binding(self) -> dict[str, object]:
-        """What an approval is bound to: the range, the exact SQL (by digest) and the tree's files."""
-        return {"from": list(self.current), "to": list(self.target), "digest": self.sql_digest, "files": self.files}
+        """What an approval is bound to: the range, the tree's files and, when the plan has SQL (an
+        approval given later, in Slack, is given to it), the exact SQL by digest."""
+        bound: dict[str, object] = {"from": list(self.current), "to": list(self.target), "files": self.files}
+        return bound | ({"digest": self.sql_digest} if self.sql else {})
 
     @property
     def range_text(self) -> str:
@@ -478,8 +480,10 @@ class Engine:
             if expected is not None:
                 _refuse_changed_tree(env, trees, expected)
             statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
+            # The SQL is planned again only where the approval was given to SQL (a terminal's --yes is not).
+            with_sql = expected is not None and any("digest" in bound for bound in expected.values())
             plans = [
-                self._plan_one(env, url, tree, status, to, direction, options, with_sql=expected is not None)
+                self._plan_one(env, url, tree, status, to, direction, options, with_sql=with_sql)
                 for tree, status in zip(trees, statuses, strict=True)
             ]
             if expected is not None:

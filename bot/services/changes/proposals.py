@@ -38,11 +38,12 @@ from bot.store.models import ChangeRequest, RequestState
 
 
 class Proposing(Deciding):
-    def propose(self, proposal: Proposal) -> RequestView:
-        """Check, plan, store and post a migration (upgrade, downgrade or stamp)."""
+    def propose(self, proposal: Proposal, *, approved_here: bool = False) -> RequestView:
+        """Check, plan, store and post a migration (upgrade, downgrade or stamp). One ``approved_here`` at
+        once (the terminal's ``--yes``) is bound to its range and files, not to SQL no one reads between."""
         with self._refusals_audited(proposal.requester, proposal.environment, proposal.kind.value,
                                     dataclasses.asdict(proposal)):  # fmt: skip
-            env, plans = self._checked(proposal)
+            env, plans = self._checked(proposal, with_sql=not approved_here)
             request = self._drafted(
                 Draft(
                     kind=proposal.kind.value, env=env, policy=env.approvals, requester=proposal.requester,
@@ -165,8 +166,8 @@ class Proposing(Deciding):
         )  # fmt: skip
         return view if where is None else dataclasses.replace(view, channel=where[0], message_ts=where[1])
 
-    def _checked(self, proposal: Proposal) -> tuple[Environment, list[SchemaPlan]]:
-        env, plans = check_proposal(self.settings, self.engine, self.store, proposal, with_sql=True)
+    def _checked(self, proposal: Proposal, *, with_sql: bool) -> tuple[Environment, list[SchemaPlan]]:
+        env, plans = check_proposal(self.settings, self.engine, self.store, proposal, with_sql=with_sql)
         if not plans:
             raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
         if not proposal.force:  # said before anyone is asked to approve; checked again when it runs
