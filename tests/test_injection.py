@@ -224,8 +224,8 @@ def test_a_hostile_role_in_the_ini_fails_the_revision_and_changes_nothing(
     )
     result = consdb_bot("upgrade", "bts", "latiss", "--yes", "--config", str(config))
     assert result.code == 1
-    assert "is not a plain role name" in result.err  # refused when its SQL is planned, before anything ran
-    assert "nothing was granted" in result.err
+    assert "is not a plain role name" in result.out
+    assert "nothing was granted" in result.out
     assert not pwned(url)
     assert not schema_exists(url, "cdb_latiss")
 
