@@ -90,12 +90,7 @@ def test_a_second_upgrade_of_a_schema_is_refused_while_one_runs(consdb_bot, exte
     barrier = 4242
     with psycopg.connect(libpq(url), autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
-        first = subprocess.Popen(
-            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
-             "--yes", "--config", str(external)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        _wait_until_blocked_on(holder, barrier, first)
+        first = _blocked_upgrade(holder, barrier, external)
         second = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(external))
         holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
     out, err = first.communicate(timeout=60)
@@ -113,12 +108,7 @@ def test_wait_queues_a_terminal_change_behind_the_environments_open_request(cons
     barrier = 4243
     with psycopg.connect(libpq(url), autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
-        first = subprocess.Popen(
-            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
-             "--yes", "--config", str(external)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        _wait_until_blocked_on(holder, barrier, first)
+        first = _blocked_upgrade(holder, barrier, external)
         second = subprocess.Popen(
             [sys.executable, "-m", "bot", "downgrade", "bts", "startrackerwide", "base", "--wait", "--yes",
              "--config", str(external)],
@@ -146,12 +136,7 @@ def test_a_terminal_change_stopped_mid_run_is_rolled_back_recorded_and_frees_its
     barrier = 4244
     with psycopg.connect(libpq(url), autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
-        running = subprocess.Popen(
-            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
-             "--yes", "--config", str(external)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        _wait_until_blocked_on(holder, barrier, running)
+        running = _blocked_upgrade(holder, barrier, external)
         running.send_signal(stop)  # the terminal's process only: its child is stopped by it
         out, err = running.communicate(timeout=60)
         holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
@@ -162,6 +147,17 @@ def test_a_terminal_change_stopped_mid_run_is_rolled_back_recorded_and_frees_its
     assert "#1 was interrupted" in audit
     again = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(external))
     assert again.code == 0, again.text  # nothing holds bts any more
+
+
+def _blocked_upgrade(holder: psycopg.Connection, barrier: int, external: Path) -> subprocess.Popen:
+    """A terminal upgrade of startrackerwide, running and waiting at the barrier lock ``holder`` holds."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}", "--yes",
+         "--config", str(external)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _wait_until_blocked_on(holder, barrier, process)
+    return process
 
 
 def _wait_until_blocked_on(connection: psycopg.Connection, key: int, process: subprocess.Popen) -> None:
