@@ -4,10 +4,13 @@ marker row that proves changes arrive."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from bot.config import Replica
 from bot.engine.database import DatabaseUrl
 from bot.engine.replication import (
     MARKER,
@@ -35,15 +38,15 @@ VISIT = Table("cdb_latiss", "visit")
 
 
 def link_of(replica, **changes) -> ReplicaLink:
-    fields = {
-        "publisher": DatabaseUrl.parse(replica.summit_url, key="summit"),
-        "subscriber": DatabaseUrl.parse(replica.usdf_url, key="usdf-prod"),
-        "publication": PUBLICATION,
-        "subscription": SUBSCRIPTION,
-        "publisher_place": "summit",
-        "subscriber_place": "usdf-prod",
-    }
-    return ReplicaLink(**(fields | changes))
+    """usdf-prod's link as its configuration makes it, ``changes`` made."""
+    configured = ReplicaLink.configured(
+        Replica(of="summit", subscription=SUBSCRIPTION, publication=PUBLICATION),
+        publisher=DatabaseUrl.parse(replica.summit_url, key="environments.summit.database_url"),
+        subscriber=DatabaseUrl.parse(replica.usdf_url, key="environments.usdf-prod.database_url"),
+        subscriber_place="usdf-prod",
+        connect_timeout=5,
+    )
+    return replace(configured, **changes)
 
 
 @pytest.fixture
@@ -260,3 +263,18 @@ def test_a_column_the_replica_lacks_stalls_replication_and_the_marker_says_so(re
         usdf.execute("ALTER TABLE cdb_latiss.exposure ADD COLUMN seeing real")
     verify_replication(link, timeout_seconds=60)
     assert replica.at_usdf("SELECT id, seeing FROM cdb_latiss.exposure") == [(1, pytest.approx(0.7))]
+
+
+def test_a_database_user_that_may_not_alter_the_subscription_is_refused_and_nothing_changes(replica):
+    with replica.usdf() as usdf:
+        if not usdf.execute("SELECT FROM pg_roles WHERE rolname = 'consdb_reader'").fetchone():
+            usdf.execute("CREATE ROLE consdb_reader LOGIN")
+    reader = make_url(replica.usdf_url).set(username="consdb_reader").render_as_string(hide_password=False)
+    link = link_of(replica, subscriber=DatabaseUrl.parse(reader, key="environments.usdf-prod.database_url"))
+
+    with pytest.raises(Refused) as refused:
+        disable_subscription(link)
+
+    assert f"the database user at usdf-prod may not disable subscription {SUBSCRIPTION}" in said(refused)
+    assert "Nothing was changed" in refused.value.hint
+    assert read_subscription(link).enabled

@@ -273,7 +273,9 @@ def read_subscription(link: ReplicaLink) -> Subscription:
         publications=tuple(publications),
         worker=Worker(*worker_row) if worker_row else None,
         tables=tuple(Table(schema, name) for schema, name, _ in tables),
-        not_ready=tuple((Table(schema, name), NOT_READY[state]) for schema, name, state in tables if state != "r"),
+        not_ready=tuple(
+            (Table(schema, name), NOT_READY.get(state, state)) for schema, name, state in tables if state != "r"
+        ),
         apply_errors=stats[0],
         sync_errors=stats[1],
         stats_reset=stats[2],
@@ -434,21 +436,32 @@ def _absent(connection: psycopg.Connection, tables: list[Table]) -> list[Table]:
     return [Table(schema, name) for schema, name in rows]
 
 
-def _marker_ddl() -> list[sql.Composable]:
-    return [
-        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(MARKER.schema)),
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (subscription text PRIMARY KEY, token text NOT NULL,"
-            " written_at timestamptz NOT NULL DEFAULT now())"
-        ).format(MARKER.identifier),
-        sql.SQL("COMMENT ON TABLE {} IS {}").format(
-            MARKER.identifier,
-            sql.Literal(
-                "consdb-bot's proof that logical replication applies changes: one row per subscription,"
-                " rewritten at each check. Safe to truncate."
-            ),
-        ),
-    ]
+def _make_marker(connection: psycopg.Connection) -> None:
+    """The marker table, made if missing. An existing schema or table is left as it is: PostgreSQL checks
+    the right to create a schema before it looks whether one exists, and a comment needs the owner."""
+    schema, table = connection.execute(
+        "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = %s),"
+        " EXISTS (SELECT FROM pg_tables WHERE schemaname = %s AND tablename = %s)",
+        (MARKER.schema, MARKER.schema, MARKER.name),
+    ).fetchone() or (False, False)
+    if not schema:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(MARKER.schema)))
+    if not table:
+        connection.execute(
+            sql.SQL(
+                "CREATE TABLE {} (subscription text PRIMARY KEY, token text NOT NULL,"
+                " written_at timestamptz NOT NULL DEFAULT now())"
+            ).format(MARKER.identifier)
+        )
+        connection.execute(
+            sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                MARKER.identifier,
+                sql.Literal(
+                    "consdb-bot's proof that logical replication applies changes: one row per subscription,"
+                    " rewritten at each check. Safe to truncate."
+                ),
+            )
+        )
 
 
 def prepare_marker(link: ReplicaLink) -> bool:
@@ -461,14 +474,12 @@ def prepare_marker(link: ReplicaLink) -> bool:
         _session(link, link.publisher, link.publisher_place, f"make the marker table {MARKER}") as db,
         db.transaction(),
     ):
-        for statement in _marker_ddl():
-            db.execute(statement)
+        _make_marker(db)
     add_to_publication(link, [MARKER])
     with _session(link, link.subscriber, link.subscriber_place, f"make the marker table {MARKER}") as db:
         oid = _subscription_row(db, link)[0]
         with db.transaction():
-            for statement in _marker_ddl():
-                db.execute(statement)
+            _make_marker(db)
             subscribed = db.execute(
                 "SELECT FROM pg_subscription_rel WHERE srsubid = %s AND srrelid = to_regclass(%s)",
                 (oid, MARKER.identifier.as_string(db)),
