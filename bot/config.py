@@ -61,19 +61,33 @@ def require(value: str | Unset, *, purpose: str) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+    """Unknown keys are errors (they are usually misspellings); each key's docstring describes it in
+    docs/configuration.md."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True, use_attribute_docstrings=True)
 
 
 class Approvals(_Model):
+    """Who approves a change at an environment, how many must, and how long a request waits for them."""
+
     required: int = Field(default=1, ge=1)
+    """How many approvals a request needs (one more at a test stand that someone else has booked, or nobody)."""
     approvers: list[str] = []
+    """Slack user ids (`U...`) of the approvers."""
     usergroup: str | None = None
+    """A Slack user group (`S...`) whose members approve too (`usergroups.users.list`, cached five minutes)."""
     expiry_minutes: int = Field(default=60, ge=1)
+    """Minutes after which a request not approved expires."""
 
 
 class Kubernetes(_Model):
+    """Where an environment's pqserver and hinfo deployments run."""
+
     context: str | None = None
+    """The kubeconfig context of its cluster (the kubeconfig in `KUBECONFIG`; `CONSDB_BOT_IN_CLUSTER_CONTEXT` names the
+    one the bot reaches with its pod's own service account)."""
     namespace: str
+    """ConsDB's namespace in that cluster."""
 
 
 class Replica(_Model):
@@ -82,8 +96,11 @@ class Replica(_Model):
     Only loaded and checked for now; the names reach SQL later, hence the strict pattern."""
 
     of: str
+    """The environment this one replicates."""
     subscription: str
+    """The subscription, a plain PostgreSQL name."""
     publication: str
+    """The publication on `of`, a plain PostgreSQL name."""
 
     @field_validator("subscription", "publication")
     @classmethod
@@ -96,25 +113,48 @@ class Replica(_Model):
 class Environment(_Model):
     """One place where ConsDB runs: its database, channel, cluster and approval policy."""
 
-    key: str = ""
+    key: str = Field(default="", exclude=True)
+    """Its name, the key under `environments`: filled in by the loader, never written."""
     aliases: list[str] = []
+    """Other names for it in commands (`base` for `bts`); names are case-insensitive."""
     description: str = ""
+    """Its name as people say it (`Base Test Stand`), in messages."""
     test_stand: bool = False
+    """A test stand can be booked, and gets an hinfo watch after a migration."""
     timezone: str = "UTC"
+    """Its clock (a tz database name): bookings are read and shown on it, its daily report keeps it."""
     database_url: str | Unset | None = None
+    """Its ConsDB database, from the environment (`${BTS_DATABASE_URL}`), never written in the file; unset, a command
+    that needs it names the variable."""
     channel: str | None = None
+    """The Slack channel (id) where its requests and news go."""
     kubernetes: Kubernetes | None = None
+    """Where its pqserver and hinfo run."""
     pqserver: str | None = None
+    """Its pqserver deployment, restarted by `restart pqserver`."""
     pqserver_url: str | None = None
+    """pqserver's base URL, asked after a restart whether it lists the columns the migration added."""
     hinfo: dict[str, str] = {}
+    """Each instrument's hinfo deployment (`latiss: consdb-hinfo-latiss`), for `logs hinfo` and the watch."""
     hinfo_watch_minutes: float = Field(default=10, ge=0)
+    """Minutes after a successful migration at a test stand when the bot says whether hinfo committed an exposure
+    since, and what errors it logged (0: no watch)."""
     approvals: Approvals = Approvals()
+    """Who approves its migrations, downgrades, stamps and prepares."""
     restart_approvals: Approvals | None = None
+    """Who approves its pqserver restarts, in the same shape (default: `approvals`)."""
     schemas: list[str] | None = None
+    """The schemas it keeps, each one of the top-level `schemas` (default: all); others are "not kept here"."""
     requires_ticket: bool = False
+    """A change there is refused without `--ticket`."""
     requires_tested_on: list[str] = []
+    """One environment or a list: a target must first have succeeded at the first of them that keeps the schema."""
     replica: Replica | None = None
+    """A logical replica of another environment: loaded and checked, not yet acted on."""
     migration_options: dict[str, str] = {}
+    """`K: V` handed to every migration there as Alembic `-x` options (`view_readers: usdf,oods`). Each value holds
+    only letters, digits and `_ . , : / @ + -` (checked at load); each key is an option the tree reads, with plain
+    names where the tree reads names (checked when first used; exit status 2 naming the key otherwise)."""
 
     @field_validator("migration_options")
     @classmethod
@@ -163,21 +203,36 @@ class Environment(_Model):
 
 
 class Migrations(_Model):
+    """The migration tree the bot runs, where its models come from, and the limits of a run."""
+
     alembic_ini: str | Unset = BUNDLED
+    """`bundled` (this project's `migrations/`) or the path of a ConsDB-style `alembic.ini`."""
     sdm_schemas: str | Unset = INSTALLED
+    """`installed` (the pinned `lsst-sdm-schemas`) or an sdm_schemas checkout (`yml/cdb_*.yaml`)."""
     lock_timeout: str = Field(default="10s", pattern=_POSTGRES_DURATION)
+    """PostgreSQL's `lock_timeout` (`500ms`, `10s`, `30min`) for every connection a migration opens."""
     statement_timeout: str = Field(default="30min", pattern=_POSTGRES_DURATION)
+    """PostgreSQL's `statement_timeout` for every connection a migration opens."""
     run_timeout_seconds: int = Field(default=3600, ge=1)
+    """Hard limit of one run's child process; past it the run is killed, its sessions ended (so it rolls back) and only
+    then its locks released; the outcome is what the version table then records."""
     connect_timeout_seconds: int = Field(default=5, ge=1)
+    """How long to wait for a database to answer."""
     scratch_url: str | Unset | None = None
+    """A server where `drift` and `generate` may create throwaway databases (default: the environment's own;
+    `generate`: a test stand's)."""
 
 
 class KubernetesSettings(_Model):
     """How the bot talks to Kubernetes (access itself: KUBECONFIG, or the cluster it runs in)."""
 
     request_timeout_seconds: float = Field(default=10, gt=0)
+    """How long one API call may take."""
     rollout_timeout_seconds: float = Field(default=900, gt=0)
+    """How long a rollout may take: longer than Kubernetes' own 600 s progress deadline, so that one is what is
+    reported."""
     poll_seconds: float = Field(default=2, gt=0)
+    """How often a rollout is looked at."""
 
 
 class Slack(_Model):
@@ -187,19 +242,28 @@ class Slack(_Model):
     a few kilobytes; a larger one is refused before it is read)."""
 
     announce_channel: str | None = None
+    """Where bookings, reports and alerts go besides each environment's own channel (the fallback channel)."""
     approve_reaction: str = "white_check_mark"
+    """The emoji (its name, no colons) that approves a request."""
     reject_reaction: str = "x"
+    """The emoji that rejects a request."""
     restart_reaction: str = "arrows_counterclockwise"
+    """The emoji on a finished migration that asks for a pqserver restart, approved with it."""
     retry_seconds: float = Field(default=30, gt=0)
+    """When a request's outcome Slack did not take is tried again (doubling, up to ten minutes)."""
     give_up_hours: float = Field(default=24, gt=0)
+    """When the bot stops trying to tell Slack (the audit trail says so)."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    """The largest request body `/slack/events` reads; a larger one is refused with 413 before it is read."""
 
 
 class Bookings(_Model):
     """Test-stand bookings: the reminder before a booking starts, and the longest booking there is."""
 
     reminder_minutes: float = Field(default=15, gt=0)
+    """The reminder before a booking starts, in minutes."""
     max_days: float = Field(default=7, gt=0)
+    """The longest booking, in days."""
 
 
 class Reports(_Model):
@@ -207,13 +271,16 @@ class Reports(_Model):
     check every ``check_minutes`` that alerts when an environment falls behind or drifts (0: none)."""
 
     daily_at: str | None = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """The daily report's time on each environment's own clock (null: none)."""
     check_minutes: float = Field(default=60, ge=0)
+    """How often to check for an environment behind head or drifted (0: never)."""
 
 
 class Scheduling(_Model):
     """How often the scheduler's leader looks for jobs other processes added, and others try to lead."""
 
     poll_seconds: float = Field(default=5, gt=0)
+    """How often the leader looks for new jobs, and the others try to lead."""
 
 
 class Jira(_Model):
@@ -222,27 +289,47 @@ class Jira(_Model):
     tried again after ``retry_seconds`` (doubling each time, up to an hour) until ``give_up_hours``."""
 
     url: str | Unset | None = None
+    """The Jira server, such as `https://rubinobs.atlassian.net`."""
     project: str | None = None
+    """The project its hints name (`OSW`, as in `OSW-123`)."""
     timeout_seconds: float = Field(default=10, gt=0)
+    """How long one call to Jira may take."""
     retry_seconds: float = Field(default=60, gt=0)
+    """When a comment Jira did not take is tried again (doubling, up to an hour)."""
     give_up_hours: float = Field(default=24, gt=0)
+    """When the bot stops trying (the ticket's thread and the audit trail say so)."""
 
 
 class Settings(_Model):
     """The whole configuration file."""
 
     state_url: str | Unset = "sqlite:///consdb-bot.sqlite3"
+    """The bot's own state: requests, approvals, bookings, scheduled jobs, event ids, what Slack is owed, the audit
+    trail (`postgresql://` means psycopg 3; production: `${CONSDB_BOT_STATE_URL}`)."""
     state_connect_timeout_seconds: int = Field(default=10, ge=1)
+    """How long a PostgreSQL state database may take to answer a connection; at start-up, past it the bot stops with
+    one line naming the URL (exit 2)."""
     migrations: Migrations = Migrations()
+    """The migration tree and the limits of a run."""
     schemas: list[str]
+    """Schema names; each is a section of the ini file, whose `consdb.schema_name` is the database schema
+    (`cdb_<name>`, or the name itself for `efd_*`); one the tree has no section for shows so in `status`."""
     slack: Slack = Slack()
+    """Where and how the bot speaks in Slack."""
     jira: Jira = Jira()
+    """Where the tickets live."""
     kubernetes: KubernetesSettings = KubernetesSettings()
+    """How the bot talks to Kubernetes."""
     bookings: Bookings = Bookings()
+    """Test-stand bookings."""
     reports: Reports = Reports()
+    """The daily report and the check for falling behind."""
     scheduler: Scheduling = Scheduling()
+    """The scheduler shared by bookings, reports, retries and watches."""
     environments: dict[str, Environment]
-    source: str = "<memory>"
+    """Each place where ConsDB runs, by name (`bts`, `summit`, ...)."""
+    source: str = Field(default="<memory>", exclude=True)
+    """Where the settings were read from: filled in by the loader, never written."""
 
     @model_validator(mode="before")
     @classmethod
@@ -310,7 +397,7 @@ class Settings(_Model):
             return [self.environment(names[0])], self.select_schemas(names[1:])
         return list(self.environments.values()), self.select_schemas(names)
 
-    def schema(self, name: str) -> str:
+    def schema_named(self, name: str) -> str:
         """The configured schema called ``name``; ``cdb_latiss`` is accepted for ``latiss``."""
         wanted = name.lower().removeprefix("cdb_")
         if wanted in self.schemas:
@@ -322,7 +409,7 @@ class Settings(_Model):
         if not names or any(name.lower() == "all" for name in names):
             return list(self.schemas)
         try:
-            wanted = {self.schema(name) for name in names}
+            wanted = {self.schema_named(name) for name in names}
         except UsageError as error:
             raise UsageError(error.message, usage=f"{error.usage} (or all)") from None
         return [schema for schema in self.schemas if schema in wanted]

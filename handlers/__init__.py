@@ -1,4 +1,5 @@
-"""Slack listeners, one module per kind of input. ``register`` wires them onto an app from bot/app.py."""
+"""Slack listeners, one module per kind of input. ``register`` wires them onto the app ``bot.slack.app``
+builds (``consdb-bot serve`` hands it over)."""
 
 from __future__ import annotations
 

@@ -15,24 +15,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import grammar
+from bot.application import Actor, Surface
 from bot.errors import ConsdbBotError, UsageError
 from bot.logs import new_trace, traced
 from bot.metrics import API_ERRORS, COMMANDS
 from bot.render import blocks
-from bot.render.text import (
-    audit_text,
-    booking_text,
-    drift_text,
-    excerpt_text,
-    generated_text,
-    history_text,
-    plan_text,
-    status_text,
-    ticket_text,
-)
-from bot.services.bookings import BookingView
-from bot.services.changes import Proposal, RequestView
-from bot.services.ticket_overview import ticket_overview
+from bot.render.slack import answer as slack_answer
 from bot.slack.context import Context
 
 log = logging.getLogger(__name__)
@@ -92,123 +80,21 @@ class CommandHandlers:
                                                    "the operators will find why in my log."))  # fmt: skip
 
     def _answer(self, command: grammar.Command, *, channel: str, user: str, client: WebClient) -> None:
-        settings, engine = self.context.settings, self.context.engine
-        match command:
-            case grammar.Status():
-                environments, schemas = settings.environments_and_schemas(list(command.names))
-                statuses = engine.status(environments, schemas)
-                table = status_text(statuses, verbose=True) if command.verbose else blocks.status_matrix(statuses)
-                if command.verbose or blocks.too_long(table):
-                    self._post_text(client, channel, "ConsDB status", table)
-                else:
-                    payload = blocks.message("ConsDB status", blocks.status_blocks(statuses))
-                    client.chat_postMessage(channel=channel, **payload)
-            case grammar.History():
-                schema = settings.schema(command.schema)
-                history = history_text(schema, engine.history(schema), verbose=command.verbose)
-                self._post_text(client, channel, f"History of {schema}", history)
-            case grammar.Plan():
-                env = settings.environment(command.environment)
-                plans = engine.plan(
-                    env, engine.schemas_at(env, command.schemas), to=command.to, options=command.options
-                )
-                self._post_text(client, channel, f"Plan for {env.key}", plan_text(plans, show_sql=command.sql))
-            case grammar.Drift():
-                env = settings.environment(command.environment)
-                drifts = engine.drift(env, engine.schemas_at(env, command.schemas))
-                self._post_text(client, channel, f"Drift at {env.key}", drift_text(drifts))
-            case grammar.Audit():
-                env = settings.environment(command.environment).key if command.environment else None
-                records = self.context.store.audit_trail(environment=env, limit=command.limit)
-                self._post_text(client, channel, "Audit trail", audit_text(records))
-            case grammar.Logs():
-                env = settings.environment(command.environment)
-                excerpt = self.context.logs(
-                    env, command.instrument, since_seconds=command.since_seconds, lines=command.lines,
-                    grep=command.grep,
-                )  # fmt: skip
-                self._post_text(client, channel, f"hinfo {command.instrument} at {env.key}", excerpt_text(excerpt))
-            case grammar.Restart() | grammar.Prepare() | grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp():
-                self._confirm(client, channel, user, self._propose(command, user))
-            case grammar.Generate():
-                self._generate(command, channel=channel, client=client)
-            case grammar.Ticket():
-                overview = ticket_overview(settings, self.context.store, self.context.tickets, command.key)
-                self._post_text(client, channel, f"Ticket {command.key}", ticket_text(overview))
-            case grammar.Bookings() | grammar.Book() | grammar.Cancel() | grammar.Extend():
-                self._bookings(command, channel=channel, user=user, client=client)
-
-    def _bookings(
-        self, command: grammar.Bookings | grammar.Book | grammar.Cancel | grammar.Extend, *, channel: str, user: str,
-        client: WebClient,
-    ) -> None:  # fmt: skip
-        settings = self.context.settings
-        match command:
-            case grammar.Bookings():
-                views = self.context.bookings.coming(command.environment)
-                where = f"at {settings.environment(command.environment).key}" if command.environment else "anywhere"
-                client.chat_postMessage(channel=channel, **blocks.bookings_message(views, where=where))
-            case grammar.Book():
-                booked = self.context.bookings.book(
-                    command.environment, command.when, command.seconds, user, ticket=command.ticket, note=command.note
-                )
-                self._done(client, channel, user, booked, "booked; the channels hear of it now, before it starts,"
-                           " at its start and at its end")  # fmt: skip
-            case grammar.Cancel():
-                self._done(client, channel, user, self.context.bookings.cancel(command.booking, user), "cancelled")
-            case grammar.Extend():
-                extended = self.context.bookings.extend(command.booking, command.seconds, user)
-                self._done(client, channel, user, extended, "extended")
-
-    def _propose(
-        self,
-        command: grammar.Restart | grammar.Prepare | grammar.Upgrade | grammar.Downgrade | grammar.Stamp,
-        user: str,
-    ) -> RequestView:
-        if isinstance(command, grammar.Restart):
-            return self.context.changes.propose_restart(command.environment, user, command.ticket)
-        if isinstance(command, grammar.Prepare):
-            return self.context.changes.propose_prepare(command.environment, command.schemas, user, command.ticket)
-        return self.context.changes.propose(Proposal.from_command(command, user))
-
-    def _generate(self, command: grammar.Generate, *, channel: str, client: WebClient) -> None:
-        """The new revisions as files in the thread of a summary; the bot's own tree stays as it is."""
-        settings = self.context.settings
-        results = self.context.engine.generate(
-            command.message, settings.select_schemas(list(command.schemas)), sdm_schemas=command.sdm_schemas,
-            renames=command.renames, drop_and_add=command.drop_and_add, in_copy=True,
-        )  # fmt: skip
-        title = f"Generated migrations: {command.message}"
-        summary = generated_text(results)
-        payload = blocks.message(blocks.escape(title), blocks.preformatted(summary))
-        posted = client.chat_postMessage(channel=channel, **payload)
-        for result in results:
-            if result.path is not None:
+        """Run the command through the application, and post what its Slack renderer makes of the result."""
+        reply = slack_answer(self.context.application.run(command, Actor(user, Surface.SLACK)), channel=channel)
+        if reply.private is not None:
+            client.chat_postEphemeral(channel=channel, user=user, text=reply.private)
+        if reply.upload is not None:
+            upload = reply.upload
+            client.files_upload_v2(channel=channel, content=upload.content, filename=upload.filename,
+                                   title=upload.title)  # fmt: skip
+        if reply.message is not None:
+            posted = client.chat_postMessage(channel=channel, **reply.message)
+            for upload in reply.thread_files:
                 client.files_upload_v2(
-                    channel=channel, thread_ts=posted["ts"], content=result.text, filename=result.path.name,
-                    title=f"{result.schema}: {result.path}",
+                    channel=channel, thread_ts=posted["ts"], content=upload.content, filename=upload.filename,
+                    title=upload.title,
                 )  # fmt: skip
-
-    def _done(self, client: WebClient, channel: str, user: str, view: BookingView, done: str) -> None:
-        """What happened to a booking, for the one who typed (the channels hear it from the scheduler)."""
-        text = blocks.shown(booking_text(view, done=done))
-        client.chat_postEphemeral(channel=channel, user=user, text=f":white_check_mark: {text}")
-
-    def _confirm(self, client: WebClient, channel: str, user: str, view: RequestView) -> None:
-        """Where the request is, when it is not where the command was typed."""
-        if view.channel != channel:
-            client.chat_postEphemeral(
-                channel=channel, user=user, text=f"Request #{view.id} is posted in <#{view.channel}>."
-            )
-
-    def _post_text(self, client: WebClient, channel: str, title: str, text: str) -> None:
-        """A text answer in the channel; as a file when it is too long for a message."""
-        if blocks.too_long(text):
-            client.files_upload_v2(
-                channel=channel, content=text, filename=f"{title.lower().replace(' ', '-')}.txt", title=title
-            )
-        else:
-            client.chat_postMessage(channel=channel, **blocks.text_message(title, text))
 
 
 def _ignore_replay(command: dict[str, Any]) -> None:

@@ -180,6 +180,7 @@ def test_a_change_at_a_test_stand_outside_the_requesters_booking_is_flagged(desk
     assert desk.service.standing(bts, OTHER) == f"bts is booked by {BOOKER} until 14:00 -03"
 
 
+@pytest.mark.slow
 def test_the_terminal_books_lists_extends_and_cancels_and_notes_the_booking_on_a_change(consdb_bot, bundled):
     config = str(bundled)
     Path(config).write_text(Path(config).read_text().replace("  bts:\n", "  bts:\n    test_stand: true\n"))

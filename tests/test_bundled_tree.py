@@ -27,6 +27,7 @@ def alembic(url: str, schema: str, *args: str) -> subprocess.CompletedProcess[st
 
 
 @pytest.mark.parametrize("section", BUNDLED_SECTIONS)
+@pytest.mark.slow
 def test_head_matches_the_pinned_felis_model_and_every_revision_round_trips(section, new_database):
     url = new_database()
     assert alembic(url, section, "upgrade", "head").returncode == 0

@@ -14,11 +14,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.clients.deployments import Deployments
+from bot.clients.kube import LogExcerpt, RestartResult
 from bot.config import parse_settings
+from bot.engine.prepare import PrepareResult
 from bot.engine.service import ChangeResult, Direction, Engine
 from bot.errors import Refused
-from bot.services.changes import ChangeService, Proposal, RequestView
+from bot.render import blocks, text
+from bot.services.bookings import BookingService
+from bot.services.changes import ChangeService, HinfoVerdict, Proposal, RequestEvent, RequestView
 from bot.services.scheduler import Scheduler
+from bot.services.tickets import CommentFate, CommentNews, TicketService
 from bot.store import Store
 from bot.store.models import RequestState
 from tests.conftest import EXTERNAL_TREE, close_database
@@ -44,8 +50,8 @@ class RecordingNotifier:
     def updated(self, request: RequestView) -> None:
         self.events.append(("updated", request, ""))
 
-    def progress(self, request: RequestView, line: str) -> None:
-        self.events.append(("progress", request, line))
+    def progress(self, request: RequestView, event: RequestEvent) -> None:
+        self.events.append(("progress", request, text.event_line(event)))
 
     def finished(self, request: RequestView, result: ChangeResult | None, *, note: str) -> None:
         self.events.append(("finished", request, note))
@@ -79,6 +85,19 @@ class World:
         return RequestState(request.state)
 
 
+class RolledDeployments(Deployments):
+    """Restarts that roll out at once, recorded (the Kubernetes stand-in serves the end-to-end tests)."""
+
+    def __init__(self, kubernetes) -> None:
+        super().__init__(kubernetes)
+        self.restarted: list[str] = []
+
+    def restart(self, env, deployment, report):
+        self.restarted.append(deployment)
+        report("[1 s] rolled out")
+        return RestartResult(deployment, "consdb", ok=True, seconds=1, message="rolled out")
+
+
 @pytest.fixture
 def world(tmp_path: Path, new_database) -> World:
     text = f"""
@@ -89,6 +108,7 @@ environments:
   bts:
     database_url: {new_database()}
     approvals: {{required: 1, approvers: [{APPROVER_1}, {APPROVER_2}]}}
+    pqserver: consdb-pq
   summit:
     database_url: {new_database()}
     approvals: {{required: 2, approvers: [{APPROVER_1}], usergroup: S0DBA, expiry_minutes: 30}}
@@ -102,9 +122,13 @@ environments:
     notifier, clock = RecordingNotifier(), Clock()
     store = Store(str(settings.state_url), clock=clock)
     store.upgrade()
+    scheduler = Scheduler(store, poll_seconds=1)
     service = ChangeService(
-        settings, Engine(settings), store, notifier, group_members=lambda group: {GROUP_MEMBER} if group == "S0DBA" else set(),
-        clock=clock, scheduler=Scheduler(store, poll_seconds=1),
+        settings, Engine(settings), store, notifier, scheduler=scheduler,
+        tickets=TicketService(settings, store, None, clock=clock), deployments=RolledDeployments(settings.kubernetes),
+        group_members=lambda group: {GROUP_MEMBER} if group == "S0DBA" else set(),
+        standing=BookingService(settings, store, scheduler, clock=clock).standing, launch=lambda run: run(),
+        clock=clock,
     )  # fmt: skip
     return World(service, notifier, store, clock)
 
@@ -147,6 +171,7 @@ def test_reject_ends_the_request(world):
     assert world.notifier.events[-1][1].rejecters == [APPROVER_2]
 
 
+@pytest.mark.slow
 def test_two_approvals_needed_and_a_withdrawn_one_does_not_count(world):
     bts = world.propose()
     world.react(bts, APPROVER_1)
@@ -212,7 +237,7 @@ def test_a_failing_migration_fails_the_request_and_says_where_it_stopped(world):
     assert world.state(view) is RequestState.FAILED
     finished = world.store.request(view.id)
     assert finished is not None
-    assert finished.outcome["reached"] == {"lsstcomcam": []}, "one transaction: the first revision is rolled back too"
+    assert finished.reached == {"lsstcomcam": []}, "one transaction: the first revision is rolled back too"
 
 
 def _put_in(world: World, view: RequestView, state: RequestState, *, runner: str, silent_seconds: float = 0) -> None:
@@ -251,6 +276,7 @@ def test_a_run_whose_process_died_on_this_host_is_marked_interrupted(world):
         ),
     ],
 )
+@pytest.mark.slow
 def test_a_dead_run_is_settled_by_what_its_version_tables_record(world, moved, settled, says):
     view = world.propose(schemas=("latiss", "startrackerwide"))
     _put_in(world, view, RequestState.RUNNING, runner=f"{socket.gethostname()}:{_dead_pid()}")
@@ -321,3 +347,115 @@ def test_a_notifier_failing_mid_run_does_not_leave_the_request_running(world):
     view = world.propose()
     world.react(view, APPROVER_1)
     assert world.state(view) is RequestState.SUCCEEDED
+
+
+def test_news_of_a_run_is_typed_and_each_surface_says_it_its_own_way():
+    excerpt = LogExcerpt(
+        deployment="hinfo-latiss", namespace="consdb", pods=["hinfo-latiss-0"],
+        problems=["ERROR Unable to process column visit1.foo", "WARNING slow"], committed=0, last_exposure=None,
+        tail=[],
+    )  # fmt: skip
+    verdict = HinfoVerdict.of("latiss", excerpt, 10)
+    assert (verdict.committed, verdict.column_lines, verdict.other_lines) == (0, 1, 1)
+    assert blocks.event_line(verdict) == (
+        "hinfo latiss, 10 min after the migration: :warning: no exposure committed (take a test image, then"
+        " `logs hinfo`); 1 'Unable to process column' line(s), e.g. ERROR Unable to process column visit1.foo;"
+        " 1 other error or warning line(s)."
+    )
+    terminal = text.event_line(verdict)
+    assert terminal.startswith("hinfo latiss, 10 min after the migration: no exposure committed")
+    assert ":warning:" not in terminal
+    assert "`" not in terminal
+    gave_up = CommentNews("OSW-123", CommentFate.GIVEN_UP, 5, "HTTP 403")
+    assert blocks.event_line(gave_up).startswith(":x: I gave up commenting on OSW-123 after 5 tries: HTTP 403.")
+    assert text.event_line(gave_up) == (
+        "gave up commenting on OSW-123 after 5 tries: HTTP 403; 'ticket OSW-123' still shows what happened"
+    )
+
+
+def test_an_ending_whose_write_was_answered_lost_is_recognised_as_done_once(world):
+    view = world.propose()
+    _put_in(world, view, RequestState.RUNNING, runner="consdb-bot-replica-2:7")
+    request = world.store.request(view.id)
+    assert request is not None
+    ending: dict[str, object] = {"reached": {"latiss": []}, "added_columns": {}, "note": "the bot failed"}
+    assert world.store.transition(view.id, RequestState.RUNNING, RequestState.FAILED, **ending)  # answer lost
+    settled = world.service._record(request, RequestState.RUNNING, RequestState.FAILED, ending, summary="s", detail={})
+    assert settled is not None
+    assert (settled.state, settled.reached, settled.note) == (RequestState.FAILED, {"latiss": []}, "the bot failed")
+    assert world.store.audit_trail(environment="bts", limit=1)[0].action == "failed"
+    other = {**ending, "note": "something else"}
+    assert (
+        world.service._record(request, RequestState.RUNNING, RequestState.FAILED, other, summary="s", detail={}) is None
+    )
+
+
+OPERATOR = "operator@terminal"
+
+
+def shown_in_the_terminal(world: World) -> None:
+    """The notifier of the terminal: a request is shown where no reaction can reach it."""
+
+    def posted(view: RequestView) -> None:
+        world.notifier.events.append(("posted", view, ""))
+
+    world.notifier.posted = posted
+
+
+def test_a_request_shown_in_the_terminal_is_never_matched_by_a_reaction(world):
+    shown_in_the_terminal(world)
+    view = world.propose()
+    assert (view.channel, view.message_ts) == (None, None)
+    world.react(view, APPROVER_1)
+    world.service.react(channel="", message_ts="", user=APPROVER_1, reaction="white_check_mark", added=True,
+                        event_id="EvEmpty", event_ts="1700000000.5")  # fmt: skip
+    assert world.state(view) is RequestState.REQUESTED
+    with pytest.raises(Refused, match="already has a change under way"):
+        world.propose(schemas=("startrackerwide",))
+
+
+def test_yes_in_the_terminal_stands_as_the_approval_and_runs_it_as_slack_would(world):
+    shown_in_the_terminal(world)
+    view = world.propose()
+    finished = world.service.approve_here(view.id, OPERATOR)
+    assert finished.view.state is RequestState.SUCCEEDED
+    assert isinstance(finished.result, ChangeResult)
+    assert finished.result.ok
+    assert finished.view.approvers == [OPERATOR]
+    assert finished.view.reached == {"latiss": ["c0ffee000003"]}
+    trail = world.store.audit_trail(environment="bts", limit=4)
+    assert [(record.actor, record.action) for record in trail] == [
+        ("consdb-bot", "succeeded"), ("consdb-bot", "approved"), (OPERATOR, "approved"), (REQUESTER, "requested"),
+    ]  # fmt: skip
+    assert trail[2].summary == f"approve given on #{view.id} with --yes in the terminal"
+    assert world.notifier.kinds()[-1] == "finished"
+    with pytest.raises(Refused, match="is succeeded: it cannot be approved"):
+        world.service.approve_here(view.id, OPERATOR)
+    down = world.service.propose(Proposal(Direction.DOWNGRADE, "bts", ["latiss"], "base", REQUESTER))
+    assert world.service.approve_here(down.id, OPERATOR).view.reached == {"latiss": []}
+
+
+def test_yes_in_the_terminal_refuses_a_request_that_expired(world):
+    shown_in_the_terminal(world)
+    view = world.propose()
+    world.clock.moment += timedelta(minutes=61)
+    with pytest.raises(Refused, match="is expired"):
+        world.service.approve_here(view.id, OPERATOR)
+    assert world.state(view) is RequestState.EXPIRED
+
+
+def test_yes_in_the_terminal_restarts_pqserver_and_prepares_a_database(world):
+    shown_in_the_terminal(world)
+    view = world.service.propose_restart("bts", REQUESTER)
+    finished = world.service.approve_here(view.id, OPERATOR)
+    assert (finished.view.state, world.service.deployments.restarted) == (RequestState.SUCCEEDED, ["consdb-pq"])
+    assert isinstance(finished.result, RestartResult)
+    assert ("progress", "[1 s] rolled out") in [(kind, line) for kind, _, line in world.notifier.events]
+    bts = world.service.settings.environment("bts")
+    with psycopg.connect(str(bts.database_url).replace("+psycopg", ""), autocommit=True) as connection:
+        connection.execute("DROP SCHEMA cdb")
+    prepare = world.service.propose_prepare("bts", ["latiss"], REQUESTER)
+    done = world.service.approve_here(prepare.id, OPERATOR)
+    assert done.view.state is RequestState.SUCCEEDED
+    assert isinstance(done.result, PrepareResult)
+    assert "schema cdb" in done.result.created.text()

@@ -30,7 +30,7 @@ def test_contract_configuration_loads_unchanged(contract: Path):
     assert settings.environment("bts").database_url == "postgresql://u@h/bts"
     assert settings.jira.url == "https://rubinobs.atlassian.net"
     assert settings.state_url == "sqlite:///consdb-bot.sqlite3"
-    assert settings.schema("cdb_latiss") == "latiss"
+    assert settings.schema_named("cdb_latiss") == "latiss"
 
 
 def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_adds(contract: Path):
@@ -195,7 +195,7 @@ def test_unknown_names_say_what_is_known(contract: Path):
         settings.environment("mars")
     assert "bts (base)" in str(raised.value)
     with pytest.raises(UsageError) as raised:
-        settings.schema("hsc")
+        settings.schema_named("hsc")
     assert "latiss, lsstcomcam" in str(raised.value)
 
 

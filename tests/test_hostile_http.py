@@ -58,6 +58,7 @@ def command_body(bot: BotProcess, text: str) -> bytes:
     }).encode()  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(bot, slack):
     head = (
         b"POST /slack/events HTTP/1.1\r\nHost: consdb-bot\r\nContent-Type: application/json\r\n"
@@ -73,6 +74,7 @@ def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(bot, slack)
     assert slack.calls("chat.postMessage") == []
 
 
+@pytest.mark.slow
 def test_an_unsigned_or_stale_request_is_refused_with_401_without_reading_its_body(bot, slack):
     unsigned = b"POST /slack/events HTTP/1.1\r\nHost: consdb-bot\r\nContent-Type: application/json\r\n"
     assert raw_exchange(bot, unsigned + b"Content-Length: 500000\r\n\r\n").split()[1] == b"401"
@@ -88,6 +90,7 @@ def test_an_unsigned_or_stale_request_is_refused_with_401_without_reading_its_bo
     assert slack.calls("chat.postMessage") == []
 
 
+@pytest.mark.slow
 def test_the_body_limit_is_configurable(config, slack, databases):
     text = config.read_text().replace(f"slack: {{announce_channel: {BTS_CHANNEL}}}",
                                       f"slack: {{announce_channel: {BTS_CHANNEL}, max_body_bytes: 2048}}")  # fmt: skip
@@ -122,6 +125,7 @@ def test_in_socket_mode_slack_events_are_not_taken_over_http(config):
     [("abc", None), ("1e9", None), ("", None), ("17000000000000000000000000", None), (None, "v0=\u00e9t\u00e9"),
      (None, "v1=" + "0" * 64), (None, "")],
 )  # fmt: skip
+@pytest.mark.slow
 def test_a_malformed_timestamp_or_signature_is_refused_with_401_and_no_traceback(bot, slack, timestamp, signature):
     body = command_body(bot, "status bts")
     stamp = str(int(bot.now())) if timestamp is None else timestamp
@@ -141,6 +145,7 @@ def _signature(body: bytes, stamp: str) -> str:
     return "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
 
 
+@pytest.mark.slow
 def test_a_replayed_slash_command_is_ignored(bot, slack):
     hold_bts(bot, slack)
     body = command_body(bot, "migrate bts startrackerwide")
@@ -179,6 +184,7 @@ def deliver(bot: BotProcess, payload: bytes, *, retry: int = 0) -> Reply:
     return bot.post(payload, headers)
 
 
+@pytest.mark.slow
 def test_an_approval_the_state_database_cannot_record_is_refused_told_and_counted_once_when_slack_retries(
     config, postgres_state, server_url, slack, databases, kube, tmp_path
 ):
@@ -217,6 +223,7 @@ def test_an_approval_the_state_database_cannot_record_is_refused_told_and_counte
     assert approvals == (1,)
 
 
+@pytest.mark.slow
 def test_an_approval_from_a_user_group_slack_does_not_list_is_told_not_taken_for_a_strangers(
     config, slack, databases, kube, tmp_path
 ):
@@ -250,6 +257,7 @@ def jira() -> Iterator[FakeJira]:
         fake.release()
 
 
+@pytest.mark.slow
 def test_an_approval_starts_its_run_while_slow_commands_hold_every_worker(
     config, slack, databases, kube, jira, tmp_path
 ):

@@ -51,7 +51,7 @@ REQUEST = RequestView(
     id=7, kind="upgrade", environment="bts", environment_title="bts", requester=REQUESTER,
     state=RequestState.FAILED, ticket=None, ranges={"latiss": "base → 8ebb60eda79d"}, warnings=[], required=1,
     approvers=[APPROVER_1], rejecters=[], expires_at=STARTS, options={"view_readers": HOSTILE},
-    outcome={"note": f"role {HOSTILE} does not exist"},
+    note=f"role {HOSTILE} does not exist",
 )  # fmt: skip
 
 
@@ -136,6 +136,7 @@ def carrying(slack: FakeSlack, escaped: str) -> list[Call]:
     return [call for call in messages(slack) if escaped in shown(call)]
 
 
+@pytest.mark.slow
 def test_a_booking_note_is_shown_escaped_in_every_message_that_carries_it(pg_bot, slack):
     ack = pg_bot.command(f"book bts now 2h OSW-123 '{HOSTILE}'", user=REQUESTER)
     assert ESCAPED in ack.json()["text"]
@@ -158,6 +159,7 @@ def test_a_booking_note_is_shown_escaped_in_every_message_that_carries_it(pg_bot
     assert_never_raw(slack)
 
 
+@pytest.mark.slow
 def test_an_option_value_is_shown_escaped_in_the_request_its_thread_and_the_audit(pg_bot, slack):
     hold_bts(pg_bot, slack)
     ack = pg_bot.command(f"migrate bts latiss --options 'view_readers={HOSTILE}'", user=REQUESTER)
@@ -185,6 +187,7 @@ def test_an_option_value_is_shown_escaped_in_the_request_its_thread_and_the_audi
     assert_never_raw(slack)
 
 
+@pytest.mark.slow
 def test_errors_that_repeat_what_was_typed_show_it_escaped(pg_bot, slack):
     for typed in (f"bookings '{HOSTILE}'", f"book bts '{HOSTILE}' 1h", f"help '{HOSTILE}'"):
         answer = pg_bot.command(typed, user=REQUESTER).json()
@@ -193,6 +196,7 @@ def test_errors_that_repeat_what_was_typed_show_it_escaped(pg_bot, slack):
         assert not any(markup in json.dumps(answer, ensure_ascii=False) for markup in RAW_MARKUP), typed
 
 
+@pytest.mark.slow
 def test_values_too_big_get_usage_with_an_example_and_values_at_the_bounds_work(pg_bot, slack):
     biggest = f"book bts now 1h ABCDEFGHIJKLMNOPQRST-123456789 {'n' * 500}"
     pg_bot.command(biggest, user=REQUESTER)

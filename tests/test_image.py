@@ -1,6 +1,7 @@
 """The image's entry point: the wheel built from this checkout, installed in a clean virtual environment
-(as deploy/Dockerfile installs it), serves /healthz and reads the bundled tree and model; and the
-sandbox starts from that clean install and stops cleanly."""
+as deploy/Dockerfile installs it (the dependencies from requirements.lock, hashes checked, then the wheel
+alone, and pip check finds nothing the lock left out), serves /healthz and reads the bundled tree and
+model; and the sandbox starts from that clean install and stops cleanly."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from tests.conftest import REPO
 from tests.support.bot_process import SIGNING_SECRET, free_port
 from tests.support.clock import pause
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_wheel_in_a_clean_environment_starts_and_answers_healthz(tmp_path: Path, new_database):
@@ -24,7 +29,10 @@ def test_the_wheel_in_a_clean_environment_starts_and_answers_healthz(tmp_path: P
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(REPO)], check=True)
     (wheel,) = dist.glob("consdb_bot-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True)
+    pip = [str(venv / "bin" / "pip"), "install", "-q", "--no-compile"]
+    subprocess.run([*pip, "--require-hashes", "-r", str(REPO / "requirements.lock")], check=True)
+    subprocess.run([*pip, "--no-deps", str(wheel)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "check"], check=True)
     config = tmp_path / "consdb-bot.yaml"
     config.write_text(
         f"state_url: sqlite:///{tmp_path / 'state.sqlite3'}\nschemas: [latiss]\n"

@@ -15,11 +15,12 @@ import pytest
 
 from bot.clients.jira import JiraDesk, TicketUnknown
 from bot.config import parse_settings
-from bot.render.jira_comments import request_comment
+from bot.render import blocks
 from bot.sandbox.standins.jira import JIRA_TOKEN, JIRA_USER, FakeJira
 from bot.services.changes import RequestView
+from bot.services.jira_comments import request_comment
 from bot.services.scheduler import Scheduler
-from bot.services.tickets import RETRY_JOB, TicketService
+from bot.services.tickets import RETRY_JOB, CommentNews, TicketService
 from bot.store import Store
 from bot.store.models import RequestState
 from tests.support.clock import START, Clock
@@ -37,10 +38,12 @@ environments:
 
 @dataclass
 class Thread:
+    """A request's Slack thread: the news it hears, as Slack says it."""
+
     lines: list[tuple[int, str]] = field(default_factory=list)
 
-    def __call__(self, request_id: int, line: str) -> None:
-        self.lines.append((request_id, line))
+    def __call__(self, request_id: int, news: CommentNews) -> None:
+        self.lines.append((request_id, blocks.event_line(news)))
 
 
 @dataclass
@@ -159,6 +162,7 @@ def test_a_comment_whose_answer_never_came_is_not_posted_again(bench):
     assert bench.thread.lines[-1] == (7, ":memo: Commented on OSW-123 (on try 2).")
 
 
+@pytest.mark.slow
 def test_retries_back_off_and_the_bot_gives_up_after_give_up_hours_saying_so(bench):
     bench.jira.fail_next("POST", 503, times=1000)
     bench.jira.fail_next("GET", 503, times=1000)
@@ -221,11 +225,11 @@ def test_a_comment_says_where_what_from_and_to_who_approved_and_links_the_thread
         id=12, kind="upgrade", environment="bts", environment_title="Base Test Stand", requester="U0REQUEST1",
         state=RequestState.SUCCEEDED, ticket="OSW-123", ranges={"latiss": "8ebb60eda79d → 05689cf3f8f0 (1 revision)"},
         warnings=[], required=1, approvers=["U0APPROVE1"], rejecters=[], expires_at=START,
-        outcome={"reached": {"latiss": ["05689cf3f8f0"]}},
+        reached={"latiss": ["05689cf3f8f0"]},
     )  # fmt: skip
     body = request_comment(
         request_id=view.id, kind=view.kind, environment=view.environment, state=view.state.value, ranges=view.ranges,
-        reached=view.outcome["reached"], requester=view.requester, approvers=view.approvers, detail="",
+        reached=view.reached, requester=view.requester, approvers=view.approvers, detail="",
         name={"U0REQUEST1": "Vera Rubin", "U0APPROVE1": "Ada Approver"}.get, link="https://slack/archives/C1/p1",
     )  # fmt: skip
     assert body.splitlines() == [

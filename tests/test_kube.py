@@ -60,7 +60,9 @@ def test_restart_rolls_the_deployment_like_kubectl_and_waits_for_it(consdb_bot, 
         "1 old replicas are pending termination",
     ]
     assert "consdb-pq in consdb: restarted in" in result.out
-    assert "pqserver restart from the terminal" in consdb_bot("audit", "--config", str(config)).out
+    audit = consdb_bot("audit", "--config", str(config)).out  # a request like Slack's, approved with --yes
+    assert "consdb-bot: #1 restart succeeded" in audit
+    assert "approve given on #1 with --yes in the terminal" in audit
 
 
 def test_a_rollout_that_never_becomes_ready_fails_with_events_and_log_tails(consdb_bot, kube, config):

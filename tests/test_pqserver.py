@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.clients.pqserver import schema_check
+from bot.clients.pqserver import SchemaCheck, Seen, schema_check
 from bot.config import parse_settings
 from bot.engine.progress import added_columns
+from bot.render import blocks, text
 from bot.sandbox.standins.pqserver import FakePqServer
+from bot.services.changes import PqserverChecked
 from tests.support.bot_process import free_port
 
 
@@ -23,22 +25,39 @@ def pqserver():
         yield fake
 
 
+def said(check: SchemaCheck) -> tuple[str, str]:
+    """The check as a request's Slack thread and the terminal say it."""
+    return blocks.event_line(PqserverChecked(check)), text.event_line(PqserverChecked(check))
+
+
 @pytest.mark.parametrize(
-    ("expected", "says"),
+    ("expected", "seen", "says"),
     [
-        ({"latiss": {"exposure": ["seq_num"]}}, "pqserver at bts lists all 1 column(s) the migration added."),
-        ({"latiss": {"exposure": ["seq_num", "exposure_time"]}}, "does not list cdb_latiss.exposure.exposure_time"),
-        ({}, "pqserver at bts answers (latiss: 2 tables)."),
-        ({"latiss": {"nosuch": ["x"]}}, "does not know a table the migration changed (HTTP 404"),
+        ({"latiss": {"exposure": ["seq_num"]}}, Seen.LISTS_ALL,
+         "pqserver at bts lists all 1 column(s) the migration added."),
+        ({"latiss": {"exposure": ["seq_num", "exposure_time"]}}, Seen.MISSING,
+         ":warning: pqserver at bts does not list cdb_latiss.exposure.exposure_time: is it the restarted one?"),
+        ({}, Seen.ANSWERS, "pqserver at bts answers (latiss: 2 tables)."),
+        ({"latiss": {"nosuch": ["x"]}}, Seen.UNKNOWN_TABLE,
+         ":warning: pqserver at bts does not know a table the migration changed (HTTP 404"),
     ],
-)
-def test_schema_check(pqserver, expected, says):
-    assert says in schema_check(bts(pqserver.url), expected, timeout=5)
+)  # fmt: skip
+def test_schema_check(pqserver, expected, seen, says):
+    check = schema_check(bts(pqserver.url), expected, timeout=5)
+    assert check.seen is seen
+    slack, terminal = said(check)
+    assert slack.startswith(says)
+    assert ":" + "warning:" not in terminal, "the terminal gets no Slack emoji"
+    assert says.removeprefix(":warning: ") in terminal
 
 
 def test_schema_check_without_a_url_or_a_server():
-    assert "pqserver_url is not set" in schema_check(bts(None), {}, timeout=5)
-    assert "did not answer the schema check" in schema_check(bts(f"http://127.0.0.1:{free_port()}"), {}, timeout=5)
+    unset = schema_check(bts(None), {}, timeout=5)
+    assert unset.seen is Seen.NOT_ASKED
+    assert "pqserver_url is not set" in said(unset)[0]
+    silent = schema_check(bts(f"http://127.0.0.1:{free_port()}"), {}, timeout=5)
+    assert silent.seen is Seen.NO_ANSWER
+    assert "did not answer the schema check" in said(silent)[0]
 
 
 def test_added_columns_come_from_what_ran():

@@ -90,7 +90,9 @@ def test_prepare_in_the_terminal_creates_only_what_is_missing_then_upgrades_run(
     assert "nothing to do at bts" in again.err
     assert "empty (" in consdb_bot("status", "bts", "latiss", *config).out
     assert consdb_bot("upgrade", "bts", "latiss", "--yes", *config).code == 0
-    assert "prepare from the terminal: prepare at bts: created schema cdb" in consdb_bot("audit", *config).out
+    audit = consdb_bot("audit", *config).out  # a request like Slack's, approved with --yes
+    assert "consdb-bot: #1 prepare succeeded" in audit
+    assert "prepare database requested" in audit
 
 
 def test_status_on_the_upstream_tree_names_what_the_database_lacks(consdb_bot, tmp_path, bts_url):
@@ -106,6 +108,7 @@ def test_status_on_the_upstream_tree_names_what_the_database_lacks(consdb_bot, t
     assert rows["efd_latiss"].startswith("not prepared: missing schema efd, schema efd_latiss")
 
 
+@pytest.mark.slow
 def test_drift_on_the_upstream_tree_builds_its_model_in_a_prepared_scratch_database(consdb_bot, tmp_path, bts_url):
     config = write_config(
         tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"},
@@ -143,6 +146,7 @@ def test_prepare_in_slack_is_a_request_approved_like_a_migration(needy, slack: F
         slack.wait_for(lambda calls: [c for c in calls if "nothing to do at bts" in c.text])
 
 
+@pytest.mark.slow
 def test_a_section_without_a_felis_model_says_so_in_one_line_and_the_others_answer(consdb_bot, tmp_path, bts_url):
     config = write_config(
         tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"},
@@ -170,6 +174,7 @@ def test_a_section_without_a_felis_model_says_so_in_one_line_and_the_others_answ
     assert generated.out.splitlines() == [line]
 
 
+@pytest.mark.slow
 def test_generate_on_the_upstream_tree_writes_the_pins_new_indexes_as_upstream_writes_its_files(
     consdb_bot, tmp_path, bts_url
 ):

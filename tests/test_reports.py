@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from bot.config import parse_settings
 from bot.engine.service import Direction, Engine
 from bot.services.bookings import BookingService
@@ -28,6 +30,7 @@ class Recorder:
         self.alerts.append(alert)
 
 
+@pytest.mark.slow
 def test_an_environment_falling_behind_and_drifting_is_alerted_once_then_cleared(tmp_path: Path, new_database):
     settings = parse_settings(
         f"""

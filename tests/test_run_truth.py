@@ -138,6 +138,7 @@ def run_behind_the_barrier(bot: BotProcess, slack: FakeSlack, url: str) -> tuple
     return holder, ts
 
 
+@pytest.mark.slow
 def test_a_run_that_committed_while_slack_rate_limited_its_progress_is_recorded_succeeded(
     tmp_path, slack, bts, jira, consdb_bot, monkeypatch
 ):
@@ -198,6 +199,7 @@ def lost_the_state_database(bot: BotProcess, proxy: TcpProxy, holder: psycopg.Co
     )
 
 
+@pytest.mark.slow
 def test_a_run_that_committed_while_the_state_database_was_down_is_recorded_succeeded(
     tmp_path, slack, bts, state_proxy, new_database, consdb_bot, monkeypatch
 ):
@@ -218,6 +220,7 @@ def test_a_run_that_committed_while_the_state_database_was_down_is_recorded_succ
     assert "interrupted" not in actions
 
 
+@pytest.mark.slow
 def test_a_run_that_committed_before_its_bot_died_unrecorded_is_recovered_as_succeeded(
     tmp_path, slack, bts, state_proxy, new_database
 ):
@@ -237,6 +240,7 @@ def test_a_run_that_committed_before_its_bot_died_unrecorded_is_recovered_as_suc
     assert f"startrackerwide now records {STARTRACKER_HEAD} (head), its target" in note
 
 
+@pytest.mark.slow
 def test_after_kill_9_the_runs_session_is_ended_before_the_request_is_settled(tmp_path, slack, bts):
     """Finding 12: the killed run's transaction waits on a lock; the next start ends it, then settles."""
     config = truth_config(
@@ -260,6 +264,7 @@ def test_after_kill_9_the_runs_session_is_ended_before_the_request_is_settled(tm
     assert revisions(bts, "startrackerwide") == [STARTRACKER_HEAD]
 
 
+@pytest.mark.slow
 def test_the_restart_reaction_counts_only_from_an_approver_who_is_not_the_requester(
     bot, slack, kube, config, databases, consdb_bot, monkeypatch
 ):

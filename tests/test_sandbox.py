@@ -18,6 +18,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from bot.sandbox.standins.local_server import free_port
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = Path("/usr/bin/chromium")
 STEP_MS = 60_000
 

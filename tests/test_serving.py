@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from bot.engine.database import lock_key
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
@@ -42,6 +43,7 @@ def test_healthz_reports_the_state_database_leadership_and_each_environments_dat
     assert PASSWORD not in reply.body
 
 
+@pytest.mark.slow
 def test_metrics_count_commands_approvals_changes_their_durations_and_api_errors(bot, slack):
     slack.state.absent_from.add("C0ELSEWHERE")
     bot.command("status bts", channel="C0ELSEWHERE")
@@ -61,6 +63,7 @@ def test_metrics_count_commands_approvals_changes_their_durations_and_api_errors
     assert float(slack_errors.group(1)) >= 1  # not_in_channel, said to the one who typed through the response URL
 
 
+@pytest.mark.slow
 def test_log_lines_are_json_with_the_trace_that_ties_a_request_its_thread_and_its_audit_records(
     bot, slack, config, databases, consdb_bot, monkeypatch
 ):
@@ -94,11 +97,11 @@ def blocked_migration(config: Path, slack: FakeSlack, databases: dict[str, str],
     bot = BotProcess(config, slack.url, environ=databases, **bot_args).start()
     hold_bts(bot, slack)
     bot.command("migrate bts latiss", user=REQUESTER)
-    ts = posted_request(slack, 1).reply["ts"]
+    ts = posted_request(slack, 2).reply["ts"]  # request #1 was the terminal's upgrade
     holder = psycopg.connect(libpq(databases["BTS_DATABASE_URL"]))
     holder.execute("LOCK TABLE cdb_latiss.ccdexposure_camera IN ROW EXCLUSIVE MODE")
     bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvStop")
-    request_state(slack, 1, "running")
+    request_state(slack, 2, "running")
     return bot, holder, ts
 
 
@@ -110,6 +113,7 @@ def wait_until_stopping(bot: BotProcess) -> None:
         pause(0.05)
 
 
+@pytest.mark.slow
 def test_sigterm_lets_the_migration_under_way_finish_and_takes_no_new_work(
     config, slack, databases, consdb_bot, monkeypatch
 ):
@@ -123,10 +127,11 @@ def test_sigterm_lets_the_migration_under_way_finish_and_takes_no_new_work(
     finally:
         holder.close()
         bot.stop(kill=True)
-    request_state(slack, 1, "succeeded")
+    request_state(slack, 2, "succeeded")
     assert revisions(databases["BTS_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_migration_that_outlasts_its_time_rolls_it_back_and_records_it_interrupted(
     config, slack, databases, consdb_bot, monkeypatch
 ):
@@ -138,7 +143,7 @@ def test_sigterm_stops_a_migration_that_outlasts_its_time_rolls_it_back_and_reco
         holder.rollback()
         holder.close()
         bot.stop(kill=True)
-    request_state(slack, 1, "interrupted")
+    request_state(slack, 2, "interrupted")
     note = slack.wait_for(
         lambda calls: next((c for c in calls if c.args.get("thread_ts") == ts and "The bot stopped" in c.text), None)
     )

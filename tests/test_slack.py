@@ -35,6 +35,7 @@ from tests.support.slack_bot import (
 )
 
 
+@pytest.mark.slow
 def test_migrate_approved_by_an_approver_runs_once_and_reports_in_the_thread(bot, slack, databases):
     hold_bts(bot, slack)
     ack = bot.command("migrate bts latiss", user=REQUESTER)
@@ -64,6 +65,7 @@ def test_migrate_approved_by_an_approver_runs_once_and_reports_in_the_thread(bot
     assert len([c for c in slack.calls("chat.update") if c.text.endswith(": running")]) == 1
 
 
+@pytest.mark.slow
 def test_reactions_that_do_not_count_are_not_answered(bot, slack, databases):
     bot.command("migrate bts startrackerwide", user=REQUESTER, channel=BTS_CHANNEL)
     ts = posted_request(slack, 1).reply["ts"]
@@ -77,6 +79,7 @@ def test_reactions_that_do_not_count_are_not_answered(bot, slack, databases):
     assert revisions(databases["BTS_DATABASE_URL"], "startrackerwide") == []
 
 
+@pytest.mark.slow
 def test_two_migrate_requests_at_once_the_second_is_refused_naming_the_first(bot, slack):
     with ThreadPoolExecutor(2) as pool:
         acks = list(pool.map(lambda user: bot.command("migrate bts", user=user), [REQUESTER, APPROVER_2]))
@@ -92,6 +95,7 @@ def test_two_migrate_requests_at_once_the_second_is_refused_naming_the_first(bot
     assert len([c for c in slack.calls("chat.postMessage") if "request #" in c.text]) == 1
 
 
+@pytest.mark.slow
 def test_summit_needs_a_ticket_and_bts_first_then_two_approvals_one_from_the_user_group(bot, slack, databases):
     hold_bts(bot, slack)
     bot.command("migrate summit latiss", user=REQUESTER)
@@ -137,6 +141,7 @@ def usdf_bot(config, slack, databases, kube, tmp_path, new_database) -> Iterator
         yield process
 
 
+@pytest.mark.slow
 def test_usdf_prod_is_refused_until_the_first_listed_environment_keeping_the_schema_has_the_target(usdf_bot, slack):
     usdf_bot.command("migrate usdf-prod latiss", user=REQUESTER)
     refusal = ephemeral_to(slack, REQUESTER, "usdf-prod: latiss must first reach 05689cf3f8f0 at summit")
@@ -162,6 +167,7 @@ def test_usdf_prod_is_refused_until_the_first_listed_environment_keeping_the_sch
     assert "latiss           empty -2" in table
 
 
+@pytest.mark.slow
 def test_status_is_a_table_of_environments_by_schemas(bot, slack):
     bot.command("status")
     answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "ConsDB status"), None))
@@ -170,6 +176,7 @@ def test_status_is_a_table_of_environments_by_schemas(bot, slack):
     assert "latiss           empty -2  empty -2" in table
 
 
+@pytest.mark.slow
 def test_usage_errors_and_help_answer_in_the_acknowledgement(bot, slack):
     usage = bot.command("migrate")
     assert usage.json()["response_type"] == "ephemeral"
@@ -181,6 +188,7 @@ def test_usage_errors_and_help_answer_in_the_acknowledgement(bot, slack):
     assert slack.calls("chat.postMessage") == []
 
 
+@pytest.mark.slow
 def test_two_hundred_malformed_command_lines_each_get_usage(bot, slack):
     words = ["status", "plan", "migrate", "downgrade", "stamp", "history", "drift", "audit", "--to", "--sql",
              "--ticket", "osw", "--options", "=", "--limit", "0", "'", '"', "-", "--", "@", "ü", "--yes", "x" * 40]  # fmt: skip
@@ -194,6 +202,7 @@ def test_two_hundred_malformed_command_lines_each_get_usage(bot, slack):
     assert bot.get("/healthz").status == 200
 
 
+@pytest.mark.slow
 def test_forged_and_stale_requests_are_refused(bot, slack):
     body = b"command=%2Fconsdb&text=status&user_id=U1&channel_id=C1"
     forged = bot.post(
@@ -206,12 +215,14 @@ def test_forged_and_stale_requests_are_refused(bot, slack):
     assert slack.calls("chat.postMessage") == []
 
 
+@pytest.mark.slow
 def test_rate_limited_web_api_calls_are_retried(bot, slack):
     slack.rate_limit("chat.postMessage", times=1)
     bot.command("status bts")
     slack.wait_for(lambda calls: next((c for c in calls if c.text == "ConsDB status"), None))
 
 
+@pytest.mark.slow
 def test_long_plans_go_as_a_file(bot, slack):
     bot.command("plan bts --sql")
     slack.wait_for(lambda calls: [c for c in calls if c.method == "files.completeUploadExternal"])
@@ -219,6 +230,7 @@ def test_long_plans_go_as_a_file(bot, slack):
     assert "CREATE TABLE cdb_lsstcam.exposure" in content
 
 
+@pytest.mark.slow
 def test_audit_trail_in_slack(bot, slack):
     bot.command("migrate summit latiss", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "need a Jira ticket")
@@ -227,6 +239,7 @@ def test_audit_trail_in_slack(bot, slack):
     assert "refused" in json.dumps(answer.args["blocks"])
 
 
+@pytest.mark.slow
 def test_a_restart_mid_run_is_reported_as_interrupted(config, slack, databases, tmp_path):
     barrier = 4545
     with psycopg.connect(libpq(databases["BTS_DATABASE_URL"]), autocommit=True) as holder:
@@ -249,6 +262,7 @@ def test_a_restart_mid_run_is_reported_as_interrupted(config, slack, databases, 
     request_state(slack, 1, "interrupted")
 
 
+@pytest.mark.slow
 def test_missing_slack_settings_exit_2_naming_them(config):
     environment = {key: value for key, value in os.environ.items() if not key.startswith("SLACK_")}
     done = subprocess.run([sys.executable, "-m", "bot", "serve", "--config", str(config)], cwd=REPO, env=environment,
@@ -263,6 +277,7 @@ def test_missing_slack_settings_exit_2_naming_them(config):
     assert "SLACK_APP_TOKEN is not set" in socket_mode.stderr
 
 
+@pytest.mark.slow
 def test_health_and_metrics(bot):
     health = json.loads(bot.get("/healthz").body)
     assert (health["status"], health["state_database"], health["scheduler"]) == ("ok", "ok", "leader")
@@ -271,6 +286,7 @@ def test_health_and_metrics(bot):
     assert 'consdb_bot_commands_total{command="status"} 1.0' in bot.get("/metrics").body
 
 
+@pytest.mark.slow
 def test_a_command_from_a_channel_without_the_bot_is_answered_through_the_response_url(bot, slack):
     slack.state.absent_from.add("C0ELSEWHERE")
     bot.command("status bts", channel="C0ELSEWHERE")
@@ -280,6 +296,7 @@ def test_a_command_from_a_channel_without_the_bot_is_answered_through_the_respon
     assert answer.args["response_type"] == "ephemeral"
 
 
+@pytest.mark.slow
 def test_restart_pqserver_is_approved_like_a_migration_and_reported_in_its_thread(bot, slack, kube):
     hold_bts(bot, slack)
     bot.command("restart pqserver bts", user=REQUESTER, channel=BTS_CHANNEL)
@@ -295,6 +312,7 @@ def test_restart_pqserver_is_approved_like_a_migration_and_reported_in_its_threa
     assert kube.state.deployments["consdb-pq"].restarted_at is not None
 
 
+@pytest.mark.slow
 def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, slack, kube):
     hold_bts(bot, slack)
     bot.command("migrate bts startrackerwide", user=REQUESTER, channel=BTS_CHANNEL)
@@ -313,6 +331,7 @@ def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, sla
     )
 
 
+@pytest.mark.slow
 def test_after_a_test_stand_migration_the_thread_says_what_hinfo_did(bot, slack, kube):
     hold_bts(bot, slack)
     bot.command("migrate bts latiss", user=REQUESTER, channel=BTS_CHANNEL)
@@ -326,6 +345,7 @@ def test_after_a_test_stand_migration_the_thread_says_what_hinfo_did(bot, slack,
     assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
 
 
+@pytest.mark.slow
 def test_the_hinfo_watch_outlives_a_restart_of_the_bot(config, slack, databases, kube, tmp_path):
     """The watch is a job in the state database: a bot stopped before it is due does not lose it."""
     config.write_text(config.read_text().replace("hinfo_watch_minutes: 0.005", "hinfo_watch_minutes: 10"))
@@ -349,6 +369,7 @@ def test_the_hinfo_watch_outlives_a_restart_of_the_bot(config, slack, databases,
     assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
 
 
+@pytest.mark.slow
 def test_a_change_at_a_test_stand_booked_by_someone_else_is_flagged_and_needs_one_more_approval(bot, slack):
     hold_bts(bot, slack, user=REQUESTER)
     bot.command("restart pqserver bts", user=APPROVER_2, channel=BTS_CHANNEL)
@@ -358,6 +379,7 @@ def test_a_change_at_a_test_stand_booked_by_someone_else_is_flagged_and_needs_on
     assert "Needs 2 more approval(s) of 2" in request
 
 
+@pytest.mark.slow
 def test_hinfo_excerpt_in_slack(bot, slack, kube):
     bot.command("logs hinfo latiss bts --lines 10", channel=BTS_CHANNEL)
     answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "hinfo latiss at bts"), None))

@@ -83,6 +83,7 @@ def approve(bot: BotProcess, slack: FakeSlack) -> str:
     return ts
 
 
+@pytest.mark.slow
 def test_a_run_goes_on_at_its_own_pace_while_slack_rate_limits_its_thread(outbox_bot, slack, databases, tmp_path):
     ts = approve(outbox_bot, slack)
     slack.rate_limit("chat.postMessage", times=10_000)
@@ -104,6 +105,7 @@ def test_a_run_goes_on_at_its_own_pace_while_slack_rate_limits_its_thread(outbox
     assert "Next steps" in posts[-1]
 
 
+@pytest.mark.slow
 def test_slack_down_through_a_whole_run_then_back_shows_the_outcome_once(outbox_bot, slack, databases, tmp_path):
     ts = approve(outbox_bot, slack)
     slack.go_down(status=503, error="service_unavailable")
@@ -123,6 +125,7 @@ def test_slack_down_through_a_whole_run_then_back_shows_the_outcome_once(outbox_
     assert len([c for c in slack.calls("chat.update") if c.text == "Upgrade request #1: bts: succeeded"]) == 1
 
 
+@pytest.mark.slow
 def test_an_outcome_slack_did_not_take_is_delivered_by_the_next_process(
     outbox_config, slack, databases, kube, tmp_path
 ):

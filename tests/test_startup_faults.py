@@ -34,6 +34,7 @@ def silent_listener() -> Iterator[int]:
     [(nobody_listening, False), (silent_listener, False), (nobody_listening, True)],
     ids=["port-closed", "silent-proxy", "password-in-query"],
 )
+@pytest.mark.slow
 def test_serve_without_its_state_database_says_so_in_one_line_and_exits_2(config: Path, slack, server, secret_in_query):
     with server() as port:
         url = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ def test_upgrade_needs_yes_and_changes_nothing_without_it(consdb_bot, bundled):
     assert "empty (2 behind)" in consdb_bot("status", "bts", "latiss", "--config", str(bundled)).out
 
 
+@pytest.mark.slow
 def test_upgrade_of_every_schema_reaches_head_and_matches_the_model(consdb_bot, bundled):
     result = consdb_bot("upgrade", "bts", "--yes", "--config", str(bundled))
     assert result.code == 0, result.text
@@ -44,6 +46,7 @@ def test_progress_names_each_revision_as_it_is_applied(consdb_bot, bundled):
     assert "lsstcam: dbd7607b3634 → e72a1ea985e6  sdm_schemas 30.2026.4300" in lines
 
 
+@pytest.mark.slow
 def test_plan_sql_is_what_upgrade_runs(consdb_bot, bundled):
     plan = json.loads(consdb_bot("plan", "bts", "latiss", "--config", str(bundled), "--json").out)[0]
     upgrade = json.loads(consdb_bot("upgrade", "bts", "latiss", "--yes", "--config", str(bundled), "--json").out)
@@ -81,6 +84,7 @@ def test_failing_revision_leaves_the_schema_exactly_as_it_was(consdb_bot, extern
     assert schema_dump(url, "cdb_lsstcomcam") == before
 
 
+@pytest.mark.slow
 def test_a_second_upgrade_of_a_schema_is_refused_while_one_runs(consdb_bot, external, tmp_path: Path):
     url = os.environ["BTS_DATABASE_URL"]
     barrier = 4242
@@ -97,9 +101,67 @@ def test_a_second_upgrade_of_a_schema_is_refused_while_one_runs(consdb_bot, exte
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, out + err
     assert second.code == 1
-    assert "cdb_startrackerwide at bts is being changed by consdb-bot upgrade by" in second.err
-    assert "--wait" in second.err
+    # One change at a time per environment, whichever surface asked: the rule, not the schema lock.
+    assert "bts already has a change under way: request #1" in second.err
+    assert "is running" in second.err
+    assert "--wait queues behind it" in second.err
     assert consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out.count("(head)") == 1
+
+
+def test_wait_queues_a_terminal_change_behind_the_environments_open_request(consdb_bot, external):
+    url = os.environ["BTS_DATABASE_URL"]
+    barrier = 4243
+    with psycopg.connect(libpq(url), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
+        first = subprocess.Popen(
+            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
+             "--yes", "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _wait_until_blocked_on(holder, barrier, first)
+        second = subprocess.Popen(
+            [sys.executable, "-m", "bot", "downgrade", "bts", "startrackerwide", "base", "--wait", "--yes",
+             "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert second.stderr is not None
+        said = second.stderr.readline()  # it says so before it waits: then it is waiting
+        assert said.startswith("waiting behind request #1 (running, by "), said
+        holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, out + err
+    assert "downgrade at bts: done" in out  # planned once the first had ended, from where it left the schema
+    audit = consdb_bot("audit", "bts", "--config", str(external)).out
+    assert "#2 downgrade succeeded" in audit
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_terminal_change_stopped_mid_run_is_rolled_back_recorded_and_frees_its_environment(
+    consdb_bot, external, stop
+):
+    url = os.environ["BTS_DATABASE_URL"]
+    barrier = 4244
+    with psycopg.connect(libpq(url), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (barrier,))
+        running = subprocess.Popen(
+            [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}",
+             "--yes", "--config", str(external)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _wait_until_blocked_on(holder, barrier, running)
+        running.send_signal(stop)  # the terminal's process only: its child is stopped by it
+        out, err = running.communicate(timeout=60)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
+    assert running.returncode == 1, out + err
+    assert "stopping: the run under way is rolled back and recorded as interrupted" in err
+    assert "(head)" not in consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out  # rolled back
+    audit = consdb_bot("audit", "bts", "--config", str(external)).out
+    assert "#1 was interrupted" in audit
+    again = consdb_bot("upgrade", "bts", "startrackerwide", "--yes", "--config", str(external))
+    assert again.code == 0, again.text  # nothing holds bts any more
 
 
 def _wait_until_blocked_on(connection: psycopg.Connection, key: int, process: subprocess.Popen) -> None:
@@ -196,6 +258,7 @@ def test_unknown_and_ambiguous_revisions_are_refused(consdb_bot, external):
     assert consdb_bot("plan", "bts", "latiss", "--to", "c0ffee", *config).code == 0
 
 
+@pytest.mark.slow
 def test_unversioned_database_is_refused_until_stamped(consdb_bot, bundled):
     config = ("--config", str(bundled))
     assert consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config).code == 0
@@ -273,6 +336,7 @@ def test_drift_works_for_a_consdb_style_tree(consdb_bot, external):
     assert "bts/latiss: matches its revision a1b2c3000002" in result.out
 
 
+@pytest.mark.slow
 def test_tables_with_no_recorded_revision_are_unversioned(consdb_bot, bundled):
     config = ("--config", str(bundled))
     assert consdb_bot("upgrade", "bts", "startrackerwide", "--yes", *config).code == 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_CONFIG, REPO, write_config
+
+TERMINAL_ACTOR = f"{getpass.getuser()}@{socket.gethostname()} (terminal)"
 
 
 def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_path, monkeypatch):
@@ -30,6 +34,7 @@ def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_pat
     assert sum(row[0] == "bts" for row in rows) == 11
 
 
+@pytest.mark.slow
 def test_a_configured_schema_the_tree_lacks_is_left_out_of_all_and_refused_when_named(
     consdb_bot, new_database, monkeypatch
 ):
@@ -60,6 +65,7 @@ def test_history_newest_first_with_environments(consdb_bot, bundled):
     assert lines[2] == "base -> dbd7607b3634  Create cdb_lsstcam as in sdm_schemas 30.2026.2800"
 
 
+@pytest.mark.slow
 def test_plan_lists_revisions_lint_warnings_and_sql(consdb_bot, bundled):
     assert consdb_bot("upgrade", "bts", "latiss", "--to", "+1", "--yes", "--config", str(bundled)).code == 0
     result = consdb_bot("plan", "bts", "latiss", "--sql", "--config", str(bundled))
@@ -115,11 +121,13 @@ def test_audit_lists_terminal_changes_newest_first(consdb_bot, bundled):
     result = consdb_bot("audit", "bts", "--limit", "5", *config)
     assert result.code == 0
     lines = result.out.splitlines()
-    assert "downgrade from the terminal succeeded" in lines[0]
-    assert "upgrade from the terminal succeeded" in lines[1]
+    # A terminal change is a request like Slack's: asked, approved (--yes), run, in the same records.
+    assert [line.split(None, 4)[3:] for line in lines[:4]] == [
+        ["succeeded", "consdb-bot: #2 downgrade succeeded"],
+        ["approved", "consdb-bot: #2 approved"],
+        ["approved", f"{TERMINAL_ACTOR}: approve given on #2 with --yes in the terminal"],
+        ["requested", f"{TERMINAL_ACTOR}: downgrade startrackerwide requested"],
+    ]
+    assert "consdb-bot: #1 upgrade succeeded" in lines[4]
     records = json.loads(consdb_bot("audit", "--json", *config).out)
-    assert records[1]["detail"] == {
-        "kind": "upgrade",
-        "reached": {"startrackerwide": ["2c2567f48db5"]},
-        "ticket": "OSW-7",
-    }
+    assert records[4]["detail"] == {"reached": {"startrackerwide": ["2c2567f48db5"]}, "ticket": "OSW-7"}

@@ -55,6 +55,7 @@ def thread_line(slack: FakeSlack, ts: str, containing: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_a_ticket_follows_the_change_booked_requested_migrated_and_summed_up(jira_bot, slack, jira):
     jira_bot.command("book bts now 2h osw-123 schema test", user=REQUESTER)
     booked = ephemeral_to(slack, REQUESTER, "of bts booked")
@@ -91,6 +92,7 @@ def test_a_ticket_follows_the_change_booked_requested_migrated_and_summed_up(jir
     assert "Jira comments by the bot: 2 posted" in summary
 
 
+@pytest.mark.slow
 def test_an_unknown_ticket_is_refused_before_anyone_is_asked(jira_bot, slack, jira):
     jira_bot.command("migrate bts latiss --ticket OSW-999", user=REQUESTER)
     refusal = ephemeral_to(slack, REQUESTER, "there is no Jira ticket OSW-999")
@@ -101,6 +103,7 @@ def test_an_unknown_ticket_is_refused_before_anyone_is_asked(jira_bot, slack, ji
     assert jira.bodies("OSW-123") == []
 
 
+@pytest.mark.slow
 def test_when_jira_is_down_the_migration_goes_on_and_its_thread_says_the_comment_is_pending(jira_bot, slack, jira):
     jira_bot.command("book bts now 2h", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "of bts booked")
@@ -135,12 +138,14 @@ def test_the_terminal_checks_the_ticket_and_comments_on_it(consdb_bot, bundled, 
     assert done.code == 0, done.text
     assert "Jira: commented on OSW-123" in done.err
     (comment,) = jira.bodies("OSW-123")
-    assert comment.startswith("(/) *Upgrade at bts succeeded* (run by ")
-    assert "* latiss: now at {{05689cf3f8f0}}" in comment
+    # The comment a Slack request gets: the terminal's change is a request, approved with --yes.
+    assert comment.startswith("(/) *Upgrade at bts succeeded* (consdb-bot request #1)")
+    assert "Now at: latiss {{05689cf3f8f0}}" in comment
+    assert "approved by " in comment
 
     overview = consdb_bot("ticket", "OSW-123", "--config", str(config))
     assert overview.code == 0, overview.text
-    assert "bts  succeeded  upgrade from a terminal" in overview.out
-    assert "latiss now at 05689cf3f8f0" in overview.out
+    assert "bts  succeeded  upgrade #1" in overview.out
+    assert "latiss base → 05689cf3f8f0, now at 05689cf3f8f0" in overview.out
     assert "Jira comments by the bot: 1 posted" in overview.out
     assert consdb_bot("ticket", "OSW-5", "--config", str(config)).code == 1

@@ -103,6 +103,7 @@ def thread_of(slack: FakeSlack, ts: str, containing: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_a_revision_pulled_into_the_tree_is_shown_and_applied_by_the_running_bot(bot_on_copy, slack, databases, tree):
     bot = bot_on_copy
     hold_bts(bot, slack)
@@ -125,6 +126,7 @@ def test_a_revision_pulled_into_the_tree_is_shown_and_applied_by_the_running_bot
     assert "a11ce000 head" in status_answer(bot, slack, "status bts startrackerwide")
 
 
+@pytest.mark.slow
 def test_an_approval_after_the_tree_changed_is_refused_and_the_request_says_what_changed(
     bot_on_copy, slack, databases, tree
 ):

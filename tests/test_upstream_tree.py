@@ -29,6 +29,8 @@ from tests.conftest import Result, from_shared, libpq, write_config
 from tests.support.bot_process import BotProcess
 from tests.support.slack_bot import APPROVER_1, BTS_CHANNEL, REQUESTER, ephemeral_to, posted_request, request_state
 
+pytestmark = pytest.mark.slow
+
 INSTRUMENTS = ["latiss", "lsstcomcam", "lsstcomcamsim", "lsstcam"]
 STARTRACKERS = ["startrackerwide", "startrackernarrow", "startrackerfast"]
 EFD = ["efd_latiss", "efd_lsstcomcam", "efd_lsstcam"]

@@ -99,7 +99,7 @@ class Cluster:
                     state = self.apps.read_namespaced_deployment(
                         deployment, self.namespace, _request_timeout=self._timeout
                     )
-                done, message = rollout_state(state, state.metadata.generation)
+                done, message = rollout_state(state)
             except OperationFailed as error:  # a passing fault: the rollout goes on, so does the wait
                 message = f"the API did not answer this time ({error.message})"
             if message != said and on_progress:
@@ -142,7 +142,7 @@ class Cluster:
         names |= {owner.name for pod in pods for owner in (pod.metadata.owner_references or [])}
         with self._translated("list", "events", deployment.metadata.name):
             found = self.core.list_namespaced_event(self.namespace, _request_timeout=self._timeout).items
-        mine = [e for e in found if e.involved_object.name in names and (_when(e) is None or _when(e) >= since)]
+        mine = [e for e in found if e.involved_object.name in names and (_when(e) or since) >= since]
         mine.sort(key=lambda e: _when(e) or since)
         return [
             f"{e.type} {e.reason} {e.involved_object.kind}/{e.involved_object.name}: {e.message}" for e in mine[-20:]
@@ -192,7 +192,7 @@ class Cluster:
             found = self.core.list_namespaced_pod(
                 self.namespace, label_selector=selector, _request_timeout=self._timeout
             )
-        return [pod for pod in found.items if any(c.name == name for c in pod.spec.containers)]
+        return [pod for pod in found.items if pod.spec and any(c.name == name for c in pod.spec.containers)]
 
     def _log(self, pod: str, container: str, *, lines: int, since: int | None) -> list[str]:
         text, _ = self._read(pod, container, lines=lines, since=since)
@@ -278,11 +278,11 @@ def hinfo_excerpt(
     return cluster.excerpt(hinfo_deployment(env, instrument), since_seconds=since_seconds, lines=lines, grep=grep)
 
 
-def rollout_state(deployment: Any, generation: int) -> tuple[bool | None, str]:
+def rollout_state(deployment: Any) -> tuple[bool | None, str]:
     """``kubectl rollout status``' verdict: done (True), failed (False) or not yet (None), and why."""
     status, spec = deployment.status, deployment.spec
     name = deployment.metadata.name
-    if (status.observed_generation or 0) < generation:
+    if (status.observed_generation or 0) < deployment.metadata.generation:
         return None, f"waiting for deployment {name}'s new spec to be observed"
     for condition in status.conditions or []:
         if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
@@ -333,7 +333,7 @@ def _status_message(error: ApiException) -> str:
         return str(error.reason)
 
 
-def _when(event: Any) -> datetime | None:
+def _when(event: client.CoreV1Event) -> datetime | None:
     return event.last_timestamp or event.event_time or event.first_timestamp
 
 

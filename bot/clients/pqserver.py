@@ -10,6 +10,8 @@ import http.client
 import json
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from bot.config import Environment
@@ -18,21 +20,56 @@ Expected = dict[str, dict[str, list[str]]]
 """Per schema, per table, the columns a migration added."""
 
 
-def schema_check(env: Environment, expected: Expected, *, timeout: float) -> str:
-    """One line for the thread: what pqserver lists of what the migration added, or why it could not say."""
+class Seen(StrEnum):
+    """What the schema check found."""
+
+    NOT_ASKED = "not asked"
+    """No ``pqserver_url`` here: nothing was asked."""
+    ANSWERS = "answers"
+    """Nothing to look for (no columns added): pqserver answers, with this many tables per instrument."""
+    LISTS_ALL = "lists all"
+    MISSING = "missing"
+    UNKNOWN_TABLE = "unknown table"
+    NO_ANSWER = "no answer"
+    FAILED = "failed"
+    """The check itself failed in the bot (``detail`` names the error)."""
+
+
+@dataclass(frozen=True)
+class SchemaCheck:
+    """What pqserver lists of what a migration added, or why it could not say: for the renderers."""
+
+    environment: str
+    seen: Seen
+    tables: dict[str, int] = field(default_factory=dict)
+    """ANSWERS: how many tables pqserver lists per instrument asked."""
+    added: int = 0
+    """LISTS_ALL: the columns the migration added, all listed."""
+    missing: list[str] = field(default_factory=list)
+    """MISSING: ``cdb_schema.table.column`` of each added column pqserver does not list."""
+    detail: str = ""
+    """UNKNOWN_TABLE: the URL that was not found; NO_ANSWER: why; FAILED: the error's name."""
+
+    @property
+    def worrying(self) -> bool:
+        """Whether someone should look at pqserver."""
+        return self.seen in (Seen.MISSING, Seen.UNKNOWN_TABLE, Seen.NO_ANSWER, Seen.FAILED)
+
+
+def schema_check(env: Environment, expected: Expected, *, timeout: float) -> SchemaCheck:
+    """What pqserver lists of what the migration added, or why it could not say."""
     if not env.pqserver_url:
-        return f"pqserver's view of the schema was not checked: environments.{env.key}.pqserver_url is not set."
+        return SchemaCheck(env.key, Seen.NOT_ASKED)
     try:
         return _compare(env, env.pqserver_url.rstrip("/"), expected, timeout)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, TypeError, AttributeError) as error:
         return _trouble(env, error)
 
 
-def _compare(env: Environment, base: str, expected: Expected, timeout: float) -> str:
+def _compare(env: Environment, base: str, expected: Expected, timeout: float) -> SchemaCheck:
     if not expected:
-        tables = {schema: _get(f"{base}/consdb/schema/{schema}", timeout) for schema in env.hinfo}
-        counted = ", ".join(f"{schema}: {len(found)} tables" for schema, found in tables.items())
-        return f"pqserver at {env.key} answers ({counted or 'no instrument asked'})."
+        tables = {schema: len(_get(f"{base}/consdb/schema/{schema}", timeout)) for schema in env.hinfo}
+        return SchemaCheck(env.key, Seen.ANSWERS, tables=tables)
     missing = [
         f"cdb_{schema}.{table}.{column}"
         for schema, tables in expected.items()
@@ -40,16 +77,16 @@ def _compare(env: Environment, base: str, expected: Expected, timeout: float) ->
         for column in sorted(set(columns) - set(_get(f"{base}/consdb/schema/{schema}/{table}", timeout)))
     ]
     if missing:
-        return f":warning: pqserver at {env.key} does not list {', '.join(missing)}: is it the restarted one?"
+        return SchemaCheck(env.key, Seen.MISSING, missing=missing)
     added = sum(len(columns) for tables in expected.values() for columns in tables.values())
-    return f"pqserver at {env.key} lists all {added} column(s) the migration added."
+    return SchemaCheck(env.key, Seen.LISTS_ALL, added=added)
 
 
-def _trouble(env: Environment, error: Exception) -> str:
+def _trouble(env: Environment, error: Exception) -> SchemaCheck:
     if isinstance(error, urllib.error.HTTPError) and error.code == 404:
-        return f":warning: pqserver at {env.key} does not know a table the migration changed (HTTP 404: {error.url})."
+        return SchemaCheck(env.key, Seen.UNKNOWN_TABLE, detail=str(error.url))
     reason = f"HTTP {error.code}" if isinstance(error, urllib.error.HTTPError) else str(getattr(error, "reason", error))
-    return f":warning: pqserver at {env.key} did not answer the schema check ({reason}); look at it by hand."
+    return SchemaCheck(env.key, Seen.NO_ANSWER, detail=reason)
 
 
 def _get(url: str, timeout: float) -> Any:

@@ -21,7 +21,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from psycopg import sql
 from sqlalchemy import MetaData, create_engine, pool, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.exc import SAWarning
 
 from bot.engine.database import DatabaseUrl, connect, first_line
@@ -110,7 +110,7 @@ def _compare(live_engine: Engine, model_engine: Engine, tree: SchemaTree) -> lis
 
 
 def _views(connection: Connection, schema_name: str) -> dict[str, str]:
-    rows = connection.execute(
+    rows: Result[str, str] = connection.execute(
         text("SELECT viewname, definition FROM pg_views WHERE schemaname = :schema"), {"schema": schema_name}
     )
     return {name: " ".join(definition.split()) for name, definition in rows}

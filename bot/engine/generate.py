@@ -17,7 +17,7 @@ import re
 import threading
 import warnings
 from argparse import Namespace
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,15 @@ from typing import Any
 import black
 import yaml
 from alembic.autogenerate import produce_migrations, render_python_code
+from alembic.ddl.postgresql import CreateExcludeConstraintOp
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 from alembic.script import ScriptDirectory, write_hooks
 from alembic.util import format_as_comma, rev_id, template_to_file
-from felis.datamodel import Schema
+from black.mode import TargetVersion
+from felis.datamodel import BaseObject, Schema
 from felis.metadata import MetaDataBuilder
-from sqlalchemy import MetaData, UniqueConstraint, create_engine, inspect, pool, text
+from sqlalchemy import MetaData, Result, UniqueConstraint, create_engine, inspect, pool, text
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.types import NullType
 
@@ -42,10 +44,11 @@ from bot.engine.lint import LintWarning, lint_sql
 from bot.engine.runner import ChildLimits, ChildRun, Job, model_directory, model_file, no_model, run_child
 from bot.engine.tree import MigrationTree, SchemaTree
 from bot.errors import OperationFailed, Refused
+from bot.grammar import Rename
 from migrations.cdb_views import VIEW_RULES, view_definition
 
 # The project's formatting (ruff format's, as black writes it): a trailing comma after a starred argument too.
-BLACK_MODE = black.Mode(line_length=120, target_versions={black.TargetVersion.PY311})
+BLACK_MODE = black.Mode(line_length=120, target_versions={TargetVersion.PY311})
 NO_VIEW_READERS = {"view_readers": ""}
 
 
@@ -90,7 +93,7 @@ class Generator:
         self.stopping = stopping
 
     def generate(
-        self, message: str, sections: Sequence[str], *, renames: Sequence[rewrite.Rename] = (),
+        self, message: str, sections: Sequence[str], *, renames: Sequence[Rename] = (),
         drop_and_add: bool = False,
     ) -> list[GeneratedRevision]:  # fmt: skip
         """Compare every schema first, check the renames against what was found, then write and prove each file.
@@ -109,7 +112,7 @@ class Generator:
         return [results[section] for section in sections]
 
     def _compare_and_write(
-        self, trees: list[SchemaTree], model_dir: Path, message: str, renames: Sequence[rewrite.Rename],
+        self, trees: list[SchemaTree], model_dir: Path, message: str, renames: Sequence[Rename],
         drop_and_add: bool, results: dict[str, GeneratedRevision],
     ) -> None:  # fmt: skip
         with scratch_database(self.server, trees, connect_timeout=self.limits.connect_timeout_seconds) as scratch:
@@ -130,9 +133,7 @@ class Generator:
             for found in pending:
                 results[found.tree.section] = self._write(found, message, model_dir, renames)
 
-    def _write(
-        self, found: _Pending, message: str, model_dir: Path, renames: Sequence[rewrite.Rename]
-    ) -> GeneratedRevision:
+    def _write(self, found: _Pending, message: str, model_dir: Path, renames: Sequence[Rename]) -> GeneratedRevision:
         tree, scratch = found.tree, found.scratch
         mine = [rename for rename in renames if rename in {probable.rename for probable in found.probable}]
         upgrade = rewrite.ordered(rewrite.rename_constraints(rewrite.apply_renames(found.operations, mine)))
@@ -331,7 +332,13 @@ def describe(op: ops.MigrateOperation) -> str:
             said = f"{'create' if isinstance(op, ops.CreateIndexOp) else 'drop'} index {op.index_name} on {table}"
         case ops.DropConstraintOp():
             said = f"drop {op.constraint_type or 'constraint'} {op.constraint_name} on {table}"
-        case ops.AddConstraintOp():
+        case (
+            ops.CreatePrimaryKeyOp()
+            | ops.CreateUniqueConstraintOp()
+            | ops.CreateForeignKeyOp()
+            | ops.CreateCheckConstraintOp()
+            | CreateExcludeConstraintOp()
+        ):
             said = f"add {op.constraint_type} {op.constraint_name} on {table}"
         case _:
             words = re.sub(r"(?<!^)([A-Z])", r" \1", type(op).__name__.removesuffix("Op")).lower()
@@ -355,7 +362,8 @@ def compare(url: DatabaseUrl, schema_name: str, metadata: MetaData) -> list[ops.
             )
             with warnings.catch_warnings():  # pg_sphere's types reflect as unknown: left alone, said nowhere
                 warnings.filterwarnings("ignore", message="Did not recognize type", category=SAWarning)
-                found = rewrite.flatten(produce_migrations(context, metadata).upgrade_ops.ops)
+                script = produce_migrations(context, metadata)
+                found = rewrite.flatten(op for upgrade in script.upgrade_ops_list for op in upgrade.ops)
             return found + _name_changes(connection, schema_name, metadata, found)
     finally:
         engine.dispose()
@@ -380,6 +388,10 @@ def _include_object(obj: Any, name: str | None, kind: str, reflected: bool, comp
     return True
 
 
+_Names = dict[Hashable, str | None]
+"""Names of foreign keys, unique constraints or indexes, by what they are on."""
+
+
 def _name_changes(connection: Any, schema_name: str, metadata: MetaData, found: list[Any]) -> list[Any]:
     """Foreign keys, unique constraints and indexes the model names otherwise: autogenerate matches them by
     their columns and lets a new name pass, but the names are the model's."""
@@ -398,32 +410,39 @@ def _name_changes(connection: Any, schema_name: str, metadata: MetaData, found: 
     return renames
 
 
-def _named_things(inspector: Any, schema_name: str, table: Any) -> list[tuple[dict[Any, str], dict[Any, str], bool]]:
+def _named_things(inspector: Any, schema_name: str, table: Any) -> list[tuple[_Names, _Names, bool]]:
     """(live names, model names, is an index) by signature, for foreign keys, unique constraints and indexes."""
-    foreign = {
+    foreign: _Names = {
         (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"])): fk["name"]
         for fk in inspector.get_foreign_keys(table.name, schema=schema_name)
     }
-    model_foreign = {
+    model_foreign: _Names = {
         (tuple(fk.column_keys), fk.elements[0].target_fullname.split(".")[-2],
-         tuple(element.target_fullname.split(".")[-1] for element in fk.elements)): fk.name
+         tuple(element.target_fullname.split(".")[-1] for element in fk.elements)): _name(fk.name)
         for fk in table.foreign_key_constraints
     }  # fmt: skip
-    unique = {
+    unique: _Names = {
         tuple(uc["column_names"]): uc["name"] for uc in inspector.get_unique_constraints(table.name, schema=schema_name)
     }
-    model_unique = {
-        tuple(c.name for c in constraint.columns): constraint.name
+    model_unique: _Names = {
+        tuple(c.name for c in constraint.columns): _name(constraint.name)
         for constraint in table.constraints
         if isinstance(constraint, UniqueConstraint)
     }
-    indexes = {
+    indexes: _Names = {
         (tuple(ix["column_names"]), bool(ix["unique"])): ix["name"]
         for ix in inspector.get_indexes(table.name, schema=schema_name)
         if not ix.get("duplicates_constraint")
     }
-    model_indexes = {(tuple(c.name for c in ix.columns), bool(ix.unique)): ix.name for ix in table.indexes}
+    model_indexes: _Names = {
+        (tuple(c.name for c in ix.columns), bool(ix.unique)): _name(ix.name) for ix in table.indexes
+    }
     return [(foreign, model_foreign, False), (unique, model_unique, False), (indexes, model_indexes, True)]
+
+
+def _name(name: object) -> str | None:
+    """A constraint's or index's name; SQLAlchemy's marker for one left unnamed is none."""
+    return name if isinstance(name, str) else None
 
 
 def _names_in(op: Any) -> set[str]:
@@ -431,7 +450,7 @@ def _names_in(op: Any) -> set[str]:
     return {str(name) for name in names if name}
 
 
-def model_schema(model_dir: Path, schema_name: str) -> Schema:
+def model_schema(model_dir: Path, schema_name: str) -> Schema[BaseObject]:
     for candidate in (model_dir / "yml", model_dir / "python/lsst/sdm/schemas", model_dir):
         path = candidate / f"{schema_name}.yaml"
         if path.is_file():
@@ -466,7 +485,7 @@ def live_view_columns(url: DatabaseUrl, schema_name: str) -> dict[str, list[str]
     engine = create_engine(url.sqlalchemy, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(
+            rows: Result[str, str] = connection.execute(
                 text(
                     "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :schema"
                     " AND table_name = ANY(:tables) ORDER BY table_name, ordinal_position"
@@ -481,7 +500,7 @@ def live_view_columns(url: DatabaseUrl, schema_name: str) -> dict[str, list[str]
         engine.dispose()
 
 
-def _check_renames(pending: list[_Pending], renames: Sequence[rewrite.Rename], *, drop_and_add: bool) -> None:
+def _check_renames(pending: list[_Pending], renames: Sequence[Rename], *, drop_and_add: bool) -> None:
     """Every rename given matches a probable one, and no probable rename is left unsaid."""
     probable = [p for found in pending for p in found.probable]
     for rename in renames:

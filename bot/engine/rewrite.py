@@ -132,8 +132,8 @@ def apply_renames(operations: list[ops.MigrateOperation], renames: Sequence[Rena
     """Each confirmed rename in place of its drop and add, with any change of nullability or comment after it."""
     result = list(operations)
     for rename in renames:
-        drop = _find(result, ops.DropColumnOp, rename.table, "column_name", rename.old)
-        add = _find(result, ops.AddColumnOp, rename.table, "column_name_added", rename.new)
+        drop = _dropped(result, rename.table, rename.old)
+        add = _added(result, rename.table, rename.new)
         if drop is None or add is None:
             raise Refused(
                 f"--rename {rename}: the model does not drop {rename.table}.{rename.old} and add"
@@ -173,10 +173,10 @@ def rename_constraints(operations: list[ops.MigrateOperation]) -> list[ops.Migra
             continue
         for create in result:
             new = _indexed(create, dropping=False)
-            if new is not None and new[1:] == old[1:] and new[0] != old[0]:
+            if new is not None and new.on == old.on and new.name != old.name:
                 is_index = isinstance(drop, ops.DropIndexOp)
                 result[result.index(create)] = RenameConstraintOp(
-                    drop.table_name, old[0], new[0], schema=drop.schema, index=is_index
+                    old.table, old.name, new.name, schema=old.schema, index=is_index
                 )
                 result.remove(drop)
                 break
@@ -240,26 +240,55 @@ def _referenced(op: Any) -> list[str]:
     return [element.target_fullname.split(".")[-2] for fk in table.foreign_key_constraints for element in fk.elements]
 
 
-def _indexed(op: ops.MigrateOperation, *, dropping: bool) -> tuple[str, str, tuple[str, ...], bool] | None:
-    """(name, table, columns, unique) of an index or unique constraint dropped or created."""
+@dataclass(frozen=True)
+class _Indexed:
+    """An index or unique constraint dropped or created: two with the same ``on`` differ only in name."""
+
+    name: str
+    table: str
+    schema: str | None
+    columns: tuple[str, ...]
+    unique: bool
+
+    @property
+    def on(self) -> tuple[str, tuple[str, ...], bool]:
+        return self.table, self.columns, self.unique
+
+
+def _indexed(op: ops.MigrateOperation, *, dropping: bool) -> _Indexed | None:
+    """The named index or unique constraint ``op`` drops (or creates), if it is one of those (one with no
+    name cannot be renamed)."""
     if dropping and isinstance(op, ops.DropIndexOp) and op._reverse is not None:
         index = op._reverse
-        return op.index_name, op.table_name, tuple(str(c) for c in index.columns), bool(index.unique)
-    if not dropping and isinstance(op, ops.CreateIndexOp):
-        return op.index_name, op.table_name, tuple(str(c) for c in op.columns), bool(op.unique)
-    if dropping and isinstance(op, ops.DropConstraintOp) and op.constraint_type == "unique" and op._reverse:
-        columns = tuple(op._reverse.columns)
-        return str(op.constraint_name), op.table_name, columns, True
-    if not dropping and isinstance(op, ops.CreateUniqueConstraintOp):
-        return str(op.constraint_name), op.table_name, tuple(op.columns), True
+        columns = tuple(str(c) for c in index.columns)
+        return _Indexed(str(op.index_name), index.table_name, op.schema, columns, bool(index.unique))
+    if not dropping and isinstance(op, ops.CreateIndexOp) and op.index_name is not None:
+        columns = tuple(str(c) for c in op.columns)
+        return _Indexed(op.index_name, op.table_name, op.schema, columns, bool(op.unique))
+    if (
+        dropping
+        and isinstance(op, ops.DropConstraintOp)
+        and op.constraint_type == "unique"
+        and op.constraint_name is not None
+        and isinstance(op._reverse, ops.CreateUniqueConstraintOp)
+    ):
+        return _Indexed(str(op.constraint_name), op.table_name, op.schema, tuple(op._reverse.columns), True)
+    if not dropping and isinstance(op, ops.CreateUniqueConstraintOp) and op.constraint_name is not None:
+        return _Indexed(str(op.constraint_name), op.table_name, op.schema, tuple(op.columns), True)
     return None
 
 
-def _find(operations: Sequence[ops.MigrateOperation], kind: type, table: str, attribute: str, name: str) -> Any:
-    """The drop (``column_name``) or add (``column_name_added``) of a column of ``table``."""
+def _dropped(operations: Sequence[ops.MigrateOperation], table: str, column: str) -> ops.DropColumnOp | None:
+    """The drop of ``table.column``, if autogenerate found one."""
     for op in operations:
-        if isinstance(op, kind) and op.table_name == table:
-            found = op.column.name if attribute == "column_name_added" else getattr(op, attribute)
-            if found == name:
-                return op
+        if isinstance(op, ops.DropColumnOp) and (op.table_name, op.column_name) == (table, column):
+            return op
+    return None
+
+
+def _added(operations: Sequence[ops.MigrateOperation], table: str, column: str) -> ops.AddColumnOp | None:
+    """The add of ``table.column``, if autogenerate found one."""
+    for op in operations:
+        if isinstance(op, ops.AddColumnOp) and (op.table_name, op.column.name) == (table, column):
+            return op
     return None

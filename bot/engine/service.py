@@ -68,8 +68,10 @@ class SchemaPlan:
 
     @property
     def binding(self) -> dict[str, object]:
-        """What an approval is bound to: the range, the exact SQL (by digest) and the tree's files."""
-        return {"from": list(self.current), "to": list(self.target), "digest": self.sql_digest, "files": self.files}
+        """What an approval is bound to: the range, the tree's files and, when the plan has SQL (an
+        approval given later, in Slack, is given to it), the exact SQL by digest."""
+        bound: dict[str, object] = {"from": list(self.current), "to": list(self.target), "files": self.files}
+        return bound | ({"digest": self.sql_digest} if self.sql else {})
 
     @property
     def range_text(self) -> str:
@@ -353,6 +355,7 @@ class Engine:
         """The plan for one schema, from this snapshot of its tree; its SQL (a child run in offline mode)
         only when asked for."""
         current = _refuse_unusable(env, tree, status, direction)
+        target: tuple[str, ...]
         if direction is Direction.STAMP:
             return SchemaPlan(env.key, tree.section, direction, current, stamp_target(tree, to), [], files=tree.files)
         if direction is Direction.DOWNGRADE:
@@ -364,6 +367,9 @@ class Engine:
             revisions = tree.pending(current=current, target=target)
         if not revisions or not with_sql:
             return SchemaPlan(env.key, tree.section, direction, current, target, revisions, files=tree.files)
+        if direction is Direction.DOWNGRADE and len(current) > 1:  # the request binds the revisions alone
+            sql = "-- Alembic writes no offline SQL for a downgrade from several heads\n"
+            return SchemaPlan(env.key, tree.section, direction, current, target, revisions, sql, files=tree.files)
         run = self._offline_sql(tree, url, direction, current, target, options)
         if run.model_missing:
             return SchemaPlan(
@@ -474,8 +480,10 @@ class Engine:
             if expected is not None:
                 _refuse_changed_tree(env, trees, expected)
             statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
+            # The SQL is planned again only where the approval was given to SQL (a terminal's --yes is not).
+            with_sql = expected is not None and any("digest" in bound for bound in expected.values())
             plans = [
-                self._plan_one(env, url, tree, status, to, direction, options, with_sql=expected is not None)
+                self._plan_one(env, url, tree, status, to, direction, options, with_sql=with_sql)
                 for tree, status in zip(trees, statuses, strict=True)
             ]
             if expected is not None:
@@ -530,7 +538,7 @@ class Engine:
                 trees[index],
                 plans[index].revisions,
                 up=plans[index].direction is Direction.UPGRADE,
-                report=lambda line, schema=trees[index].section: report(schema, line),
+                report=functools.partial(report, trees[index].section),
             )
             for index in todo
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,28 +78,25 @@ def version_tables(trees: Sequence[SchemaTree]) -> list[VersionTable]:
 
 def classify(env: Environment, tree: SchemaTree, recorded: RecordedVersion) -> SchemaStatus:
     """Compare what the database records with the script graph."""
-    base = {"environment": env.key, "schema": tree.section, "heads": tree.heads}
+    status = functools.partial(SchemaStatus, environment=env.key, schema=tree.section, heads=tree.heads)
     if not recorded.revisions:
         if recorded.unversioned:
-            return SchemaStatus(
-                **base,
+            return status(
                 state=State.UNVERSIONED,
                 detail=f"{tree.schema_name} exists but {tree.version_table_schema}.{tree.version_table}"
                 " records no revision (stamp it first)",
             )
-        return SchemaStatus(**base, state=State.EMPTY, behind=len(tree.pending(current=(), target=tree.heads)))
+        return status(state=State.EMPTY, behind=len(tree.pending(current=(), target=tree.heads)))
     unknown = [revision for revision in recorded.revisions if revision not in tree.revisions]
     if unknown:
-        return SchemaStatus(
-            **base,
+        return status(
             state=State.UNKNOWN_REVISION,
             current=recorded.revisions,
             detail=f"records {', '.join(unknown)}, which these scripts do not have"
             " (the database is ahead of them, or on another branch)",
         )
     pending = tree.pending(current=recorded.revisions, target=tree.heads)
-    return SchemaStatus(
-        **base,
+    return status(
         state=State.BEHIND if pending else State.HEAD,
         current=recorded.revisions,
         behind=len(pending),

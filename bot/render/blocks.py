@@ -20,10 +20,20 @@ from typing import Any
 from bot.config import Environment, Slack
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
+from bot.render.text import hinfo_heard, pqserver_line
 from bot.services.bookings import Announcement, BookingEvent, BookingView
-from bot.services.changes import RequestView
+from bot.services.changes import (
+    HinfoUnreadable,
+    HinfoVerdict,
+    MigrationStep,
+    PqserverChecked,
+    RequestEvent,
+    RequestView,
+    RestartNotDone,
+    RestartStep,
+)
 from bot.services.reports import DailyReport, EnvironmentHealth, HealthAlert
-from bot.services.tickets import TicketCheck
+from bot.services.tickets import CommentFate, CommentNews, TicketCheck
 from bot.store.models import RequestState
 from bot.when import length, local, local_clock
 
@@ -105,8 +115,40 @@ def acknowledgement(prog: str, typed: str) -> dict[str, Any]:
     return {"text": clip(f":hourglass_flowing_sand: `{escape(f'{prog} {typed.strip()}')}`", TEXT_LIMIT)}
 
 
+def event_line(event: RequestEvent) -> str:
+    """News of a request as its Slack thread says it: a sentence of the bot's, with emoji and commands
+    marked, made mrkdwn by :func:`progress_message` (its Slack ids become mentions there)."""
+    match event:
+        case MigrationStep(progress=progress):
+            line = f"{progress.schema}: {progress.text}"
+        case RestartStep(line=said):
+            line = said
+        case PqserverChecked(check=check):
+            line = (":warning: " if check.worrying else "") + pqserver_line(check)
+        case RestartNotDone(reason=reason):
+            line = f"pqserver was not restarted: {reason}"
+        case HinfoVerdict():
+            wrote = (
+                f"{event.committed} exposure(s) committed (the last {event.last_exposure})"
+                if event.committed
+                else ":warning: no exposure committed (take a test image, then `logs hinfo`)"
+            )
+            line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
+        case HinfoUnreadable(schema=schema, reason=reason):
+            line = f"hinfo {schema} could not be read: {reason}"
+        case CommentNews(fate=CommentFate.POSTED):
+            line = f":memo: Commented on {event.ticket}" + (f" (on try {event.tries})." if event.tries > 1 else ".")
+        case CommentNews(fate=CommentFate.PENDING):
+            line = (f":hourglass: The comment on {event.ticket} is pending: {event.reason}. I try again"
+                    f" from {event.retry_at:%H:%M:%S} UTC, for up to {event.give_up_hours:g} h.")  # fmt: skip
+        case CommentNews():
+            line = (f":x: I gave up commenting on {event.ticket} after {event.tries} tries: {event.reason}."
+                    f" `ticket {event.ticket}` still shows what happened.")  # fmt: skip
+    return line
+
+
 def progress_message(line: str) -> dict[str, Any]:
-    """A line of news in a request's thread."""
+    """A line of news in a request's thread (an :func:`event_line`, or several)."""
     return message(shown(line), [context(shown(line))])
 
 
@@ -216,11 +258,10 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
                 f" Expires {_when(view.expires_at)}."
             )
         )
-    note = view.outcome.get("note")
-    if note and view.state in (RequestState.FAILED, RequestState.INTERRUPTED):
-        blocks.append(section(f"*Outcome*: {shown(str(note))}"))
-    if view.outcome.get("trace"):
-        blocks.append(context(f"Trace `{escape(str(view.outcome['trace']))}` (in the bot's log and audit trail)"))
+    if view.note and view.state in (RequestState.FAILED, RequestState.INTERRUPTED):
+        blocks.append(section(f"*Outcome*: {shown(view.note)}"))
+    if view.trace:
+        blocks.append(context(f"Trace `{escape(view.trace)}` (in the bot's log and audit trail)"))
     return message(escape(f"{title}: {view.state}"), blocks)
 
 

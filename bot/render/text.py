@@ -14,19 +14,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.engine.prepare import PrepareResult
-from bot.engine.service import ChangeResult, HistoryEntry, Outcome, SchemaOutcome, SchemaPlan
+from bot.clients.pqserver import SchemaCheck, Seen
+from bot.engine.service import HistoryEntry, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError
+from bot.services.changes.events import (
+    COLUMN_COMPLAINT,
+    HinfoUnreadable,
+    HinfoVerdict,
+    MigrationStep,
+    PqserverChecked,
+    RequestEvent,
+    RestartNotDone,
+    RestartStep,
+)
+from bot.services.tickets import CommentFate, CommentNews
 from bot.when import local
 
 if TYPE_CHECKING:
-    from bot.clients.kube import LogExcerpt, RestartResult
+    from bot.clients.kube import LogExcerpt
     from bot.engine.drift import SchemaDrift
     from bot.engine.generate import GeneratedRevision
     from bot.services.bookings import BookingView
-    from bot.services.changes import RequestResult
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
 
@@ -102,39 +112,6 @@ def drift_text(drifts: Sequence[SchemaDrift]) -> str:
     return "\n".join(lines)
 
 
-def outcome_text(outcome: SchemaOutcome) -> str:
-    now = revisions_text(outcome.recorded_after)
-    note = [f"  {outcome.note}"] if outcome.note else []
-    match outcome.outcome:
-        case Outcome.SUCCEEDED:
-            done = f"{outcome.schema}: {outcome.plan.direction.value} done in {outcome.seconds:.1f} s, now at {now}"
-            return "\n".join([done, *note])
-        case Outcome.UNCHANGED:
-            return f"{outcome.schema}: already at {now}, nothing to do"
-        case Outcome.NOT_RUN:
-            return f"{outcome.schema}: not started (an earlier schema failed); still at {now}"
-        case Outcome.NO_MODEL:
-            return f"{outcome.schema}: {outcome.error}"
-    where = f"at revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
-    if set(outcome.recorded_after) == set(outcome.plan.current):
-        after = f"  rolled back; {outcome.schema} is still at {now}"
-    else:
-        after = (
-            f"  not rolled back: {outcome.schema} now records {now}"
-            f" (it was at {revisions_text(outcome.plan.current)}; the target was {revisions_text(outcome.plan.target)})"
-        )
-    lines = [f"{outcome.schema}: FAILED {where}: {outcome.error}", after, *note]
-    lines += [f"  | {line}" for line in outcome.log_tail[-8:]]
-    return "\n".join(lines)
-
-
-def change_text(result: ChangeResult) -> str:
-    verdict = "done" if result.ok else "FAILED"
-    return "\n".join(
-        [f"{result.direction.value} at {result.environment}: {verdict}", *map(outcome_text, result.outcomes)]
-    )
-
-
 def audit_text(records: Sequence[AuditRecord]) -> str:
     """Newest first: when, where, what, who, and what it was."""
     if not records:
@@ -144,31 +121,6 @@ def audit_text(records: Sequence[AuditRecord]) -> str:
         f" {record.actor}: {record.summary}"
         for record in records
     )
-
-
-def result_text(result: RequestResult) -> str:
-    """How a change request's run ended, whatever it ran."""
-    if isinstance(result, ChangeResult):
-        return change_text(result)
-    if isinstance(result, PrepareResult):
-        return prepare_text(result)
-    return restart_text(result)
-
-
-def prepare_text(result: PrepareResult) -> str:
-    if not result.created:
-        return f"prepare at {result.environment}: nothing was missing for {', '.join(result.schemas)}"
-    return f"prepare at {result.environment}: created {result.created.text()}"
-
-
-def restart_text(result: RestartResult) -> str:
-    verdict = "restarted" if result.ok else "FAILED to restart"
-    lines = [f"{result.deployment} in {result.namespace}: {verdict} in {result.seconds:.0f} s ({result.message})"]
-    if result.events:
-        lines += ["events:", *(f"  {event}" for event in result.events)]
-    for pod, tail in result.log_tails.items():
-        lines += [f"last lines of {pod}:", *(f"  | {line}" for line in tail)]
-    return "\n".join(lines)
 
 
 def excerpt_text(excerpt: LogExcerpt) -> str:
@@ -183,6 +135,71 @@ def excerpt_text(excerpt: LogExcerpt) -> str:
     if excerpt.truncated:
         lines.append("(the log was cut at its byte limit: ask for fewer --lines to see the newest ones)")
     return "\n".join(lines)
+
+
+def event_line(event: RequestEvent) -> str:
+    """News of a request as the terminal says it: plain text."""
+    match event:
+        case MigrationStep(progress=progress):
+            line = f"{progress.schema}: {progress.text}"
+        case RestartStep(line=said):
+            line = said
+        case PqserverChecked(check=check):
+            line = ("warning: " if check.worrying else "") + pqserver_line(check)
+        case RestartNotDone(reason=reason):
+            line = f"pqserver was not restarted: {reason}"
+        case HinfoVerdict():
+            wrote = (
+                f"{event.committed} exposure(s) committed (the last {event.last_exposure})"
+                if event.committed
+                else "no exposure committed (take a test image, then run: logs hinfo)"
+            )
+            line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
+        case HinfoUnreadable(schema=schema, reason=reason):
+            line = f"hinfo {schema} could not be read: {reason}"
+        case CommentNews(fate=CommentFate.POSTED):
+            line = f"commented on {event.ticket}" + (f" (on try {event.tries})" if event.tries > 1 else "")
+        case CommentNews(fate=CommentFate.PENDING):
+            line = (f"the comment on {event.ticket} is pending: {event.reason}; the bot tries again"
+                    f" from {event.retry_at:%H:%M:%S} UTC, for up to {event.give_up_hours:g} h")  # fmt: skip
+        case CommentNews():
+            line = (f"gave up commenting on {event.ticket} after {event.tries} tries: {event.reason};"
+                    f" 'ticket {event.ticket}' still shows what happened")  # fmt: skip
+    return line
+
+
+def pqserver_line(check: SchemaCheck) -> str:
+    """What pqserver lists of what a migration added (or why it could not say), without markup."""
+    where = f"pqserver at {check.environment}"
+    match check.seen:
+        case Seen.NOT_ASKED:
+            line = (f"pqserver's view of the schema was not checked: environments.{check.environment}.pqserver_url"
+                    " is not set.")  # fmt: skip
+        case Seen.ANSWERS:
+            counted = ", ".join(f"{schema}: {tables} tables" for schema, tables in check.tables.items())
+            line = f"{where} answers ({counted or 'no instrument asked'})."
+        case Seen.LISTS_ALL:
+            line = f"{where} lists all {check.added} column(s) the migration added."
+        case Seen.MISSING:
+            line = f"{where} does not list {', '.join(check.missing)}: is it the restarted one?"
+        case Seen.UNKNOWN_TABLE:
+            line = f"{where} does not know a table the migration changed (HTTP 404: {check.detail})."
+        case Seen.NO_ANSWER:
+            line = f"{where} did not answer the schema check ({check.detail}); look at it by hand."
+        case Seen.FAILED:
+            line = f"pqserver's view of the schema could not be checked ({check.detail})."
+    return line
+
+
+def hinfo_heard(verdict: HinfoVerdict) -> str:
+    """What hinfo complained of after a migration, or that it did not."""
+    complaints = (
+        [f"{verdict.column_lines} '{COLUMN_COMPLAINT}' line(s), e.g. {verdict.last_column_line}"]
+        if verdict.column_lines
+        else []
+    )
+    complaints += [f"{verdict.other_lines} other error or warning line(s)"] if verdict.other_lines else []
+    return "; ".join(complaints) if complaints else "no errors or warnings"
 
 
 def error_text(error: ConsdbBotError) -> str:

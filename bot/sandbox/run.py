@@ -21,7 +21,6 @@ from typing import TextIO
 from bot.config import load_settings
 from bot.engine.service import Direction, Engine
 from bot.errors import ConfigError
-from bot.render.text import change_text
 from bot.sandbox.postgres import PrivatePostgres
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
@@ -29,6 +28,7 @@ from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.pqserver import FakePqServer
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from bot.sandbox.web import Channel, Person, SandboxPage
+from bot.services.results_text import change_text
 
 CHANNELS = [Channel("C0CONSDB01", "consdb"), Channel("C0SUMMIT01", "consdb-summit")]
 PEOPLE = [
@@ -187,7 +187,8 @@ def _bot(config: Path, environ: dict[str, str], port: int, log: Path) -> Iterato
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as answer:
-            return answer.status == 200
+            status: int = answer.status
+            return status == 200
     except OSError:
         return False
 

@@ -8,21 +8,27 @@ the only process. The leader also looks at the job store every ``poll_seconds``,
 process added.
 
 Jobs are stored as a reference to :func:`run_task` and the name of a task, because a job store keeps
-a textual reference, not an object: each process registers its tasks under those names.
+a textual reference to a module-level callable, not an object. Each :class:`Scheduler` registers its
+own tasks under those names, and its executor runs the task of the job's name in place of
+:func:`run_task`: the registry belongs to the scheduler, so two in one process (the tests make
+several) each run their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import logging
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -38,16 +44,35 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 JOBS_TABLE = "scheduled_jobs"
 LEADER_LOCK_KEY = zlib.crc32(b"consdb-bot scheduler leader") & 0x7FFFFFFF
-_tasks: dict[str, Callable[..., None]] = {}
 
 
 def run_task(name: str, *args: Any) -> None:
-    """What every stored job calls: the task registered under ``name`` in this process."""
-    task = _tasks.get(name)
-    if task is None:
-        log.error("no task %r in this process; the job is dropped", name)
-        return
-    task(*args)
+    """The callable every stored job names (``bot.services.scheduler:run_task``: moving it needs a store
+    revision that rewrites the stored jobs, as 0006 did); a :class:`Scheduler`'s executor runs its own
+    task ``name`` instead, so this only runs when something else runs a job, which would be a mistake."""
+    raise RuntimeError(f"the task {name!r} is run by the Scheduler that registered it, not by run_task")
+
+
+class _OwnTasks(ThreadPoolExecutor):
+    """APScheduler's thread pool, running each job as the owning scheduler's task of the job's name."""
+
+    def __init__(self, tasks: Mapping[str, Callable[..., None]], workers: int) -> None:
+        super().__init__(workers)
+        self._tasks = tasks
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        """Submit a copy of ``job`` calling the task itself: the job is stored again after it is
+        submitted (its next run), so it must keep naming :func:`run_task` and the task."""
+        name, *args = job.args
+        task = copy.copy(job)
+        task.func = self._tasks.get(name) or functools.partial(_unknown, name)
+        task.args = tuple(args)
+        task._jobstore_alias = job._jobstore_alias
+        super()._do_submit_job(task, run_times)
+
+
+def _unknown(name: str, *_args: Any) -> None:
+    log.error("no task %r in this process; the job is dropped", name)
 
 
 class _BackgroundScheduler(BackgroundScheduler):
@@ -61,7 +86,8 @@ class _BackgroundScheduler(BackgroundScheduler):
     def _process_jobs(self) -> float | None:
         if self.state == STATE_STOPPED:
             return None
-        return super()._process_jobs()
+        wait: float | None = super()._process_jobs()
+        return wait
 
 
 class Scheduler:
@@ -69,9 +95,10 @@ class Scheduler:
         self.store = store
         self.poll_seconds = poll_seconds
         self.jobs = SQLAlchemyJobStore(engine=store.engine, tablename=JOBS_TABLE)
+        self._tasks: dict[str, Callable[..., None]] = {}
         self._aps = _BackgroundScheduler(
             jobstores={"default": self.jobs},
-            executors={"default": ThreadPoolExecutor(2)},
+            executors={"default": _OwnTasks(self._tasks, workers=2)},
             # A job is never run twice at once, and a recurring job missed several times runs once.
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
@@ -87,7 +114,7 @@ class Scheduler:
         self._aps.start(paused=True)
 
     def register(self, name: str, task: Callable[..., None]) -> None:
-        _tasks[name] = task
+        self._tasks[name] = task
 
     def lead(self) -> None:
         """Take part in the election of the process that runs the jobs (the bot's processes only); the

@@ -82,7 +82,7 @@ def _of_request(settings: Settings, store: Store, request: ChangeRequest) -> Hap
     view = request_view(settings, store, request)
     env = settings.environment(view.environment)
     what = f"{'pqserver restart' if view.kind == RESTART else view.kind} #{view.id}"
-    reached = dict(view.outcome.get("reached") or {})
+    reached = view.reached
     schemas = "; ".join(
         f"{schema} {span}" + (f", now at {revisions_text(reached[schema])}" if reached.get(schema) else "")
         for schema, span in view.ranges.items()

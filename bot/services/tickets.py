@@ -15,16 +15,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
 
 from bot.clients.jira import JiraDesk, JiraUnavailable, TicketUnknown
 from bot.config import Settings
 from bot.metrics import JIRA_COMMENTS
-from bot.render import jira_comments as jira_text
+from bot.services import jira_comments as jira_text
 from bot.services.bookings import BookingEvent, BookingView
+from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import JiraComment, RequestState
+
+if TYPE_CHECKING:
+    from bot.services.results_text import RequestResult
 
 log = logging.getLogger(__name__)
 RETRY_TASK = "jira-comments"
@@ -42,13 +47,24 @@ class TicketCheck:
     url: str = ""
     unchecked: str = ""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"key": self.key, "summary": self.summary, "status": self.status, "url": self.url,
-                "unchecked": self.unchecked}  # fmt: skip
 
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> TicketCheck:
-        return cls(**{name: str(data.get(name, "")) for name in ("key", "summary", "status", "url", "unchecked")})
+class CommentFate(StrEnum):
+    POSTED = "posted"
+    PENDING = "pending"
+    GIVEN_UP = "given up"
+
+
+@dataclass(frozen=True)
+class CommentNews:
+    """What became of a request's ticket comment, for the request's thread: posted (on which try),
+    pending (why, and when it is tried again, for how long), or given up (after how many tries, why)."""
+
+    ticket: str
+    fate: CommentFate
+    tries: int
+    reason: str = ""
+    retry_at: datetime | None = None
+    give_up_hours: float = 0
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,7 @@ class FinishedRequest(Protocol):
     @property
     def message_ts(self) -> str | None: ...
     @property
-    def outcome(self) -> dict[str, object]: ...
+    def reached(self) -> dict[str, list[str]]: ...
 
 
 class TicketService:
@@ -94,13 +110,13 @@ class TicketService:
         store: Store,
         desk: JiraDesk | None,
         *,
-        tell: Callable[[int, str], None] = lambda _request, _line: None,
+        tell: Callable[[int, CommentNews], None] = lambda _request, _news: None,
         name: Callable[[str], str] = str,
         permalink: Callable[[str, str], str | None] = lambda _channel, _ts: None,
         clock: Callable[[], datetime],
     ) -> None:
         """``desk`` is None when there is no JIRA_TOKEN here: tickets go unchecked and comments wait for
-        a process that has one. ``tell`` says a line in the thread of a request; ``name`` gives a
+        a process that has one. ``tell`` gives the thread of a request news of its comment; ``name`` gives a
         person's name for a Slack user id, ``permalink`` the link to a Slack message."""
         self.settings = settings
         self.store = store
@@ -136,14 +152,16 @@ class TicketService:
             return TicketCheck(key, unchecked=error.reason)
         return TicketCheck(ticket.key, ticket.summary, ticket.status, ticket.url)
 
-    def request_finished(self, view: FinishedRequest, detail: str) -> None:
-        """Comment on a request's ticket how it ended."""
+    def request_finished(self, view: FinishedRequest, note: str, result: RequestResult | None) -> None:
+        """Comment on a request's ticket how it ended; one that did not succeed says why."""
         if not view.ticket:
             return
+        failed = view.state is not RequestState.SUCCEEDED
+        detail = "\n".join(filter(None, [note, result_text(result) if result else ""])) if failed else ""
         link = self.permalink(view.channel, view.message_ts) if view.channel and view.message_ts else None
         body = jira_text.request_comment(
             request_id=view.id, kind=view.kind, environment=view.environment, state=view.state.value,
-            ranges=view.ranges, reached=dict(view.outcome.get("reached", {})), requester=view.requester,
+            ranges=view.ranges, reached=view.reached, requester=view.requester,
             approvers=view.approvers, detail=detail, name=self.name, link=link,
         )  # fmt: skip
         self.owe(view.ticket, f"request-{view.id}-{view.state.value}", body, request_id=view.id)
@@ -201,15 +219,16 @@ class TicketService:
             return
         self.store.settle_comment(comment.id, posted_at=at)
         JIRA_COMMENTS.labels("posted").inc()
-        self._tell(comment, f":memo: Commented on {comment.ticket}" + (f" (on try {tries})." if tries > 1 else "."))
+        self._tell(comment, CommentNews(comment.ticket, CommentFate.POSTED, tries))
 
     def _pending(self, comment: JiraComment, reason: str, tries: int, retry_at: datetime) -> None:
         self.store.settle_comment(comment.id, error=reason)
         JIRA_COMMENTS.labels("pending").inc()
         log.warning("the comment on %s is pending after try %d: %s", comment.ticket, tries, reason)
         if tries == 1:
-            self._tell(comment, f":hourglass: The comment on {comment.ticket} is pending: {reason}. I try again"
-                       f" from {retry_at:%H:%M:%S} UTC, for up to {self.settings.jira.give_up_hours:g} h.")  # fmt: skip
+            news = CommentNews(comment.ticket, CommentFate.PENDING, tries, reason, retry_at,
+                               self.settings.jira.give_up_hours)  # fmt: skip
+            self._tell(comment, news)
 
     def _give_up(self, comment: JiraComment, reason: str, tries: int, at: datetime) -> None:
         self.store.settle_comment(comment.id, error=reason, given_up_at=at)
@@ -219,14 +238,13 @@ class TicketService:
             actor="consdb-bot", action="jira gave up", request_id=comment.request_id, ticket=comment.ticket,
             summary=f"gave up commenting on {comment.ticket} after {tries} tries: {reason}",
         )  # fmt: skip
-        self._tell(comment, f":x: I gave up commenting on {comment.ticket} after {tries} tries: {reason}."
-                   f" `ticket {comment.ticket}` still shows what happened.")  # fmt: skip
+        self._tell(comment, CommentNews(comment.ticket, CommentFate.GIVEN_UP, tries, reason))
 
-    def _tell(self, comment: JiraComment, line: str) -> None:
+    def _tell(self, comment: JiraComment, news: CommentNews) -> None:
         if comment.request_id is None:
             return
         try:
-            self.tell(comment.request_id, line)
+            self.tell(comment.request_id, news)
         except Exception:
             log.exception("could not tell the thread of request #%s about Jira", comment.request_id)
 

@@ -1,44 +1,36 @@
-"""Builds the clients once per process and hands out the services, to the app and the terminal alike."""
+"""One bot process: the Slack client, the pools that keep acknowledgements fast, and the services."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
 import os
-import re
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.application import Application
+from bot.application.wiring import SurfaceParts, Wiring, state_store
 from bot.clients.jira import JiraDesk
-from bot.clients.kube import Cluster, LogExcerpt, RestartResult, hinfo_excerpt
-from bot.clients.pqserver import schema_check
-from bot.config import Environment, Settings, require
+from bot.config import Settings
 from bot.engine.service import Engine
-from bot.errors import ApproversUnknown, ConfigError, TryAgainLater
-from bot.metrics import API_ERRORS
-from bot.services.bookings import BookingService
-from bot.services.changes import APPROVE, ChangeService
+from bot.errors import ConfigError, TryAgainLater
 from bot.services.reports import ReportService
-from bot.services.scheduler import Scheduler
-from bot.services.tickets import TicketService
+from bot.services.tickets import CommentNews
+from bot.slack.directory import SlackDirectory
 from bot.slack.health import Health
-from bot.slack.notifier import SlackAnnouncer, SlackFailure, SlackNotifier, reason_of
+from bot.slack.notifier import SlackAnnouncer, SlackNotifier
 from bot.slack.replays import Replays
-from bot.store import Store, now
+from bot.store import now
 
 log = logging.getLogger(__name__)
-GROUP_CACHE_SECONDS = 300
 # How long stopped changes get to roll back and be recorded as interrupted.
 ABORT_SECONDS = 10
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]{8,}$")
 # Slow work waits at most this long for the HTTP requests under way to be answered (a burst of 100
 # takes about 50 ms), so that a steady stream of requests delays answers without stopping them.
 ANSWERS_YIELD_SECONDS = 0.25
@@ -105,18 +97,17 @@ class Acknowledging:
 
 
 class Context:
-    """The services of one bot process."""
+    """One bot process: its pools, its Slack client, and the services (:class:`Wiring`) the
+    application and the scheduled jobs use."""
 
     def __init__(self, settings: Settings, slack: SlackSettings, environ: Mapping[str, str] = os.environ) -> None:
         self.settings = settings
         self.slack_settings = slack
-        self.store = Store(
-            require(settings.state_url, purpose="the bot's state"), clock=now,
-            connect_timeout=settings.state_connect_timeout_seconds,
-        )  # fmt: skip
         self.engine = Engine(settings)
+        self.store = state_store(settings, clock=now)
         self.slack = _web_client(slack)
         self.notifier = SlackNotifier(self.slack, settings, self.store, clock=now)
+        self.directory = SlackDirectory(self.slack)
         # Answers share one GIL with the acknowledgements: two workers, starting work only once the
         # acknowledgements under way are sent, keep a burst of 100 commands acknowledged within 100 ms
         # (benchmarks/slack_ack.py); more workers slow every acknowledgement.
@@ -127,66 +118,36 @@ class Context:
         self.reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="consdb-bot-react")
         self.acknowledging = Acknowledging()
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
-        self.scheduler = Scheduler(self.store, poll_seconds=settings.scheduler.poll_seconds)
         announcer = SlackAnnouncer(self.slack)
-        self.tickets = TicketService(
-            settings, self.store, JiraDesk.from_environment(settings.jira, environ), tell=self.tell_thread,
-            name=self.person, permalink=self.notifier.permalink, clock=now,
+        parts = SurfaceParts(
+            notifier=self.notifier, launch=self._launch, tell=self.tell_thread,
+            group_members=self.directory.group_members, person=self.directory.person,
+            permalink=self.notifier.permalink, announcer=announcer,
         )  # fmt: skip
-        self.bookings = BookingService(
-            settings,
-            self.store,
-            self.scheduler,
-            announcer,
-            approvers=lambda env: self.changes.approvers_of(env, APPROVE),
-            tickets=self.tickets,
-            clock=now,
-        )
-        self.changes = ChangeService(
-            settings, self.engine, self.store, self.notifier, group_members=self.group_members,
-            launch=self._launch, restart=self.restart, verify=self.verify, watch=self.watch,
-            standing=self.bookings.standing, tickets=self.tickets, scheduler=self.scheduler, clock=now,
-        )  # fmt: skip
-        self.reports = ReportService(settings, self.engine, self.store, self.bookings, announcer, clock=now)
+        jira = JiraDesk.from_environment(settings.jira, environ)
+        self.services = Wiring(settings, self.engine, lambda: self.store, parts, jira=jira, clock=now,
+                               open_on_use=False)  # fmt: skip
+        self.application = Application(settings, self.engine, self.services, clock=now, wait_behind=None)
+        self.scheduler = self.services.scheduler
+        self.changes = self.services.changes
+        self.reports = ReportService(settings, self.engine, self.store, self.services.bookings, announcer, clock=now)
         self.health = Health(settings, self.store, self.scheduler)
         self.replays = Replays(self.store, clock=now)
         self._under_way: set[Future[Any]] = set()
-        self._groups: dict[str, tuple[float, set[str]]] = {}
-        self._groups_lock = threading.Lock()
-        self._people: dict[str, str] = {}
-
-    def restart(self, env: Environment, deployment: str, report: Callable[[str], None]) -> RestartResult:
-        return Cluster(env, self.settings.kubernetes).restart(deployment, on_progress=report)
-
-    def verify(self, env: Environment, expected: dict[str, dict[str, list[str]]]) -> str:
-        return schema_check(env, expected, timeout=self.settings.kubernetes.request_timeout_seconds)
-
-    def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
-        return Cluster(env, self.settings.kubernetes).excerpt(
-            env.hinfo[instrument], since_seconds=since_seconds, lines=5000
-        )
-
-    def logs(
-        self, env: Environment, instrument: str, *, since_seconds: int | None, lines: int, grep: str | None
-    ) -> LogExcerpt:
-        """A ``logs hinfo`` excerpt: handlers ask here rather than build a Kubernetes client themselves."""
-        return hinfo_excerpt(
-            env, self.settings.kubernetes, instrument, since_seconds=since_seconds, lines=lines, grep=grep
-        )
 
     def start(self) -> None:
         """Bring the state up to date, settle what a previous process left running, and take part in
         running the scheduled jobs."""
         self.scheduler.open()
-        self.bookings.register()
+        self.services.bookings.register()
         self.changes.register()
         self.reports.register(self.scheduler)
-        self.tickets.register(self.scheduler)
+        self.services.tickets.register(self.scheduler)
         self.notifier.register(self.scheduler)
         self.scheduler.lead()
         self.changes.recover_interrupted()
 
-    def _launch(self, run: Callable[[], None]) -> None:
+    def _launch(self, run: Callable[[], object]) -> None:
         """Start an approved change in the runs' pool, and keep track of it until it ends."""
         future = self._start(self.runs, run)
         self._under_way.add(future)
@@ -225,49 +186,11 @@ class Context:
         future.add_done_callback(_log_failure)
         return future
 
-    def tell_thread(self, request_id: int, line: str) -> None:
-        """A line in the thread of a request (news of its Jira comment)."""
+    def tell_thread(self, request_id: int, news: CommentNews) -> None:
+        """News of its Jira comment in the thread of a request."""
         request = self.store.request(request_id)
         if request is not None:
-            self.notifier.progress(self.changes.view(request), line)
-
-    def person(self, user: str) -> str:
-        """A Slack user's name, for readers who do not know Slack ids (Jira's); anyone else as named."""
-        if not SLACK_USER.match(user):
-            return user
-        if user not in self._people:
-            try:
-                found = self.slack.users_info(user=user)["user"]
-            except SlackApiError as error:
-                API_ERRORS.labels("slack").inc()
-                log.warning("could not look up Slack user %s: %s", user, error.response.get("error"))
-                return user
-            profile = found.get("profile") or {}
-            self._people[user] = profile.get("real_name") or found.get("real_name") or found.get("name") or user
-        return self._people[user]
-
-    def group_members(self, group: str) -> set[str]:
-        """Members of a Slack user group, cached for a few minutes.
-
-        When Slack does not list them, the last list seen stands in; with none, :class:`ApproversUnknown`
-        goes up, so that an approval is not counted as a stranger's but tried again (and its author told).
-        """
-        with self._groups_lock:
-            cached = self._groups.get(group)
-            if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
-                return cached[1]
-        try:
-            members = set(self.slack.usergroups_users_list(usergroup=group)["users"])
-        except SlackFailure as error:
-            API_ERRORS.labels("slack").inc()
-            reason = reason_of(error)
-            log.warning("could not list user group %s: %s", group, reason)
-            if cached:
-                return cached[1]
-            raise ApproversUnknown(f"Slack did not list the members of user group {group} ({reason})") from None
-        with self._groups_lock:
-            self._groups[group] = (time.monotonic(), members)
-        return members
+            self.notifier.progress(self.changes.view(request), news)
 
     def close(self) -> None:
         self.scheduler.close()

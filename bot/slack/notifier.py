@@ -34,16 +34,16 @@ from bot.config import Settings
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import API_ERRORS
 from bot.render import blocks
-from bot.render.text import result_text
 from bot.services.bookings import Announcement
 from bot.services.changes import RequestView, request_view
 from bot.services.reports import DailyReport, HealthAlert
+from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import OPEN_STATES, RequestState, SlackPost
 
 if TYPE_CHECKING:
-    from bot.services.changes import RequestResult
+    from bot.services.changes import RequestEvent, RequestResult
 
 log = logging.getLogger(__name__)
 RETRY_TASK = "slack-outbox"
@@ -123,8 +123,8 @@ class SlackNotifier:
             self.outbox.owe(request, "message", UPDATE, {})
             self.threads.owed(request)
 
-    def progress(self, request: RequestView, line: str) -> None:
-        self.threads.line(request, line)
+    def progress(self, request: RequestView, event: RequestEvent) -> None:
+        self.threads.line(request, blocks.event_line(event))
 
     def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:
         text = result_text(result) if result else note
@@ -498,7 +498,7 @@ class SlackAnnouncer:
     def alert(self, alert: HealthAlert) -> None:
         self._post(alert.channels, blocks.alert_message(alert))
 
-    def _post(self, channels: list[str], payload: dict[str, object]) -> None:
+    def _post(self, channels: list[str], payload: dict[str, Any]) -> None:
         for channel in channels:
             try:
                 self.client.chat_postMessage(channel=channel, **payload)

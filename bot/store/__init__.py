@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Table, create_engine, delete, event, func, select, text, update
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy import Connection, Select, Table, create_engine, delete, event, func, select, text, update
+from sqlalchemy.engine import URL, CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -195,7 +195,7 @@ class Store:
                 .where(ChangeRequest.id == request_id, ChangeRequest.state == expected)
                 .values(state=new, **values)
             )
-            return result.rowcount == 1
+            return _rowcount(result) == 1
 
     def set_verdict(self, request_id: int, user: str, verdict: str, *, present: bool, event_ts: str) -> None:
         """Record or withdraw one user's approve or reject, unless a later event already decided it."""
@@ -253,7 +253,7 @@ class Store:
                 .where(Booking.id == booking_id, Booking.cancelled_at.is_(None))
                 .values(cancelled_at=utc(at), cancelled_by=by)
             )
-            return result.rowcount == 1
+            return _rowcount(result) == 1
 
     def booking(self, booking_id: int) -> Booking | None:
         with self.session() as session:
@@ -296,7 +296,7 @@ class Store:
                 .where(model.id == row_id, model.attempts == attempts, done.is_(None), model.given_up_at.is_(None))
                 .values(attempts=attempts + 1, next_attempt_at=utc(next_attempt_at))
             )
-            return result.rowcount == 1
+            return _rowcount(result) == 1
 
     def seen(self, event_id: str) -> bool:
         """Whether an id was marked seen (by :meth:`first_sighting`)."""
@@ -449,7 +449,8 @@ class Store:
     def last_reached(self, environment: str, schema: str) -> list[str] | None:
         """Where the bot's last successful change of ``schema`` in ``environment`` left it (its
         revisions), or None when the bot has no record of changing it there."""
-        query = (
+        # Annotated: SQLAlchemy's overloads of select() do not infer one column of dict[str, Any].
+        query: Select[dict[str, Any]] = (
             select(AuditRecord.detail)
             .where(AuditRecord.environment == environment, AuditRecord.action == "succeeded")
             .order_by(AuditRecord.id.desc())
@@ -460,6 +461,14 @@ class Store:
                 if schema in reached:
                     return list(reached[schema])
         return None
+
+
+def _rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE changed. ``Session.execute`` is typed to return any ``Result`` (SQLAlchemy
+    issue 9185); for an UPDATE it is a ``CursorResult``, which has the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"an UPDATE gave a {type(result).__name__}, not a CursorResult")
+    return result.rowcount
 
 
 def _lock_environment(session: Session, environment: str) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text, true
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -37,7 +37,14 @@ OPEN_STATES = (RequestState.REQUESTED, RequestState.APPROVED, RequestState.RUNNI
 
 
 class ChangeRequest(Base):
-    """A change asked for in Slack, bound to exactly what will run once approved."""
+    """A change asked for in Slack, bound to exactly what will run once approved.
+
+    What it showed when asked for: ``ranges`` (per schema, from and to), ``warnings``, ``booking_flag``
+    (why it needs one more approval), the ticket as Jira showed it (``ticket_*``), ``trace`` and
+    ``forced`` (a stamp not checked against the model). What its run left: ``run_session`` (the name of
+    its database sessions, to end them after a crash), ``reached`` (per schema, the revisions recorded
+    after), ``added_columns`` (per schema and table) and ``note`` (why it failed or was interrupted).
+    """
 
     __tablename__ = "change_requests"
 
@@ -57,9 +64,21 @@ class ChangeRequest(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[dict[str, Any] | None]
     runner: Mapped[str | None] = mapped_column(String(128))
     heartbeat_at: Mapped[datetime | None]
+    ranges: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    warnings: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    booking_flag: Mapped[str | None] = mapped_column(Text)
+    ticket_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    ticket_status: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    ticket_url: Mapped[str] = mapped_column(Text, default="", server_default="")
+    ticket_unchecked: Mapped[str] = mapped_column(Text, default="", server_default="")
+    trace: Mapped[str | None] = mapped_column(String(64))
+    forced: Mapped[bool] = mapped_column(default=False, server_default=false())
+    run_session: Mapped[str | None] = mapped_column(String(64))
+    reached: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    added_columns: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         Index("ix_change_requests_message", "channel", "message_ts", unique=True),

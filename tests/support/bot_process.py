@@ -118,8 +118,10 @@ class BotProcess:
             [sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--config", str(self.config), *self.args],
             cwd=REPO, env=self.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
+        output = self.process.stdout
+        assert output is not None  # stdout=PIPE
         # Read all along: a bot whose log fills the pipe would stop at its next line.
-        self._reader = threading.Thread(target=lambda: self._lines.extend(self.process.stdout), daemon=True)
+        self._reader = threading.Thread(target=lambda: self._lines.extend(output), daemon=True)
         self._reader.start()
         self._wait_until_healthy()
         return self

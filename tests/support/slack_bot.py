@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -30,7 +30,7 @@ def slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def databases(new_database) -> dict[str, str]:
+def databases(new_database: Callable[[], str]) -> dict[str, str]:
     return {"BTS_DATABASE_URL": new_database(), "SUMMIT_DATABASE_URL": new_database()}
 
 

@@ -210,8 +210,7 @@ class FakeKube(LocalServer):
             ("replicasets", 1): self._replica_sets,
             ("pods", 1): self._pod_list,
             ("pods", 3): self._pod_log,
-            ("events", 1): lambda *_: (200, {"kind": "EventList", "apiVersion": "v1", "metadata": {},
-                                              "items": self._events()}),
+            ("events", 1): self._event_list,
         }.get(shape[:2])  # fmt: skip
         if handler is None:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
@@ -233,6 +232,9 @@ class FakeKube(LocalServer):
         items = [{"metadata": {"name": f"{d.name}-{d.revision}"}, "spec": {"replicas": d.replicas}}
                  for d in self.state.deployments.values()]  # fmt: skip
         return 200, {"kind": "ReplicaSetList", "apiVersion": "apps/v1", "metadata": {}, "items": items}
+
+    def _event_list(self, *_args: Any) -> tuple[int, Any]:
+        return 200, {"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": self._events()}
 
     def _pod_list(self, _method: str, _resource: list[str], query: dict[str, str], _body: bytes) -> tuple[int, Any]:
         wanted = dict(part.split("=", 1) for part in query.get("labelSelector", "").split(",") if part)

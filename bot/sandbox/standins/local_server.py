@@ -33,7 +33,8 @@ class LocalServer:
     def __init__(self, port: int = 0) -> None:
         """``port`` 0: a free one."""
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Polled every 50 ms for shutdown (the default 0.5 s held each test's teardown that long).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -55,4 +56,5 @@ def free_port() -> int:
     """A port nothing listens on now, on the loopback interface."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port

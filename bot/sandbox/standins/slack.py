@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlparse
 
 from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 
 BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "U0CONSDBOT"
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -88,7 +89,9 @@ class FakeSlack(LocalServer):
         with self._changed:
             return [call for call in self.state.refused if method is None or call.method == method]
 
-    def wait_for(self, predicate: Callable[[list[Call]], Any], *, timeout: float = 60, refused: bool = False) -> Any:
+    def wait_for(
+        self, predicate: Callable[[list[Call]], _T | None], *, timeout: float = 60, refused: bool = False
+    ) -> _T:
         """Block until ``predicate(calls)`` is truthy (checked whenever a call arrives); return it.
         ``refused``: the calls Slack refused, instead of those it took."""
         with self._changed:
@@ -196,4 +199,5 @@ def _permalink(args: dict[str, Any]) -> str:
 
 
 def _files(args: dict[str, Any]) -> list[dict[str, Any]]:
-    return json.loads(args.get("files", "[]"))
+    files: list[dict[str, Any]] = json.loads(args.get("files", "[]"))
+    return files

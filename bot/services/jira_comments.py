@@ -32,16 +32,6 @@ def request_comment(
     return "\n".join(lines)
 
 
-def terminal_comment(
-    *, kind: str, environment: str, ok: bool, reached: Mapping[str, Sequence[str]], actor: str, detail: str
-) -> str:
-    """A change made from an operator's terminal (approved there with --yes)."""
-    lines = [_headline(kind, environment, "succeeded" if ok else "failed", f"run by {actor} with --yes")]
-    lines += [f"* {schema}: now at {_revisions(revisions)}" for schema, revisions in reached.items()]
-    lines += _detail(detail)
-    return "\n".join(lines)
-
-
 def booking_comment(view: BookingView, event: BookingEvent, *, actor: str, name: Callable[[str], str]) -> str:
     """A test-stand booking made or cancelled for this ticket."""
     note = f": {view.note}" if view.note else ""

@@ -1,0 +1,154 @@
+"""What :meth:`bot.application.Application.run` returns: one typed result per kind of answer.
+
+Each surface renders these (``bot.render.terminal`` for the terminal, ``bot.render.slack`` for Slack);
+none of them holds text meant for one surface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.clients.kube import LogExcerpt
+from bot.engine.drift import SchemaDrift
+from bot.engine.generate import GeneratedRevision
+from bot.engine.service import HistoryEntry, SchemaPlan
+from bot.engine.status import SchemaStatus
+from bot.services.bookings import BookingView
+from bot.services.changes import Finished, RequestView
+from bot.services.ticket_overview import TicketOverview
+from bot.store.models import AuditRecord, RequestState
+
+
+class Surface(StrEnum):
+    SLACK = "slack"
+    TERMINAL = "terminal"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked, and where: in Slack a change is a request for approvers; in the terminal ``--yes``
+    approves it, and an operator may change anyone's booking."""
+
+    name: str
+    surface: Surface
+
+    @property
+    def at_terminal(self) -> bool:
+        return self.surface is Surface.TERMINAL
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    statuses: list[SchemaStatus]
+    verbose: bool
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    schema: str
+    entries: list[HistoryEntry]
+    verbose: bool
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    environment: str
+    plans: list[SchemaPlan]
+    show_sql: bool
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    environment: str
+    drifts: list[SchemaDrift]
+
+    @property
+    def drifted(self) -> bool:
+        """Whether any schema differs from its model, or could not be compared."""
+        return any(drift.differences or drift.detail for drift in self.drifts)
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    environment: str | None
+    records: list[AuditRecord]
+
+
+@dataclass(frozen=True)
+class LogsReport:
+    environment: str
+    instrument: str
+    excerpt: LogExcerpt
+
+
+@dataclass(frozen=True)
+class RequestOpened:
+    """A change asked in Slack: posted for approvers."""
+
+    view: RequestView
+
+
+@dataclass(frozen=True)
+class ApprovalNeeded:
+    """A change asked in the terminal without ``--yes``: nothing was done; this is what would be."""
+
+    kind: str
+    environment: str
+    would: str
+    plans: list[SchemaPlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NothingToDo:
+    environment: str
+
+
+@dataclass(frozen=True)
+class ChangeDone:
+    """A change approved with ``--yes`` in the terminal, and run: how it ended."""
+
+    finished: Finished
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.finished.view.state is RequestState.SUCCEEDED
+
+
+@dataclass(frozen=True)
+class BookingList:
+    environment: str | None
+    views: list[BookingView]
+    at: datetime
+
+
+class BookingChange(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    EXTENDED = "extended"
+
+
+@dataclass(frozen=True)
+class BookingChanged:
+    view: BookingView
+    change: BookingChange
+
+
+@dataclass(frozen=True)
+class Generated:
+    message: str
+    revisions: list[GeneratedRevision]
+
+
+@dataclass(frozen=True)
+class TicketReport:
+    overview: TicketOverview
+
+
+Result = (
+    StatusReport | HistoryReport | PlanReport | DriftReport | AuditTrail | LogsReport | RequestOpened
+    | ApprovalNeeded | NothingToDo | ChangeDone | BookingList | BookingChanged | Generated | TicketReport
+)  # fmt: skip

@@ -1,0 +1,225 @@
+"""The one dispatch: every command, from Slack or the terminal, is routed here to its service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from bot import grammar
+from bot.application.results import (
+    Actor,
+    ApprovalNeeded,
+    AuditTrail,
+    BookingChange,
+    BookingChanged,
+    BookingList,
+    ChangeDone,
+    DriftReport,
+    Generated,
+    HistoryReport,
+    LogsReport,
+    NothingToDo,
+    PlanReport,
+    RequestOpened,
+    Result,
+    StatusReport,
+    TicketReport,
+)
+from bot.clients.kube import hinfo_excerpt, pqserver_deployment
+from bot.config import Environment, Settings
+from bot.engine.service import Engine
+from bot.errors import UsageError
+from bot.services.bookings import BookingService
+from bot.services.changes import (
+    FORCED,
+    ChangeService,
+    Proposal,
+    RequestView,
+    check_prepare,
+    check_proposal,
+    check_restart,
+)
+from bot.services.ticket_overview import ticket_overview
+from bot.services.tickets import TicketService
+from bot.store import Store
+
+Change = grammar.Upgrade | grammar.Downgrade | grammar.Stamp | grammar.Restart | grammar.Prepare
+
+
+class Services(Protocol):
+    """The services a surface's wiring provides (each built when first asked for)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def tickets(self) -> TicketService: ...
+
+    @property
+    def bookings(self) -> BookingService: ...
+
+    @property
+    def changes(self) -> ChangeService: ...
+
+
+class Application:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        services: Services,
+        *,
+        clock: Callable[[], datetime],
+        wait_behind: Callable[[RequestView], object] | None,
+    ) -> None:
+        """``wait_behind`` waits a while behind an open request, saying so (the terminal's ``--wait``);
+        None where changes do not wait (Slack)."""
+        self.settings = settings
+        self.engine = engine
+        self.services = services
+        self.clock = clock
+        self.wait_behind = wait_behind
+
+    def run(self, command: grammar.Command, actor: Actor) -> Result:  # noqa: PLR0911, PLR0912 - one case each
+        """Do what ``command`` asks for ``actor``, and say what came of it. Refusals are raised as the
+        bot's errors (:class:`bot.errors.ConsdbBotError`), each with what to do instead."""
+        settings, engine = self.settings, self.engine
+        match command:
+            case grammar.Status():
+                environments, schemas = settings.environments_and_schemas(list(command.names))
+                return StatusReport(engine.status(environments, schemas), verbose=command.verbose)
+            case grammar.History():
+                schema = settings.schema_named(command.schema)
+                return HistoryReport(schema, engine.history(schema), verbose=command.verbose)
+            case grammar.Plan():
+                env = settings.environment(command.environment)
+                schemas = engine.schemas_at(env, command.schemas)
+                plans = engine.plan(env, schemas, to=command.to, options=command.options)
+                return PlanReport(env.key, plans, show_sql=command.sql)
+            case grammar.Drift():
+                env = settings.environment(command.environment)
+                return DriftReport(env.key, engine.drift(env, engine.schemas_at(env, command.schemas)))
+            case grammar.Audit():
+                key = settings.environment(command.environment).key if command.environment else None
+                return AuditTrail(key, self.services.store.audit_trail(environment=key, limit=command.limit))
+            case grammar.Logs():
+                env = settings.environment(command.environment)
+                excerpt = hinfo_excerpt(
+                    env, settings.kubernetes, command.instrument, since_seconds=command.since_seconds,
+                    lines=command.lines, grep=command.grep,
+                )  # fmt: skip
+                return LogsReport(env.key, command.instrument, excerpt)
+            case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp() | grammar.Restart() | grammar.Prepare():
+                return self._change(command, actor)
+            case grammar.Bookings():
+                key = settings.environment(command.environment).key if command.environment else None
+                return BookingList(key, self.services.bookings.coming(command.environment), at=self.clock())
+            case grammar.Book():
+                view = self.services.bookings.book(
+                    command.environment, command.when, command.seconds, actor.name, ticket=command.ticket,
+                    note=command.note,
+                )  # fmt: skip
+                return BookingChanged(view, BookingChange.BOOKED)
+            case grammar.Cancel():
+                view = self.services.bookings.cancel(command.booking, actor.name, operator=actor.at_terminal)
+                return BookingChanged(view, BookingChange.CANCELLED)
+            case grammar.Extend():
+                view = self.services.bookings.extend(
+                    command.booking, command.seconds, actor.name, operator=actor.at_terminal
+                )
+                return BookingChanged(view, BookingChange.EXTENDED)
+            case grammar.Generate():
+                # The running bot never changes the tree it runs: from Slack, revisions are written to a copy.
+                revisions = engine.generate(
+                    command.message, settings.select_schemas(list(command.schemas)), sdm_schemas=command.sdm_schemas,
+                    renames=command.renames, drop_and_add=command.drop_and_add, in_copy=not actor.at_terminal,
+                )  # fmt: skip
+                return Generated(command.message, revisions)
+            case grammar.Ticket():
+                services = self.services
+                return TicketReport(ticket_overview(settings, services.store, services.tickets, command.key))
+        raise UsageError(f"{type(command).__name__.lower()} is not answered here", usage="consdb-bot --help")
+
+    def _change(self, command: Change, actor: Actor) -> Result:
+        """In Slack, a request for approvers; in the terminal, run at once with ``--yes`` (the operator's
+        approval), else what it would do. Both go through the one ChangeService."""
+        changes = self.services.changes
+        if not actor.at_terminal:
+            return RequestOpened(self._propose(command, actor))
+        notes = self._notes(command, actor)
+        if not command.yes:
+            return self._would(command, actor, notes)
+        # Without a bot running, nothing else settles what a terminal that died left open.
+        changes.expire_due()
+        changes.recover_interrupted()
+        wait = isinstance(command, grammar.Upgrade | grammar.Downgrade | grammar.Stamp) and command.wait
+        if wait:
+            self._behind_open_request(self._environment(command))
+        if isinstance(command, grammar.Upgrade | grammar.Downgrade | grammar.Stamp):
+            env, plans = check_proposal(
+                self.settings, self.engine, self.services.store, Proposal.from_command(command, actor.name),
+                with_sql=False,
+            )  # fmt: skip
+            if not plans:
+                return NothingToDo(env.key)
+        view = self._propose(command, actor, approved_here=True)
+        try:
+            return ChangeDone(changes.approve_here(view.id, actor.name, wait=wait), notes)
+        except KeyboardInterrupt:  # Ctrl-C before the run: the request holds its environment no longer
+            changes.settle_here(view.id)
+            raise
+
+    def _behind_open_request(self, env: Environment) -> None:
+        """``--wait``: until the environment's open request (asked in Slack or another terminal) has ended."""
+        if self.wait_behind is None:
+            raise UsageError("--wait is for the terminal", usage="consdb-bot upgrade ENV [SCHEMA...] --wait --yes")
+        store = self.services.store
+        while (other := store.open_request(env.key)) is not None:
+            self.wait_behind(self.services.changes.view(other))
+
+    def _propose(self, command: Change, actor: Actor, *, approved_here: bool = False) -> RequestView:
+        changes = self.services.changes
+        if isinstance(command, grammar.Restart):
+            return changes.propose_restart(command.environment, actor.name, command.ticket)
+        if isinstance(command, grammar.Prepare):
+            return changes.propose_prepare(command.environment, command.schemas, actor.name, command.ticket)
+        return changes.propose(Proposal.from_command(command, actor.name), approved_here=approved_here)
+
+    def _would(self, command: Change, actor: Actor, notes: list[str]) -> Result:
+        """What a terminal change without ``--yes`` would do, checked as it would be; nothing is stored."""
+        store = self.services.store
+        if isinstance(command, grammar.Restart):
+            env = check_restart(self.settings, store, command.environment, command.ticket)
+            would = f"roll deployment {pqserver_deployment(env)} at {env.key}"
+            return ApprovalNeeded("restart", env.key, would, notes=notes)
+        if isinstance(command, grammar.Prepare):
+            env, _, missing = check_prepare(
+                self.settings, self.engine, store, command.environment, command.schemas, command.ticket
+            )
+            return ApprovalNeeded("prepare", env.key, f"create {missing.text()} at {env.key}", notes=notes)
+        proposal = Proposal.from_command(command, actor.name)
+        env, checked = check_proposal(self.settings, self.engine, store, proposal, with_sql=False)
+        schemas = [plan.schema for plan in checked]
+        if not schemas:
+            return NothingToDo(env.key)
+        plans = self.engine.plan(env, schemas, to=proposal.target, direction=proposal.kind, options=proposal.options)
+        return ApprovalNeeded(proposal.kind.value, env.key, f"{proposal.kind.value} {env.key}", plans, notes)
+
+    def _notes(self, command: Change, actor: Actor) -> list[str]:
+        """What Slack shows on a request and the terminal says beside: a ticket Jira could not check, a
+        test stand someone else holds (or nobody), a stamp not checked against the model."""
+        notes = []
+        checked = self.services.tickets.check(command.ticket)
+        if checked is not None and checked.unchecked:
+            notes.append(f"{checked.key} was not checked in Jira: {checked.unchecked}")
+        env = self._environment(command)
+        flag = self.services.bookings.standing(env, actor.name)
+        if flag:
+            notes.append(flag)
+        if isinstance(command, grammar.Stamp) and command.force:
+            notes.append(f"{FORCED}: the live schema is not checked against the model")
+        return notes
+
+    def _environment(self, command: Change) -> Environment:
+        return self.settings.environment(command.environment)

@@ -1,0 +1,113 @@
+"""The terminal's renderer of :mod:`bot.application` results: the answer's text (or its JSON value),
+notes for stderr, and the exit status (0 done, 1 failed or refused)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.application.results import (
+    ApprovalNeeded,
+    AuditTrail,
+    BookingChange,
+    BookingChanged,
+    BookingList,
+    ChangeDone,
+    DriftReport,
+    Generated,
+    HistoryReport,
+    LogsReport,
+    NothingToDo,
+    PlanReport,
+    RequestOpened,
+    Result,
+    StatusReport,
+    TicketReport,
+)
+from bot.errors import Refused
+from bot.render.text import (
+    audit_text,
+    booking_text,
+    bookings_text,
+    drift_text,
+    excerpt_text,
+    generated_text,
+    history_text,
+    plan_text,
+    status_text,
+    ticket_text,
+)
+from bot.services.results_text import result_text
+
+BOOKING_DONE = {
+    BookingChange.BOOKED: "booked (the bot announces it in Slack)",
+    BookingChange.CANCELLED: "cancelled",
+    BookingChange.EXTENDED: "extended",
+}
+
+
+@dataclass(frozen=True)
+class TerminalAnswer:
+    text: str
+    value: Any
+    """What ``--json`` writes."""
+    notes: list[str] = field(default_factory=list)
+    refused: Refused | None = None
+    """Why nothing was done, said after the answer (as an error, exit status 1)."""
+    failure: str | None = None
+    """Why a change failed before it had a result (the bot's error, with what to do), for stderr."""
+    exit_status: int = 0
+
+
+def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one case each
+    match result:
+        case StatusReport():
+            return TerminalAnswer(status_text(result.statuses, verbose=result.verbose), result.statuses)
+        case HistoryReport():
+            return TerminalAnswer(history_text(result.schema, result.entries, verbose=result.verbose), result.entries)
+        case PlanReport():
+            return TerminalAnswer(plan_text(result.plans, show_sql=result.show_sql), result.plans)
+        case DriftReport():
+            return TerminalAnswer(drift_text(result.drifts), result.drifts, exit_status=int(result.drifted))
+        case AuditTrail():
+            return TerminalAnswer(audit_text(result.records), result.records)
+        case LogsReport():
+            return TerminalAnswer(excerpt_text(result.excerpt), result.excerpt)
+        case NothingToDo():
+            text = f"nothing to do at {result.environment}: every schema asked for is already there"
+            return TerminalAnswer(text, {"environment": result.environment, "nothing_to_do": True})
+        case ApprovalNeeded():
+            return _approval_needed(result)
+        case ChangeDone():
+            finished = result.finished
+            if finished.result is None:  # refused or failed before it had a result: an error, said as one
+                said = finished.note or f"request #{finished.view.id} is {finished.view.state}"
+                value = {"request": finished.view.id, "state": finished.view.state, "error": said}
+                return TerminalAnswer("", value, notes=result.notes, failure=said, exit_status=1)
+            text = result_text(finished.result)
+            return TerminalAnswer(text, finished.result, notes=result.notes, exit_status=0 if result.ok else 1)
+        case RequestOpened():
+            return TerminalAnswer(f"request #{result.view.id} is posted for approval", result.view)
+        case BookingList():
+            return TerminalAnswer(bookings_text(result.views, at=result.at), result.views)
+        case BookingChanged():
+            return TerminalAnswer(booking_text(result.view, done=BOOKING_DONE[result.change]), result.view)
+        case Generated():
+            return TerminalAnswer(generated_text(result.revisions), result.revisions)
+        case TicketReport():
+            return TerminalAnswer(ticket_text(result.overview), result.overview)
+
+
+def _approval_needed(result: ApprovalNeeded) -> TerminalAnswer:
+    """Nothing was done: the plan (for a migration), and how to go on."""
+    nothing = {"restart": "nothing was restarted", "prepare": "nothing was created"}.get(
+        result.kind, "nothing was changed"
+    )
+    if result.plans:
+        refused = Refused(
+            f"{nothing}: changes from the terminal need --yes", hint="Read the plan above, then add --yes."
+        )
+    else:
+        refused = Refused(f"{nothing}: this would {result.would}", hint=f"Add --yes to {result.kind} it.")
+    text = plan_text(result.plans) if result.plans else ""
+    return TerminalAnswer(text, result.plans, notes=result.notes, refused=refused, exit_status=1)

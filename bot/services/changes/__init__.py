@@ -1,0 +1,72 @@
+"""Change requests: the approval policy and the state machine, from request to outcome.
+
+A request is bound, when asked for, to the environment, the schemas, the from and to revisions
+and a digest of the planned SQL; that, and only that, runs once approved. Every move of a request
+is a compare-and-set in the store, so a request runs once however often an approving reaction is
+delivered. The service tells the world through a :class:`ChangeNotifier`; it knows nothing of Slack.
+
+Its modules, each one concern: ``requests`` (what a request is, and how one is built), ``events``
+(news of a request, typed), ``policy`` (who may approve, and what a change must meet), ``machine``
+(reactions counted, decided, expired), ``runs`` (a run and the hinfo watch after it), ``recovery``
+(runs abandoned, settled by their database), ``proposals`` (asking), ``service``
+(:class:`ChangeService`, the one public service).
+"""
+
+from typing import TYPE_CHECKING
+
+from bot.services.changes.events import (
+    HinfoUnreadable,
+    HinfoVerdict,
+    MigrationStep,
+    PqserverChecked,
+    RequestEvent,
+    RestartNotDone,
+    RestartStep,
+)
+from bot.services.changes.policy import busy_refusal, check_prepare, check_proposal, check_restart
+from bot.services.changes.requests import (
+    APPROVE,
+    FORCED,
+    PREPARE,
+    REJECT,
+    RESTART,
+    ChangeNotifier,
+    Finished,
+    Proposal,
+    RequestTickets,
+    RequestView,
+    forced_detail,
+    request_view,
+)
+from bot.services.changes.service import ChangeService
+
+if TYPE_CHECKING:
+    from bot.services.changes.requests import RequestResult
+
+__all__ = [
+    "APPROVE",
+    "FORCED",
+    "PREPARE",
+    "REJECT",
+    "RESTART",
+    "ChangeNotifier",
+    "ChangeService",
+    "Finished",
+    "HinfoUnreadable",
+    "HinfoVerdict",
+    "MigrationStep",
+    "PqserverChecked",
+    "Proposal",
+    "RequestEvent",
+    "RequestResult",
+    "RequestTickets",
+    "RequestView",
+    "RestartNotDone",
+    "RestartStep",
+    "busy_refusal",
+    "check_prepare",
+    "check_proposal",
+    "check_restart",
+    "forced_detail",
+    "request_view",
+]

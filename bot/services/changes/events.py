@@ -1,0 +1,86 @@
+"""News of a request while it runs and after, as typed events: the service says what happened, and the
+renderers say it (``bot.render.blocks.event_line`` in Slack, ``bot.render.text.event_line`` in the
+terminal). Slack user ids an event carries are shown as mentions by the Slack renderer alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.clients.pqserver import SchemaCheck
+from bot.engine.service import Progress
+from bot.services.tickets import CommentNews
+
+if TYPE_CHECKING:
+    from bot.clients.kube import LogExcerpt
+
+COLUMN_COMPLAINT = "Unable to process column"
+"""What hinfo logs when a column of its model is not in the database."""
+
+
+@dataclass(frozen=True)
+class MigrationStep:
+    """One step of a migration, as the engine tells it (a revision applied, a schema done)."""
+
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class RestartStep:
+    """One step of a pqserver restart, as Kubernetes tells it (``[12 s] 1 of 2 replicas updated``)."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class PqserverChecked:
+    """After a restart: what pqserver lists of what the migration added."""
+
+    check: SchemaCheck
+
+
+@dataclass(frozen=True)
+class RestartNotDone:
+    """The restart reaction on a migration made no restart request, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class HinfoVerdict:
+    """A while after a test-stand migration: did hinfo write an exposure, and did it complain?"""
+
+    schema: str
+    minutes: float
+    """How long after the migration the log was read."""
+    committed: int
+    last_exposure: str | None
+    column_lines: int
+    """Lines saying ``Unable to process column``: hinfo's model has a column the database lacks."""
+    last_column_line: str
+    other_lines: int
+    """Other error or warning lines."""
+
+    @classmethod
+    def of(cls, schema: str, excerpt: LogExcerpt, minutes: float) -> HinfoVerdict:
+        columns = [line for line in excerpt.problems if COLUMN_COMPLAINT in line]
+        return cls(
+            schema=schema, minutes=minutes, committed=excerpt.committed, last_exposure=excerpt.last_exposure,
+            column_lines=len(columns), last_column_line=columns[-1] if columns else "",
+            other_lines=len(excerpt.problems) - len(columns),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HinfoUnreadable:
+    """The hinfo watch could not read an instrument's log."""
+
+    schema: str
+    reason: str
+
+
+RequestEvent = (
+    MigrationStep | RestartStep | PqserverChecked | RestartNotDone | HinfoVerdict | HinfoUnreadable | CommentNews
+)
+"""Everything a request's thread may hear; :class:`CommentNews` (its ticket's comment) comes from
+``bot.services.tickets``, which does not import changes."""

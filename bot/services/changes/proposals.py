@@ -1,0 +1,175 @@
+"""Asking for a change: checked against the policy, planned, built (one way, by :class:`Draft`), stored
+as the environment's one open change, and posted for approval. A refusal is audited and raised."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import Environment
+from bot.engine.service import SchemaPlan
+from bot.errors import ConsdbBotError, Refused
+from bot.logs import TRACE
+from bot.metrics import REQUESTS
+from bot.services.changes.events import RestartNotDone
+from bot.services.changes.machine import Deciding
+from bot.services.changes.policy import (
+    approval_policy,
+    busy_refusal,
+    check_prepare,
+    check_proposal,
+    check_restart,
+    plan_warnings,
+)
+from bot.services.changes.requests import (
+    APPROVE,
+    FORCED,
+    PREPARE,
+    RESTART,
+    Draft,
+    Proposal,
+    RequestView,
+    forced_detail,
+)
+from bot.store.models import ChangeRequest, RequestState
+
+
+class Proposing(Deciding):
+    def propose(self, proposal: Proposal, *, approved_here: bool = False) -> RequestView:
+        """Check, plan, store and post a migration (upgrade, downgrade or stamp). One ``approved_here`` at
+        once (the terminal's ``--yes``) is bound to its range and files, not to SQL no one reads between."""
+        with self._refusals_audited(proposal.requester, proposal.environment, proposal.kind.value,
+                                    dataclasses.asdict(proposal)):  # fmt: skip
+            env, plans = self._checked(proposal, with_sql=not approved_here)
+            request = self._drafted(
+                Draft(
+                    kind=proposal.kind.value, env=env, policy=env.approvals, requester=proposal.requester,
+                    ticket=proposal.ticket, ranges={plan.schema: plan.range_text for plan in plans},
+                    schemas=[plan.schema for plan in plans], target=proposal.target,
+                    binding={plan.schema: plan.binding for plan in plans}, options=proposal.options,
+                    warnings=plan_warnings(plans), forced=proposal.force,
+                )
+            )  # fmt: skip
+        return self._open(request, env)
+
+    def propose_restart(
+        self,
+        environment: str,
+        requester: str,
+        ticket: str | None = None,
+        *,
+        approved: tuple[str, str] | None = None,
+        expect: dict[str, dict[str, list[str]]] | None = None,
+    ) -> RequestView:
+        """Ask for a rollout restart of the environment's pqserver; ``approved`` is a first (user, event_ts),
+        ``expect`` the columns pqserver should list afterwards."""
+        with self._refusals_audited(requester, environment, RESTART, {"ticket": ticket}):
+            env = check_restart(self.settings, self.store, environment, ticket)
+            request = self._drafted(
+                Draft(
+                    kind=RESTART, env=env, policy=approval_policy(env, RESTART), requester=requester, ticket=ticket,
+                    ranges={"pqserver": f"rollout restart of deployment {env.pqserver}"}, target=env.pqserver,
+                    binding={"deployment": env.pqserver, "expect": expect or {}},
+                )
+            )  # fmt: skip
+        view = self._open(request, env)
+        if approved:
+            user, event_ts = approved
+            self._count(request, user, self.settings.slack.approve_reaction, APPROVE, added=True, event_ts=event_ts)
+        return view
+
+    def propose_prepare(
+        self, environment: str, schemas: Sequence[str], requester: str, ticket: str | None = None
+    ) -> RequestView:
+        """Ask to create what the environment's database lacks before these schemas' first revision."""
+        with self._refusals_audited(requester, environment, PREPARE, {"schemas": list(schemas), "ticket": ticket}):
+            env, selected, missing = check_prepare(self.settings, self.engine, self.store, environment, schemas, ticket)
+            request = self._drafted(
+                Draft(
+                    kind=PREPARE, env=env, policy=env.approvals, requester=requester, ticket=ticket,
+                    ranges={"database": f"create {missing.text()}"}, schemas=selected,
+                    binding={"create": dataclasses.asdict(missing)},
+                )
+            )  # fmt: skip
+        return self._open(request, env)
+
+    def _restart_after(self, migration: ChangeRequest, user: str, event_ts: str) -> None:
+        """The restart reaction on a migration that succeeded: a restart request, with that approval."""
+        if migration.kind == RESTART or migration.state != RequestState.SUCCEEDED:
+            return
+        env = self.settings.environment(migration.environment)
+        if user == migration.requester or user not in self.approvers_of(env, RESTART):
+            self.store.audit(
+                actor=user, action="ignored", environment=env.key, request_id=migration.id,
+                summary=f"added :{self.settings.slack.restart_reaction}: on #{migration.id}, which does not count"
+                f" ({'the requester' if user == migration.requester else 'not an approver'})",
+            )  # fmt: skip
+            return
+        try:
+            expect = dict(migration.added_columns or {})
+            self.propose_restart(
+                env.key, migration.requester, migration.ticket, approved=(user, event_ts), expect=expect
+            )
+        except ConsdbBotError as error:
+            self._tell(self.notifier.progress, self.view(migration), RestartNotDone(error.message))
+
+    @contextmanager
+    def _refusals_audited(
+        self, requester: str, environment: str, kind: str, detail: dict[str, object]
+    ) -> Iterator[None]:
+        try:
+            yield
+        except ConsdbBotError as error:
+            self.store.audit(
+                actor=requester, action="refused", environment=environment,
+                summary=f"{kind} refused: {error.message}", detail=detail,
+            )  # fmt: skip
+            raise
+
+    def _drafted(self, draft: Draft) -> ChangeRequest:
+        """The request a draft makes, with its ticket as Jira has it (an unknown one is refused here) and
+        one more approval when the requester does not hold the test stand."""
+        return draft.request(
+            at=self.clock(),
+            booking=self.standing(draft.env, draft.requester),
+            ticket=self.tickets.check(draft.ticket),
+            trace=TRACE.get(),
+        )
+
+    def _open(self, request: ChangeRequest, env: Environment) -> RequestView:
+        """Store and post a new request; the environment's one open change."""
+        try:
+            self.store.add_request(request)
+        except IntegrityError:
+            raise busy_refusal(self.store, env) from None
+        view = self.view(request)
+        try:
+            with self._posting:
+                where = self.notifier.posted(view)
+                if where is not None:
+                    self.store.set_message(request.id, *where)
+        except Exception as error:
+            # Nobody can approve a request that is not posted: close it, so the environment is free again.
+            note = error.message if isinstance(error, ConsdbBotError) else f"posting failed ({type(error).__name__})"
+            self.store.transition(request.id, RequestState.REQUESTED, RequestState.FAILED, note=note)
+            self.store.audit(actor=request.requester, action="failed", environment=env.key, request_id=request.id,
+                             summary=f"#{request.id} could not be posted: {note}")  # fmt: skip
+            raise
+        REQUESTS.labels(RequestState.REQUESTED.value).inc()
+        self.store.audit(
+            actor=request.requester, action="requested", environment=env.key, request_id=request.id,
+            summary=f"{request.kind} {', '.join(view.ranges)} requested" + (f" ({FORCED})" if view.forced else ""),
+            detail={"ranges": view.ranges} | forced_detail(view.forced),
+        )  # fmt: skip
+        return view if where is None else dataclasses.replace(view, channel=where[0], message_ts=where[1])
+
+    def _checked(self, proposal: Proposal, *, with_sql: bool) -> tuple[Environment, list[SchemaPlan]]:
+        env, plans = check_proposal(self.settings, self.engine, self.store, proposal, with_sql=with_sql)
+        if not plans:
+            raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
+        if not proposal.force:  # said before anyone is asked to approve; checked again when it runs
+            self.engine.refuse_unverified_stamps(env, plans)
+        return env, plans

@@ -1,0 +1,194 @@
+"""A request's run: claimed once (approved to running), carried out (a migration, a prepare or a
+pqserver restart) under a heartbeat, finished (recorded, audited, counted, told, commented on its
+ticket), and, after a test-stand upgrade, the hinfo watch that reads the log a while later."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.clients.pqserver import SchemaCheck, Seen
+from bot.engine.runner import run_name
+from bot.engine.service import ChangeResult, Direction
+from bot.errors import ConsdbBotError
+from bot.logs import traced
+from bot.metrics import REQUESTS
+from bot.services.changes.base import RUNNER
+from bot.services.changes.events import HinfoUnreadable, HinfoVerdict, MigrationStep, PqserverChecked, RestartStep
+from bot.services.changes.recovery import Recovering
+from bot.services.changes.requests import (
+    CHANGES_OF_SCHEMAS,
+    FORCED,
+    PREPARE,
+    RESTART,
+    Finished,
+    RequestView,
+    forced_detail,
+)
+from bot.store import UNREACHABLE, aware
+from bot.store.models import ChangeRequest, RequestState
+
+if TYPE_CHECKING:
+    from bot.services.changes.requests import RequestResult
+
+HEARTBEAT_SECONDS = 10
+HINFO_WATCH_TASK = "hinfo-watch"
+log = logging.getLogger(__name__)
+
+
+class Running(Recovering):
+    def run(self, request_id: int, *, wait: bool = False) -> Finished | None:
+        """Run an approved request, once: only the caller that moves it to running runs it. ``wait``:
+        queue behind whoever holds its schemas' locks (the terminal's ``--wait``), rather than fail.
+
+        Whatever happens, the request ends succeeded or failed, and its thread hears why: a request
+        left running would block its environment. The name of the run's database sessions is recorded
+        first, so that whoever settles the request after a crash can find them and end them.
+        """
+        approved = self.store.request(request_id)
+        if approved is None or approved.state != RequestState.APPROVED:
+            return None
+        session = run_name(f"{request_id}-{secrets.token_hex(4)}") if approved.kind in CHANGES_OF_SCHEMAS else None
+        if not self.store.transition(
+            request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock(),
+            run_session=session,
+        ):  # fmt: skip
+            return None
+        self._active.add(request_id)
+        self._started[request_id] = time.monotonic()
+        alive = threading.Event()
+        threading.Thread(target=self._heartbeat, args=(request_id, alive), daemon=True).start()
+        request = self.store.request(request_id)
+        assert request is not None
+        with traced(request.trace):
+            return self._carry_out(request, alive, wait=wait)
+
+    def _carry_out(self, request: ChangeRequest, alive: threading.Event, *, wait: bool) -> Finished | None:
+        """The run itself, under the trace of the Slack request that asked for it. A run that did not
+        succeed while the bot was stopping was stopped by it: it is settled from what its database
+        records. How it ended is kept while the state database is down; if the bot stops first, the
+        next start settles it from the database. None when it is not recorded (yet) how it ended."""
+        try:
+            log.info("request #%s runs: %s at %s", request.id, request.kind, request.environment)
+            view = self.view(request)
+            self._tell(self.notifier.updated, view)
+            result = self._execute(request, view, wait=wait)
+        except ConsdbBotError as error:
+            result, note = None, str(error)
+        except Exception as error:
+            log.exception("request #%s failed in the bot", request.id)
+            result, note = None, f"the bot failed ({type(error).__name__}); see its log"
+        else:
+            note = ""
+        try:
+            if (result is None or not result.ok) and self.engine.stopping.is_set():
+                self._active.discard(request.id)
+                return self._interrupt(request, RequestState.RUNNING)
+            if result is None:
+                return self._finish(request, RequestState.FAILED, None, note=note)
+            return self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
+        except UNREACHABLE:
+            log.error("request #%s: how it ended could not be recorded before the bot stopped (the state database"
+                      " cannot be reached); the next start settles it from the database", request.id)  # fmt: skip
+            return None
+        finally:
+            alive.set()
+            self._active.discard(request.id)
+
+    def _execute(self, request: ChangeRequest, view: RequestView, *, wait: bool) -> RequestResult:
+        env = self.settings.environment(request.environment)
+        if request.kind == RESTART:
+            restarted = self.deployments.restart(
+                env, request.target or "", lambda line: self._tell(self.notifier.progress, view, RestartStep(line))
+            )
+            if restarted.ok:
+                try:
+                    check = self.deployments.verify(env, request.binding.get("expect", {}))
+                except Exception as error:  # a check that fails must not turn a good restart into a failure
+                    log.exception("the pqserver check failed")
+                    check = SchemaCheck(env.key, Seen.FAILED, detail=type(error).__name__)
+                self._tell(self.notifier.progress, view, PqserverChecked(check))
+            return restarted
+        if request.kind == PREPARE:
+            return self.engine.prepare(env, request.schemas)
+        return self.engine.change(
+            env,
+            request.schemas,
+            direction=Direction(request.kind),
+            to=request.target,
+            options=request.options,
+            actor=f"{request.requester} (request #{request.id})",
+            on_progress=lambda event: self._tell(self.notifier.progress, view, MigrationStep(event)),
+            expected=request.binding,
+            force=view.forced,
+            session=request.run_session,
+            wait=wait,
+        )
+
+    def _heartbeat(self, request_id: int, done: threading.Event) -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            try:
+                self.store.beat(request_id)
+            except UNREACHABLE:  # the run goes on; its outcome is kept until the state database is back
+                log.warning("request #%s: its heartbeat could not be recorded (the state database cannot be"
+                            " reached)", request_id)  # fmt: skip
+
+    def _finish(
+        self, request: ChangeRequest, state: RequestState, result: RequestResult | None, *, note: str
+    ) -> Finished | None:
+        outcomes = result.outcomes if isinstance(result, ChangeResult) else []
+        reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
+        added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
+        forced = bool(request.forced)
+        view = self._record(
+            request, RequestState.RUNNING, state, {"reached": reached, "added_columns": added, "note": note},
+            summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
+            + (f": {note}" if note else ""),
+            detail={"reached": reached, "ticket": request.ticket, **forced_detail(forced)},
+        )  # fmt: skip
+        if view is None:
+            return None
+        self._count_change(request, state)
+        REQUESTS.labels(state.value).inc()
+        self._tell(self.notifier.updated, view)
+        self._tell(self.notifier.finished, view, result, note=note)
+        self._tell(self.tickets.request_finished, view, note, result)
+        if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
+            self._watch_hinfo_after(view, request.schemas)
+        return Finished(view, result, note)
+
+    def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
+        """At a test stand, read hinfo's log a while after the migration, and say what it shows: a job in
+        the state database, so that a bot stopped or restarted meanwhile still does. Not for a request shown
+        only in a terminal: it has no thread to say it in (``logs hinfo`` reads the same)."""
+        env = self.settings.environment(view.environment)
+        watched = [schema for schema in schemas if schema in env.hinfo]
+        if not (env.test_stand and watched and env.hinfo_watch_minutes > 0 and view.channel):
+            return
+        due = self.clock() + timedelta(minutes=env.hinfo_watch_minutes)
+        # However late: the log is read from the migration on, and the verdict says how long after it.
+        self.scheduler.at(f"hinfo-watch-{view.id}", due, HINFO_WATCH_TASK, view.id, watched, grace_seconds=None)
+
+    def watch_hinfo(self, request_id: int, schemas: list[str]) -> None:
+        """The scheduled watch: each instrument's hinfo log since the migration, as a verdict in its thread."""
+        request = self.store.request(request_id)
+        if request is None:
+            log.warning("no hinfo watch for request #%s: the request is gone", request_id)
+            return
+        view = self.view(request)
+        env = self.settings.environment(view.environment)
+        since = (self.clock() - aware(request.finished_at or request.created_at)).total_seconds()
+        minutes = max(env.hinfo_watch_minutes, round(since / 60))
+        for schema in schemas:
+            try:
+                excerpt = self.deployments.watch(env, schema, int(since) + 1)
+            except Exception as error:
+                reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
+                log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
+                self._tell(self.notifier.progress, view, HinfoUnreadable(schema, reason))
+                continue
+            self._tell(self.notifier.progress, view, HinfoVerdict.of(schema, excerpt, minutes))

@@ -1,0 +1,92 @@
+"""The documentation stays true: the configuration reference is what the code says, the README keeps
+its two commands, and every link between the pages reaches a page and a heading that exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.config_reference import COMMAND, reference
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+PAGES = [README, *sorted((REPO / "docs").glob("*.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def prose(page: Path) -> list[str]:
+    """The page's lines outside fenced code blocks."""
+    lines, fenced = [], False
+    for line in page.read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            lines.append(line)
+    return lines
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub makes of the page's headings."""
+    seen: dict[str, int] = {}
+    for line in prose(page):
+        if match := re.match(r"#{1,6} (.*)", line):
+            slug = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            if count:
+                seen[f"{slug}-{count}"] = 1
+    return set(seen)
+
+
+def test_the_configuration_reference_is_what_the_models_say():
+    committed = (REPO / "docs" / "configuration.md").read_text()
+    assert committed == reference(), f"docs/configuration.md is out of date with bot/config.py: run `{COMMAND}`"
+
+
+def test_every_key_of_the_example_configuration_is_in_the_reference():
+
+    example = yaml.safe_load((REPO / "deploy" / "consdb-bot.example.yaml").read_text())
+    text = (REPO / "docs" / "configuration.md").read_text()
+    sections = {"": example, **{key: value for key, value in example.items() if isinstance(value, dict)}}
+    sections.pop("environments")
+    for environment in example["environments"].values():
+        sections["environments.NAME"] = {**sections.get("environments.NAME", {}), **environment}
+    for section, keys in sections.items():
+        for key in keys:
+            assert f"| `{key}` |" in text, f"{section}.{key} is not in docs/configuration.md"
+
+
+def test_the_readme_keeps_its_two_commands_for_a_fresh_machine():
+    text = README.read_text()
+    assert (
+        "python3 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements.lock \\\n"
+        "  && .venv/bin/pip install --no-deps -e . && .venv/bin/consdb-bot sandbox\n"
+    ) in text
+    assert "```sh\nbash .ci/run\n```" in text
+    assert (REPO / ".ci" / "run").is_file()
+
+
+def test_the_readme_is_a_front_page_that_leads_to_each_page_of_docs():
+    links = {target.split("#")[0] for line in prose(README) for target in LINK.findall(line)}
+    for page in PAGES[1:]:
+        assert f"docs/{page.name}" in links, f"the README does not link to docs/{page.name}"
+    lines = len(README.read_text().splitlines())
+    assert lines <= 200, f"the README has {lines} lines; move detail into docs/ and link to it"
+
+
+def test_every_link_between_the_pages_reaches_a_page_and_a_heading_that_exist():
+    broken = []
+    for page in PAGES:
+        for line in prose(page):
+            for target in LINK.findall(line):
+                if re.match(r"[a-z]+:", target):
+                    continue  # another site
+                path, _, anchor = target.partition("#")
+                reached = (page.parent / path).resolve() if path else page
+                if not reached.exists():
+                    broken.append(f"{page.relative_to(REPO)}: {target} (no such file)")
+                elif anchor and reached.suffix == ".md" and anchor not in anchors(reached):
+                    broken.append(f"{page.relative_to(REPO)}: {target} (no such heading)")
+    assert not broken, "broken links:\n" + "\n".join(broken)
