@@ -370,6 +370,17 @@ def publication_tables(link: ReplicaLink) -> list[Table]:
     return [Table(schema, name) for schema, name in rows]
 
 
+def publisher_tables(link: ReplicaLink, schemas: Iterable[str]) -> list[Table]:
+    """The tables in these schemas at the publisher (``pg_tables``), sorted: what the publication
+    should cover."""
+    with _session(link, link.publisher, link.publisher_place, "read the tables") as db:
+        rows = db.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s) ORDER BY 1, 2",
+            (sorted(set(schemas)),),
+        ).fetchall()
+    return [Table(schema, name) for schema, name in rows]
+
+
 def add_to_publication(link: ReplicaLink, tables: Iterable[Table]) -> list[Table]:
     """``ALTER PUBLICATION ... ADD TABLE`` for those of ``tables`` it does not publish yet, in one
     statement (all or none); returns them. A FOR ALL TABLES publication already has them all."""

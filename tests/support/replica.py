@@ -110,7 +110,7 @@ class ReplicaPair:
     def usdf(self) -> psycopg.Connection:
         return psycopg.connect(self.servers.usdf.url(self.usdf_database), autocommit=True)
 
-    def on_both(self, statement: sql.Composable, params: tuple[Any, ...] = ()) -> None:
+    def on_both(self, statement: sql.Composed, params: tuple[Any, ...] = ()) -> None:
         """Run DDL at both ends: logical replication carries rows, not schema changes."""
         for connect in (self.summit, self.usdf):
             with connect() as connection:
@@ -121,12 +121,12 @@ class ReplicaPair:
         self.on_both(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         self.on_both(sql.SQL("CREATE TABLE {} (id bigint PRIMARY KEY, note text)").format(sql.Identifier(schema, name)))
 
-    def at_usdf(self, query: sql.Composable | str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def at_usdf(self, query: sql.Composed | str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self.usdf() as connection:
             return connection.execute(query, params).fetchall()
 
     def wait_at_usdf(
-        self, query: sql.Composable | str, expected: list[tuple[Any, ...]], *, seconds: float = WAIT_SECONDS
+        self, query: sql.Composed | str, expected: list[tuple[Any, ...]], *, seconds: float = WAIT_SECONDS
     ) -> None:
         """Poll ``query`` at usdf until it returns ``expected``."""
         wait_for(
