@@ -93,7 +93,7 @@ def _replica_lines(replica: ReplicaStatus) -> str:
 def _subscription_state(replica: ReplicaStatus) -> str:
     if replica.enabled:
         return "enabled, worker running" if replica.worker_running else "enabled, worker not running"
-    since = f"{replica.disabled_since:%Y-%m-%d %H:%M:%S}" if replica.disabled_since else "unknown"
+    since = f"{replica.disabled_since:%Y-%m-%d %H:%M:%S %Z}" if replica.disabled_since else "unknown"
     return f"disabled (since {since})"
 
 
@@ -122,7 +122,7 @@ def _size(count: int) -> str:
 def _apply_errors(replica: ReplicaStatus) -> str:
     if replica.apply_errors is None:
         return "not counted (PostgreSQL 15 counts them)"
-    since = f" since {replica.errors_since:%Y-%m-%d %H:%M:%S}" if replica.errors_since else ""
+    since = f" since {replica.errors_since:%Y-%m-%d %H:%M:%S %Z}" if replica.errors_since else ""
     if not replica.apply_errors:
         return f"none{since}"
     return f"{replica.apply_errors}{since}; the last one's message is in {replica.environment}'s server log"

@@ -29,7 +29,7 @@ from bot.engine.replication import (
 from bot.engine.service import Engine
 from bot.engine.status import SchemaStatus, State, database_url
 from bot.errors import ConsdbBotError, Refused
-from bot.store import Store
+from bot.store import Store, aware
 
 SUBSCRIPTION_DISABLED = "subscription-disabled"
 SUBSCRIPTION_ENABLED = "subscription-enabled"
@@ -252,7 +252,7 @@ def _problems(subscription: Subscription) -> list[str]:
 def _disabled_since(store: Store, env: Environment) -> datetime | None:
     """When the bot disabled the subscription, if the bot's last act on it was that."""
     record = store.last_audit(environment=env.key, actions=[SUBSCRIPTION_DISABLED, SUBSCRIPTION_ENABLED])
-    return record.at if record is not None and record.action == SUBSCRIPTION_DISABLED else None
+    return aware(record.at) if record is not None and record.action == SUBSCRIPTION_DISABLED else None
 
 
 def _revisions(
