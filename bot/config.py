@@ -93,7 +93,7 @@ class Kubernetes(_Model):
 class Replica(_Model):
     """An environment that is a logical replica of another: it subscribes to that one's publication.
 
-    Only loaded and checked for now; the names reach SQL later, hence the strict pattern."""
+    `status` and `replica tables` read it; the names reach SQL (quoted), hence the strict pattern too."""
 
     of: str
     """The environment this one replicates."""
@@ -150,7 +150,8 @@ class Environment(_Model):
     requires_tested_on: list[str] = []
     """One environment or a list: a target must first have succeeded at the first of them that keeps the schema."""
     replica: Replica | None = None
-    """A logical replica of another environment: loaded and checked, not yet acted on."""
+    """A logical replica of another environment: `status` shows its subscription, lag, apply errors and whether its
+    revisions agree with `of`'s; `replica tables` checks the publication. Changes do not act on it yet."""
     migration_options: dict[str, str] = {}
     """`K: V` handed to every migration there as Alembic `-x` options (`view_readers: usdf,oods`). Each value holds
     only letters, digits and `_ . , : / @ + -` (checked at load); each key is an option the tree reads, with plain

@@ -103,6 +103,13 @@ class Logs:
 
 
 @dataclass(frozen=True)
+class ReplicaTables:
+    """The publication's tables against the publisher's ConsDB tables, for one replica environment or all."""
+
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
 class Serve:
     socket_mode: bool = False
     port: int = 8080
@@ -208,8 +215,8 @@ class Extend:
 
 
 Command = (
-    Status | History | Plan | Drift | Audit | Logs | Upgrade | Downgrade | Stamp | Prepare | Restart | Serve
-    | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
+    Status | History | Plan | Drift | Audit | Logs | ReplicaTables | Upgrade | Downgrade | Stamp | Prepare | Restart
+    | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
 )  # fmt: skip
 
 
@@ -228,6 +235,7 @@ _EXAMPLES = {
     "plan": ["plan bts", "plan summit latiss --sql", "plan bts latiss --to +1"],
     "drift": ["drift bts", "drift summit latiss"],
     "audit": ["audit", "audit summit --limit 50"],
+    "replica": ["replica tables", "replica tables usdf-prod"],
     "serve": ["serve --socket-mode", "serve --port 8080"],
     "sandbox": ["sandbox", "sandbox --port 8001"],
     "restart": ["restart pqserver bts --yes", "restart pqserver summit --ticket OSW-123 --yes"],
@@ -522,6 +530,10 @@ def _read_only_commands(command: Callable[..., _Parser]) -> None:
     sub.add_argument("--lines", type=_at_most(MAX_LOG_LINES), default=200, metavar="N", help="default 200")
     sub.add_argument("--grep", type=_text("the pattern", MAX_TEXT), metavar="TEXT", help="only lines containing TEXT")
 
+    sub = command("replica", "the publication's tables against the Summit's ConsDB tables")
+    sub.add_argument("what", choices=["tables"], metavar="tables")
+    sub.add_argument("environment", nargs="?", type=_ENV, metavar="ENV", help="a replica (default: every one)")
+
     sub = command("ticket", "where a ticket's change stands in each environment: requests, outcomes, bookings")
     sub.add_argument("key", type=_ticket, metavar="TICKET")
 
@@ -688,6 +700,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "drift": lambda v: Drift(v["environment"], tuple(v["schemas"])),
     "audit": lambda v: Audit(v["environment"], v["limit"]),
     "logs": lambda v: Logs(v["instrument"], v["environment"], v["since"], v["lines"], v["grep"]),
+    "replica": lambda v: ReplicaTables(v["environment"]),
     "serve": lambda v: Serve(v["socket_mode"], v["port"], v["stop_seconds"]),
     "sandbox": lambda v: Sandbox(v["port"], v["folder"]),
     "restart": lambda v: Restart(v["environment"], v["ticket"], v["yes"]),

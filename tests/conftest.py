@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from sqlalchemy.engine import make_url
 
 from bot.config import load_settings
 from bot.engine.tree import BUNDLED_INI
+from bot.errors import ConfigError
 from bot.terminal import cli
+from tests.support import replica as replicas
 
 # The running bot, its stand-ins and its configuration, for every test that drives it through Slack.
 pytest_plugins = ["tests.support.slack_bot"]
@@ -94,6 +97,25 @@ def new_database(server_url: str) -> Iterator[Callable[[], str]]:
     with psycopg.connect(server_url, autocommit=True) as connection:
         for name in made:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def replica_servers() -> Iterator[replicas.ReplicaServers]:
+    """Two private PostgreSQL servers for the session: a summit with ``wal_level=logical``, and usdf."""
+    with ExitStack() as stack:
+        try:
+            servers = stack.enter_context(replicas.replica_servers())
+        except ConfigError as error:
+            pytest.fail(f"The replica tests start two PostgreSQL servers of their own: {error}", pytrace=False)
+        yield servers
+
+
+@pytest.fixture
+def replica(replica_servers: replicas.ReplicaServers) -> Iterator[replicas.ReplicaPair]:
+    """A fresh summit database publishing ``usdfpub`` (``cdb_latiss.exposure``) and a fresh usdf
+    database subscribed to it as ``usdf_exposurelog``, caught up; their URLs carry the test password."""
+    with replicas.replica_pair(replica_servers, password=PASSWORD) as pair:
+        yield pair
 
 
 @dataclass

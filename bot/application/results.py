@@ -17,6 +17,7 @@ from bot.engine.service import HistoryEntry, SchemaPlan
 from bot.engine.status import SchemaStatus
 from bot.services.bookings import BookingView
 from bot.services.changes import Finished, RequestView
+from bot.services.replicas import PublicationTables, ReplicaStatus
 from bot.services.ticket_overview import TicketOverview
 from bot.store.models import AuditRecord, RequestState
 
@@ -43,6 +44,8 @@ class Actor:
 class StatusReport:
     statuses: list[SchemaStatus]
     verbose: bool
+    replicas: list[ReplicaStatus] = field(default_factory=list)
+    """Each replica environment shown whose database is configured here."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,16 @@ class DriftReport:
     def drifted(self) -> bool:
         """Whether any schema differs from its model, or could not be compared."""
         return any(drift.differences or drift.detail for drift in self.drifts)
+
+
+@dataclass(frozen=True)
+class ReplicaTablesReport:
+    tables: list[PublicationTables]
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether a publication leaves out a ConsDB table, or could not be compared."""
+        return any(check.missing or check.detail for check in self.tables)
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,7 @@ class TicketReport:
 
 
 Result = (
-    StatusReport | HistoryReport | PlanReport | DriftReport | AuditTrail | LogsReport | RequestOpened
-    | ApprovalNeeded | NothingToDo | ChangeDone | BookingList | BookingChanged | Generated | TicketReport
+    StatusReport | HistoryReport | PlanReport | DriftReport | ReplicaTablesReport | AuditTrail | LogsReport
+    | RequestOpened | ApprovalNeeded | NothingToDo | ChangeDone | BookingList | BookingChanged | Generated
+    | TicketReport
 )  # fmt: skip

@@ -21,6 +21,7 @@ from bot.application.results import (
     LogsReport,
     NothingToDo,
     PlanReport,
+    ReplicaTablesReport,
     RequestOpened,
     Result,
     StatusReport,
@@ -40,6 +41,7 @@ from bot.services.changes import (
     check_proposal,
     check_restart,
 )
+from bot.services.replicas import replica_environments, replica_statuses, replica_tables
 from bot.services.ticket_overview import ticket_overview
 from bot.services.tickets import TicketService
 from bot.store import Store
@@ -88,7 +90,12 @@ class Application:
         match command:
             case grammar.Status():
                 environments, schemas = settings.environments_and_schemas(list(command.names))
-                return StatusReport(engine.status(environments, schemas), verbose=command.verbose)
+                statuses = engine.status(environments, schemas)
+                # The bot's state (when it disabled a subscription) is opened only when a replica is shown.
+                shown = replica_environments(environments)
+                services = self.services
+                replicas = replica_statuses(settings, engine, services.store, statuses, shown, schemas) if shown else []
+                return StatusReport(statuses, verbose=command.verbose, replicas=replicas)
             case grammar.History():
                 schema = settings.schema_named(command.schema)
                 return HistoryReport(schema, engine.history(schema), verbose=command.verbose)
@@ -100,6 +107,8 @@ class Application:
             case grammar.Drift():
                 env = settings.environment(command.environment)
                 return DriftReport(env.key, engine.drift(env, engine.schemas_at(env, command.schemas)))
+            case grammar.ReplicaTables():
+                return ReplicaTablesReport(replica_tables(settings, engine, command.environment))
             case grammar.Audit():
                 key = settings.environment(command.environment).key if command.environment else None
                 return AuditTrail(key, self.services.store.audit_trail(environment=key, limit=command.limit))

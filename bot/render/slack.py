@@ -24,6 +24,7 @@ from bot.application.results import (
     LogsReport,
     NothingToDo,
     PlanReport,
+    ReplicaTablesReport,
     RequestOpened,
     Result,
     StatusReport,
@@ -38,6 +39,8 @@ from bot.render.text import (
     generated_text,
     history_text,
     plan_text,
+    replica_tables_text,
+    replicas_text,
     status_text,
     ticket_text,
 )
@@ -74,12 +77,7 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
     """``channel`` is where the command was typed."""
     match result:
         case StatusReport():
-            if result.verbose:
-                return _text("ConsDB status", status_text(result.statuses, verbose=True))
-            matrix = blocks.status_matrix(result.statuses)
-            if blocks.too_long(matrix):
-                return _text("ConsDB status", matrix)
-            return SlackAnswer(message=blocks.message("ConsDB status", blocks.status_blocks(result.statuses)))
+            return _status(result)
         case HistoryReport():
             history = history_text(result.schema, result.entries, verbose=result.verbose)
             return _text(f"History of {result.schema}", history)
@@ -87,6 +85,8 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
             return _text(f"Plan for {result.environment}", plan_text(result.plans, show_sql=result.show_sql))
         case DriftReport():
             return _text(f"Drift at {result.environment}", drift_text(result.drifts))
+        case ReplicaTablesReport():
+            return _text("Replica tables", replica_tables_text(result.tables))
         case AuditTrail():
             return _text("Audit trail", audit_text(result.records))
         case LogsReport():
@@ -107,6 +107,21 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
             return _text(f"Ticket {result.overview.ticket.key}", ticket_text(result.overview))
         case ApprovalNeeded() | NothingToDo() | ChangeDone():
             raise ValueError(f"{type(result).__name__} is the terminal's answer: Slack asks approvers instead")
+
+
+def _status(result: StatusReport) -> SlackAnswer:
+    """The matrix (or the verbose text), then each replica's lines; as a file when too long."""
+    replicas = replicas_text(result.replicas)
+    if result.verbose:
+        text = status_text(result.statuses, verbose=True)
+        return _text("ConsDB status", f"{text}\n\n{replicas}" if replicas else text)
+    matrix = blocks.status_matrix(result.statuses)
+    if blocks.too_long(matrix) or blocks.too_long(replicas):
+        return _text("ConsDB status", f"{matrix}\n\n{replicas}" if replicas else matrix)
+    shown = blocks.status_blocks(result.statuses)
+    if replicas:
+        shown += blocks.preformatted(replicas, title="Replicas")
+    return SlackAnswer(message=blocks.message("ConsDB status", shown))
 
 
 def _text(title: str, text: str) -> SlackAnswer:

@@ -19,6 +19,7 @@ from bot.application.results import (
     LogsReport,
     NothingToDo,
     PlanReport,
+    ReplicaTablesReport,
     RequestOpened,
     Result,
     StatusReport,
@@ -34,6 +35,8 @@ from bot.render.text import (
     generated_text,
     history_text,
     plan_text,
+    replica_tables_text,
+    replicas_text,
     status_text,
     ticket_text,
 )
@@ -62,13 +65,20 @@ class TerminalAnswer:
 def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one case each
     match result:
         case StatusReport():
-            return TerminalAnswer(status_text(result.statuses, verbose=result.verbose), result.statuses)
+            text = status_text(result.statuses, verbose=result.verbose)
+            if not result.replicas:
+                return TerminalAnswer(text, result.statuses)
+            value = {"schemas": result.statuses, "replicas": result.replicas}
+            return TerminalAnswer(f"{text}\n\n{replicas_text(result.replicas)}", value)
         case HistoryReport():
             return TerminalAnswer(history_text(result.schema, result.entries, verbose=result.verbose), result.entries)
         case PlanReport():
             return TerminalAnswer(plan_text(result.plans, show_sql=result.show_sql), result.plans)
         case DriftReport():
             return TerminalAnswer(drift_text(result.drifts), result.drifts, exit_status=int(result.drifted))
+        case ReplicaTablesReport():
+            text = replica_tables_text(result.tables)
+            return TerminalAnswer(text, result.tables, exit_status=int(result.incomplete))
         case AuditTrail():
             return TerminalAnswer(audit_text(result.records), result.records)
         case LogsReport():

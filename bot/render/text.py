@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.clients.pqserver import SchemaCheck, Seen
+from bot.engine.replication import MARKER
 from bot.engine.service import HistoryEntry, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from bot.engine.drift import SchemaDrift
     from bot.engine.generate import GeneratedRevision
     from bot.services.bookings import BookingView
+    from bot.services.replicas import PublicationTables, ReplicaStatus
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
 
@@ -65,6 +67,113 @@ def status_text(statuses: Sequence[SchemaStatus], *, verbose: bool = False) -> s
         ]
         text += "\n\n" + "\n".join(details) if details else ""
     return text
+
+
+def replicas_text(replicas: Sequence[ReplicaStatus]) -> str:
+    """A few lines per replica environment: its subscription, lag, apply errors and revisions."""
+    return "\n\n".join(_replica_lines(replica) for replica in replicas)
+
+
+def _replica_lines(replica: ReplicaStatus) -> str:
+    lines = [
+        f"replica {replica.environment}: subscription {replica.subscription}"
+        f" to {replica.of}'s publication {replica.publication}"
+    ]
+    if replica.detail:
+        lines.append(f"  not read: {replica.detail}")
+    else:
+        lines.append(f"  subscription: {_subscription_state(replica)}")
+        lines.append(f"  lag: {_lag(replica)}")
+        lines.append(f"  apply errors: {_apply_errors(replica)}")
+    lines += [f"  problem: {problem}" for problem in replica.problems]
+    lines += _revision_lines(replica)
+    return "\n".join(lines)
+
+
+def _subscription_state(replica: ReplicaStatus) -> str:
+    if replica.enabled:
+        return "enabled, worker running" if replica.worker_running else "enabled, worker not running"
+    since = f"{replica.disabled_since:%Y-%m-%d %H:%M:%S %Z}" if replica.disabled_since else "unknown"
+    return f"disabled (since {since})"
+
+
+def _lag(replica: ReplicaStatus) -> str:
+    if replica.publisher_detail:
+        return f"unknown: {replica.publisher_detail}"
+    if replica.lag_bytes is None:
+        return "unknown: no replication slot"
+    said = f"{_size(replica.lag_bytes)} not yet confirmed by the replica"
+    if replica.replay_lag_seconds is not None:
+        said += f", replay {replica.replay_lag_seconds:.1f} s"
+    if replica.retained_bytes is not None:
+        said += f"; {replica.of} keeps {_size(replica.retained_bytes)} of WAL for it"
+    return said
+
+
+def _size(count: int) -> str:
+    size, unit = float(count), "B"
+    for bigger in ("kB", "MB", "GB", "TB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, bigger
+    return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
+
+
+def _apply_errors(replica: ReplicaStatus) -> str:
+    if replica.apply_errors is None:
+        return "not counted (PostgreSQL 15 counts them)"
+    since = f" since {replica.errors_since:%Y-%m-%d %H:%M:%S %Z}" if replica.errors_since else ""
+    if not replica.apply_errors:
+        return f"none{since}"
+    return f"{replica.apply_errors}{since}; the last one's message is in {replica.environment}'s server log"
+
+
+def _revision_lines(replica: ReplicaStatus) -> list[str]:
+    """One line when both sides agree; else a line per schema that differs or was not compared."""
+    if not replica.revisions:
+        return [f"  revisions: no schema kept at both {replica.of} and {replica.environment} was shown"]
+    lines = []
+    for revision in replica.revisions:
+        if revision.agree is None:
+            lines.append(f"  revisions of {revision.schema}: not compared ({revision.detail})")
+        elif not revision.agree:
+            lines.append(
+                f"  revisions of {revision.schema} differ: {replica.of} {_at(revision.publisher)},"
+                f" {replica.environment} {_at(revision.replica)}"
+            )
+    if replica.agreeing and not lines:
+        return [f"  revisions: {replica.of} and {replica.environment} agree on every schema ({len(replica.revisions)})"]
+    return lines
+
+
+def _at(revisions: Sequence[str]) -> str:
+    return ", ".join(revision[:12] for revision in revisions) or "none"
+
+
+def replica_tables_text(checks: Sequence[PublicationTables]) -> str:
+    """Per replica, each table of the publisher's ConsDB schemas: published or missing (a warning)."""
+    blocks = []
+    for check in checks:
+        head = f"{check.environment}: publication {check.publication} at {check.of}"
+        if check.detail:
+            blocks.append(f"{head}: not compared ({check.detail})")
+            continue
+        rows = [[str(table), "published" if table in check.published else "MISSING"] for table in check.consdb]
+        rows += [[str(table), "published (not ConsDB's)"] for table in check.others]
+        if check.marker:
+            rows.append([str(MARKER), "published (the bot's marker)"])
+        lines = [f"{head}, against the tables of {', '.join(check.schemas) or 'no cdb_* schema'}"]
+        lines.append(table(["TABLE", "PUBLICATION"], rows) if rows else "no tables")
+        if check.missing:
+            lines.append(
+                f"warning: {len(check.missing)} ConsDB table(s) missing from {check.publication}:"
+                f" {', '.join(map(str, check.missing))}. Rows written to them never reach {check.environment};"
+                " add them to the publication, and the runbook's rebuild truncate list must follow it."
+            )
+        else:
+            lines.append(f"every ConsDB table at {check.of} is published")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def history_text(schema: str, entries: Sequence[HistoryEntry], *, verbose: bool = False) -> str:

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -44,9 +45,13 @@ def binaries() -> Path:
 
 
 class PrivatePostgres:
-    """Start with ``with PrivatePostgres() as server:``; ``server.url(database)`` reaches it."""
+    """Start with ``with PrivatePostgres() as server:``; ``server.url(database)`` reaches it.
 
-    def __init__(self) -> None:
+    ``settings`` are passed to the server as ``-c NAME=VALUE``: ``wal_level=logical`` makes it a
+    publisher a logical replica can subscribe to."""
+
+    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
+        self.settings = dict(settings or {})
         self.folder = Path(tempfile.mkdtemp(prefix="consdb-sandbox-postgres-"))
         self.folder.chmod(0o755)  # for the unprivileged user to reach its data
         self.data = self.folder / "data"
@@ -70,7 +75,8 @@ class PrivatePostgres:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [str(bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-c", "fsync=off",
-                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.data}"],
+                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.data}",
+                 *(option for name, value in self.settings.items() for option in ("-c", f"{name}={value}"))],
                 stdout=subprocess.DEVNULL, stderr=log, **self._user,
             )  # fmt: skip
         self._wait_until_ready()

@@ -1,6 +1,7 @@
-"""``consdb-bot sandbox``: a private PostgreSQL with bts and summit databases at older revisions, the
-Slack, Kubernetes, Jira and pqserver stand-ins, the bot itself (``consdb-bot serve``, HTTP mode, SQLite
-state), and a page on localhost that acts as a Slack channel. Ctrl-C (or SIGTERM) stops them all.
+"""``consdb-bot sandbox``: a private PostgreSQL with bts and summit databases at older revisions, a second
+one with usdf-prod, a logical replica subscribing to the summit's publication, the Slack, Kubernetes,
+Jira and pqserver stand-ins, the bot itself (``consdb-bot serve``, HTTP mode, SQLite state), and a page
+on localhost that acts as a Slack channel. Ctrl-C (or SIGTERM) stops them all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TextIO
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from bot.config import load_settings
 from bot.engine.service import Direction, Engine
@@ -37,7 +42,10 @@ PEOPLE = [
     Person("U0GRACE001", "Grace", "approver"),
 ]
 OLDER = {"latiss": "8ebb60eda79d", "lsstcam": "dbd7607b3634"}
-"""Where bts and summit start: each schema's first revision, one behind the tree's head."""
+"""Where bts, summit and usdf-prod start: each schema's first revision, one behind the tree's head."""
+SUMMIT_SETTINGS = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
+"""The summit's server publishes: a logical replica subscribes to it."""
+PUBLICATION, SUBSCRIPTION = "usdfpub", "usdf_exposurelog"
 READY_SECONDS = 90
 HINFO_LINE = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs={day} seq_num={seq}".format
 
@@ -55,8 +63,10 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
         with ExitStack() as stack:
             out.write("starting PostgreSQL, the stand-ins and the bot...\n")
             out.flush()
-            postgres = stack.enter_context(PrivatePostgres())
+            postgres = stack.enter_context(PrivatePostgres(SUMMIT_SETTINGS))
             urls = {name: postgres.create_database(name) for name in ("bts", "summit")}
+            usdf = stack.enter_context(PrivatePostgres())
+            urls["usdf-prod"] = usdf.create_database("usdf_prod")
             slack = stack.enter_context(FakeSlack())
             slack.state.people.update({person.id: person.name for person in PEOPLE})
             kube = stack.enter_context(_cluster())
@@ -68,11 +78,13 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
             config = _configuration(folder, pqserver.url)
             environ = {
                 **os.environ, "BTS_DATABASE_URL": urls["bts"], "SUMMIT_DATABASE_URL": urls["summit"],
+                "USDF_PROD_DATABASE_URL": urls["usdf-prod"],
                 "KUBECONFIG": str(kube.kubeconfig(folder / "kubeconfig", ["base", "summit"])),
                 "JIRA_URL": jira.url, "JIRA_TOKEN": JIRA_TOKEN, "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": secrets.token_hex(16), "SLACK_API_URL": slack.url,
             }  # fmt: skip
             _older_revisions(config, environ)
+            _replicate(postgres, urls["summit"], urls["usdf-prod"])
             bot_port = free_port()
             bot = stack.enter_context(_bot(config, environ, bot_port, folder / "bot.log"))
             _wait_until(lambda: _answers(f"http://127.0.0.1:{bot_port}/healthz"), bot, folder / "bot.log")
@@ -98,7 +110,7 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
 def _configuration(folder: Path, pqserver_url: str) -> Path:
     ada, grace = PEOPLE[1].id, PEOPLE[2].id
     config = folder / "consdb-bot.yaml"
-    config.write_text(f"""# Written by consdb-bot sandbox: a test stand and a summit, on this machine alone.
+    config.write_text(f"""# Written by consdb-bot sandbox: a test stand, a summit and its replica, on this machine.
 state_url: sqlite:///{folder / "state.sqlite3"}
 schemas: [latiss, lsstcam]
 slack: {{announce_channel: {CHANNELS[0].id}}}
@@ -133,6 +145,15 @@ environments:
     approvals: {{required: 2, approvers: [{ada}, {grace}]}}
     requires_ticket: true
     requires_tested_on: bts
+  usdf-prod:
+    description: USDF production (logical replica of the Summit)
+    timezone: America/Los_Angeles
+    database_url: ${{USDF_PROD_DATABASE_URL}}
+    channel: {CHANNELS[0].id}
+    approvals: {{required: 2, approvers: [{ada}, {grace}]}}
+    requires_ticket: true
+    requires_tested_on: summit
+    replica: {{of: summit, subscription: {SUBSCRIPTION}, publication: {PUBLICATION}}}
 """)
     return config
 
@@ -148,15 +169,43 @@ def _cluster() -> FakeKube:
 
 
 def _older_revisions(config: Path, environ: dict[str, str]) -> None:
-    """bts and summit one revision behind, as real environments wait for a change."""
+    """bts, summit and usdf-prod one revision behind, as real environments wait for a change."""
     settings = load_settings(config, environ=environ)
     engine = Engine(settings)
-    for environment in ("bts", "summit"):
+    for environment in ("bts", "summit", "usdf-prod"):
         env = settings.environment(environment)
         for schema, revision in OLDER.items():
             result = engine.change(env, [schema], direction=Direction.UPGRADE, to=revision, actor="consdb-bot sandbox")
             if not result.ok:
                 raise ConfigError(f"the sandbox could not prepare {environment}", hint=change_text(result))
+
+
+def _replicate(summit_server: PrivatePostgres, summit: str, usdf_prod: str) -> None:
+    """The summit publishes its ConsDB tables; usdf-prod, migrated alike, subscribes and replicates them."""
+    connection = f"host=127.0.0.1 port={summit_server.port} user=postgres dbname={make_url(summit).database}"
+    with psycopg.connect(libpq(summit), autocommit=True) as db:
+        tables = [
+            sql.Identifier(schema, name)
+            for schema, name in db.execute(
+                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname LIKE 'cdb\\_%' ORDER BY 1, 2"
+            )
+        ]
+        db.execute(
+            sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
+                sql.Identifier(PUBLICATION), sql.SQL(", ").join(tables)
+            )
+        )
+    with psycopg.connect(libpq(usdf_prod), autocommit=True) as db:
+        db.execute(
+            sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}").format(
+                sql.Identifier(SUBSCRIPTION), sql.Literal(connection), sql.Identifier(PUBLICATION)
+            )
+        )
+
+
+def libpq(url: str) -> str:
+    """A SQLAlchemy URL as libpq reads it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @contextmanager
