@@ -93,7 +93,7 @@ class Kubernetes(_Model):
 class Replica(_Model):
     """An environment that is a logical replica of another: it subscribes to that one's publication.
 
-    Only loaded and checked for now; the names reach SQL later, hence the strict pattern."""
+    `rollout` pauses, migrates and resumes it; its names reach SQL, hence the strict pattern."""
 
     of: str
     """The environment this one replicates."""
@@ -101,6 +101,8 @@ class Replica(_Model):
     """The subscription, a plain PostgreSQL name."""
     publication: str
     """The publication on `of`, a plain PostgreSQL name."""
+    verify_seconds: float = Field(default=60, gt=0)
+    """After a rollout resumes the subscription: seconds within which a marker row written at `of` must arrive here."""
 
     @field_validator("subscription", "publication")
     @classmethod
@@ -150,7 +152,7 @@ class Environment(_Model):
     requires_tested_on: list[str] = []
     """One environment or a list: a target must first have succeeded at the first of them that keeps the schema."""
     replica: Replica | None = None
-    """A logical replica of another environment: loaded and checked, not yet acted on."""
+    """A logical replica of another environment: `rollout` migrates it with the one it replicates."""
     migration_options: dict[str, str] = {}
     """`K: V` handed to every migration there as Alembic `-x` options (`view_readers: usdf,oods`). Each value holds
     only letters, digits and `_ . , : / @ + -` (checked at load); each key is an option the tree reads, with plain
