@@ -77,7 +77,8 @@ def insert(replica: ReplicaPair, ids: range, *, seeing: bool) -> None:
         for id_ in ids:
             if seeing:
                 summit.execute(
-                    "INSERT INTO cdb_latiss.exposure (id, note, seeing) VALUES (%s, %s, %s)", (id_, f"row {id_}", id_ / 10)
+                    "INSERT INTO cdb_latiss.exposure (id, note, seeing) VALUES (%s, %s, %s)",
+                    (id_, f"row {id_}", id_ / 10),
                 )
             else:
                 summit.execute("INSERT INTO cdb_latiss.exposure (id, note) VALUES (%s, %s)", (id_, f"row {id_}"))
@@ -136,7 +137,9 @@ def test_rollout_pauses_migrates_both_publishes_resumes_and_loses_nothing(consdb
         (SUBSCRIPTION,),
     )
     assert published == [(1,)]
-    errors = replica.at_usdf("SELECT apply_error_count FROM pg_stat_subscription_stats WHERE subname = %s", (SUBSCRIPTION,))
+    errors = replica.at_usdf(
+        "SELECT apply_error_count FROM pg_stat_subscription_stats WHERE subname = %s", (SUBSCRIPTION,)
+    )
     assert errors == [(0,)]
 
 
@@ -173,7 +176,9 @@ def test_a_replica_migration_that_fails_keeps_the_subscription_disabled_and_says
     assert recorded_step(rollout_config)[1] == "replica-failed"
 
 
-def test_a_rollout_is_refused_while_the_subscription_is_disabled_or_the_sides_differ(consdb_bot, rollout_config, replica):
+def test_a_rollout_is_refused_while_the_subscription_is_disabled_or_the_sides_differ(
+    consdb_bot, rollout_config, replica
+):
     with replica.usdf() as usdf:
         usdf.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(sql.Identifier(SUBSCRIPTION)))
     refused = rollout(consdb_bot, rollout_config)
