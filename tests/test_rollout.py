@@ -4,15 +4,19 @@ Summit wrote before, during and after the pause at USDF, with the new column, on
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from bot.store import Store
+from bot.store.models import ChangeRequest, RequestState
 from tests.conftest import EXTERNAL_TREE, TREES, Result
 from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
 
@@ -191,3 +195,27 @@ def test_a_rollout_is_refused_while_the_subscription_is_disabled_or_the_sides_di
     assert apart.code == 1
     assert "the Summit and its replica are not at the same revisions" in apart.err
     assert versions(replica.summit) == [FIRST]
+
+
+def test_a_rollout_whose_bot_died_mid_step_is_settled_saying_what_remains(consdb_bot, rollout_config, replica):
+    """Killed after pausing: the next command settles it (not resumed: a half-done step is not guessed) and
+    says the step it finished, what remains, and where the Summit stands; the paused subscription refuses
+    a new rollout until someone settles it."""
+    store = Store(f"sqlite:///{rollout_config.parent / 'state.sqlite3'}", clock=lambda: datetime.now(UTC))
+    store.upgrade()
+    at = datetime.now(UTC)
+    store.add_request(
+        ChangeRequest(
+            kind="rollout", environment="summit", schemas=["latiss"], target=None, binding={}, options={},
+            ticket="OSW-123", requester="ada", required_approvals=2, state=RequestState.RUNNING, created_at=at,
+            expires_at=at + timedelta(hours=1), runner=f"{socket.gethostname()}:{2**22 + 1}", step="paused",
+        )
+    )  # fmt: skip
+    with replica.usdf() as usdf:
+        usdf.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(sql.Identifier(SUBSCRIPTION)))
+    again = rollout(consdb_bot, rollout_config)
+    assert again.code == 1
+    assert "usdf-prod: subscription usdf_exposurelog is disabled" in again.err
+    audit = consdb_bot("audit", "--config", str(rollout_config)).out
+    assert "the rollout stopped after 'subscription disabled'; not done: Summit migrated, publication updated" in audit
+    assert f"at summit latiss now records {FIRST}" in audit
