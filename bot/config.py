@@ -93,7 +93,8 @@ class Kubernetes(_Model):
 class Replica(_Model):
     """An environment that is a logical replica of another: it subscribes to that one's publication.
 
-    `status` and `replica tables` read it; the names reach SQL (quoted), hence the strict pattern too."""
+    `status` and `replica tables` read it, `rollout` pauses, migrates and resumes it; its names reach SQL
+    (quoted), hence the strict pattern too."""
 
     of: str
     """The environment this one replicates."""
@@ -101,6 +102,8 @@ class Replica(_Model):
     """The subscription, a plain PostgreSQL name."""
     publication: str
     """The publication on `of`, a plain PostgreSQL name."""
+    verify_seconds: float = Field(default=60, gt=0)
+    """After a rollout resumes the subscription: seconds within which a marker row written at `of` must arrive here."""
 
     @field_validator("subscription", "publication")
     @classmethod
@@ -151,7 +154,7 @@ class Environment(_Model):
     """One environment or a list: a target must first have succeeded at the first of them that keeps the schema."""
     replica: Replica | None = None
     """A logical replica of another environment: `status` shows its subscription, lag, apply errors and whether its
-    revisions agree with `of`'s; `replica tables` checks the publication. Changes do not act on it yet."""
+    revisions agree with `of`'s; `replica tables` checks the publication; `rollout` migrates it with `of`."""
     migration_options: dict[str, str] = {}
     """`K: V` handed to every migration there as Alembic `-x` options (`view_readers: usdf,oods`). Each value holds
     only letters, digits and `_ . , : / @ + -` (checked at load); each key is an option the tree reads, with plain

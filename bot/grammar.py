@@ -158,6 +158,16 @@ class Prepare:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """The Summit and its replicas as one request (the Summit: the environment replicas name in ``replica.of``)."""
+
+    schemas: tuple[str, ...]
+    ticket: str
+    to: str | None = None
+    yes: bool = False
+
+
+@dataclass(frozen=True)
 class Book:
     environment: str
     when: When
@@ -216,7 +226,7 @@ class Extend:
 
 Command = (
     Status | History | Plan | Drift | Audit | Logs | ReplicaTables | Upgrade | Downgrade | Stamp | Prepare | Restart
-    | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
+    | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
 )  # fmt: skip
 
 
@@ -248,6 +258,7 @@ _EXAMPLES = {
         "stamp bts latiss 05689cf3f8f0 --force --yes",
     ],
     "prepare": ["prepare bts --yes", "prepare usdf-dev efd_latiss --ticket OSW-123 --yes"],
+    "rollout": ["rollout latiss --ticket OSW-123 --yes", "rollout latiss lsstcam --to head --ticket OSW-123 --yes"],
     "book": ["book bts today 14:00 2h OSW-123 schema test", "book tts now 90m", "book bts mon 09:30 1h30m"],
     "bookings": ["bookings", "bookings bts"],
     "ticket": ["ticket OSW-123"],
@@ -551,6 +562,12 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
     sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
     sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
 
+    sub = command("rollout", "the Summit and its replicas as one request: pause, migrate both, publish, resume, verify")
+    sub.add_argument("schemas", nargs="+", type=_SCHEMA, metavar="SCHEMA")
+    sub.add_argument("--to", type=_revision, metavar="REV", help="target revision (default: head)")
+    sub.add_argument("--ticket", type=_ticket, metavar="TICKET", required=True)
+    sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
+
     upgrade, alias = ("migrate", "upgrade") if slack else ("upgrade", "migrate")
     for name, summary, aliases in (
         (upgrade, "upgrade, one transaction per schema", [alias]),
@@ -714,6 +731,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
         v["environment"], v["schema"], v["revision"], v["ticket"], v["yes"], v["wait"], v["force"]
     ),
     "prepare": lambda v: Prepare(v["environment"], tuple(v["schemas"]), v["ticket"], v["yes"]),
+    "rollout": lambda v: Rollout(tuple(v["schemas"]), v["ticket"], v["to"], v["yes"]),
     "book": _book,
     "bookings": lambda v: Bookings(v["environment"]),
     "cancel": lambda v: Cancel(v["booking"]),

@@ -29,8 +29,9 @@ from bot.application.results import (
 )
 from bot.clients.kube import hinfo_excerpt, pqserver_deployment
 from bot.config import Environment, Settings
-from bot.engine.service import Engine
-from bot.errors import UsageError
+from bot.engine.rollout import summit_of
+from bot.engine.service import Direction, Engine
+from bot.errors import Refused, UsageError
 from bot.services.bookings import BookingService
 from bot.services.changes import (
     FORCED,
@@ -40,13 +41,14 @@ from bot.services.changes import (
     check_prepare,
     check_proposal,
     check_restart,
+    check_rollout,
 )
 from bot.services.replicas import replica_environments, replica_statuses, replica_tables
 from bot.services.ticket_overview import ticket_overview
 from bot.services.tickets import TicketService
 from bot.store import Store
 
-Change = grammar.Upgrade | grammar.Downgrade | grammar.Stamp | grammar.Restart | grammar.Prepare
+Change = grammar.Upgrade | grammar.Downgrade | grammar.Stamp | grammar.Restart | grammar.Prepare | grammar.Rollout
 
 
 class Services(Protocol):
@@ -119,7 +121,10 @@ class Application:
                     lines=command.lines, grep=command.grep,
                 )  # fmt: skip
                 return LogsReport(env.key, command.instrument, excerpt)
-            case grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp() | grammar.Restart() | grammar.Prepare():
+            case (
+                grammar.Upgrade() | grammar.Downgrade() | grammar.Stamp() | grammar.Restart() | grammar.Prepare()
+                | grammar.Rollout()
+            ):  # fmt: skip
                 return self._change(command, actor)
             case grammar.Bookings():
                 key = settings.environment(command.environment).key if command.environment else None
@@ -193,6 +198,8 @@ class Application:
             return changes.propose_restart(command.environment, actor.name, command.ticket)
         if isinstance(command, grammar.Prepare):
             return changes.propose_prepare(command.environment, command.schemas, actor.name, command.ticket)
+        if isinstance(command, grammar.Rollout):
+            return changes.propose_rollout(self._rollout(command, actor))
         return changes.propose(Proposal.from_command(command, actor.name), approved_here=approved_here)
 
     def _would(self, command: Change, actor: Actor, notes: list[str]) -> Result:
@@ -207,6 +214,10 @@ class Application:
                 self.settings, self.engine, store, command.environment, command.schemas, command.ticket
             )
             return ApprovalNeeded("prepare", env.key, f"create {missing.text()} at {env.key}", notes=notes)
+        if isinstance(command, grammar.Rollout):
+            rollout = check_rollout(self.settings, self.engine, store, self._rollout(command, actor))
+            sides = ", ".join([rollout.summit.key, *rollout.replicas])
+            return ApprovalNeeded("rollout", rollout.summit.key, f"roll out at {sides}", rollout.plans, notes)
         proposal = Proposal.from_command(command, actor.name)
         env, checked = check_proposal(self.settings, self.engine, store, proposal, with_sql=False)
         schemas = [plan.schema for plan in checked]
@@ -231,4 +242,20 @@ class Application:
         return notes
 
     def _environment(self, command: Change) -> Environment:
+        if isinstance(command, grammar.Rollout):
+            return self._summit()
         return self.settings.environment(command.environment)
+
+    def _summit(self) -> Environment:
+        summit = summit_of(self.settings)
+        if summit is None:
+            raise Refused(
+                "no environment is configured as a logical replica, so there is no Summit to roll out from",
+                hint="A replica environment says so: replica: {of: summit, subscription: ..., publication: ...}.",
+            )
+        return summit
+
+    def _rollout(self, command: grammar.Rollout, actor: Actor) -> Proposal:
+        """A rollout is an upgrade at the Summit, asked for with its replicas."""
+        return Proposal(Direction.UPGRADE, self._summit().key, list(command.schemas), command.to, actor.name,
+                        command.ticket)  # fmt: skip

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Environment, Slack
+from bot.engine.rollout import RolloutStep
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
 from bot.render.text import hinfo_heard, pqserver_line
@@ -31,8 +32,10 @@ from bot.services.changes import (
     RequestView,
     RestartNotDone,
     RestartStep,
+    RolloutProgress,
 )
 from bot.services.reports import DailyReport, EnvironmentHealth, HealthAlert
+from bot.services.results_text import step_text
 from bot.services.tickets import CommentFate, CommentNews, TicketCheck
 from bot.store.models import RequestState
 from bot.when import length, local, local_clock
@@ -115,6 +118,15 @@ def acknowledgement(prog: str, typed: str) -> dict[str, Any]:
     return {"text": clip(f":hourglass_flowing_sand: `{escape(f'{prog} {typed.strip()}')}`", TEXT_LIMIT)}
 
 
+STEP_EMOJI = {
+    RolloutStep.PAUSED: ":double_vertical_bar:",
+    RolloutStep.SUMMIT_FAILED: ":warning:",
+    RolloutStep.REPLICA_FAILED: ":rotating_light:",
+    RolloutStep.HALTED: ":rotating_light:",
+}
+"""A rollout step's mark in its thread (the others: a check mark)."""
+
+
 def event_line(event: RequestEvent) -> str:
     """News of a request as its Slack thread says it: a sentence of the bot's, with emoji and commands
     marked, made mrkdwn by :func:`progress_message` (its Slack ids become mentions there)."""
@@ -136,6 +148,8 @@ def event_line(event: RequestEvent) -> str:
             line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
         case HinfoUnreadable(schema=schema, reason=reason):
             line = f"hinfo {schema} could not be read: {reason}"
+        case RolloutProgress(done=done):
+            line = f"{STEP_EMOJI.get(done.step, ':white_check_mark:')} {step_text(done)}"
         case CommentNews(fate=CommentFate.POSTED):
             line = f":memo: Commented on {event.ticket}" + (f" (on try {event.tries})." if event.tries > 1 else ".")
         case CommentNews(fate=CommentFate.PENDING):

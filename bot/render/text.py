@@ -29,7 +29,9 @@ from bot.services.changes.events import (
     RequestEvent,
     RestartNotDone,
     RestartStep,
+    RolloutProgress,
 )
+from bot.services.results_text import step_text
 from bot.services.tickets import CommentFate, CommentNews
 from bot.when import local
 
@@ -266,6 +268,8 @@ def event_line(event: RequestEvent) -> str:
             line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
         case HinfoUnreadable(schema=schema, reason=reason):
             line = f"hinfo {schema} could not be read: {reason}"
+        case RolloutProgress(done=done):
+            line = step_text(done)
         case CommentNews(fate=CommentFate.POSTED):
             line = f"commented on {event.ticket}" + (f" (on try {event.tries})" if event.tries > 1 else "")
         case CommentNews(fate=CommentFate.PENDING):

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.prepare import PrepareResult
+from bot.engine.rollout import STEP_WORDS, RolloutResult, StepDone
 from bot.engine.service import ChangeResult, Outcome, SchemaOutcome
 from bot.engine.tree import revisions_text
 
 if TYPE_CHECKING:
     from bot.clients.kube import RestartResult
 
-    RequestResult = ChangeResult | RestartResult | PrepareResult
+    RequestResult = ChangeResult | RestartResult | PrepareResult | RolloutResult
 
 
 def outcome_text(outcome: SchemaOutcome) -> str:
@@ -57,7 +58,28 @@ def result_text(result: RequestResult) -> str:
         return change_text(result)
     if isinstance(result, PrepareResult):
         return prepare_text(result)
+    if isinstance(result, RolloutResult):
+        return rollout_text(result)
     return restart_text(result)
+
+
+def step_text(done: StepDone) -> str:
+    """One finished step of a rollout: where, what, how long."""
+    detail = f" ({done.detail})" if done.detail else ""
+    return f"{done.place}: {STEP_WORDS[done.step]}{detail} [{done.seconds:.1f} s]"
+
+
+def rollout_text(result: RolloutResult) -> str:
+    """Each step with its time, each side's migration, what was skipped, and where it stands if it stopped."""
+    verdict = "done" if result.ok else "FAILED"
+    lines = [f"rollout of {', '.join(result.schemas)} from {result.summit}: {verdict}"]
+    lines += [f"  {step_text(done)}" for done in result.steps]
+    lines += [f"  {place}: skipped, {why}" for place, why in result.skipped.items()]
+    changes = [result.summit_change] if result.summit_change else []
+    lines += [change_text(change) for change in [*changes, *result.replica_changes.values()]]
+    if result.stuck:
+        lines += ["where it stands:", *(f"  {line}" for line in result.stuck.splitlines())]
+    return "\n".join(lines)
 
 
 def prepare_text(result: PrepareResult) -> str:

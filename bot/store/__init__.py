@@ -218,6 +218,11 @@ class Store:
         with self.session() as session:
             return list(session.scalars(query))
 
+    def set_step(self, request_id: int, step: str) -> None:
+        """Record the step a running rollout finished, before it starts the next."""
+        with self.session() as session:
+            session.execute(update(ChangeRequest).where(ChangeRequest.id == request_id).values(step=step))
+
     def beat(self, request_id: int) -> None:
         """Say that the run of this request is alive."""
         with self.session() as session:

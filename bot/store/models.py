@@ -44,6 +44,7 @@ class ChangeRequest(Base):
     ``forced`` (a stamp not checked against the model). What its run left: ``run_session`` (the name of
     its database sessions, to end them after a crash), ``reached`` (per schema, the revisions recorded
     after), ``added_columns`` (per schema and table) and ``note`` (why it failed or was interrupted).
+    A rollout records ``step``, the last step it finished (``bot.engine.rollout.RolloutStep``), as it goes.
     """
 
     __tablename__ = "change_requests"
@@ -79,6 +80,7 @@ class ChangeRequest(Base):
     reached: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     added_columns: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    step: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_change_requests_message", "channel", "message_ts", unique=True),

@@ -22,14 +22,16 @@ from bot.services.changes.events import (
     RequestEvent,
     RestartNotDone,
     RestartStep,
+    RolloutProgress,
 )
-from bot.services.changes.policy import busy_refusal, check_prepare, check_proposal, check_restart
+from bot.services.changes.policy import busy_refusal, check_prepare, check_proposal, check_restart, check_rollout
 from bot.services.changes.requests import (
     APPROVE,
     FORCED,
     PREPARE,
     REJECT,
     RESTART,
+    ROLLOUT,
     ChangeNotifier,
     Finished,
     Proposal,
@@ -49,6 +51,7 @@ __all__ = [
     "PREPARE",
     "REJECT",
     "RESTART",
+    "ROLLOUT",
     "ChangeNotifier",
     "ChangeService",
     "Finished",
@@ -63,10 +66,12 @@ __all__ = [
     "RequestView",
     "RestartNotDone",
     "RestartStep",
+    "RolloutProgress",
     "busy_refusal",
     "check_prepare",
     "check_proposal",
     "check_restart",
+    "check_rollout",
     "forced_detail",
     "request_view",
 ]

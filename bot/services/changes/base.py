@@ -66,7 +66,7 @@ class ChangeServiceBase:
         self._posting = threading.Lock()
 
     def approvers_of(self, env: Environment, kind: str) -> set[str]:
-        return approvers(env, kind, self.group_members)
+        return approvers(self.settings, env, kind, self.group_members)
 
     def view(self, request: ChangeRequest) -> RequestView:
         return request_view(self.settings, self.store, request)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.clients.pqserver import SchemaCheck
+from bot.engine.rollout import StepDone
 from bot.engine.service import Progress
 from bot.services.tickets import CommentNews
 
@@ -79,8 +80,16 @@ class HinfoUnreadable:
     reason: str
 
 
+@dataclass(frozen=True)
+class RolloutProgress:
+    """A step of a rollout finished (its request records it as its step first)."""
+
+    done: StepDone
+
+
 RequestEvent = (
-    MigrationStep | RestartStep | PqserverChecked | RestartNotDone | HinfoVerdict | HinfoUnreadable | CommentNews
-)
+    MigrationStep | RestartStep | PqserverChecked | RestartNotDone | HinfoVerdict | HinfoUnreadable | RolloutProgress
+    | CommentNews
+)  # fmt: skip
 """Everything a request's thread may hear; :class:`CommentNews` (its ticket's comment) comes from
 ``bot.services.tickets``, which does not import changes."""

@@ -4,26 +4,93 @@ required, one change at a time per environment, and a target already proven wher
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from bot.config import Approvals, Environment, Settings
 from bot.engine.prepare import Needs
+from bot.engine.rollout import replica_places, unhealthy
 from bot.engine.service import Direction, Engine, SchemaPlan, revision_argument
 from bot.engine.status import State
 from bot.engine.tree import revisions_text, short
 from bot.errors import Refused
-from bot.services.changes.requests import RESTART, Proposal
+from bot.services.changes.requests import RESTART, ROLLOUT, Proposal
 from bot.store import Store
 
 
-def approvers(env: Environment, kind: str, group_members: Callable[[str], set[str]]) -> set[str]:
+def approvers(settings: Settings, env: Environment, kind: str, group_members: Callable[[str], set[str]]) -> set[str]:
     """Who may approve a request of this kind in this environment: those named, and their user group's members."""
-    policy = approval_policy(env, kind)
+    policy = approval_policy(settings, env, kind)
     return set(policy.approvers) | (group_members(policy.usergroup) if policy.usergroup else set())
 
 
-def approval_policy(env: Environment, kind: str) -> Approvals:
-    """How many approve a request of this kind, who, and within how long."""
+def approval_policy(settings: Settings, env: Environment, kind: str) -> Approvals:
+    """How many approve a request of this kind, who, and within how long. A rollout at the Summit needs
+    the approvals of the strictest environment it touches (the most approvals required; the Summit's
+    on a tie)."""
+    if kind == ROLLOUT:
+        touched = [env, *(place.env for place in replica_places(settings, env) if place.link is not None)]
+        return max((other.approvals for other in touched), key=lambda approvals: approvals.required)
     return env.restart_policy if kind == RESTART else env.approvals
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    """What a rollout would do: the Summit's plans, each linked replica's, and the replicas skipped here."""
+
+    summit: Environment
+    plans: list[SchemaPlan]
+    replicas: dict[str, list[SchemaPlan]]
+    skipped: dict[str, str]
+
+
+def check_rollout(settings: Settings, engine: Engine, store: Store, proposal: Proposal) -> RolloutPlan:
+    """The policy a rollout meets before it is asked for, and again at ``--yes``: the Summit's as an
+    upgrade's (a ticket where required, one change at a time, the target proven where required), every
+    linked replica free of other changes, its subscription enabled and healthy, and at the Summit's
+    revisions. Returns the plans of both sides."""
+    summit = settings.environment(proposal.environment)
+    places = replica_places(settings, summit)
+    if not places:
+        raise Refused(
+            f"no environment is configured as a replica of {summit.key}",
+            hint=f"A replica environment names it: replica: {{of: {summit.key}, subscription: ..., publication: ...}}.",
+        )
+    env, plans = check_proposal(settings, engine, store, proposal, with_sql=False)
+    if not plans:
+        raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
+    schemas = [plan.schema for plan in plans]
+    replicas, skipped, problems = {}, {}, []
+    for place in places:
+        if place.link is None:
+            skipped[place.env.key] = place.skipped
+            continue
+        if store.open_request(place.env.key):
+            raise busy_refusal(store, place.env)
+        theirs = engine.plan(place.env, schemas, to=proposal.target, with_sql=False)
+        apart = [
+            f"{mine.schema} is at {revisions_text(mine.current)} at {env.key} and {revisions_text(other.current)}"
+            f" at {place.env.key}"
+            for mine, other in zip(plans, theirs, strict=True)
+            if set(mine.current) != set(other.current)
+        ]
+        if apart:
+            raise Refused(
+                f"the Summit and its replica are not at the same revisions: {'; '.join(apart)}",
+                hint="A rollout moves both from the same revisions: bring them together first (`status` shows both).",
+            )
+        problems += [said] if (said := unhealthy(place.env.key, place.link)) else []
+        replicas[place.env.key] = theirs
+    if problems:
+        raise Refused(
+            "replication is not running as it must before a rollout: " + "; ".join(problems),
+            hint="Nothing was changed. Settle the subscription first (`status` shows it), then ask again.",
+        )
+    if not replicas:
+        raise Refused(
+            f"no replica of {env.key} can be reached from here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
+            hint="Give the bot the replicas' database URLs, or migrate the Summit alone with `migrate`.",
+        )
+    return RolloutPlan(env, plans, replicas, skipped)
 
 
 def check_proposal(

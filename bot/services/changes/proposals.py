@@ -22,6 +22,7 @@ from bot.services.changes.policy import (
     check_prepare,
     check_proposal,
     check_restart,
+    check_rollout,
     plan_warnings,
 )
 from bot.services.changes.requests import (
@@ -29,6 +30,7 @@ from bot.services.changes.requests import (
     FORCED,
     PREPARE,
     RESTART,
+    ROLLOUT,
     Draft,
     Proposal,
     RequestView,
@@ -55,6 +57,33 @@ class Proposing(Deciding):
             )  # fmt: skip
         return self._open(request, env)
 
+    def propose_rollout(self, proposal: Proposal) -> RequestView:
+        """Check, plan, store and post a rollout at the Summit and its replicas, as one request with the
+        approvals of the strictest environment it touches; bound to each side's range and files."""
+        with self._refusals_audited(proposal.requester, proposal.environment, ROLLOUT, dataclasses.asdict(proposal)):
+            rollout = check_rollout(self.settings, self.engine, self.store, proposal)
+            env = rollout.summit
+            ranges = {f"{env.key} {plan.schema}": plan.range_text for plan in rollout.plans}
+            for key, plans in rollout.replicas.items():
+                ranges |= {f"{key} {plan.schema}": plan.range_text for plan in plans}
+            ranges |= {key: f"skipped: {why}" for key, why in rollout.skipped.items()}
+            binding = {
+                "summit": {plan.schema: plan.binding for plan in rollout.plans},
+                "replicas": {
+                    key: {plan.schema: plan.binding for plan in plans} for key, plans in rollout.replicas.items()
+                },
+                "skipped": rollout.skipped,
+            }
+            request = self._drafted(
+                Draft(
+                    kind=ROLLOUT, env=env, policy=approval_policy(self.settings, env, ROLLOUT),
+                    requester=proposal.requester, ticket=proposal.ticket, ranges=ranges,
+                    schemas=[plan.schema for plan in rollout.plans], target=proposal.target, binding=binding,
+                    warnings=plan_warnings(rollout.plans),
+                )
+            )  # fmt: skip
+        return self._open(request, env)
+
     def propose_restart(
         self,
         environment: str,
@@ -70,7 +99,8 @@ class Proposing(Deciding):
             env = check_restart(self.settings, self.store, environment, ticket)
             request = self._drafted(
                 Draft(
-                    kind=RESTART, env=env, policy=approval_policy(env, RESTART), requester=requester, ticket=ticket,
+                    kind=RESTART, env=env, policy=approval_policy(self.settings, env, RESTART), requester=requester,
+                    ticket=ticket,
                     ranges={"pqserver": f"rollout restart of deployment {env.pqserver}"}, target=env.pqserver,
                     binding={"deployment": env.pqserver, "expect": expect or {}},
                 )

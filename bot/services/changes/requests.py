@@ -18,16 +18,19 @@ from bot.store.models import ChangeRequest, RequestState
 if TYPE_CHECKING:
     from bot.clients.kube import RestartResult
     from bot.engine.prepare import PrepareResult
+    from bot.engine.rollout import RolloutResult
     from bot.engine.service import ChangeResult
     from bot.services.changes.events import RequestEvent
 
-    RequestResult = ChangeResult | RestartResult | PrepareResult
+    RequestResult = ChangeResult | RestartResult | PrepareResult | RolloutResult
     """How a request's run ended, whatever it ran."""
 
 APPROVE = "approve"
 REJECT = "reject"
 RESTART = "restart"
 PREPARE = "prepare"
+ROLLOUT = "rollout"
+"""The Summit and its replicas as one request (``bot.services.changes.rollout``)."""
 CHANGES_OF_SCHEMAS = {direction.value for direction in Direction}
 """Request kinds that run Alembic: their plan binds each schema's start and target revisions."""
 FORCED = "the check against the model was overridden with --force"
@@ -66,6 +69,8 @@ class RequestView:
     """Per schema, the revisions its database recorded when the run ended."""
     note: str = ""
     """Why it failed or was interrupted."""
+    step: str | None = None
+    """A rollout's last finished step (``bot.engine.rollout.RolloutStep``)."""
 
     @property
     def still_needed(self) -> int:
@@ -197,6 +202,7 @@ def request_view(settings: Settings, store: Store, request: ChangeRequest) -> Re
         trace=request.trace,
         reached={schema: list(revisions) for schema, revisions in (request.reached or {}).items()},
         note=request.note or "",
+        step=request.step,
     )
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.clients.pqserver import SchemaCheck, Seen
+from bot.engine.rollout import RolloutResult
 from bot.engine.runner import run_name
 from bot.engine.service import ChangeResult, Direction
 from bot.errors import ConsdbBotError
@@ -19,16 +20,17 @@ from bot.logs import traced
 from bot.metrics import REQUESTS
 from bot.services.changes.base import RUNNER
 from bot.services.changes.events import HinfoUnreadable, HinfoVerdict, MigrationStep, PqserverChecked, RestartStep
-from bot.services.changes.recovery import Recovering
 from bot.services.changes.requests import (
     CHANGES_OF_SCHEMAS,
     FORCED,
     PREPARE,
     RESTART,
+    ROLLOUT,
     Finished,
     RequestView,
     forced_detail,
 )
+from bot.services.changes.rollout import RollingOut
 from bot.store import UNREACHABLE, aware
 from bot.store.models import ChangeRequest, RequestState
 
@@ -40,7 +42,7 @@ HINFO_WATCH_TASK = "hinfo-watch"
 log = logging.getLogger(__name__)
 
 
-class Running(Recovering):
+class Running(RollingOut):
     def run(self, request_id: int, *, wait: bool = False) -> Finished | None:
         """Run an approved request, once: only the caller that moves it to running runs it. ``wait``:
         queue behind whoever holds its schemas' locks (the terminal's ``--wait``), rather than fail.
@@ -52,7 +54,8 @@ class Running(Recovering):
         approved = self.store.request(request_id)
         if approved is None or approved.state != RequestState.APPROVED:
             return None
-        session = run_name(f"{request_id}-{secrets.token_hex(4)}") if approved.kind in CHANGES_OF_SCHEMAS else None
+        migrates = approved.kind in CHANGES_OF_SCHEMAS or approved.kind == ROLLOUT
+        session = run_name(f"{request_id}-{secrets.token_hex(4)}") if migrates else None
         if not self.store.transition(
             request_id, RequestState.APPROVED, RequestState.RUNNING, runner=RUNNER, heartbeat_at=self.clock(),
             run_session=session,
@@ -90,7 +93,10 @@ class Running(Recovering):
                 return self._interrupt(request, RequestState.RUNNING)
             if result is None:
                 return self._finish(request, RequestState.FAILED, None, note=note)
-            return self._finish(request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note="")
+            note = result.note if isinstance(result, RolloutResult) else ""
+            return self._finish(
+                request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note=note
+            )
         except UNREACHABLE:
             log.error("request #%s: how it ended could not be recorded before the bot stopped (the state database"
                       " cannot be reached); the next start settles it from the database", request.id)  # fmt: skip
@@ -115,6 +121,8 @@ class Running(Recovering):
             return restarted
         if request.kind == PREPARE:
             return self.engine.prepare(env, request.schemas)
+        if request.kind == ROLLOUT:
+            return self._roll_out(request, view)
         return self.engine.change(
             env,
             request.schemas,

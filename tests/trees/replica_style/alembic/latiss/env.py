@@ -1,0 +1,1 @@
+../../../consdb_style/alembic/env.py
