@@ -18,9 +18,7 @@ from bot.config import Environment
 from bot.engine.replication import (
     ReplicaLink,
     add_to_publication,
-    disable_subscription,
     drop_from_publication,
-    enable_subscription,
     prepare_marker,
     refresh_publication,
     verify_replication,
@@ -38,6 +36,7 @@ from bot.engine.service import ChangeResult, Direction, Progress
 from bot.engine.status import database_url
 from bot.engine.tree import revisions_text
 from bot.errors import Refused
+from bot.services import replicas
 from bot.services.changes.events import MigrationStep, RolloutProgress
 from bot.services.changes.recovery import Recovering
 from bot.services.changes.requests import RequestView
@@ -52,6 +51,10 @@ class _Run:
     view: RequestView
     linked: list[tuple[ReplicaPlace, ReplicaLink]]
     result: RolloutResult
+
+
+BOT = "consdb-bot"
+"""Who the audit names for what the bot does on its own."""
 
 
 class RollingOut(Recovering):
@@ -73,7 +76,7 @@ class RollingOut(Recovering):
         self._done(run, RolloutStep.CHECKED, summit.key, began)
         for place, link in linked:
             began = time.monotonic()
-            disable_subscription(link)
+            replicas.disable(self.settings, self.store, place.env, actor=BOT, request_id=request.id)
             self._done(run, RolloutStep.PAUSED, place.env.key, began, f"subscription {link.subscription}")
         if not self._summit_step(run, summit):
             return run.result
@@ -89,7 +92,7 @@ class RollingOut(Recovering):
             self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, _where(change))
         for place, link in linked:
             began = time.monotonic()
-            enable_subscription(link)
+            replicas.enable(self.settings, self.store, place.env, actor=BOT, request_id=request.id)
             refresh_publication(link)
             self._done(run, RolloutStep.RESUMED, place.env.key, began, f"subscription {link.subscription}")
         for place, link in linked:
@@ -120,8 +123,8 @@ class RollingOut(Recovering):
         run.result = dataclasses.replace(run.result, summit_change=change)
         if not change.ok:
             if _untouched(change):
-                for _, link in run.linked:
-                    enable_subscription(link)
+                for place, _ in run.linked:
+                    replicas.enable(self.settings, self.store, place.env, actor=BOT, request_id=run.request.id)
                 self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, _where(change))
             else:
                 self._done(run, RolloutStep.HALTED, summit.key, began, _where(change))
