@@ -7,19 +7,24 @@ none of them holds text meant for one surface.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.clients.kube import LogExcerpt
-from bot.engine.drift import SchemaDrift
-from bot.engine.generate import GeneratedRevision
-from bot.engine.service import HistoryEntry, SchemaPlan
-from bot.engine.status import SchemaStatus
-from bot.services.bookings import BookingView
-from bot.services.changes import Finished, RequestView
-from bot.services.replicas import PublicationTables, ReplicaStatus
-from bot.services.ticket_overview import TicketOverview
-from bot.store.models import AuditRecord, RequestState
+from bot.store.models import RequestState
+
+if TYPE_CHECKING:  # types only: a terminal command loads the Kubernetes client, Felis and the rest when it uses them
+    from datetime import datetime
+
+    from bot.clients.kube import LogExcerpt
+    from bot.engine.drift import SchemaDrift
+    from bot.engine.generate import GeneratedRevision
+    from bot.engine.service import HistoryEntry, SchemaPlan
+    from bot.engine.status import SchemaStatus
+    from bot.services.bookings import BookingView
+    from bot.services.changes import Finished, RequestView
+    from bot.services.replicas import PublicationTables, ReplicaStatus
+    from bot.services.ticket_overview import TicketOverview
+    from bot.store.models import AuditRecord
 
 
 class Surface(StrEnum):

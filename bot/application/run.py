@@ -27,7 +27,6 @@ from bot.application.results import (
     StatusReport,
     TicketReport,
 )
-from bot.clients.kube import hinfo_excerpt, pqserver_deployment
 from bot.config import Environment, Settings
 from bot.engine.rollout import summit_of
 from bot.engine.service import Direction, Engine
@@ -115,6 +114,8 @@ class Application:
                 key = settings.environment(command.environment).key if command.environment else None
                 return AuditTrail(key, self.services.store.audit_trail(environment=key, limit=command.limit))
             case grammar.Logs():
+                from bot.clients.kube import hinfo_excerpt  # noqa: PLC0415 - the Kubernetes client loads when used
+
                 env = settings.environment(command.environment)
                 excerpt = hinfo_excerpt(
                     env, settings.kubernetes, command.instrument, since_seconds=command.since_seconds,
@@ -206,6 +207,8 @@ class Application:
         """What a terminal change without ``--yes`` would do, checked as it would be; nothing is stored."""
         store = self.services.store
         if isinstance(command, grammar.Restart):
+            from bot.clients.kube import pqserver_deployment  # noqa: PLC0415 - the Kubernetes client loads when used
+
             env = check_restart(self.settings, store, command.environment, command.ticket)
             would = f"roll deployment {pqserver_deployment(env)} at {env.key}"
             return ApprovalNeeded("restart", env.key, would, notes=notes)
