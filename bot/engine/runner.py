@@ -148,6 +148,8 @@ def run_child(
         drain.join()
         handler.join()
     if stopped:
+        # The job under way when the run was stopped failed there, even if the child had not yet begun it.
+        follower.current.started = True
         follower.current.timed_out = not shutting_down
         if shutting_down:
             follower.current.error = "stopped: the bot was shutting down, and the run was rolled back"
