@@ -4,20 +4,18 @@ Summit wrote before, during and after the pause at USDF, with the new column, on
 
 from __future__ import annotations
 
-import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from bot.store import Store
-from bot.store.models import ChangeRequest, RequestState
-from tests.conftest import EXTERNAL_TREE, TREES, Result
+from tests.conftest import EXTERNAL_TREE, REPO, TREES, Result
 from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
 
 TREE = TREES / "replica_style"
@@ -161,23 +159,73 @@ def test_a_summit_migration_that_fails_is_rolled_back_and_replication_resumes(co
     replica.wait_at_usdf("SELECT id FROM cdb_latiss.exposure", [(1,)])
 
 
+def stuck_at_the_replica(consdb_bot: Callable[..., Result], config: Path, replica: ReplicaPair) -> Result:
+    """A rollout whose replica migration fails: a table in its way at the replica alone."""
+    with replica.usdf() as usdf:
+        usdf.execute("CREATE TABLE cdb_latiss.exposure_flexdata (id bigint PRIMARY KEY)")
+    result = rollout(consdb_bot, config)
+    assert result.code == 1, result.text
+    return result
+
+
 def test_a_replica_migration_that_fails_keeps_the_subscription_disabled_and_says_the_ways_on(
     consdb_bot, rollout_config, replica
 ):
-    with replica.usdf() as usdf:  # in the way at the replica alone
-        usdf.execute("CREATE TABLE cdb_latiss.exposure_flexdata (id bigint PRIMARY KEY)")
-    result = rollout(consdb_bot, rollout_config)
-    assert result.code == 1, result.text
+    result = stuck_at_the_replica(consdb_bot, rollout_config, replica)
     assert "usdf-prod: replica migration failed; the subscription stays disabled" in result.out
     assert f"summit: latiss at {COLUMN_ADDED} (succeeded)" in result.out
     assert f"usdf-prod: latiss at {FIRST} (failed)" in result.out
     assert "subscription usdf_exposurelog at usdf-prod stays disabled" in result.out
-    assert "retry the replica (`migrate usdf-prod latiss --to head --ticket OSW-123`)" in result.out
-    assert f"downgrade the Summit (`downgrade summit latiss {FIRST[:12]} --ticket OSW-123`)" in result.out
+    assert "Either finish it: `rollout latiss --ticket OSW-123`" in result.out
+    assert f"or take the Summit back: `rollout latiss --to {FIRST} --ticket OSW-123`" in result.out
     assert versions(replica.summit) == [COLUMN_ADDED]
     assert versions(replica.usdf) == [FIRST]
     assert not enabled(replica)
     assert recorded_step(rollout_config)[1] == "replica-failed"
+    config = ("--config", str(rollout_config))
+    for elsewhere in ("summit", "usdf-prod"):  # nothing but a way on touches either side meanwhile
+        held = consdb_bot("upgrade", elsewhere, "latiss", "--ticket", "OSW-123", "--yes", *config)
+        assert held.code == 1, held.text
+        assert f"{elsewhere} is held by rollout #1, which stopped with its subscription disabled" in held.err
+        assert "Either finish it: `rollout latiss --ticket OSW-123`" in held.err
+    other = consdb_bot("rollout", "latiss", "--to", TABLE_MADE, "--ticket", "OSW-123", "--yes", *config)
+    assert other.code == 1
+    assert "a rollout now either finishes it or takes the Summit back" in other.err
+
+
+def test_finishing_a_stuck_rollout_migrates_the_replica_and_resumes_replication(consdb_bot, rollout_config, replica):
+    stuck_at_the_replica(consdb_bot, rollout_config, replica)
+    insert(replica, range(1, 4), seeing=True)  # written while the subscription is disabled
+    with replica.usdf() as usdf:
+        usdf.execute("DROP TABLE cdb_latiss.exposure_flexdata")
+    finished = rollout(consdb_bot, rollout_config)
+    assert finished.code == 0, finished.text
+    for said in (
+        "usdf-prod: subscription disabled (subscription usdf_exposurelog (it was disabled already))",
+        f"summit: Summit migrated (already at latiss {COLUMN_ADDED})",
+        f"usdf-prod: replica migrated (latiss at {COLUMN_ADDED} (succeeded))",
+        "usdf-prod: replication verified",
+    ):
+        assert said in finished.out
+    assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
+    assert enabled(replica)
+    replica.wait_at_usdf("SELECT id, seeing FROM cdb_latiss.exposure ORDER BY id", [(i, i / 10) for i in range(1, 4)])
+    assert consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(rollout_config)).code == 0
+
+
+def test_taking_the_summit_back_after_a_stuck_rollout_resumes_replication(consdb_bot, rollout_config, replica):
+    stuck_at_the_replica(consdb_bot, rollout_config, replica)
+    back = consdb_bot(
+        "rollout", "latiss", "--to", FIRST, "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)
+    )
+    assert back.code == 0, back.text
+    assert f"summit: Summit migrated (latiss at {FIRST} (succeeded))" in back.out
+    assert "publication updated (publication usdfpub: cdb_latiss.exposure_flexdata dropped" in back.out
+    assert f"usdf-prod: replica migrated (already at latiss {FIRST})" in back.out
+    assert versions(replica.summit) == versions(replica.usdf) == [FIRST]
+    assert enabled(replica)
+    insert(replica, range(1, 3), seeing=False)
+    replica.wait_at_usdf("SELECT id FROM cdb_latiss.exposure ORDER BY id", [(1,), (2,)])
 
 
 def test_a_rollout_is_refused_while_the_subscription_is_disabled_or_the_sides_differ(
@@ -197,25 +245,41 @@ def test_a_rollout_is_refused_while_the_subscription_is_disabled_or_the_sides_di
     assert versions(replica.summit) == [FIRST]
 
 
-def test_a_rollout_whose_bot_died_mid_step_is_settled_saying_what_remains(consdb_bot, rollout_config, replica):
-    """Killed after pausing: the next command settles it (not resumed: a half-done step is not guessed) and
-    says the step it finished, what remains, and where the Summit stands; the paused subscription refuses
-    a new rollout until someone settles it."""
-    store = Store(f"sqlite:///{rollout_config.parent / 'state.sqlite3'}", clock=lambda: datetime.now(UTC))
-    store.upgrade()
-    at = datetime.now(UTC)
-    store.add_request(
-        ChangeRequest(
-            kind="rollout", environment="summit", schemas=["latiss"], target=None, binding={}, options={},
-            ticket="OSW-123", requester="ada", required_approvals=2, state=RequestState.RUNNING, created_at=at,
-            expires_at=at + timedelta(hours=1), runner=f"{socket.gethostname()}:{2**22 + 1}", step="paused",
+def test_a_rollout_whose_bot_was_killed_goes_on_from_its_last_step(rollout_config, replica, consdb_bot):
+    """kill -9 while the replica's migration waits on a lock: the next start ends the dead run's session
+    and goes on after the last recorded step (the publication updated), and nothing is lost."""
+    insert(replica, range(1, 3), seeing=False)
+    holder = replica.usdf()
+    holder.autocommit = False
+    holder.execute("LOCK TABLE cdb_latiss.exposure IN ACCESS SHARE MODE")
+    args = ["rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)]
+    bot = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(
+            "the replica's migration to wait on the lock",
+            lambda: replica.at_usdf(
+                "SELECT count(*) FROM pg_stat_activity WHERE starts_with(application_name, 'consdb-bot-run-')"
+                " AND wait_event_type = 'Lock'"
+            ),
+            lambda rows: rows == [(1,)],
         )
-    )  # fmt: skip
-    with replica.usdf() as usdf:
-        usdf.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(sql.Identifier(SUBSCRIPTION)))
-    again = rollout(consdb_bot, rollout_config)
-    assert again.code == 1
-    assert "usdf-prod: subscription usdf_exposurelog is disabled" in again.err
+        insert(replica, range(3, 5), seeing=True)  # the Summit is migrated; the subscription is disabled
+        bot.kill()
+        bot.communicate()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert recorded_step(rollout_config)[1] == "published"
+    assert not enabled(replica)
+    # The next command that changes anything settles what a dead terminal left open first.
+    again = consdb_bot(*args)
+    assert "the bot stopped while this rollout ran; it goes on after 'publication updated'" in again.out
+    assert f"usdf-prod: replica migrated (latiss at {COLUMN_ADDED} (succeeded))" in again.out
+    assert "usdf-prod: replication verified" in again.out
+    assert "nothing to do at summit" in again.err
+    assert recorded_step(rollout_config)[1] == "verified"
+    assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
+    expected = [(i, None if i < 3 else i / 10) for i in range(1, 5)]
+    replica.wait_at_usdf("SELECT id, seeing FROM cdb_latiss.exposure ORDER BY id", expected)
     audit = consdb_bot("audit", "--config", str(rollout_config)).out
-    assert "the rollout stopped after 'subscription disabled'; not done: Summit migrated, publication updated" in audit
-    assert f"at summit latiss now records {FIRST}" in audit
+    assert "#1 the bot stopped while this rollout ran; it goes on after 'publication updated'" in audit

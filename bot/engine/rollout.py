@@ -35,6 +35,8 @@ class RolloutStep(StrEnum):
     """The Summit is migrated, a replica is not: the subscriptions stay disabled."""
     HALTED = "halted"
     """The Summit's migration failed half way (a schema migrated, another not): the subscriptions stay disabled."""
+    STOPPED = "stopped"
+    """An error stopped it after the subscriptions were disabled: they stay disabled until a way on is taken."""
 
 
 STEP_WORDS = {
@@ -48,6 +50,7 @@ STEP_WORDS = {
     RolloutStep.SUMMIT_FAILED: "Summit migration failed, rolled back; subscription enabled again",
     RolloutStep.REPLICA_FAILED: "replica migration failed; the subscription stays disabled",
     RolloutStep.HALTED: "Summit migration failed half way; the subscription stays disabled",
+    RolloutStep.STOPPED: "stopped on an error; the subscription stays disabled",
 }
 """Each step in words, the same in the terminal, Slack and Jira."""
 

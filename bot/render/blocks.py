@@ -33,9 +33,10 @@ from bot.services.changes import (
     RestartNotDone,
     RestartStep,
     RolloutProgress,
+    RolloutResumed,
 )
 from bot.services.reports import DailyReport, EnvironmentHealth, HealthAlert
-from bot.services.results_text import step_text
+from bot.services.results_text import resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews, TicketCheck
 from bot.store.models import RequestState
 from bot.when import length, local, local_clock
@@ -123,6 +124,7 @@ STEP_EMOJI = {
     RolloutStep.SUMMIT_FAILED: ":warning:",
     RolloutStep.REPLICA_FAILED: ":rotating_light:",
     RolloutStep.HALTED: ":rotating_light:",
+    RolloutStep.STOPPED: ":rotating_light:",
 }
 """A rollout step's mark in its thread (the others: a check mark)."""
 
@@ -148,6 +150,8 @@ def event_line(event: RequestEvent) -> str:
             line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
         case HinfoUnreadable(schema=schema, reason=reason):
             line = f"hinfo {schema} could not be read: {reason}"
+        case RolloutResumed(after=after):
+            line = f":arrows_counterclockwise: {resumed_text(after).capitalize()}."
         case RolloutProgress(done=done):
             line = f"{STEP_EMOJI.get(done.step, ':white_check_mark:')} {step_text(done)}"
         case CommentNews(fate=CommentFate.POSTED):

@@ -30,8 +30,9 @@ from bot.services.changes.events import (
     RestartNotDone,
     RestartStep,
     RolloutProgress,
+    RolloutResumed,
 )
-from bot.services.results_text import step_text
+from bot.services.results_text import resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews
 from bot.when import local
 
@@ -268,6 +269,8 @@ def event_line(event: RequestEvent) -> str:
             line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
         case HinfoUnreadable(schema=schema, reason=reason):
             line = f"hinfo {schema} could not be read: {reason}"
+        case RolloutResumed(after=after):
+            line = resumed_text(after)
         case RolloutProgress(done=done):
             line = step_text(done)
         case CommentNews(fate=CommentFate.POSTED):

@@ -30,6 +30,7 @@ from bot.engine.service import Engine
 from bot.engine.status import SchemaStatus, State, database_url
 from bot.errors import ConsdbBotError, Refused
 from bot.store import Store, aware
+from bot.store.models import AuditRecord
 
 SUBSCRIPTION_DISABLED = "subscription-disabled"
 SUBSCRIPTION_ENABLED = "subscription-enabled"
@@ -251,8 +252,15 @@ def _problems(subscription: Subscription) -> list[str]:
 
 def _disabled_since(store: Store, env: Environment) -> datetime | None:
     """When the bot disabled the subscription, if the bot's last act on it was that."""
-    record = store.last_audit(environment=env.key, actions=[SUBSCRIPTION_DISABLED, SUBSCRIPTION_ENABLED])
-    return aware(record.at) if record is not None and record.action == SUBSCRIPTION_DISABLED else None
+    record = disabled_by_bot(store, env.key)
+    return aware(record.at) if record is not None else None
+
+
+def disabled_by_bot(store: Store, environment: str) -> AuditRecord | None:
+    """The record of the bot disabling the replica's subscription, if that was its last act on it (the
+    record names the request that did it)."""
+    record = store.last_audit(environment=environment, actions=[SUBSCRIPTION_DISABLED, SUBSCRIPTION_ENABLED])
+    return record if record is not None and record.action == SUBSCRIPTION_DISABLED else None
 
 
 def _revisions(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.prepare import PrepareResult
-from bot.engine.rollout import STEP_WORDS, RolloutResult, StepDone
+from bot.engine.rollout import STEP_WORDS, RolloutResult, RolloutStep, StepDone
 from bot.engine.service import ChangeResult, Outcome, SchemaOutcome
 from bot.engine.tree import revisions_text
 
@@ -67,6 +67,12 @@ def step_text(done: StepDone) -> str:
     """One finished step of a rollout: where, what, how long."""
     detail = f" ({done.detail})" if done.detail else ""
     return f"{done.place}: {STEP_WORDS[done.step]}{detail} [{done.seconds:.1f} s]"
+
+
+def resumed_text(after: RolloutStep | None) -> str:
+    """A rollout the bot was stopped in, going on."""
+    where = f"after '{STEP_WORDS[after]}'" if after else "from its checks"
+    return f"the bot stopped while this rollout ran; it goes on {where}, each side from where its database is"
 
 
 def rollout_text(result: RolloutResult) -> str:

@@ -23,6 +23,7 @@ from bot.services.changes.events import (
     RestartNotDone,
     RestartStep,
     RolloutProgress,
+    RolloutResumed,
 )
 from bot.services.changes.policy import busy_refusal, check_prepare, check_proposal, check_restart, check_rollout
 from bot.services.changes.requests import (
@@ -67,6 +68,7 @@ __all__ = [
     "RestartNotDone",
     "RestartStep",
     "RolloutProgress",
+    "RolloutResumed",
     "busy_refusal",
     "check_prepare",
     "check_proposal",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.clients.pqserver import SchemaCheck
-from bot.engine.rollout import StepDone
+from bot.engine.rollout import RolloutStep, StepDone
 from bot.engine.service import Progress
 from bot.services.tickets import CommentNews
 
@@ -87,9 +87,16 @@ class RolloutProgress:
     done: StepDone
 
 
+@dataclass(frozen=True)
+class RolloutResumed:
+    """The bot stopped while a rollout ran; a bot started again goes on after its last recorded step."""
+
+    after: RolloutStep | None
+
+
 RequestEvent = (
     MigrationStep | RestartStep | PqserverChecked | RestartNotDone | HinfoVerdict | HinfoUnreadable | RolloutProgress
-    | CommentNews
+    | RolloutResumed | CommentNews
 )  # fmt: skip
 """Everything a request's thread may hear; :class:`CommentNews` (its ticket's comment) comes from
 ``bot.services.tickets``, which does not import changes."""

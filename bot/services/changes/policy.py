@@ -4,17 +4,20 @@ required, one change at a time per environment, and a target already proven wher
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import Approvals, Environment, Settings
 from bot.engine.prepare import Needs
-from bot.engine.rollout import replica_places, unhealthy
+from bot.engine.replication import Table
+from bot.engine.rollout import RolloutStep, replica_places, schema_tables, unhealthy
 from bot.engine.service import Direction, Engine, SchemaPlan, revision_argument
-from bot.engine.status import State
+from bot.engine.status import State, database_url
 from bot.engine.tree import revisions_text, short
 from bot.errors import Refused
 from bot.services.changes.requests import RESTART, ROLLOUT, Proposal
+from bot.services.replicas import disabled_by_bot
 from bot.store import Store
+from bot.store.models import ChangeRequest, RequestState
 
 
 def approvers(settings: Settings, env: Environment, kind: str, group_members: Callable[[str], set[str]]) -> set[str]:
@@ -35,19 +38,85 @@ def approval_policy(settings: Settings, env: Environment, kind: str) -> Approval
 
 @dataclass(frozen=True)
 class RolloutPlan:
-    """What a rollout would do: the Summit's plans, each linked replica's, and the replicas skipped here."""
+    """What a rollout would do: the Summit's plans, each linked replica's, the replicas skipped here, the
+    way it goes (a rollout that takes the Summit back after a stuck one downgrades), the rollout it
+    finishes (``continues``), and the Summit's tables before it (what it made or dropped is told apart
+    from them, however often it is resumed)."""
 
     summit: Environment
     plans: list[SchemaPlan]
     replicas: dict[str, list[SchemaPlan]]
     skipped: dict[str, str]
+    direction: Direction = Direction.UPGRADE
+    continues: ChangeRequest | None = None
+    tables_before: list[Table] = field(default_factory=list)
+
+    @property
+    def start(self) -> dict[str, list[str]]:
+        """Where the Summit's schemas were before the first rollout of this line."""
+        if self.continues is not None:
+            return rollout_start(self.continues)
+        return {plan.schema: list(plan.current) for plan in self.plans}
+
+
+STUCK_STEPS = (RolloutStep.REPLICA_FAILED.value, RolloutStep.HALTED.value, RolloutStep.STOPPED.value)
+"""The steps a rollout stops at with its subscriptions disabled, until another rollout takes a way on."""
+
+
+def holding_rollout(settings: Settings, store: Store, env: Environment) -> ChangeRequest | None:
+    """The rollout that holds ``env`` (the Summit or one of its replicas) from any other change: one under
+    way that touches it, or one stuck with a subscription the bot disabled for it still disabled."""
+    summit = settings.environment(env.replica.of) if env.replica else env
+    running = store.open_request(summit.key)
+    if env.replica and running and running.kind == ROLLOUT and env.key in running.binding.get("replicas", {}):
+        return running
+    replicas = [env] if env.replica else [place.env for place in replica_places(settings, summit)]
+    for replica in replicas:
+        record = disabled_by_bot(store, replica.key)
+        request = store.request(record.request_id) if record and record.request_id else None
+        if request and request.kind == ROLLOUT and request.state == RequestState.FAILED and request.step in STUCK_STEPS:
+            return request
+    return None
+
+
+def held_refusal(env: Environment, holder: ChangeRequest) -> Refused:
+    """Why no change but a rollout may touch ``env`` now, and the ways on."""
+    if holder.state != RequestState.FAILED:
+        return Refused(
+            f"{env.key} is part of rollout #{holder.id}, which is {holder.state}",
+            hint="A replica changes with its Summit: wait for the rollout to finish.",
+        )
+    return Refused(
+        f"{env.key} is held by rollout #{holder.id}, which stopped with its subscription disabled: {holder.note}",
+        hint=ways_on(holder),
+    )
+
+
+def ways_on(stuck: ChangeRequest) -> str:
+    """The two ways on from a stuck rollout, each a rollout request to approve."""
+    ticket = f" --ticket {stuck.ticket}" if stuck.ticket else ""
+    schemas = " ".join(stuck.schemas)
+    start = " ".join(short(rev) for rev in rollout_start(stuck)[stuck.schemas[0]]) or "base"
+    target = f" --to {stuck.target}" if stuck.target else ""
+    return (
+        f"Either finish it: `rollout {schemas}{target}{ticket}` (migrates what is behind, then enables the"
+        f" subscription), or take the Summit back: `rollout {schemas} --to {start}{ticket}` (downgrades the"
+        " Summit, then enables the subscription). Each is a request to approve."
+    )
+
+
+def rollout_start(rollout: ChangeRequest) -> dict[str, list[str]]:
+    """Where the Summit's schemas were before the first of a line of rollouts (one and the ways on after it)."""
+    summit: dict[str, dict[str, list[str]]] = rollout.binding.get("summit", {})
+    return rollout.binding.get("start") or {schema: bound["from"] for schema, bound in summit.items()}
 
 
 def check_rollout(settings: Settings, engine: Engine, store: Store, proposal: Proposal) -> RolloutPlan:
     """The policy a rollout meets before it is asked for, and again at ``--yes``: the Summit's as an
     upgrade's (a ticket where required, one change at a time, the target proven where required), every
     linked replica free of other changes, its subscription enabled and healthy, and at the Summit's
-    revisions. Returns the plans of both sides."""
+    revisions. After a rollout that stopped with its subscriptions disabled, only a rollout that takes one
+    of its two ways on (:func:`ways_on`). Returns the plans of both sides."""
     summit = settings.environment(proposal.environment)
     places = replica_places(settings, summit)
     if not places:
@@ -55,6 +124,9 @@ def check_rollout(settings: Settings, engine: Engine, store: Store, proposal: Pr
             f"no environment is configured as a replica of {summit.key}",
             hint=f"A replica environment names it: replica: {{of: {summit.key}, subscription: ..., publication: ...}}.",
         )
+    stuck = holding_rollout(settings, store, summit)
+    if stuck is not None:
+        return _way_on(settings, engine, store, proposal, stuck)
     env, plans = check_proposal(settings, engine, store, proposal, with_sql=False)
     if not plans:
         raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
@@ -64,8 +136,7 @@ def check_rollout(settings: Settings, engine: Engine, store: Store, proposal: Pr
         if place.link is None:
             skipped[place.env.key] = place.skipped
             continue
-        if store.open_request(place.env.key):
-            raise busy_refusal(store, place.env)
+        _refuse_busy(store, place.env)
         theirs = engine.plan(place.env, schemas, to=proposal.target, with_sql=False)
         apart = [
             f"{mine.schema} is at {revisions_text(mine.current)} at {env.key} and {revisions_text(other.current)}"
@@ -90,7 +161,89 @@ def check_rollout(settings: Settings, engine: Engine, store: Store, proposal: Pr
             f"no replica of {env.key} can be reached from here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
             hint="Give the bot the replicas' database URLs, or migrate the Summit alone with `migrate`.",
         )
-    return RolloutPlan(env, plans, replicas, skipped)
+    return RolloutPlan(env, plans, replicas, skipped, tables_before=_summit_tables(settings, engine, env, schemas))
+
+
+def _way_on(settings: Settings, engine: Engine, store: Store, proposal: Proposal, stuck: ChangeRequest) -> RolloutPlan:
+    """A rollout after ``stuck``: to its target (the replica, or the Summit's other schemas, migrated in
+    turn) or back to its start (the Summit downgraded); either way the subscriptions enabled at the end."""
+    summit = settings.environment(proposal.environment)
+    if summit.requires_ticket and not proposal.ticket:
+        raise Refused(f"{summit.key} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
+    _refuse_busy(store, summit)
+    schemas = engine.schemas_at(summit, proposal.schemas)
+    if schemas != list(stuck.schemas):
+        raise Refused(
+            f"rollout #{stuck.id} of {', '.join(stuck.schemas)} stopped with its subscription disabled, and must be"
+            f" taken on first: {stuck.note}",
+            hint=ways_on(stuck),
+        )
+    start = [set(rollout_start(stuck)[schema]) for schema in schemas]
+    aim = [set(stuck.binding["summit"][schema]["to"]) for schema in schemas]
+    direction = Direction.UPGRADE
+    plans = _plans_to(engine, summit, schemas, proposal.target, direction)
+    if plans is None or [set(plan.target) for plan in plans] != aim:
+        direction = Direction.DOWNGRADE
+        plans = _plans_to(engine, summit, schemas, proposal.target, direction)
+        if plans is None or [set(plan.target) for plan in plans] != start:
+            raise Refused(
+                f"rollout #{stuck.id} stopped with its subscription disabled; a rollout now either finishes it or"
+                " takes the Summit back",
+                hint=ways_on(stuck),
+            )
+    replicas, skipped = {}, dict(stuck.binding.get("skipped", {}))
+    for place in replica_places(settings, summit):
+        if place.env.key not in stuck.binding.get("replicas", {}):
+            continue
+        _refuse_busy(store, place.env)
+        theirs = _plans_to(engine, place.env, schemas, proposal.target, direction)
+        if theirs is None:
+            raise Refused(
+                f"{place.env.key} is neither at the start nor at the target of rollout #{stuck.id}",
+                hint=f"See `status {place.env.key}`: it changed outside the bot; settle it by hand.",
+            )
+        replicas[place.env.key] = theirs
+    before = stuck.binding.get("summit_tables", []) if direction is Direction.UPGRADE else None
+    tables = (
+        [Table(*pair) for pair in before] if before is not None else _summit_tables(settings, engine, summit, schemas)
+    )
+    return RolloutPlan(summit, plans, replicas, skipped, direction, stuck, tables)
+
+
+def _plans_to(
+    engine: Engine, env: Environment, schemas: list[str], target: str | None, direction: Direction
+) -> list[SchemaPlan] | None:
+    """The plans that take ``env``'s schemas to ``target`` this way (a schema there already has a plan
+    with nothing to do); None where that way does not lead there."""
+    plans = []
+    for schema in schemas:
+        try:
+            plans += engine.plan(env, [schema], to=target, direction=direction, with_sql=False)
+            continue
+        except Refused:
+            pass
+        try:
+            there = engine.plan(env, [schema], to=target, with_sql=False)
+        except Refused:
+            return None
+        if there[0].revisions:
+            return None
+        plans += there
+    return plans
+
+
+def _summit_tables(settings: Settings, engine: Engine, summit: Environment, schemas: list[str]) -> list[Table]:
+    """The tables of these schemas at the Summit now."""
+    publisher = database_url(summit)
+    assert not isinstance(publisher, str), "a rollout is planned only where the Summit's database is configured"
+    names = [engine.tree.schema(schema).schema_name for schema in schemas]
+    timeout = settings.migrations.connect_timeout_seconds
+    return sorted(schema_tables(publisher, names, place=summit.key, connect_timeout=timeout))
+
+
+def _refuse_busy(store: Store, env: Environment) -> None:
+    if store.open_request(env.key):
+        raise busy_refusal(store, env)
 
 
 def check_proposal(
@@ -104,8 +257,9 @@ def check_proposal(
     engine.check_options(env, schemas, proposal.options)  # what would reach the scripts' SQL, first of all
     if env.requires_ticket and not proposal.ticket:
         raise Refused(f"{env.key} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
-    if store.open_request(env.key):
-        raise busy_refusal(store, env)
+    _refuse_busy(store, env)
+    if (holder := holding_rollout(settings, store, env)) is not None:
+        raise held_refusal(env, holder)
     plans = engine.plan(
         env,
         schemas,

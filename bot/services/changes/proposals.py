@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import Environment
-from bot.engine.service import SchemaPlan
+from bot.engine.service import Direction, SchemaPlan
+from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError, Refused
 from bot.logs import TRACE
 from bot.metrics import REQUESTS
@@ -63,16 +64,22 @@ class Proposing(Deciding):
         with self._refusals_audited(proposal.requester, proposal.environment, ROLLOUT, dataclasses.asdict(proposal)):
             rollout = check_rollout(self.settings, self.engine, self.store, proposal)
             env = rollout.summit
-            ranges = {f"{env.key} {plan.schema}": plan.range_text for plan in rollout.plans}
+            ranges = {f"{env.key} {plan.schema}": _rollout_range(plan) for plan in rollout.plans}
             for key, plans in rollout.replicas.items():
-                ranges |= {f"{key} {plan.schema}": plan.range_text for plan in plans}
+                ranges |= {f"{key} {plan.schema}": _rollout_range(plan) for plan in plans}
             ranges |= {key: f"skipped: {why}" for key, why in rollout.skipped.items()}
+            if rollout.continues is not None:
+                ranges["after"] = f"rollout #{rollout.continues.id}, which stopped with its subscription disabled"
             binding = {
                 "summit": {plan.schema: plan.binding for plan in rollout.plans},
                 "replicas": {
                     key: {plan.schema: plan.binding for plan in plans} for key, plans in rollout.replicas.items()
                 },
                 "skipped": rollout.skipped,
+                "direction": rollout.direction.value,
+                "continues": rollout.continues.id if rollout.continues else None,
+                "start": rollout.start,
+                "summit_tables": [[table.schema, table.name] for table in rollout.tables_before],
             }
             request = self._drafted(
                 Draft(
@@ -203,3 +210,10 @@ class Proposing(Deciding):
         if not proposal.force:  # said before anyone is asked to approve; checked again when it runs
             self.engine.refuse_unverified_stamps(env, plans)
         return env, plans
+
+
+def _rollout_range(plan: SchemaPlan) -> str:
+    """One side's range in a rollout, which after a stuck one may already be where it goes."""
+    if not plan.revisions:
+        return f"already at {revisions_text(plan.target)}"
+    return f"downgrade {plan.range_text}" if plan.direction is Direction.DOWNGRADE else plan.range_text

@@ -9,13 +9,12 @@ import os
 import socket
 
 from bot.config import Environment
-from bot.engine.rollout import NEXT_STEPS, STEP_WORDS, RolloutStep
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError
 from bot.metrics import REQUESTS
 from bot.services.changes.base import ChangeServiceBase
-from bot.services.changes.requests import CHANGES_OF_SCHEMAS, ROLLOUT, Finished
+from bot.services.changes.requests import CHANGES_OF_SCHEMAS, Finished
 from bot.store import silent_for
 from bot.store.models import ChangeRequest, RequestState
 
@@ -103,9 +102,8 @@ class Recovering(ChangeServiceBase):
                 return None
             return RequestState.INTERRUPTED, {}, f"where it stands is unknown ({error.message})"
         reached = {status.schema: list(status.current) for status in statuses}
-        if state is RequestState.APPROVED or request.kind == ROLLOUT:
-            said = "it had not started, nothing ran" if state is RequestState.APPROVED else None
-            return RequestState.INTERRUPTED, reached, said or _rollout_remains(request, statuses)
+        if state is RequestState.APPROVED:
+            return RequestState.INTERRUPTED, reached, "it had not started, nothing ran"
         if not ran_migrations:
             return RequestState.INTERRUPTED, reached, "; ".join(f"{s.schema} now records {s.summary}" for s in statuses)
         if any(status.state is State.UNREACHABLE for status in statuses):
@@ -142,20 +140,6 @@ def _against_plan(
     if all(where == "where it started" for where in positions):
         return RequestState.INTERRUPTED, reached, f"nothing was applied: {said}"
     return RequestState.INTERRUPTED, reached, said
-
-
-def _rollout_remains(request: ChangeRequest, statuses: list[SchemaStatus]) -> str:
-    """A rollout stopped with the bot: not resumed (a step half done is not safe to guess), but said: the
-    last step it finished, what remains, and where the Summit stands."""
-    last = RolloutStep(request.step) if request.step else None
-    remaining = NEXT_STEPS[NEXT_STEPS.index(last) + 1 :] if last in NEXT_STEPS else NEXT_STEPS
-    finished = f"after '{STEP_WORDS[last]}'" if last else "before its first step"
-    summit = "; ".join(f"{status.schema} now records {status.summary}" for status in statuses)
-    return (
-        f"the rollout stopped {finished}; not done: {', '.join(STEP_WORDS[step] for step in remaining)};"
-        f" at {request.environment} {summit}. Each replica's subscription may be disabled: see `status`"
-        " before anything else"
-    )
 
 
 def _alive(pid: int) -> bool:

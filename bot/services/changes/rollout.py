@@ -6,24 +6,35 @@ schema), publish the tables it made, migrate the replicas to the same revisions,
 subscriptions, and prove with a marker row that changes arrive. A failure leaves each side where it is
 safe: the Summit rolled back means the subscriptions run again; the Summit migrated and a replica not
 means they stay disabled, and the request says which state each side is in and the two ways on.
+
+Every step may be taken again: a side is migrated only from where its plan starts (one already at its
+target is left as it is), a subscription is disabled or enabled only if it is not already, and the tables
+to publish are told from the Summit's tables before the rollout, kept with the request. So a rollout the
+bot was stopped in goes on from the last step it recorded, and a rollout that takes a way on after a
+stuck one is the same run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import Environment
+from bot.engine.database import DatabaseUrl
 from bot.engine.replication import (
     ReplicaLink,
+    Table,
     add_to_publication,
     drop_from_publication,
     prepare_marker,
+    read_subscription,
     refresh_publication,
     verify_replication,
 )
 from bot.engine.rollout import (
+    NEXT_STEPS,
     ReplicaPlace,
     RolloutResult,
     RolloutStep,
@@ -33,105 +44,207 @@ from bot.engine.rollout import (
     unhealthy,
 )
 from bot.engine.service import ChangeResult, Direction, Progress
-from bot.engine.status import database_url
+from bot.engine.status import SchemaStatus, database_url
 from bot.engine.tree import revisions_text
-from bot.errors import Refused
+from bot.errors import ConsdbBotError, OperationFailed, Refused
 from bot.services import replicas
 from bot.services.changes.events import MigrationStep, RolloutProgress
+from bot.services.changes.policy import ways_on
 from bot.services.changes.recovery import Recovering
 from bot.services.changes.requests import RequestView
 from bot.store.models import ChangeRequest
 
+ORDER = [RolloutStep.CHECKED, *NEXT_STEPS]
+"""Every step of a rollout that goes well, in order."""
+BOT = "consdb-bot"
+"""Who the audit names for what the bot does on its own."""
+
+Bound = dict[str, dict[str, object]]
+
 
 @dataclass
 class _Run:
-    """One rollout under way: its request, where it tells, and the steps it finished."""
+    """One rollout under way: its request, where it tells, the steps it finished, and the last one recorded
+    before this run (None for a new rollout)."""
 
     request: ChangeRequest
     view: RequestView
     linked: list[tuple[ReplicaPlace, ReplicaLink]]
     result: RolloutResult
+    resumed_after: RolloutStep | None
+
+    def pending(self, step: RolloutStep) -> bool:
+        return self.resumed_after is None or ORDER.index(step) > ORDER.index(self.resumed_after)
+
+    @property
+    def direction(self) -> Direction:
+        return Direction(self.request.binding.get("direction", Direction.UPGRADE.value))
 
 
-BOT = "consdb-bot"
-"""Who the audit names for what the bot does on its own."""
+@dataclass(frozen=True)
+class _Side:
+    """One side's migration: how it ended (None when every schema already was at its target), and where
+    each schema is, in words."""
+
+    change: ChangeResult | None
+    where: str
+
+    @property
+    def ok(self) -> bool:
+        return self.change is None or self.change.ok
+
+    @property
+    def untouched(self) -> bool:
+        """Whether every schema records where it started (a failed migration rolled back)."""
+        return self.change is not None and all(
+            set(outcome.recorded_after) == set(outcome.plan.current) for outcome in self.change.outcomes
+        )
 
 
 class RollingOut(Recovering):
     def _roll_out(self, request: ChangeRequest, view: RequestView) -> RolloutResult:
-        """Carry out an approved rollout: each step recorded (``step``), then told, then the next."""
+        """Carry out an approved rollout from the last step it recorded: each step recorded (``step``),
+        then told, then the next. An error after the subscriptions were disabled leaves them disabled and
+        the rollout stuck, with the ways on: never a subscription disabled that no request names."""
         summit = self.settings.environment(request.environment)
-        bound: dict[str, dict[str, dict[str, object]]] = request.binding.get("replicas", {})
+        bound: dict[str, Bound] = request.binding.get("replicas", {})
         places = [place for place in replica_places(self.settings, summit) if place.env.key in bound]
         linked = [(place, place.link) for place in places if place.link is not None]
         skipped = dict(request.binding.get("skipped", {}))
-        run = _Run(request, view, linked, RolloutResult(summit.key, list(request.schemas), None, skipped=skipped))
+        resumed_after = RolloutStep(request.step) if request.step else None
+        result = RolloutResult(summit.key, list(request.schemas), None, skipped=skipped)
+        run = _Run(request, view, linked, result, resumed_after)
+        if run.pending(RolloutStep.CHECKED):
+            self._check(run, summit)
+        try:
+            self._steps(run, summit, bound)
+        except ConsdbBotError as error:
+            if self.engine.stopping.is_set():
+                raise
+            self._done(run, RolloutStep.STOPPED, summit.key, time.monotonic(), error.message)
+            run.result = dataclasses.replace(run.result, stuck=_stuck(run, f"it stopped: {error.message}"))
+        return run.result
+
+    def _check(self, run: _Run, summit: Environment) -> None:
+        """Replication runs as it must before anything is changed (a subscription disabled for the rollout
+        this one finishes excepted)."""
         began = time.monotonic()
-        problems = [said for place, link in linked if (said := unhealthy(place.env.key, link))]
+        problems = [
+            said
+            for place, link in run.linked
+            if not self._disabled_for(run.request, place.env.key) and (said := unhealthy(place.env.key, link))
+        ]
         if problems:
             raise Refused(
                 "replication is not running as it must before a rollout: " + "; ".join(problems),
                 hint="Nothing was changed. Settle the subscription first (`status` shows it), then ask again.",
             )
         self._done(run, RolloutStep.CHECKED, summit.key, began)
-        for place, link in linked:
+
+    def _steps(self, run: _Run, summit: Environment, bound: dict[str, Bound]) -> None:
+        """Every step still to take, each recorded once it is done at every replica."""
+        if run.pending(RolloutStep.PAUSED):
+            self._pause(run)
+        if run.pending(RolloutStep.SUMMIT_MIGRATED) and not self._summit_step(run, summit):
+            return
+        if run.pending(RolloutStep.PUBLISHED):
+            self._publish(run, summit)
+        if run.pending(RolloutStep.REPLICAS_MIGRATED) and not self._replicas_step(run, bound):
+            return
+        if run.pending(RolloutStep.RESUMED):
+            for place, link in run.linked:
+                began = time.monotonic()
+                self._enable(run, place.env, link)
+                self._done(run, RolloutStep.RESUMED, place.env.key, began, f"subscription {link.subscription}")
+        for place, link in run.linked:
+            self._verify(run, summit, place, link)
+
+    def _pause(self, run: _Run) -> None:
+        for place, link in run.linked:
             began = time.monotonic()
-            replicas.disable(self.settings, self.store, place.env, actor=BOT, request_id=request.id)
-            self._done(run, RolloutStep.PAUSED, place.env.key, began, f"subscription {link.subscription}")
-        if not self._summit_step(run, summit):
-            return run.result
-        for place, _ in linked:
+            if read_subscription(link).enabled:
+                replicas.disable(self.settings, self.store, place.env, actor=BOT, request_id=run.request.id)
+                said = f"subscription {link.subscription}"
+            else:
+                said = f"subscription {link.subscription} (it was disabled already)"
+            self._done(run, RolloutStep.PAUSED, place.env.key, began, said)
+
+    def _replicas_step(self, run: _Run, bound: dict[str, Bound]) -> bool:
+        """Migrate each replica to the Summit's revisions; whether the rollout goes on."""
+        for place, _ in run.linked:
             began = time.monotonic()
-            change = self._migrate(run, place.env.key, bound.get(place.env.key, {}))
-            changes = {**run.result.replica_changes, place.env.key: change}
-            run.result = dataclasses.replace(run.result, replica_changes=changes)
-            if not change.ok:
-                self._done(run, RolloutStep.REPLICA_FAILED, place.env.key, began, _where(change))
-                run.result = dataclasses.replace(run.result, stuck=_stuck(request, run, (place, change)))
-                return run.result
-            self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, _where(change))
-        for place, link in linked:
-            began = time.monotonic()
-            replicas.enable(self.settings, self.store, place.env, actor=BOT, request_id=request.id)
-            refresh_publication(link)
-            self._done(run, RolloutStep.RESUMED, place.env.key, began, f"subscription {link.subscription}")
-        for place, link in linked:
-            assert place.env.replica is not None
-            began = time.monotonic()
-            verified = verify_replication(link, timeout_seconds=place.env.replica.verify_seconds)
-            self._done(run, RolloutStep.VERIFIED, place.env.key, began,
-                       f"a marker row written at {summit.key} arrived in {verified.seconds:.1f} s")  # fmt: skip
-        return run.result
+            side = self._side(run, place.env, bound.get(place.env.key, {}))
+            if side.change is not None:
+                changes = {**run.result.replica_changes, place.env.key: side.change}
+                run.result = dataclasses.replace(run.result, replica_changes=changes)
+            if not side.ok:
+                self._done(run, RolloutStep.REPLICA_FAILED, place.env.key, began, side.where)
+                run.result = dataclasses.replace(run.result, stuck=_stuck(run, ""))
+                return False
+            self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, side.where)
+        return True
+
+    def _verify(self, run: _Run, summit: Environment, place: ReplicaPlace, link: ReplicaLink) -> None:
+        """A marker row arrives; the worker, apply errors and the publisher's slot said with it."""
+        assert place.env.replica is not None
+        began = time.monotonic()
+        verified = verify_replication(link, timeout_seconds=place.env.replica.verify_seconds)
+        health, slot = verified.health, verified.health.slot
+        said = [
+            f"a marker row written at {summit.key} arrived in {verified.seconds:.1f} s",
+            "worker running" if health.subscription.worker else "no worker",
+        ]
+        if verified.apply_errors is not None:
+            said.append(f"{verified.apply_errors} apply error(s) meanwhile")
+        if slot is not None:
+            retained = f", {slot.retained_bytes} bytes of WAL retained" if slot.retained_bytes is not None else ""
+            said.append(f"slot {slot.name} {'active' if slot.active else 'INACTIVE'}{retained}")
+        self._done(run, RolloutStep.VERIFIED, place.env.key, began, "; ".join(said))
+
+    def _disabled_for(self, request: ChangeRequest, environment: str) -> bool:
+        """Whether the bot disabled the replica's subscription for this rollout or the one it finishes."""
+        record = replicas.disabled_by_bot(self.store, environment)
+        mine = {request.id, request.binding.get("continues")}
+        return record is not None and record.request_id in mine
+
+    def _enable(self, run: _Run, env: Environment, link: ReplicaLink) -> None:
+        """Enable the subscription unless it is already, and refresh it (which copies new tables)."""
+        if not read_subscription(link).enabled:
+            replicas.enable(self.settings, self.store, env, actor=BOT, request_id=run.request.id)
+        refresh_publication(link)
 
     def _done(self, run: _Run, step: RolloutStep, place: str, began: float, detail: str = "") -> None:
-        """A step finished: recorded with the request first, then told in its thread."""
+        """A step finished at one place: recorded with the request first, then told in its thread."""
         finished = StepDone(step, place, time.monotonic() - began, detail)
         run.result.steps.append(finished)
         self.store.set_step(run.request.id, step.value)
         self._tell(self.notifier.progress, run.view, RolloutProgress(finished))
 
     def _summit_step(self, run: _Run, summit: Environment) -> bool:
-        """Migrate the Summit and publish what it made; whether the rollout goes on. A migration rolled
-        back lets the subscriptions run again at once; one half done keeps them disabled."""
+        """Migrate the Summit; whether the rollout goes on. A migration rolled back lets the subscriptions
+        run again at once; one half done keeps them disabled."""
         began = time.monotonic()
-        publisher = database_url(summit)
-        assert not isinstance(publisher, str), "a rollout is planned only where the Summit's database is configured"
+        side = self._side(run, summit, run.request.binding.get("summit", {}))
+        run.result = dataclasses.replace(run.result, summit_change=side.change)
+        if side.ok:
+            self._done(run, RolloutStep.SUMMIT_MIGRATED, summit.key, began, side.where)
+            return True
+        if side.untouched:
+            for place, link in run.linked:
+                self._enable(run, place.env, link)
+            self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, side.where)
+        else:
+            self._done(run, RolloutStep.HALTED, summit.key, began, side.where)
+            run.result = dataclasses.replace(run.result, stuck=_stuck(run, ""))
+        return False
+
+    def _publish(self, run: _Run, summit: Environment) -> None:
+        """Add the tables the rollout made to the publication, and drop those it dropped."""
+        began = time.monotonic()
+        publisher = self._summit_url(summit)
         names = [self.engine.tree.schema(schema).schema_name for schema in run.request.schemas]
         timeout = self.settings.migrations.connect_timeout_seconds
-        before = schema_tables(publisher, names, place=summit.key, connect_timeout=timeout)
-        change = self._migrate(run, summit.key, run.request.binding.get("summit", {}))
-        run.result = dataclasses.replace(run.result, summit_change=change)
-        if not change.ok:
-            if _untouched(change):
-                for place, _ in run.linked:
-                    replicas.enable(self.settings, self.store, place.env, actor=BOT, request_id=run.request.id)
-                self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, _where(change))
-            else:
-                self._done(run, RolloutStep.HALTED, summit.key, began, _where(change))
-                run.result = dataclasses.replace(run.result, stuck=_stuck(run.request, run, None))
-            return False
-        self._done(run, RolloutStep.SUMMIT_MIGRATED, summit.key, began, _where(change))
-        began = time.monotonic()
+        before = {Table(schema, name) for schema, name in run.request.binding.get("summit_tables", [])}
         after = schema_tables(publisher, names, place=summit.key, connect_timeout=timeout)
         added, dropped = sorted(after - before), sorted(before - after)
         for _, link in run.linked:
@@ -145,54 +258,75 @@ class RollingOut(Recovering):
         publications = ", ".join(sorted({link.publication for _, link in run.linked}))
         self._done(run, RolloutStep.PUBLISHED, summit.key, began,
                    f"publication {publications}: " + ("; ".join(said) or "no table made or dropped"))  # fmt: skip
-        return True
 
-    def _migrate(self, run: _Run, where: str, expected: dict[str, dict[str, object]]) -> ChangeResult:
-        """Upgrade one side to the request's target, bound to what was planned for it."""
+    @staticmethod
+    def _summit_url(summit: Environment) -> DatabaseUrl:
+        publisher = database_url(summit)
+        assert not isinstance(publisher, str), "a rollout is planned only where the Summit's database is configured"
+        return publisher
+
+    def _side(self, run: _Run, env: Environment, bound: Bound) -> _Side:
+        """Migrate one side's schemas that are where the plan starts; leave those already at its target.
+        A schema that is neither (changed outside the bot) stops it, said."""
         request = run.request
+        statuses = self.engine.status([env], request.schemas)
+        elsewhere = [
+            f"{status.schema} is {status.summary}, neither the rollout's start nor its target"
+            for status in statuses
+            if set(status.current) not in (_ends(bound, status.schema))
+        ]
+        if elsewhere:
+            raise Refused(f"{env.key}: {'; '.join(elsewhere)}", hint="See `status`; nothing more was changed.")
+        todo = [s.schema for s in statuses if set(s.current) != set(_end(bound, s.schema, "to"))]
+        if not todo:
+            return _Side(None, f"already at {_revisions(statuses)}")
 
         def on_progress(event: Progress) -> None:
             self._tell(self.notifier.progress, run.view, MigrationStep(event))
 
-        return self.engine.change(
-            self.settings.environment(where), request.schemas, direction=Direction.UPGRADE, to=request.target,
-            actor=f"{request.requester} (request #{request.id})", on_progress=on_progress, expected=expected,
-            session=request.run_session,
+        change = self.engine.change(
+            env, todo, direction=run.direction, to=request.target,
+            actor=f"{request.requester} (request #{request.id})", on_progress=on_progress,
+            expected={schema: bound[schema] for schema in todo}, session=request.run_session,
         )  # fmt: skip
+        if not change.ok and self.engine.stopping.is_set():
+            raise OperationFailed(
+                f"{env.key}: the bot stopped while migrating it; it goes on when the bot starts again",
+                hint="Start the bot again.",
+            )
+        return _Side(change, _outcomes(change))
 
 
-def _stuck(request: ChangeRequest, run: _Run, failed: tuple[ReplicaPlace, ChangeResult] | None) -> str:
+def _end(bound: Bound, schema: str, end: str) -> list[str]:
+    value = bound.get(schema, {}).get(end, [])
+    assert isinstance(value, list)
+    return value
+
+
+def _ends(bound: Bound, schema: str) -> tuple[set[str], set[str]]:
+    return set(_end(bound, schema, "from")), set(_end(bound, schema, "to"))
+
+
+def _revisions(statuses: Sequence[SchemaStatus]) -> str:
+    return "; ".join(f"{status.schema} {revisions_text(status.current)}" for status in statuses)
+
+
+def _stuck(run: _Run, failed: str) -> str:
     """Which state each side is in, and the two ways on, each a request for approval."""
-    ticket = f" --ticket {request.ticket}" if request.ticket else ""
     subscriptions = ", ".join(f"{link.subscription} at {place.env.key}" for place, link in run.linked)
-    summit_change = run.result.summit_change
-    lines = [f"{request.environment}: {_where(summit_change)}" if summit_change else request.environment]
-    if failed is not None:
-        place, change = failed
-        lines.append(f"{place.env.key}: {_where(change)}")
+    summit = run.result.summit_change
+    lines = [f"{run.request.environment}: " + _outcomes(summit) if summit else ""]
+    lines += [f"{key}: {_outcomes(change)}" for key, change in run.result.replica_changes.items()]
+    lines.append(failed)
     lines.append(
         f"subscription {subscriptions} stays disabled: the Summit has changes the replica cannot apply yet;"
         " the Summit's replication slot keeps every change meanwhile"
     )
-    replica = failed[0].env.key if failed else "the replica"
-    first = request.schemas[0]
-    start = revisions_text(request.binding.get("summit", {}).get(first, {}).get("from", []))
-    lines.append(
-        f"two ways on, each approved as a request: retry the replica (`migrate {replica}"
-        f" {' '.join(request.schemas)} --to {request.target or 'head'}{ticket}`), or downgrade the Summit"
-        f" (`downgrade {request.environment} {first} {start}{ticket}`); then enable {subscriptions}"
-        " (ALTER SUBSCRIPTION ... ENABLE, then REFRESH PUBLICATION)"
-    )
-    return "\n".join(lines)
+    lines.append(ways_on(run.request))
+    return "\n".join(line for line in lines if line)
 
 
-def _untouched(change: ChangeResult) -> bool:
-    """Whether every schema records where it started (a failed migration rolled back)."""
-    return all(set(outcome.recorded_after) == set(outcome.plan.current) for outcome in change.outcomes)
-
-
-def _where(change: ChangeResult) -> str:
-    """Each schema's revision as its version table records it, and how its migration ended."""
+def _outcomes(change: ChangeResult) -> str:
     return "; ".join(
         f"{outcome.schema} at {revisions_text(outcome.recorded_after)} ({outcome.outcome.value})"
         for outcome in change.outcomes

@@ -12,14 +12,21 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.clients.pqserver import SchemaCheck, Seen
-from bot.engine.rollout import RolloutResult
+from bot.engine.rollout import RolloutResult, RolloutStep
 from bot.engine.runner import run_name
 from bot.engine.service import ChangeResult, Direction
 from bot.errors import ConsdbBotError
 from bot.logs import traced
 from bot.metrics import REQUESTS
 from bot.services.changes.base import RUNNER
-from bot.services.changes.events import HinfoUnreadable, HinfoVerdict, MigrationStep, PqserverChecked, RestartStep
+from bot.services.changes.events import (
+    HinfoUnreadable,
+    HinfoVerdict,
+    MigrationStep,
+    PqserverChecked,
+    RestartStep,
+    RolloutResumed,
+)
 from bot.services.changes.requests import (
     CHANGES_OF_SCHEMAS,
     FORCED,
@@ -31,6 +38,7 @@ from bot.services.changes.requests import (
     forced_detail,
 )
 from bot.services.changes.rollout import RollingOut
+from bot.services.results_text import resumed_text
 from bot.store import UNREACHABLE, aware
 from bot.store.models import ChangeRequest, RequestState
 
@@ -88,7 +96,9 @@ class Running(RollingOut):
         else:
             note = ""
         try:
-            if (result is None or not result.ok) and self.engine.stopping.is_set():
+            # A rollout's result is how it ended whatever the bot does next (stopped half way, it raises).
+            stopped = (result is None or not result.ok) and not isinstance(result, RolloutResult)
+            if stopped and self.engine.stopping.is_set():
                 self._active.discard(request.id)
                 return self._interrupt(request, RequestState.RUNNING)
             if result is None:
@@ -136,6 +146,35 @@ class Running(RollingOut):
             session=request.run_session,
             wait=wait,
         )
+
+    def _interrupt(self, request: ChangeRequest, state: RequestState) -> Finished | None:
+        """A rollout whose run this process no longer follows goes on, once its sessions are gone; any
+        other request is settled by what its database records."""
+        if request.kind != ROLLOUT:
+            return super()._interrupt(request, state)
+        if state is RequestState.RUNNING and not self._ended(request, self.settings.environment(request.environment)):
+            return None
+        self._resume(request, state)
+        return None
+
+    def _resume(self, request: ChangeRequest, state: RequestState) -> None:
+        """Go on with an approved rollout whose run this process no longer follows, after the last step it
+        recorded: every step is safe to take again (``bot.services.changes.rollout``), and a step that
+        finds a side neither where the rollout starts nor at its target stops it, saying what remains.
+        Not while this bot is stopping: the next start goes on with it."""
+        if self.engine.stopping.is_set():
+            return
+        if not self.store.transition(
+            request.id, state, RequestState.APPROVED, runner=RUNNER, heartbeat_at=self.clock()
+        ):
+            return
+        after = RolloutStep(request.step) if request.step else None
+        self.store.audit(
+            actor="consdb-bot", action="resumed", environment=request.environment, request_id=request.id,
+            summary=f"#{request.id} {resumed_text(after)}",
+        )  # fmt: skip
+        self._tell(self.notifier.progress, self.view(request), RolloutResumed(after))
+        self.launch(lambda: self.run(request.id))
 
     def _heartbeat(self, request_id: int, done: threading.Event) -> None:
         while not done.wait(HEARTBEAT_SECONDS):
