@@ -104,6 +104,10 @@ class Replica(_Model):
     """The publication on `of`, a plain PostgreSQL name."""
     verify_seconds: float = Field(default=60, gt=0)
     """After a rollout resumes the subscription: seconds within which a marker row written at `of` must arrive here."""
+    alert_after_minutes: float = Field(default=60, gt=0)
+    """Minutes the subscription may stay disabled (by the bot or anyone) before the running bot alerts this
+    environment's channel (or the announcement channel), and again every as many minutes while it stays so; it looks
+    every 5 minutes (or this often, if less)."""
 
     @field_validator("subscription", "publication")
     @classmethod

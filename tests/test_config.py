@@ -133,6 +133,8 @@ BASE = "schemas: [a, b]\nenvironments:\n  bts: {}\n"
          "is not a plain PostgreSQL name"),
         (BASE + "  summit: {replica: {of: bts, subscription: s}}\n",
          "environments.summit.replica.publication (line 4): required, but missing"),
+        (BASE + "  summit: {replica: {of: bts, subscription: s, publication: p, alert_after_minutes: 0}}\n",
+         "environments.summit.replica.alert_after_minutes (line 4): Input should be greater than 0"),
     ],
 )  # fmt: skip
 def test_environment_schemas_tested_on_and_replica_are_checked(text, expected):
@@ -155,6 +157,7 @@ def test_a_replica_with_good_names_loads():
     text = BASE + "  usdf:\n    replica: {of: BTS, subscription: usdf_exposurelog, publication: _pub2}\n"
     replica = parse_settings(text, environ={}).environment("usdf").replica
     assert replica == Replica(of="BTS", subscription="usdf_exposurelog", publication="_pub2")
+    assert replica.alert_after_minutes == 60, "alerted after an hour disabled unless told otherwise"
 
 
 @pytest.mark.parametrize(

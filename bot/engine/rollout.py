@@ -54,6 +54,9 @@ STEP_WORDS = {
 }
 """Each step in words, the same in the terminal, Slack and Jira."""
 
+STUCK = (RolloutStep.REPLICA_FAILED, RolloutStep.HALTED, RolloutStep.STOPPED)
+"""The steps a rollout stops at with its subscriptions disabled, until another rollout takes a way on."""
+
 NEXT_STEPS = [
     RolloutStep.PAUSED,
     RolloutStep.SUMMIT_MIGRATED,

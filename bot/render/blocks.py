@@ -21,7 +21,7 @@ from bot.config import Environment, Slack
 from bot.engine.rollout import RolloutStep
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.render.text import hinfo_heard, pqserver_line
+from bot.render.text import hinfo_heard, pqserver_line, replica_alert_lines
 from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import (
     HinfoUnreadable,
@@ -35,6 +35,7 @@ from bot.services.changes import (
     RolloutProgress,
     RolloutResumed,
 )
+from bot.services.replica_watch import ReplicaAlert
 from bot.services.reports import DailyReport, EnvironmentHealth, HealthAlert
 from bot.services.results_text import resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews, TicketCheck
@@ -420,3 +421,10 @@ def alert_message(alert: HealthAlert) -> dict[str, Any]:
         env = escape(health.environment)
         text += f"\nSee `/consdb status {env}` and `/consdb drift {env}`."
     return message(text, [section(text)])
+
+
+def replica_alert_message(alert: ReplicaAlert) -> dict[str, Any]:
+    """A subscription disabled too long: the headline, then what waits meanwhile and what to do."""
+    headline, *rest = replica_alert_lines(alert)
+    text = f":rotating_light: {shown(headline)}"
+    return message(text, [section(text), section("\n".join(shown(line) for line in rest))])

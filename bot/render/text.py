@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clients.pqserver import SchemaCheck, Seen
 from bot.engine.replication import MARKER
+from bot.engine.rollout import STEP_WORDS
 from bot.engine.service import HistoryEntry, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
@@ -34,13 +35,15 @@ from bot.services.changes.events import (
 )
 from bot.services.results_text import resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews
-from bot.when import local
+from bot.store.models import OPEN_STATES
+from bot.when import length, local
 
 if TYPE_CHECKING:
     from bot.clients.kube import LogExcerpt
     from bot.engine.drift import SchemaDrift
     from bot.engine.generate import GeneratedRevision
     from bot.services.bookings import BookingView
+    from bot.services.replica_watch import ReplicaAlert
     from bot.services.replicas import PublicationTables, ReplicaStatus
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
@@ -97,6 +100,8 @@ def _subscription_state(replica: ReplicaStatus) -> str:
     if replica.enabled:
         return "enabled, worker running" if replica.worker_running else "enabled, worker not running"
     since = f"{replica.disabled_since:%Y-%m-%d %H:%M:%S %Z}" if replica.disabled_since else "unknown"
+    if replica.disabled_seen:
+        return f"disabled outside the bot (seen disabled since {since})"
     return f"disabled (since {since})"
 
 
@@ -151,6 +156,58 @@ def _revision_lines(replica: ReplicaStatus) -> list[str]:
 
 def _at(revisions: Sequence[str]) -> str:
     return ", ".join(revision[:12] for revision in revisions) or "none"
+
+
+def replica_alert_lines(alert: ReplicaAlert) -> list[str]:
+    """A subscription disabled too long, in plain sentences (Slack's message marks them up): where, since
+    when and by whom, what waits at the publisher meanwhile, and what to do (the first is the headline)."""
+    disabled = alert.disabled
+    since = local(disabled.since, alert.zone)
+    if disabled.by is None:
+        who = f"disabled outside the bot; first seen disabled {since}"
+    else:
+        request = f" for request #{disabled.request_id}" if disabled.request_id else ""
+        who = f"disabled by {disabled.by}{request} at {since}"
+    return [
+        f"Subscription {alert.subscription} at {alert.environment} has been disabled for"
+        f" {length((alert.at - disabled.since).total_seconds())} ({who}).",
+        _held(alert),
+        *_ways_on(alert),
+        f"I say this again every {length(alert.every_minutes * 60)} while it stays disabled.",
+    ]
+
+
+def _held(alert: ReplicaAlert) -> str:
+    """What the publisher keeps for the replica while its subscription is disabled."""
+    if alert.slot is None:
+        return f"It has no replication slot: rows written at {alert.of} meanwhile are not kept for it."
+    kept = (
+        f"{_size(alert.retained_bytes)} of WAL kept for it so far"
+        if alert.retained_bytes is not None
+        else f"how much could not be read: {alert.slot_detail}"
+    )
+    return (
+        f"Rows written at {alert.of} meanwhile wait there, in its replication slot {alert.slot} ({kept}),"
+        f" and reach {alert.environment} only once it is enabled."
+    )
+
+
+def _ways_on(alert: ReplicaAlert) -> list[str]:
+    """The request it was disabled for, if any, says what to do; else enabling it is."""
+    name, request = alert.subscription, alert.request
+    enable = (
+        f"enable it at {alert.environment}: `ALTER SUBSCRIPTION {name} ENABLE`, then"
+        f" `ALTER SUBSCRIPTION {name} REFRESH PUBLICATION`"
+    )
+    if request is None:
+        return [f"If nothing needs it disabled, {enable}."]
+    if alert.stuck:
+        step = STEP_WORDS[alert.stuck]
+        return [f"Rollout request #{request.id} stopped half way ({step}):", *(request.note.splitlines() or [enable])]
+    if request.state in OPEN_STATES:
+        return [f"Request #{request.id} is {request.state}: it enables the subscription when it ends (see its thread)."]
+    note = f": {request.note}" if request.note else "."
+    return [f"Request #{request.id} disabled it and ended {request.state}{note}", f"Once that is settled, {enable}."]
 
 
 def replica_tables_text(checks: Sequence[PublicationTables]) -> str:

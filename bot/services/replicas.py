@@ -17,6 +17,7 @@ from bot.engine.database import DatabaseUrl
 from bot.engine.replication import (
     MARKER,
     ReplicaLink,
+    Slot,
     Subscription,
     Table,
     disable_subscription,
@@ -30,11 +31,13 @@ from bot.engine.service import Engine
 from bot.engine.status import SchemaStatus, State, database_url
 from bot.errors import ConsdbBotError, Refused
 from bot.store import Store, aware
-from bot.store.models import AuditRecord
 
 SUBSCRIPTION_DISABLED = "subscription-disabled"
 SUBSCRIPTION_ENABLED = "subscription-enabled"
-"""Audit actions: the newest of the two says whether the bot's last act on a subscription disabled it."""
+"""Audit actions of the bot disabling and enabling a subscription."""
+SUBSCRIPTION_SEEN_DISABLED = "subscription-seen-disabled"
+SUBSCRIPTION_SEEN_ENABLED = "subscription-seen-enabled"
+"""Audit actions of the replica watch, which saw a subscription disabled (or enabled again) by someone else."""
 UNREAD = (State.UNREACHABLE, State.NOT_CONFIGURED, State.NOT_IN_TREE, State.NOT_KEPT)
 
 
@@ -51,6 +54,27 @@ class RevisionAgreement:
 
 
 @dataclass(frozen=True)
+class Disabling:
+    """Since when a subscription is disabled, as the audit trail knows it: by the bot (``by``, and the
+    request it was for), or by someone else, since the replica watch first saw it (``by`` None)."""
+
+    since: datetime
+    by: str | None = None
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Ends:
+    """A replica's subscription as read at the replica (``detail``: why it could not be), and its slot at
+    the publisher (``publisher_detail``: why that could not be read)."""
+
+    subscription: Subscription | None
+    slot: Slot | None = None
+    detail: str = ""
+    publisher_detail: str = ""
+
+
+@dataclass(frozen=True)
 class ReplicaStatus:
     """A replica environment at a glance. ``detail`` says why the subscription could not be read;
     ``publisher_detail`` why the publisher's end (slot, lag) could not."""
@@ -61,7 +85,9 @@ class ReplicaStatus:
     publication: str
     enabled: bool | None = None
     disabled_since: datetime | None = None
-    """When the bot disabled it; None if it is enabled, or was disabled by someone else."""
+    """When the bot disabled it, or when the replica watch first saw it disabled by someone else (then
+    ``disabled_seen``); None if it is enabled, or the watch has not seen it disabled yet."""
+    disabled_seen: bool = False
     worker_running: bool | None = None
     lag_bytes: int | None = None
     """WAL the publisher has written that the replica has not confirmed yet."""
@@ -197,35 +223,23 @@ def _replica_status(
     assert env.replica is not None
     replica = env.replica
     publisher = _publisher(settings, env)
-    subscriber_url, publisher_url = _url(env), _url(publisher)
-    assert isinstance(subscriber_url, DatabaseUrl)
     base = ReplicaStatus(env.key, replica.of, replica.subscription, replica.publication)
     revisions = _revisions(engine, env, publisher, read, schemas)
-    publisher_detail = f"{publisher.key}'s database is {publisher_url}" if isinstance(publisher_url, str) else ""
-    # Reading the subscription needs only the replica: without the publisher's URL, the link's other end
-    # is the replica's own, and nothing is read there.
-    link = _link(
-        settings, env, subscriber_url, publisher_url if isinstance(publisher_url, DatabaseUrl) else subscriber_url
-    )
-    try:
-        subscription = read_subscription(link)
-    except ConsdbBotError as error:
-        return replace(base, revisions=revisions, detail=error.message, publisher_detail=publisher_detail)
-    slot = None
-    if not publisher_detail and subscription.slot_name:
-        try:
-            slot = read_slot(link, subscription.slot_name)
-        except ConsdbBotError as error:
-            publisher_detail = error.message
+    ends = read_ends(settings, env)
+    subscription, slot, publisher_detail = ends.subscription, ends.slot, ends.publisher_detail
+    if subscription is None:
+        return replace(base, revisions=revisions, detail=ends.detail, publisher_detail=publisher_detail)
     problems = _problems(subscription)
     if not publisher_detail and subscription.slot_name and slot is None:
         problems.append(f"{publisher.key} has no replication slot {subscription.slot_name}")
     if slot is not None and subscription.enabled and not slot.active:
         problems.append(f"replication slot {slot.name} at {publisher.key} is not active")
+    disabled = None if subscription.enabled else disabling(store, env.key)
     return replace(
         base,
         enabled=subscription.enabled,
-        disabled_since=None if subscription.enabled else _disabled_since(store, env),
+        disabled_since=disabled.since if disabled else None,
+        disabled_seen=disabled is not None and disabled.by is None,
         worker_running=subscription.worker is not None,
         lag_bytes=slot.lag_bytes if slot else None,
         replay_lag_seconds=slot.replay_lag.total_seconds() if slot and slot.replay_lag is not None else None,
@@ -239,6 +253,31 @@ def _replica_status(
     )
 
 
+def read_ends(settings: Settings, env: Environment) -> Ends:
+    """A replica's subscription, and its slot when the publisher's database is configured here (the replica's
+    must be, see :func:`replica_environments`)."""
+    publisher = _publisher(settings, env)
+    subscriber_url, publisher_url = _url(env), _url(publisher)
+    assert isinstance(subscriber_url, DatabaseUrl)
+    publisher_detail = f"{publisher.key}'s database is {publisher_url}" if isinstance(publisher_url, str) else ""
+    # Reading the subscription needs only the replica: without the publisher's URL, the link's other end
+    # is the replica's own, and nothing is read there.
+    link = _link(
+        settings, env, subscriber_url, publisher_url if isinstance(publisher_url, DatabaseUrl) else subscriber_url
+    )
+    try:
+        subscription = read_subscription(link)
+    except ConsdbBotError as error:
+        return Ends(None, detail=error.message, publisher_detail=publisher_detail)
+    slot = None
+    if not publisher_detail and subscription.slot_name:
+        try:
+            slot = read_slot(link, subscription.slot_name)
+        except ConsdbBotError as error:
+            publisher_detail = error.message
+    return Ends(subscription, slot, publisher_detail=publisher_detail)
+
+
 def _problems(subscription: Subscription) -> list[str]:
     """What the replica's end says stops changes arriving (a disabled subscription is said apart)."""
     problems = []
@@ -250,17 +289,19 @@ def _problems(subscription: Subscription) -> list[str]:
     return problems
 
 
-def _disabled_since(store: Store, env: Environment) -> datetime | None:
-    """When the bot disabled the subscription, if the bot's last act on it was that."""
-    record = disabled_by_bot(store, env.key)
-    return aware(record.at) if record is not None else None
+def disabling(store: Store, environment: str) -> Disabling | None:
+    """Since when the audit trail says the subscription is disabled: since the bot's disabling, if none was
+    recorded enabled after it, else since the watch saw it disabled; None when it was enabled last.
 
-
-def disabled_by_bot(store: Store, environment: str) -> AuditRecord | None:
-    """The record of the bot disabling the replica's subscription, if that was its last act on it (the
-    record names the request that did it)."""
-    record = store.last_audit(environment=environment, actions=[SUBSCRIPTION_DISABLED, SUBSCRIPTION_ENABLED])
-    return record if record is not None and record.action == SUBSCRIPTION_DISABLED else None
+    The bot's record is preferred to the watch's, which a sweep might write just after a rollout disabled
+    it and just before the rollout recorded that."""
+    enabled = store.last_audit(environment=environment, actions=[SUBSCRIPTION_ENABLED, SUBSCRIPTION_SEEN_ENABLED])
+    after = enabled.id if enabled else 0
+    by_bot = store.last_audit(environment=environment, actions=[SUBSCRIPTION_DISABLED])
+    if by_bot is not None and by_bot.id > after:
+        return Disabling(aware(by_bot.at), by_bot.actor, by_bot.request_id)
+    seen = store.last_audit(environment=environment, actions=[SUBSCRIPTION_SEEN_DISABLED])
+    return Disabling(aware(seen.at)) if seen is not None and seen.id > after else None
 
 
 def _revisions(

@@ -20,6 +20,7 @@ from bot.clients.jira import JiraDesk
 from bot.config import Settings
 from bot.engine.service import Engine
 from bot.errors import ConfigError, TryAgainLater
+from bot.services.replica_watch import ReplicaWatch
 from bot.services.reports import ReportService
 from bot.services.tickets import CommentNews
 from bot.slack.directory import SlackDirectory
@@ -131,6 +132,7 @@ class Context:
         self.scheduler = self.services.scheduler
         self.changes = self.services.changes
         self.reports = ReportService(settings, self.engine, self.store, self.services.bookings, announcer, clock=now)
+        self.replica_watch = ReplicaWatch(settings, self.store, announcer, clock=now)
         self.health = Health(settings, self.store, self.scheduler)
         self.replays = Replays(self.store, clock=now)
         self._under_way: set[Future[Any]] = set()
@@ -142,6 +144,7 @@ class Context:
         self.services.bookings.register()
         self.changes.register()
         self.reports.register(self.scheduler)
+        self.replica_watch.register(self.scheduler)
         self.services.tickets.register(self.scheduler)
         self.notifier.register(self.scheduler)
         self.scheduler.lead()

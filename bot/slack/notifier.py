@@ -1,9 +1,10 @@
 """Change requests as Slack messages (the request in the environment's channel, news in its thread),
-and scheduled news (bookings, daily reports, alerts) in the channels it names.
+and scheduled news (bookings, daily reports, alerts, the replica watch's) in the channels it names.
 
-The Slack ends of :class:`bot.services.changes.ChangeNotifier`, :class:`bot.services.bookings.Announcer` and
-:class:`bot.services.reports.ReportAnnouncer`. A failure to post news is logged and the work goes on; a
-failure to post a request itself is an error the requester sees.
+The Slack ends of :class:`bot.services.changes.ChangeNotifier`, :class:`bot.services.bookings.Announcer`,
+:class:`bot.services.reports.ReportAnnouncer` and :class:`bot.services.replica_watch.ReplicaAnnouncer`. A
+failure to post news is logged and the work goes on; a failure to post a request itself is an error the
+requester sees.
 
 A request's message and thread are written by a worker thread of their own (:class:`ThreadWriter`):
 a run only puts its lines (and each update of the request's message) in a bounded queue, so a Slack
@@ -36,6 +37,7 @@ from bot.metrics import API_ERRORS
 from bot.render import blocks
 from bot.services.bookings import Announcement
 from bot.services.changes import RequestView, request_view
+from bot.services.replica_watch import ReplicaAlert
 from bot.services.reports import DailyReport, HealthAlert
 from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
@@ -497,6 +499,9 @@ class SlackAnnouncer:
 
     def alert(self, alert: HealthAlert) -> None:
         self._post(alert.channels, blocks.alert_message(alert))
+
+    def replica_alert(self, alert: ReplicaAlert) -> None:
+        self._post([alert.channel], blocks.replica_alert_message(alert))
 
     def _post(self, channels: list[str], payload: dict[str, Any]) -> None:
         for channel in channels:

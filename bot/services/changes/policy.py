@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from bot.config import Approvals, Environment, Settings
 from bot.engine.prepare import Needs
 from bot.engine.replication import Table
-from bot.engine.rollout import RolloutStep, replica_places, schema_tables, unhealthy
+from bot.engine.rollout import STUCK, replica_places, schema_tables, unhealthy
 from bot.engine.service import Direction, Engine, SchemaPlan, revision_argument
 from bot.engine.status import State, database_url
 from bot.engine.tree import revisions_text, short
 from bot.errors import Refused
 from bot.services.changes.requests import RESTART, ROLLOUT, Proposal
-from bot.services.replicas import disabled_by_bot
+from bot.services.replicas import disabling
 from bot.store import Store
 from bot.store.models import ChangeRequest, RequestState
 
@@ -59,10 +59,6 @@ class RolloutPlan:
         return {plan.schema: list(plan.current) for plan in self.plans}
 
 
-STUCK_STEPS = (RolloutStep.REPLICA_FAILED.value, RolloutStep.HALTED.value, RolloutStep.STOPPED.value)
-"""The steps a rollout stops at with its subscriptions disabled, until another rollout takes a way on."""
-
-
 def holding_rollout(settings: Settings, store: Store, env: Environment) -> ChangeRequest | None:
     """The rollout that holds ``env`` (the Summit or one of its replicas) from any other change: one under
     way that touches it, or one stuck with a subscription the bot disabled for it still disabled."""
@@ -72,9 +68,9 @@ def holding_rollout(settings: Settings, store: Store, env: Environment) -> Chang
         return running
     replicas = [env] if env.replica else [place.env for place in replica_places(settings, summit)]
     for replica in replicas:
-        record = disabled_by_bot(store, replica.key)
-        request = store.request(record.request_id) if record and record.request_id else None
-        if request and request.kind == ROLLOUT and request.state == RequestState.FAILED and request.step in STUCK_STEPS:
+        disabled = disabling(store, replica.key)
+        request = store.request(disabled.request_id) if disabled and disabled.request_id else None
+        if request and request.kind == ROLLOUT and request.state == RequestState.FAILED and request.step in STUCK:
             return request
     return None
 

@@ -203,9 +203,9 @@ class RollingOut(Recovering):
 
     def _disabled_for(self, request: ChangeRequest, environment: str) -> bool:
         """Whether the bot disabled the replica's subscription for this rollout or the one it finishes."""
-        record = replicas.disabled_by_bot(self.store, environment)
+        disabling = replicas.disabling(self.store, environment)
         mine = {request.id, request.binding.get("continues")}
-        return record is not None and record.request_id in mine
+        return disabling is not None and disabling.request_id in mine
 
     def _enable(self, run: _Run, env: Environment, link: ReplicaLink) -> None:
         """Enable the subscription unless it is already, and refresh it (which copies new tables)."""
