@@ -9,12 +9,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from bot.store import Store
+from bot.store.models import ChangeRequest, RequestState
 from tests.conftest import EXTERNAL_TREE, REPO, TREES, Result
 from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
 
@@ -283,3 +286,20 @@ def test_a_rollout_whose_bot_was_killed_goes_on_from_its_last_step(rollout_confi
     replica.wait_at_usdf("SELECT id, seeing FROM cdb_latiss.exposure ORDER BY id", expected)
     audit = consdb_bot("audit", "--config", str(rollout_config)).out
     assert "#1 the bot stopped while this rollout ran; it goes on after 'publication updated'" in audit
+
+
+def test_a_replica_takes_no_other_change_while_a_rollout_that_touches_it_is_open(consdb_bot, rollout_config, replica):
+    asked, expires = datetime(2026, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)  # open whatever the day
+    store = Store(f"sqlite:///{rollout_config.parent / 'state.sqlite3'}", clock=lambda: asked)
+    store.upgrade()
+    store.add_request(
+        ChangeRequest(
+            kind="rollout", environment="summit", schemas=["latiss"], target=None, options={}, ticket="OSW-123",
+            binding={"replicas": {"usdf-prod": {}}}, requester="ada", required_approvals=2,
+            state=RequestState.REQUESTED, created_at=asked, expires_at=expires,
+        )
+    )  # fmt: skip
+    held = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(rollout_config))
+    assert held.code == 1
+    assert "usdf-prod is part of rollout #1, which is requested" in held.err
+    assert versions(replica.usdf) == [FIRST]
