@@ -282,14 +282,20 @@ def drift_text(drifts: Sequence[SchemaDrift]) -> str:
 
 
 def audit_text(records: Sequence[AuditRecord]) -> str:
-    """Newest first: when, where, what, who, and what it was."""
+    """Newest first: when, where, what, who, and what it was. A summary of several lines (where a failed
+    rollout left each side) goes on indented, so that every record, and only a record, starts with its time."""
     if not records:
         return "no audit records yet"
     return "\n".join(
         f"{record.at:%Y-%m-%d %H:%M:%S} {record.environment or '-':<9} {record.action:<16}"
-        f" {record.actor}: {record.summary}"
+        f" {record.actor}: {_continued(record.summary)}"
         for record in records
     )
+
+
+def _continued(summary: str) -> str:
+    """A summary's later lines, indented past the time column."""
+    return summary.replace("\n", "\n" + " " * len("2026-01-01 00:00:00 "))
 
 
 def excerpt_text(excerpt: LogExcerpt) -> str:

@@ -129,9 +129,9 @@ class SlackNotifier:
         self.threads.line(request, blocks.event_line(event))
 
     def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:
+        """How it ended, in its thread: the result says it (a rollout's note, where each side stands, is
+        part of its result's text), the note only when there is no result."""
         text = result_text(result) if result else note
-        if result and note:
-            text += f"\n{note}"
         if blocks.too_long(text):
             upload = {"content": text, "filename": f"request-{request.id}-outcome.txt",
                       "title": f"Request #{request.id}: outcome"}  # fmt: skip
