@@ -1,10 +1,11 @@
 """``consdb-bot sandbox``: it starts, stops on Ctrl-C leaving nothing running, and its page, driven in
 headless Chromium (Debian's chromium, through Playwright), takes a newcomer through the guided first
-run of the README."""
+run of the README, to a rollout at the Summit and its logical replica."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,15 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 STEP_MS = 60_000
+ROLLOUT_STEPS = [
+    "usdf-prod: subscription disabled",
+    r"summit: Summit migrated \(latiss at 05689cf3f8f0",
+    "summit: publication updated",
+    r"usdf-prod: replica migrated \(latiss at 05689cf3f8f0",
+    "usdf-prod: subscription enabled and refreshed",
+    r"usdf-prod: replication verified \(a marker row written at summit arrived",
+]
+"""What a rollout's thread says, in order (as regular expressions)."""
 
 
 @dataclass
@@ -88,39 +98,84 @@ def test_the_guided_first_run_in_a_browser(sandbox):
         page.goto(sandbox.url)
         expect(page.locator("#title")).to_have_text("#consdb")
 
-        page.get_by_label("You are").select_option(label="Vera (schema author)")
-        command(page, "/consdb book bts now 2h OSW-123 schema test")
-        expect(message(page, "of bts booked")).to_contain_text("Only visible to you", timeout=STEP_MS)
-        expect(message(page, "Base Test Stand (bts) booked by @Vera for 2h")).to_be_visible(timeout=STEP_MS)
-
-        command(page, "/consdb migrate bts latiss --ticket OSW-123")
-        request = message(page, "Upgrade request #1")
-        expect(request).to_contain_text("Add the visit1 quicklook columns (In Progress)", timeout=STEP_MS)
-        expect(request).to_contain_text("waiting for approval")
-
-        page.get_by_label("You are").select_option(label="Ada (approver)")
-        request.get_by_role("button", name="✅ approve").click()
-        expect(request).to_contain_text("succeeded", timeout=STEP_MS)
-        expect(request.get_by_role("button", name="✅ approve 1 (Ada)")).to_be_visible()
-        request.locator("button.replies").click()
-        thread = page.locator("#thread-feed")
-        expect(thread).to_contain_text("latiss: 8ebb60eda79d → 05689cf3f8f0", timeout=STEP_MS)
-        expect(thread).to_contain_text("Next steps", timeout=STEP_MS)
-        expect(thread).to_contain_text("Commented on OSW-123", timeout=STEP_MS)
-
-        page.get_by_label("You are").select_option(label="Vera (schema author)")
-        command(page, "/consdb restart pqserver bts")
-        restart = message(page, "Restart request #2")
-        expect(restart).to_contain_text("waiting for approval", timeout=STEP_MS)
-        page.get_by_label("You are").select_option(label="Grace (approver)")
-        restart.get_by_role("button", name="✅ approve").click()
-        expect(restart).to_contain_text("succeeded", timeout=STEP_MS)
-
-        command(page, "/consdb logs hinfo latiss bts")
-        expect(message(page, "hinfo latiss at bts")).to_contain_text("Committed", timeout=STEP_MS)
-
-        command(page, "/consdb audit bts")
-        audit = message(page, "Audit trail")
-        expect(audit).to_contain_text("#1 upgrade succeeded", timeout=STEP_MS)
-        expect(audit).to_contain_text("#2 restart succeeded")
+        at_the_test_stand(page)
+        at_the_summit_and_its_replica(page)
         browser.close()
+
+
+def at_the_test_stand(page: Page) -> None:
+    """Steps 1 to 6: a booking, a migration at bts approved, pqserver restarted, hinfo's log, the audit."""
+    page.get_by_label("You are").select_option(label="Vera (schema author)")
+    command(page, "/consdb book bts now 2h OSW-123 schema test")
+    expect(message(page, "of bts booked")).to_contain_text("Only visible to you", timeout=STEP_MS)
+    expect(message(page, "Base Test Stand (bts) booked by @Vera for 2h")).to_be_visible(timeout=STEP_MS)
+
+    command(page, "/consdb migrate bts latiss --ticket OSW-123")
+    request = message(page, "Upgrade request #1")
+    expect(request).to_contain_text("Add the visit1 quicklook columns (In Progress)", timeout=STEP_MS)
+    expect(request).to_contain_text("waiting for approval")
+
+    page.get_by_label("You are").select_option(label="Ada (approver)")
+    request.get_by_role("button", name="✅ approve").click()
+    expect(request).to_contain_text("succeeded", timeout=STEP_MS)
+    expect(request.get_by_role("button", name="✅ approve 1 (Ada)")).to_be_visible()
+    request.locator("button.replies").click()
+    thread = page.locator("#thread-feed")
+    expect(thread).to_contain_text("latiss: 8ebb60eda79d → 05689cf3f8f0", timeout=STEP_MS)
+    expect(thread).to_contain_text("Next steps", timeout=STEP_MS)
+    expect(thread).to_contain_text("Commented on OSW-123", timeout=STEP_MS)
+
+    page.get_by_label("You are").select_option(label="Vera (schema author)")
+    command(page, "/consdb restart pqserver bts")
+    restart = message(page, "Restart request #2")
+    expect(restart).to_contain_text("waiting for approval", timeout=STEP_MS)
+    page.get_by_label("You are").select_option(label="Grace (approver)")
+    restart.get_by_role("button", name="✅ approve").click()
+    expect(restart).to_contain_text("succeeded", timeout=STEP_MS)
+
+    command(page, "/consdb logs hinfo latiss bts")
+    expect(message(page, "hinfo latiss at bts")).to_contain_text("Committed", timeout=STEP_MS)
+
+    command(page, "/consdb audit bts")
+    audit = message(page, "Audit trail")
+    expect(audit).to_contain_text("#1 upgrade succeeded", timeout=STEP_MS)
+    expect(audit).to_contain_text("#2 restart succeeded")
+
+
+def at_the_summit_and_its_replica(page: Page) -> None:
+    """Steps 7 to 9: the Summit's change as a rollout of both, approved by two, each step in its thread,
+    then the replica in status."""
+    page.get_by_label("You are").select_option(label="Vera (schema author)")
+    command(page, "/consdb migrate summit latiss")
+    expect(message(page, "summit changes need a Jira ticket")).to_be_visible(timeout=STEP_MS)
+    command(page, "/consdb rollout latiss --ticket OSW-123")
+    expect(message(page, "Request #3 is posted in")).to_contain_text("#consdb-summit", timeout=STEP_MS)
+    page.get_by_role("button", name="#consdb-summit").click()
+    expect(page.locator("#title")).to_have_text("#consdb-summit")
+    rollout = message(page, "Rollout request #3: Summit (summit)")
+    expect(rollout).to_contain_text("summit latiss 8ebb60eda79d → 05689cf3f8f0", timeout=STEP_MS)
+    expect(rollout).to_contain_text("usdf-prod latiss 8ebb60eda79d → 05689cf3f8f0")
+    expect(rollout).to_contain_text("Needs 2 more approval(s) of 2")  # the strictest environment's approvals
+
+    page.get_by_label("You are").select_option(label="Ada (approver)")
+    rollout.get_by_role("button", name="✅ approve").click()
+    expect(rollout).to_contain_text("Needs 1 more approval(s) of 2", timeout=STEP_MS)
+    page.get_by_label("You are").select_option(label="Grace (approver)")
+    rollout.get_by_role("button", name="✅ approve").click()
+    expect(rollout).to_contain_text("succeeded", timeout=STEP_MS)
+    expect(rollout).to_contain_text("Approved by @Ada, @Grace")
+    rollout.locator("button.replies").click()
+    steps = page.locator("#thread-feed .message").filter(has_not_text="rollout of latiss from summit: done")
+    expect(steps).to_contain_text(
+        [re.compile(rf"{step}.*\[\d+\.\d s\]") for step in ROLLOUT_STEPS], timeout=STEP_MS
+    )  # each step in its own reply, in order, with its time
+    expect(page.locator("#thread-feed")).to_contain_text("rollout of latiss from summit: done")
+
+    command(page, "/consdb status")
+    status = message(page, "replica usdf-prod: subscription usdf_exposurelog")
+    expect(status).to_contain_text(
+        re.compile(r"latiss\s+05689cf3 head\s+05689cf3 head\s+05689cf3 head"), timeout=STEP_MS
+    )
+    expect(status).to_contain_text("subscription: enabled, worker running")
+    expect(status).to_contain_text("apply errors: none")
+    expect(status).to_contain_text("revisions: summit and usdf-prod agree on every schema (2)")
