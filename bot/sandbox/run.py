@@ -19,14 +19,11 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TextIO
 
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
-
 from bot.config import load_settings
 from bot.engine.service import Direction, Engine
 from bot.errors import ConfigError
 from bot.sandbox.postgres import PrivatePostgres
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION, SUMMIT_SETTINGS, replicate
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 from bot.sandbox.standins.local_server import free_port
@@ -43,9 +40,6 @@ PEOPLE = [
 ]
 OLDER = {"latiss": "8ebb60eda79d", "lsstcam": "dbd7607b3634"}
 """Where bts, summit and usdf-prod start: each schema's first revision, one behind the tree's head."""
-SUMMIT_SETTINGS = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
-"""The summit's server publishes: a logical replica subscribes to it."""
-PUBLICATION, SUBSCRIPTION = "usdfpub", "usdf_exposurelog"
 READY_SECONDS = 90
 HINFO_LINE = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs={day} seq_num={seq}".format
 
@@ -84,7 +78,7 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
                 "SLACK_SIGNING_SECRET": secrets.token_hex(16), "SLACK_API_URL": slack.url,
             }  # fmt: skip
             _older_revisions(config, environ)
-            _replicate(postgres, urls["summit"], urls["usdf-prod"])
+            replicate(postgres, urls["summit"], urls["usdf-prod"])
             bot_port = free_port()
             bot = stack.enter_context(_bot(config, environ, bot_port, folder / "bot.log"))
             _wait_until(lambda: _answers(f"http://127.0.0.1:{bot_port}/healthz"), bot, folder / "bot.log")
@@ -178,34 +172,6 @@ def _older_revisions(config: Path, environ: dict[str, str]) -> None:
             result = engine.change(env, [schema], direction=Direction.UPGRADE, to=revision, actor="consdb-bot sandbox")
             if not result.ok:
                 raise ConfigError(f"the sandbox could not prepare {environment}", hint=change_text(result))
-
-
-def _replicate(summit_server: PrivatePostgres, summit: str, usdf_prod: str) -> None:
-    """The summit publishes its ConsDB tables; usdf-prod, migrated alike, subscribes and replicates them."""
-    connection = f"host=127.0.0.1 port={summit_server.port} user=postgres dbname={make_url(summit).database}"
-    with psycopg.connect(libpq(summit), autocommit=True) as db:
-        tables = [
-            sql.Identifier(schema, name)
-            for schema, name in db.execute(
-                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname LIKE 'cdb\\_%' ORDER BY 1, 2"
-            )
-        ]
-        db.execute(
-            sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
-                sql.Identifier(PUBLICATION), sql.SQL(", ").join(tables)
-            )
-        )
-    with psycopg.connect(libpq(usdf_prod), autocommit=True) as db:
-        db.execute(
-            sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}").format(
-                sql.Identifier(SUBSCRIPTION), sql.Literal(connection), sql.Identifier(PUBLICATION)
-            )
-        )
-
-
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as libpq reads it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @contextmanager
