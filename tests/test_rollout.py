@@ -131,6 +131,8 @@ def test_rollout_pauses_migrates_both_publishes_resumes_and_loses_nothing(consdb
     ):
         assert said in result.out
     assert " s]" in result.out  # each step with its time
+    assert "summit latiss: upgrade" in result.out
+    assert "usdf-prod latiss: upgrade" in result.out
     assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
     assert recorded_step(rollout_config) == ("rollout", "verified", 2)  # usdf-prod's approvals, the strictest
     insert(replica, range(7, 10), seeing=True)
@@ -303,3 +305,11 @@ def test_a_replica_takes_no_other_change_while_a_rollout_that_touches_it_is_open
     assert held.code == 1
     assert "usdf-prod is part of rollout #1, which is requested" in held.err
     assert versions(replica.usdf) == [FIRST]
+
+
+def test_the_summit_is_not_upgraded_alone_while_a_replica_follows_it(consdb_bot, rollout_config, replica):
+    alone = consdb_bot("upgrade", "summit", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config))
+    assert alone.code == 1
+    assert "summit has logical replicas here (usdf-prod) that follow latiss" in alone.err
+    assert "Use `rollout latiss --ticket OSW-123`" in alone.err
+    assert versions(replica.summit) == [FIRST]

@@ -202,10 +202,9 @@ def test_a_replica_that_fails_after_the_summit_stays_paused_and_the_thread_says_
         f"usdf-prod: latiss at {FIRST} (failed)\n"
         "subscription usdf_exposurelog at usdf-prod stays disabled: the Summit has changes the replica cannot"
         " apply yet; the Summit's replication slot keeps every change meanwhile\n"
-        "two ways on, each approved as a request: retry the replica"
-        " (`migrate usdf-prod latiss --to head --ticket OSW-123`), or downgrade the Summit"
-        f" (`downgrade summit latiss {FIRST} --ticket OSW-123`); then enable usdf_exposurelog at usdf-prod"
-        " (ALTER SUBSCRIPTION ... ENABLE, then REFRESH PUBLICATION)"
+        "Either finish it: `rollout latiss --ticket OSW-123` (migrates what is behind, then enables the"
+        f" subscription), or take the Summit back: `rollout latiss --to {FIRST} --ticket OSW-123` (downgrades the"
+        " Summit, then enables the subscription). Each is a request to approve."
     )
     assert f"*Outcome*: {where}".replace("\n", "\\n") in blocks_of(failed)
     told = thread_says(slack, ts, "where it stands:")
@@ -214,7 +213,7 @@ def test_a_replica_that_fails_after_the_summit_stays_paused_and_the_thread_says_
         rf" \(latiss at {FIRST} \(failed\)\) \[\d+\.\d s\]$", told, re.MULTILINE,
     )  # fmt: skip
     assert "where it stands:\n" + "\n".join(f"  {line}" for line in where.splitlines()) in told
-    assert told.count("two ways on") == 1
+    assert told.count("Either finish it") == 1
     assert "subscription enabled" not in told
     assert versions(replica.summit) == [COLUMN_ADDED]
     assert versions(replica.usdf) == [FIRST]

@@ -134,8 +134,8 @@ def event_line(event: RequestEvent) -> str:
     """News of a request as its Slack thread says it: a sentence of the bot's, with emoji and commands
     marked, made mrkdwn by :func:`progress_message` (its Slack ids become mentions there)."""
     match event:
-        case MigrationStep(progress=progress):
-            line = f"{progress.schema}: {progress.text}"
+        case MigrationStep(progress=progress, place=place):
+            line = f"{place} {progress.schema}: {progress.text}" if place else f"{progress.schema}: {progress.text}"
         case RestartStep(line=said):
             line = said
         case PqserverChecked(check=check):

@@ -315,8 +315,8 @@ def excerpt_text(excerpt: LogExcerpt) -> str:
 def event_line(event: RequestEvent) -> str:
     """News of a request as the terminal says it: plain text."""
     match event:
-        case MigrationStep(progress=progress):
-            line = f"{progress.schema}: {progress.text}"
+        case MigrationStep(progress=progress, place=place):
+            line = f"{place} {progress.schema}: {progress.text}" if place else f"{progress.schema}: {progress.text}"
         case RestartStep(line=said):
             line = said
         case PqserverChecked(check=check):

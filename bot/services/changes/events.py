@@ -21,9 +21,11 @@ COLUMN_COMPLAINT = "Unable to process column"
 
 @dataclass(frozen=True)
 class MigrationStep:
-    """One step of a migration, as the engine tells it (a revision applied, a schema done)."""
+    """One step of a migration, as the engine tells it (a revision applied, a schema done); ``place`` names
+    the environment where one request migrates several (a rollout)."""
 
     progress: Progress
+    place: str = ""
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def check_rollout(settings: Settings, engine: Engine, store: Store, proposal: Pr
     stuck = holding_rollout(settings, store, summit)
     if stuck is not None:
         return _way_on(settings, engine, store, proposal, stuck)
-    env, plans = check_proposal(settings, engine, store, proposal, with_sql=False)
+    env, plans = check_proposal(settings, engine, store, proposal, with_sql=False, with_replicas=True)
     if not plans:
         raise Refused(f"nothing to do at {env.key}: every schema asked for is already there")
     schemas = [plan.schema for plan in plans]
@@ -237,17 +237,36 @@ def _summit_tables(settings: Settings, engine: Engine, summit: Environment, sche
     return sorted(schema_tables(publisher, names, place=summit.key, connect_timeout=timeout))
 
 
+def _refuse_without_replicas(settings: Settings, env: Environment, schemas: list[str], ticket: str | None) -> None:
+    """Refuse to upgrade alone a schema that replicas configured here follow: a column the Summit gains
+    and the replica lacks stops replication. ``rollout`` moves both."""
+    followers = [
+        place.env.key
+        for place in replica_places(settings, env)
+        if place.link is not None and any(place.env.keeps(schema) for schema in schemas)
+    ]
+    if followers:
+        replicated = [schema for schema in schemas if any(settings.environment(f).keeps(schema) for f in followers)]
+        raise Refused(
+            f"{env.key} has logical replicas here ({', '.join(followers)}) that follow {', '.join(replicated)}:"
+            " upgraded alone, a column they lack would stop replication",
+            hint=f"Use `rollout {' '.join(replicated)}{f' --ticket {ticket}' if ticket else ' --ticket TICKET'}`:"
+            " it pauses the subscription, migrates both, and resumes it.",
+        )
+
+
 def _refuse_busy(store: Store, env: Environment) -> None:
     if store.open_request(env.key):
         raise busy_refusal(store, env)
 
 
 def check_proposal(
-    settings: Settings, engine: Engine, store: Store, proposal: Proposal, *, with_sql: bool
+    settings: Settings, engine: Engine, store: Store, proposal: Proposal, *, with_sql: bool, with_replicas: bool = False
 ) -> tuple[Environment, list[SchemaPlan]]:
     """The policy every change meets, from Slack or the terminal: a ticket where one is required, one
-    change at a time per environment, and a target already proven where required. Returns the plans
-    of the schemas that have something to do."""
+    change at a time per environment, no rollout holding the environment, no upgrade of what replicas
+    follow but ``with_replicas`` (a rollout), and a target already proven where required. Returns the
+    plans of the schemas that have something to do."""
     env = settings.environment(proposal.environment)
     schemas = engine.schemas_at(env, proposal.schemas)
     engine.check_options(env, schemas, proposal.options)  # what would reach the scripts' SQL, first of all
@@ -256,6 +275,8 @@ def check_proposal(
     _refuse_busy(store, env)
     if (holder := holding_rollout(settings, store, env)) is not None:
         raise held_refusal(env, holder)
+    if proposal.kind is Direction.UPGRADE and not with_replicas:
+        _refuse_without_replicas(settings, env, schemas, proposal.ticket)
     plans = engine.plan(
         env,
         schemas,

@@ -282,7 +282,7 @@ class RollingOut(Recovering):
             return _Side(None, f"already at {_revisions(statuses)}")
 
         def on_progress(event: Progress) -> None:
-            self._tell(self.notifier.progress, run.view, MigrationStep(event))
+            self._tell(self.notifier.progress, run.view, MigrationStep(event, env.key))
 
         change = self.engine.change(
             env, todo, direction=run.direction, to=request.target,
