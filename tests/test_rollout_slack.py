@@ -188,7 +188,7 @@ def test_approved_it_tells_each_step_as_it_happens_and_replicates_the_new_column
 
 @pytest.mark.slow
 def test_a_replica_that_fails_after_the_summit_stays_paused_and_the_thread_says_where_each_side_is_and_the_ways_on(
-    rollout_bot, slack, replica
+    rollout_bot, slack, replica, jira
 ):
     with replica.usdf() as usdf:  # in the way of the second revision at the replica alone
         usdf.execute("CREATE TABLE cdb_latiss.exposure_flexdata (id bigint PRIMARY KEY)")
@@ -218,6 +218,8 @@ def test_a_replica_that_fails_after_the_summit_stays_paused_and_the_thread_says_
     assert versions(replica.summit) == [COLUMN_ADDED]
     assert versions(replica.usdf) == [FIRST]
     assert not enabled(replica)
+    comments = wait_for("the ticket's comment", lambda: jira.bodies("OSW-123"), lambda bodies: len(bodies) > 0)
+    assert comments[-1].count("Either finish it") == 1  # where each side is first, once
 
     rollout_bot.command("audit", user=APPROVER_1, channel=SUMMIT_CHANNEL)
     trail = slack.wait_for(lambda calls: next((c for c in calls if c.text == "Audit trail"), None))

@@ -76,15 +76,16 @@ def resumed_text(after: RolloutStep | None) -> str:
 
 
 def rollout_text(result: RolloutResult) -> str:
-    """Each step with its time, each side's migration, what was skipped, and where it stands if it stopped."""
+    """Where it stands if it stopped (first: what an operator must act on), then each step with its time,
+    what was skipped, and each side's migration."""
     verdict = "done" if result.ok else "FAILED"
     lines = [f"rollout of {', '.join(result.schemas)} from {result.summit}: {verdict}"]
+    if result.stuck:
+        lines += ["where it stands:", *(f"  {line}" for line in result.stuck.splitlines())]
     lines += [f"  {step_text(done)}" for done in result.steps]
     lines += [f"  {place}: skipped, {why}" for place, why in result.skipped.items()]
     changes = [result.summit_change] if result.summit_change else []
     lines += [change_text(change) for change in [*changes, *result.replica_changes.values()]]
-    if result.stuck:
-        lines += ["where it stands:", *(f"  {line}" for line in result.stuck.splitlines())]
     return "\n".join(lines)
 
 

@@ -157,7 +157,8 @@ class TicketService:
         if not view.ticket:
             return
         failed = view.state is not RequestState.SUCCEEDED
-        detail = "\n".join(filter(None, [note, result_text(result) if result else ""])) if failed else ""
+        # A result's text says all a note would (a rollout's where-each-side-stands is part of it).
+        detail = (result_text(result) if result else note) if failed else ""
         link = self.permalink(view.channel, view.message_ts) if view.channel and view.message_ts else None
         body = jira_text.request_comment(
             request_id=view.id, kind=view.kind, environment=view.environment, state=view.state.value,
