@@ -37,7 +37,14 @@ from bot.config import load_settings
 from bot.engine.rollout import RolloutStep
 from bot.engine.service import Direction, Engine
 from bot.sandbox.postgres import PrivatePostgres
-from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION, SUMMIT_SETTINGS, libpq, replicate
+from bot.sandbox.replica import (
+    PUBLICATION,
+    SUBSCRIPTION,
+    libpq,
+    publisher_settings,
+    replicate,
+    subscriber_settings,
+)
 from bot.sandbox.run import OLDER
 from bot.services.replicas import SUBSCRIPTION_DISABLED, SUBSCRIPTION_ENABLED
 from bot.store import aware, now
@@ -152,8 +159,8 @@ def prepare(folder: Path, summit: PrivatePostgres, usdf: PrivatePostgres) -> Pat
 def one_round(every: float) -> Round:
     with (
         tempfile.TemporaryDirectory() as folder,
-        PrivatePostgres(SUMMIT_SETTINGS) as summit,
-        PrivatePostgres() as usdf,
+        PrivatePostgres(publisher_settings()) as summit,
+        PrivatePostgres(subscriber_settings()) as usdf,
     ):
         config = prepare(Path(folder), summit, usdf)
         writer, watcher = Writer(summit.url("summit"), every), Watcher(usdf.url("usdf_prod"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from tests.support.replica import PUBLICATION, SUBSCRIPTION
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION
 
 
 def test_a_row_inserted_at_the_summit_arrives_at_usdf(replica):

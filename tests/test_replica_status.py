@@ -12,13 +12,14 @@ import pytest
 from psycopg import sql
 
 from bot.config import load_settings
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION
 from bot.sandbox.standins.kubernetes import FakeKube
 from bot.sandbox.standins.slack import FakeSlack
 from bot.services.replicas import disable
 from bot.store import Store
 from tests.support.bot_process import BotProcess
 from tests.support.clock import START, Clock
-from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair
+from tests.support.replica import ReplicaPair
 
 FIRST, SECOND = "8ebb60eda79d", "05689cf3f8f0"
 """The bundled tree's latiss revisions, in order."""

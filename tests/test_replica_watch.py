@@ -16,6 +16,7 @@ from psycopg import sql
 from slack_sdk import WebClient
 
 from bot.config import load_settings
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from bot.services.replica_watch import ReplicaWatch
 from bot.services.replicas import disabling
@@ -24,7 +25,7 @@ from bot.slack.notifier import SlackAnnouncer
 from bot.store import Store
 from tests.conftest import EXTERNAL_TREE, TREES, Result
 from tests.support.clock import START, Clock
-from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair
+from tests.support.replica import ReplicaPair
 
 TREE = TREES / "replica_style"
 FIRST = "r00000000001"

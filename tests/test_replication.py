@@ -29,9 +29,10 @@ from bot.engine.replication import (
     verify_replication,
 )
 from bot.errors import DatabaseUnreachable, OperationFailed, Refused
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION
 from bot.sandbox.standins.local_server import free_port
 from tests.conftest import PASSWORD
-from tests.support.replica import PUBLICATION, SUBSCRIPTION, wait_for
+from tests.support.replica import wait_for
 
 EXPOSURE = Table("cdb_latiss", "exposure")
 VISIT = Table("cdb_latiss", "visit")

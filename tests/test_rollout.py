@@ -16,10 +16,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION
 from bot.store import Store
 from bot.store.models import ChangeRequest, RequestState
 from tests.conftest import EXTERNAL_TREE, REPO, TREES, Result
-from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
+from tests.support.replica import ReplicaPair, wait_for
 
 TREE = TREES / "replica_style"
 FIRST, TABLE_MADE, COLUMN_ADDED = "r00000000001", "r00000000002", "r00000000003"

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
 from bot.sandbox.standins.slack import Call, FakeSlack
 from tests.conftest import EXTERNAL_TREE, Result
 from tests.support.bot_process import BotProcess
-from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
+from tests.support.replica import ReplicaPair, wait_for
 from tests.support.slack_bot import APPROVER_1, APPROVER_2, DBA, SUMMIT_CHANNEL, posted_request, request_state
 from tests.test_rollout import COLUMN_ADDED, FIRST, TREE, enabled, insert, versions
 

@@ -63,6 +63,8 @@ def test_migrate_approved_by_an_approver_runs_once_and_reports_in_the_thread(bot
     assert "latiss: 8ebb60eda79d → 05689cf3f8f0  sdm_schemas 30.2026.4300" in thread
     assert revisions(databases["BTS_DATABASE_URL"], "latiss") == ["05689cf3f8f0"]
     assert len([c for c in slack.calls("chat.update") if c.text.endswith(": running")]) == 1
+    next_steps = next(text for text in thread if "Next steps" in text)
+    assert "3. Then migrate the Summit, and USDF after it." in next_steps  # no replica of the Summit here
 
 
 @pytest.mark.slow
@@ -165,6 +167,44 @@ def test_usdf_prod_is_refused_until_the_first_listed_environment_keeping_the_sch
     table = json.dumps(answer.args["blocks"])
     assert "startrackerwide  not kept here" in table
     assert "latiss           empty -2" in table
+
+
+@pytest.fixture
+def replicated_bot(config, slack, databases, kube, tmp_path, new_database) -> Iterator[BotProcess]:
+    """The bot with usdf-prod a logical replica of the Summit that follows latiss (not lsstcam), its
+    database configured here."""
+    usdf_prod = """    schemas: [latiss, lsstcam]
+  usdf-prod:
+    database_url: ${USDF_PROD_DATABASE_URL}
+    schemas: [latiss]
+    replica: {of: summit, subscription: usdf_exposurelog, publication: usdfpub}
+"""
+    config.write_text(
+        config.read_text().replace("    requires_tested_on: bts\n", f"    requires_tested_on: bts\n{usdf_prod}")
+    )
+    environ = {**databases, "USDF_PROD_DATABASE_URL": new_database(), "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    with BotProcess(config, slack.url, environ=environ) as process:
+        yield process
+
+
+@pytest.mark.slow
+def test_after_a_test_stand_the_next_steps_roll_out_what_a_replica_of_the_summit_follows(replicated_bot, slack):
+    hold_bts(replicated_bot, slack)
+    replicated_bot.command("migrate bts latiss lsstcam", user=REQUESTER)
+    ts = posted_request(slack, 1).reply["ts"]
+    replicated_bot.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvBts")
+    request_state(slack, 1, "succeeded")
+    next_steps = slack.wait_for(
+        lambda calls: next((c.text for c in calls if c.args.get("thread_ts") == ts and "Next steps" in c.text), None)
+    )
+    assert (
+        "3. Then migrate summit with its replicas (usdf-prod) as one rollout: `/consdb rollout latiss --ticket TICKET`;"
+        " its other schemas alone: `/consdb migrate summit lsstcam --ticket TICKET`." in next_steps
+    )
+    assert "migrate the Summit, and USDF" not in next_steps
+
+    replicated_bot.command("migrate summit latiss --ticket OSW-1", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, "summit has logical replicas here (usdf-prod) that follow latiss")
 
 
 @pytest.mark.slow

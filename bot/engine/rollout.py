@@ -119,6 +119,29 @@ def summit_of(settings: Settings) -> Environment | None:
     return settings.environment(named[0]) if named else None
 
 
+@dataclass(frozen=True)
+class SummitRoute:
+    """How schemas proven at a test stand go on to the Summit: those that replicas linked here follow by
+    ``rollout`` with those replicas (a plain upgrade of them is refused), the Summit's others by ``migrate``."""
+
+    summit: str
+    replicas: list[str]
+    rollout: list[str]
+    migrate: list[str]
+
+
+def summit_route(settings: Settings, schemas: Sequence[str]) -> SummitRoute | None:
+    """The way on to the Summit for ``schemas``; None where no replica names a Summit."""
+    summit = summit_of(settings)
+    if summit is None:
+        return None
+    kept = [schema for schema in schemas if summit.keeps(schema)]
+    linked = [place.env for place in replica_places(settings, summit) if place.link is not None]
+    replicas = [env.key for env in linked if any(env.keeps(schema) for schema in kept)]
+    followed = [schema for schema in kept if any(env.keeps(schema) for env in linked)]
+    return SummitRoute(summit.key, replicas, followed, [schema for schema in kept if schema not in followed])
+
+
 def replica_places(settings: Settings, summit: Environment) -> list[ReplicaPlace]:
     """Every environment configured as a replica of ``summit``: linked, or skipped where this process has
     no database URL for it."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Environment, Slack
-from bot.engine.rollout import RolloutStep
+from bot.engine.rollout import RolloutStep, SummitRoute
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
 from bot.render.text import hinfo_heard, pqserver_line, replica_alert_lines
@@ -284,19 +284,35 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
     return message(escape(f"{title}: {view.state}"), blocks)
 
 
-def next_steps(env: Environment, reactions: Slack) -> str:
-    """What the process asks for after a successful migration, for this environment."""
+def next_steps(env: Environment, reactions: Slack, route: SummitRoute | None, ticket: str | None) -> str:
+    """What the process asks for after a successful migration, for this environment; after a test stand,
+    the command that takes the change on to the Summit (``route``), with the request's ticket."""
     restart = f"`/consdb restart pqserver {env.key}`, or react :{reactions.restart_reaction}: on the request above"
     steps = [f"Restart pqserver at {env.key} ({restart})."]
     if env.test_stand:
         steps += [
             "Take a test image and check hinfo (`/consdb logs hinfo INSTRUMENT " + env.key + "`).",
-            "Then migrate the Summit, and USDF after it.",
+            _on_to_the_summit(route, escape(ticket or "TICKET")),
         ]
     else:
         steps.append("Check the logical replica at USDF, and restart pqserver wherever the schema changed.")
     steps += ["Deploy the new TAP schema container for consdbtap.", "Merge the sdm_schemas pull request."]
     return "*Next steps*\n" + "\n".join(f"{index}. {step}" for index, step in enumerate(steps, 1))
+
+
+def _on_to_the_summit(route: SummitRoute | None, ticket: str) -> str:
+    """Migrate the Summit, or, where replicas linked here follow the schemas, roll out (a plain upgrade of
+    what they follow is refused)."""
+    if route is None or not route.replicas:
+        return "Then migrate the Summit, and USDF after it."
+    step = (
+        f"Then migrate {route.summit} with its replicas ({', '.join(route.replicas)}) as one rollout:"
+        f" `/consdb rollout {' '.join(route.rollout)} --ticket {ticket}`"
+    )
+    if route.migrate:
+        others = " ".join(route.migrate)
+        step += f"; its other schemas alone: `/consdb migrate {route.summit} {others} --ticket {ticket}`"
+    return step + "."
 
 
 def ticket_link(ticket: TicketCheck | None) -> str:

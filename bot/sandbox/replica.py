@@ -1,6 +1,6 @@
 """A Summit → USDF logical replica on this machine, as the sandbox makes it: the summit's private server
-publishes its ConsDB tables, and a database on a second server subscribes. The sandbox and
-``benchmarks/rollout.py`` make it so.
+publishes its ConsDB tables, and a database on a second server subscribes. The sandbox,
+``benchmarks/rollout.py`` and the tests' replica pair (``tests/support/replica.py``) make it so.
 """
 
 from __future__ import annotations
@@ -11,9 +11,25 @@ from sqlalchemy.engine import make_url
 
 from bot.sandbox.postgres import PrivatePostgres
 
-SUMMIT_SETTINGS = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
-"""The summit's server publishes: a logical replica subscribes to it."""
 PUBLICATION, SUBSCRIPTION = "usdfpub", "usdf_exposurelog"
+
+
+def publisher_settings(*, slots: int = 10) -> dict[str, str]:
+    """The summit's server publishes, a logical replica subscribes to it: ``slots`` replication slots (a
+    subscription's own, and one for each table it is copying) and as many WAL senders."""
+    return {"wal_level": "logical", "max_replication_slots": str(slots), "max_wal_senders": str(slots)}
+
+
+def subscriber_settings(*, workers: int = 4, retry_interval: str = "5s") -> dict[str, str]:
+    """The usdf server subscribes: up to ``workers`` logical replication workers (each subscription's apply
+    worker and its table copies, out of twice as many background workers); a worker that stopped on an
+    error, or a table waiting for its copy, is tried again after ``retry_interval``. The defaults are
+    PostgreSQL's."""
+    return {
+        "max_logical_replication_workers": str(workers),
+        "max_worker_processes": str(2 * workers),
+        "wal_retrieve_retry_interval": retry_interval,
+    }
 
 
 def replicate(summit_server: PrivatePostgres, summit: str, usdf: str) -> None:

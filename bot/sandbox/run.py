@@ -23,7 +23,7 @@ from bot.config import load_settings
 from bot.engine.service import Direction, Engine
 from bot.errors import ConfigError
 from bot.sandbox.postgres import PrivatePostgres
-from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION, SUMMIT_SETTINGS, replicate
+from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION, publisher_settings, replicate, subscriber_settings
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 from bot.sandbox.standins.local_server import free_port
@@ -57,9 +57,9 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
         with ExitStack() as stack:
             out.write("starting PostgreSQL, the stand-ins and the bot...\n")
             out.flush()
-            postgres = stack.enter_context(PrivatePostgres(SUMMIT_SETTINGS))
+            postgres = stack.enter_context(PrivatePostgres(publisher_settings()))
             urls = {name: postgres.create_database(name) for name in ("bts", "summit")}
-            usdf = stack.enter_context(PrivatePostgres())
+            usdf = stack.enter_context(PrivatePostgres(subscriber_settings()))
             urls["usdf-prod"] = usdf.create_database("usdf_prod")
             slack = stack.enter_context(FakeSlack())
             slack.state.people.update({person.id: person.name for person in PEOPLE})

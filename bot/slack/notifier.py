@@ -32,6 +32,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
+from bot.engine.rollout import summit_route
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import API_ERRORS
 from bot.render import blocks
@@ -139,7 +140,10 @@ class SlackNotifier:
         else:
             self.outbox.owe(request, "outcome", POST, blocks.outcome_message(text))
         if request.state is RequestState.SUCCEEDED and request.kind == "upgrade":
-            steps = blocks.next_steps(self.settings.environment(request.environment), self.settings.slack)
+            route = summit_route(self.settings, list(request.ranges))
+            steps = blocks.next_steps(
+                self.settings.environment(request.environment), self.settings.slack, route, request.ticket
+            )
             self.outbox.owe(request, "next-steps", POST, blocks.message(steps, [blocks.section(steps)]))
         self.threads.owed(request)
 

@@ -1,5 +1,6 @@
 """A real Summit → USDF logical replica on this machine: two private PostgreSQL servers, made as the
-sandbox makes its own (``initdb`` + ``postgres`` on a free port), one publishing, one subscribing.
+sandbox makes its own (``bot/sandbox/replica.py``: its settings, names and ``replicate``), one
+publishing, one subscribing.
 
 The servers last the session; each test gets a fresh database on each, the publication ``usdfpub``
 at the summit (publishing ``cdb_latiss.exposure``), the subscription ``usdf_exposurelog`` at usdf,
@@ -21,19 +22,15 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bot.sandbox.postgres import PrivatePostgres
+from bot.sandbox.replica import SUBSCRIPTION, publisher_settings, replicate, subscriber_settings
 
-PUBLICATION = "usdfpub"
-SUBSCRIPTION = "usdf_exposurelog"
 EXPOSURE = ("cdb_latiss", "exposure")
 """The table the publication starts with, at both ends: ``(id bigint primary key, note text)``."""
-SUMMIT_SETTINGS = {"wal_level": "logical", "max_replication_slots": "20", "max_wal_senders": "20"}
-USDF_SETTINGS = {
-    "max_logical_replication_workers": "8",
-    "max_worker_processes": "16",
-    # A worker that stopped on an error, or a table waiting for its copy, is tried again this soon
-    # (the default, 5 s, would only make the tests slower).
-    "wal_retrieve_retry_interval": "200ms",
-}
+SUMMIT_SETTINGS = publisher_settings(slots=20)
+USDF_SETTINGS = subscriber_settings(workers=8, retry_interval="200ms")
+"""The servers outlast each test's pair, with room for more slots and workers than the sandbox's one pair;
+a worker that stopped on an error, or a table waiting for its copy, is tried again after 200 ms
+(PostgreSQL's 5 s would only make the tests slower)."""
 WAIT_SECONDS = 60
 T = TypeVar("T")
 
@@ -173,19 +170,7 @@ def replica_pair(servers: ReplicaServers, *, password: str | None = None) -> Ite
         servers.usdf.create_database(pair.usdf_database)
         try:
             pair.create_table(*EXPOSURE)
-            with pair.summit() as summit:
-                summit.execute(
-                    sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
-                        sql.Identifier(PUBLICATION), sql.Identifier(*EXPOSURE)
-                    )
-                )
-            publisher = f"host=127.0.0.1 port={servers.summit.port} user=postgres dbname={pair.summit_database}"
-            with pair.usdf() as usdf:
-                usdf.execute(
-                    sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}").format(
-                        sql.Identifier(SUBSCRIPTION), sql.Literal(publisher), sql.Identifier(PUBLICATION)
-                    )
-                )
+            replicate(servers.summit, pair.summit_url, pair.usdf_url)  # its only ConsDB table: EXPOSURE
             pair.wait_until_replicating()
             yield pair
         finally:
