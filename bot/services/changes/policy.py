@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from bot.config import Approvals, Environment, Settings
 from bot.engine.prepare import Needs
 from bot.engine.replication import Table
-from bot.engine.rollout import STUCK, replica_places, schema_tables, unhealthy
+from bot.engine.rollout import STUCK, replica_places, schema_tables, summit_route, unhealthy
 from bot.engine.service import Direction, Engine, SchemaPlan, revision_argument
 from bot.engine.status import State, database_url
 from bot.engine.tree import revisions_text, short
@@ -240,19 +240,15 @@ def _summit_tables(settings: Settings, engine: Engine, summit: Environment, sche
 def _refuse_without_replicas(settings: Settings, env: Environment, schemas: list[str], ticket: str | None) -> None:
     """Refuse to upgrade alone a schema that replicas configured here follow: a column the Summit gains
     and the replica lacks stops replication. ``rollout`` moves both."""
-    followers = [
-        place.env.key
-        for place in replica_places(settings, env)
-        if place.link is not None and any(place.env.keeps(schema) for schema in schemas)
-    ]
-    if followers:
-        replicated = [schema for schema in schemas if any(settings.environment(f).keeps(schema) for f in followers)]
-        raise Refused(
-            f"{env.key} has logical replicas here ({', '.join(followers)}) that follow {', '.join(replicated)}:"
-            " upgraded alone, a column they lack would stop replication",
-            hint=f"Use `rollout {' '.join(replicated)}{f' --ticket {ticket}' if ticket else ' --ticket TICKET'}`:"
-            " it pauses the subscription, migrates both, and resumes it.",
-        )
+    route = summit_route(settings, schemas)
+    if route is None or route.summit != env.key or not route.rollout:
+        return
+    raise Refused(
+        f"{env.key} has logical replicas here ({', '.join(route.replicas)}) that follow {', '.join(route.rollout)}:"
+        " upgraded alone, a column they lack would stop replication",
+        hint=f"Use `rollout {' '.join(route.rollout)} --ticket {ticket or 'TICKET'}`:"
+        " it pauses the subscription, migrates both, and resumes it.",
+    )
 
 
 def _refuse_busy(store: Store, env: Environment) -> None:
