@@ -224,9 +224,19 @@ class Extend:
     seconds: int
 
 
+@dataclass(frozen=True)
+class CheckData:
+    """The exposures written at an environment since the latest migration of the instrument's schema
+    (or in the last ``--since``), and how many fill each column that migration added."""
+
+    environment: str
+    instrument: str
+    since_seconds: int | None = None
+
+
 Command = (
     Status | History | Plan | Drift | Audit | Logs | ReplicaTables | Upgrade | Downgrade | Stamp | Prepare | Restart
-    | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
+    | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox | CheckData
 )  # fmt: skip
 
 
@@ -270,6 +280,7 @@ _EXAMPLES = {
     "cancel": ["cancel 12"],
     "extend": ["extend 12 30m"],
     "help": ["help", "help upgrade"],
+    "check data": ["check data bts latiss", "check data summit lsstcam --since 2h"],
 }
 
 
@@ -286,8 +297,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message or self.prog, usage=self.format_usage().strip())
 
     def _examples(self) -> str | None:
-        *base, command = self.prog.split()
-        examples = examples_of(command, prog=" ".join(base))
+        root, *command = self.prog.split()
+        examples = examples_of(" ".join(command), prog=root)
         return "For example: " + "   ".join(examples) if examples else None
 
 
@@ -414,11 +425,19 @@ def in_slack(prog: str) -> bool:
 
 
 def examples_of(command: str, *, prog: str) -> list[str]:
-    """The examples of a command as typed where it is typed: Slack says ``migrate`` and has no --yes."""
-    examples = _EXAMPLES.get("upgrade" if command == "migrate" else command, [])
+    """The examples of a command as typed where it is typed: Slack says ``migrate`` and has no --yes. A
+    command of several words (``check data``) has its own; the first word alone has all of theirs."""
+    name = "upgrade" if command == "migrate" else command
+    examples = _EXAMPLES.get(name) or [
+        example for key, listed in _EXAMPLES.items() if key.startswith(f"{name} ") for example in listed
+    ]
     if in_slack(prog):
         examples = [example.replace("upgrade ", "migrate ", 1).replace(" --yes", "") for example in examples]
     return [f"{prog} {example}" for example in examples]
+
+
+Subcommands = argparse._SubParsersAction
+"""What ``add_subparsers()`` gives (argparse does not export its type): the commands of a command (``check data``)."""
 
 
 @dataclass(frozen=True)
@@ -450,16 +469,21 @@ def build_grammar(prog: str) -> _Grammar:
         owner.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="answer in JSON")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    def command(name: str, summary: str, *, aliases: Sequence[str] = ()) -> _Parser:
-        sub = commands.add_parser(
+    def command(
+        name: str, summary: str, *, aliases: Sequence[str] = (), within: Subcommands[_Parser] | None = None
+    ) -> _Parser:
+        """A command, or with ``within`` one of a command's own (``check data``)."""
+        sub = (within or commands).add_parser(
             name,
             aliases=list(aliases),
             help=summary,
             description=summary,
             parents=[terminal],
-            epilog="examples:\n" + "\n".join(f"  {example}" for example in examples_of(name, prog=prog)),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        _root, *words = sub.prog.split()
+        examples = examples_of(" ".join(words), prog=prog)
+        sub.epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
         return sub
 
     _read_only_commands(command)
@@ -486,6 +510,7 @@ def build_grammar(prog: str) -> _Grammar:
     _change_commands(command, slack=slack)
     _booking_commands(command)
     _generate_command(command)
+    _check_commands(command)
     return _Grammar(parser, commands.choices)
 
 
@@ -645,6 +670,27 @@ def _generate_command(command: Callable[..., _Parser]) -> None:
     )
 
 
+def _check_commands(command: Callable[..., _Parser]) -> None:
+    checks = command("check", "checks after a migration: the data written").add_subparsers(
+        dest="check", metavar="WHAT", parser_class=_Parser, required=True
+    )
+    sub = command(
+        "data", "the newest exposures written, and which of the latest migration's new columns they fill",
+        within=checks,
+    )  # fmt: skip
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
+    sub.add_argument("instrument", type=_name("an instrument", "latiss"), metavar="INSTRUMENT")
+    sub.add_argument(
+        "--since", type=duration_seconds, metavar="DURATION",
+        help="the exposures observed in the last DURATION (default: since the latest migration)",
+    )  # fmt: skip
+
+
+def _check(values: dict[str, Any]) -> Command:
+    """``check WHAT ...``: each check its own command."""
+    return CheckData(values["environment"], values["instrument"], values["since"])
+
+
 def _book(values: dict[str, Any]) -> Book:
     """``WHEN DURATION [TICKET] [NOTE...]``: WHEN is ``now`` or two words, unless quoted as one."""
     words = list(values["words"])
@@ -740,6 +786,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "generate": lambda v: Generate(
         v["message"], tuple(v["schemas"]), v["sdm_schemas"], tuple(v["rename"]), v["drop_and_add"]
     ),
+    "check": _check,
 }
 _BUILDERS["migrate"] = _BUILDERS["upgrade"]
 

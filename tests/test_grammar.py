@@ -33,6 +33,8 @@ from bot.store.models import AuditRecord, Booking, ChangeRequest, JiraComment
         ("generate -m w.2026.50", grammar.Generate("w.2026.50")),
         ("generate -m m latiss --sdm-schemas /s --rename exposure.a:b --rename exposure.c:d --drop-and-add",
          grammar.Generate("m", ("latiss",), "/s", (grammar.Rename("exposure", "a", "b"), grammar.Rename("exposure", "c", "d")), True)),
+        ("check data bts latiss", grammar.CheckData("bts", "latiss")),
+        ("check data summit cdb_lsstcam --since 1h30m --json", grammar.CheckData("summit", "cdb_lsstcam", 5400)),
     ],
 )  # fmt: skip
 def test_well_formed_lines(words, expected):
@@ -59,6 +61,9 @@ def test_terminal_options_anywhere():
         ("status --colour", "unrecognized arguments: --colour"),
         ("upgrade bts --force --yes", "unrecognized arguments: --force"),
         ("help frobnicate", "no command 'frobnicate'"),
+        ("check", "the following arguments are required: WHAT"),
+        ("check tables bts", "invalid choice: 'tables'"),
+        ("check data bts", "the following arguments are required: INSTRUMENT"),
     ],
 )
 def test_malformed_lines_say_what_is_wrong_and_show_the_form(words, says):
@@ -157,6 +162,8 @@ def test_values_at_their_bounds_are_taken(words, expected):
         (["logs", "hinfo", "latiss", "bts", "--lines", "10001"], "from 1 to 10000"),
         (["logs", "hinfo", "latiss", "bts", "--grep", "g" * 201], "the pattern is 201 characters long; keep it to 200"),
         (["logs", "hinfo", "i" * 65, "bts"], "is too long for an instrument (65 characters, at most 64)"),
+        (["check", "data", "bts", "i" * 65], "is too long for an instrument (65 characters, at most 64)"),
+        (["check", "data", "bts", "latiss", "--since", "366d"], "a DURATION is at most 365d"),
         (["book", "bts", "9999-12-31", "23:59", "1d"], "'9999-12-31' is out of range: a date from 2000-01-01 to 2100-12-31"),
         (["book", "bts", "1999-12-31", "23:59", "1d"], "is out of range"),
         (["book", "bts", "now", "1h", "OSW-" + "1" * 60], "is not a Jira key; write it as DM-12345 or OSW-123"),

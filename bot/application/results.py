@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # types only: a terminal command loads the Kubernetes client,
     from bot.engine.status import SchemaStatus
     from bot.services.bookings import BookingView
     from bot.services.changes import Finished, RequestView
+    from bot.services.changes.data import DataCheck
     from bot.services.replicas import PublicationTables, ReplicaStatus
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
@@ -166,8 +167,15 @@ class TicketReport:
     overview: TicketOverview
 
 
+@dataclass(frozen=True)
+class DataReport:
+    """``check data``: the exposures written since the latest migration, and the new columns they fill."""
+
+    check: DataCheck
+
+
 Result = (
     StatusReport | HistoryReport | PlanReport | DriftReport | ReplicaTablesReport | AuditTrail | LogsReport
     | RequestOpened | ApprovalNeeded | NothingToDo | ChangeDone | BookingList | BookingChanged | Generated
-    | TicketReport
+    | TicketReport | DataReport
 )  # fmt: skip

@@ -15,6 +15,7 @@ from bot.application.results import (
     BookingChanged,
     BookingList,
     ChangeDone,
+    DataReport,
     DriftReport,
     Generated,
     HistoryReport,
@@ -42,6 +43,7 @@ from bot.services.changes import (
     check_restart,
     check_rollout,
 )
+from bot.services.changes.data import check_data
 from bot.services.replicas import replica_environments, replica_statuses, replica_tables
 from bot.services.ticket_overview import ticket_overview
 from bot.services.tickets import TicketService
@@ -154,6 +156,13 @@ class Application:
             case grammar.Ticket():
                 services = self.services
                 return TicketReport(ticket_overview(settings, services.store, services.tickets, command.key))
+            case grammar.CheckData():
+                return DataReport(
+                    check_data(
+                        settings, engine, self.services.store, command.environment, command.instrument,
+                        since_seconds=command.since_seconds, at=self.clock(),
+                    )
+                )  # fmt: skip
         raise UsageError(f"{type(command).__name__.lower()} is not answered here", usage="consdb-bot --help")
 
     def _change(self, command: Change, actor: Actor) -> Result:

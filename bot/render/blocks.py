@@ -21,7 +21,7 @@ from bot.config import Environment, Slack
 from bot.engine.rollout import RolloutStep, SummitRoute
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.render.text import hinfo_heard, pqserver_line, replica_alert_lines
+from bot.render.text import data_lines, hinfo_heard, pqserver_line, replica_alert_lines
 from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import (
     HinfoUnreadable,
@@ -35,6 +35,7 @@ from bot.services.changes import (
     RolloutProgress,
     RolloutResumed,
 )
+from bot.services.changes.data import DataCheck
 from bot.services.replica_watch import ReplicaAlert
 from bot.services.reports import DailyReport, EnvironmentHealth, HealthAlert
 from bot.services.results_text import resumed_text, step_text
@@ -164,6 +165,17 @@ def event_line(event: RequestEvent) -> str:
             line = (f":x: I gave up commenting on {event.ticket} after {event.tries} tries: {event.reason}."
                     f" `ticket {event.ticket}` still shows what happened.")  # fmt: skip
     return line
+
+
+def _code(name: str) -> str:
+    return f"`{name}`"
+
+
+def data_message(check: DataCheck) -> dict[str, Any]:
+    """``check data``: the exposures and the new columns' counts, names as code, each warning marked."""
+    title = f"Data of {check.schema} at {check.environment}"
+    lines = data_lines(check, code=_code, warn=":warning: ")
+    return message(escape(title), [section(f"*{escape(title)}*"), section(escape("\n".join(lines)))])
 
 
 def progress_message(line: str) -> dict[str, Any]:

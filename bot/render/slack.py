@@ -18,6 +18,7 @@ from bot.application.results import (
     BookingChanged,
     BookingList,
     ChangeDone,
+    DataReport,
     DriftReport,
     Generated,
     HistoryReport,
@@ -105,6 +106,8 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
             return _generated(result)
         case TicketReport():
             return _text(f"Ticket {result.overview.ticket.key}", ticket_text(result.overview))
+        case DataReport():
+            return SlackAnswer(message=blocks.data_message(result.check))
         case ApprovalNeeded() | NothingToDo() | ChangeDone():
             raise ValueError(f"{type(result).__name__} is the terminal's answer: Slack asks approvers instead")
 

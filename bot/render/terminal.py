@@ -13,6 +13,7 @@ from bot.application.results import (
     BookingChanged,
     BookingList,
     ChangeDone,
+    DataReport,
     DriftReport,
     Generated,
     HistoryReport,
@@ -30,6 +31,7 @@ from bot.render.text import (
     audit_text,
     booking_text,
     bookings_text,
+    data_text,
     drift_text,
     excerpt_text,
     generated_text,
@@ -106,6 +108,8 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
             return TerminalAnswer(generated_text(result.revisions), result.revisions)
         case TicketReport():
             return TerminalAnswer(ticket_text(result.overview), result.overview)
+        case DataReport():
+            return TerminalAnswer(data_text(result.check), result.check, exit_status=0 if result.check.ok else 1)
 
 
 def _approval_needed(result: ApprovalNeeded) -> TerminalAnswer:

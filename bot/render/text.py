@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from bot.engine.service import HistoryEntry, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError
+from bot.services.changes import ROLLOUT
 from bot.services.changes.events import (
     COLUMN_COMPLAINT,
     HinfoUnreadable,
@@ -36,13 +37,14 @@ from bot.services.changes.events import (
 from bot.services.results_text import resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews
 from bot.store.models import OPEN_STATES
-from bot.when import length, local
+from bot.when import length, local, local_clock
 
 if TYPE_CHECKING:
     from bot.clients.kube import LogExcerpt
     from bot.engine.drift import SchemaDrift
     from bot.engine.generate import GeneratedRevision
     from bot.services.bookings import BookingView
+    from bot.services.changes.data import DataCheck, NewColumn
     from bot.services.replica_watch import ReplicaAlert
     from bot.services.replicas import PublicationTables, ReplicaStatus
     from bot.services.ticket_overview import TicketOverview
@@ -484,3 +486,83 @@ def generated_text(results: Sequence[GeneratedRevision]) -> str:
         lines.append("  proven in a scratch database: applied, nothing left to do; undone, as it was")
         lines += [f"  lint [{w.rule}] {w.table}: {w.message}" for w in result.warnings]
     return "\n".join(lines)
+
+
+def data_text(check: DataCheck) -> str:
+    """``check data`` as the terminal says it."""
+    return "\n".join(data_lines(check, code=str, warn="warning: "))
+
+
+def data_lines(check: DataCheck, *, code: Callable[[str], str], warn: str) -> list[str]:
+    """The exposures since when, the new columns' counts, where the new columns come from, then each
+    warning (``warn`` marks it; ``code`` marks a column's name or a command)."""
+    zone = ZoneInfo(check.timezone)
+    since = local_clock(check.since, zone, day_of=check.at)
+    if check.exposures:
+        ccd = f", {_counted(check.ccd_rows, 'ccdexposure row')}" if check.ccd_rows is not None else ""
+        head = f"{check.schema} at {check.environment}: {_counted(check.exposures, 'exposure')} since {since}"
+        head += f" ({_exposure_span(check)}){ccd}"
+    else:
+        head = f"{check.schema} at {check.environment}: no exposure since {since}"
+    if check.columns and not check.exposures:
+        head += "; new columns, with no row to look at: " + ", ".join(code(column.name) for column in check.columns)
+    elif check.columns:
+        head += "; new columns: " + ", ".join(_fill(column, code) for column in check.columns)
+    elif check.migration is not None and check.migration.kind == ROLLOUT and not check.migration.added:
+        head += "; a rollout's request does not record the columns it added, so none are checked"
+    elif check.migration is not None:
+        head += "; the migration added no column to exposure or ccdexposure"
+    lines = [head, _since_what(check, zone)]
+    if check.unchecked:
+        names = ", ".join(code(f"{table}.{column}") for table, columns in check.unchecked.items() for column in columns)
+        lines.append(f"not checked (hinfo writes exposure and ccdexposure only): {names}")
+    look = code(f"logs hinfo {check.schema} {check.environment}")
+    if not check.exposures:
+        lines.append(f"{warn}no exposure was observed since {since}: take an image, then check again ({look} shows"
+                     " what hinfo did)")  # fmt: skip
+    lines += [
+        f"{warn}{code(column.name)} is empty in all {_counted(column.rows, column.table + ' row')}: hinfo does not"
+        f" fill it ({look} shows why)"
+        for column in check.empty
+    ]
+    lines += [
+        f"{warn}{code(column.name)} is not in {column.table} at {check.environment} now: was it dropped since?"
+        for column in check.missing
+    ]
+    return lines
+
+
+def _exposure_span(check: DataCheck) -> str:
+    """``20261201/12-14`` (with an en dash), or ``20261130/88-20261201/3`` across nights."""
+    first, last = check.first or "", check.last or ""
+    if first == last:
+        return first
+    if first.split("/")[0] == last.split("/")[0]:
+        return f"{first}\N{EN DASH}{last.split('/')[1]}"
+    return f"{first}\N{EN DASH}{last}"
+
+
+def _fill(column: NewColumn, code: Callable[[str], str]) -> str:
+    if column.missing:
+        return f"{code(column.name)} not in the table"
+    if not column.rows:
+        return f"{code(column.name)} (no row to look at)"
+    state = "empty" if column.empty else "filled"
+    return f"{code(column.name)} {state} {column.filled}/{column.rows}"
+
+
+def _since_what(check: DataCheck, zone: ZoneInfo) -> str:
+    """Where the exposures' start and the new columns come from."""
+    migration = check.migration
+    if migration is None:
+        return (f"the last {length(check.since_seconds or 0)}; the bot records no migration of {check.schema} at"
+                f" {check.environment}, so no new columns to check")  # fmt: skip
+    finished = local_clock(migration.finished_at, zone, day_of=check.at)
+    what = f"request #{migration.request_id}, {migration.kind}" + (f" {migration.range}" if migration.range else "")
+    if check.since_seconds is None:
+        return f"since the latest migration: {what}, finished {finished}"
+    return f"the last {length(check.since_seconds)}; new columns of the latest migration: {what}, finished {finished}"
+
+
+def _counted(count: int, thing: str) -> str:
+    return f"{count} {thing}" + ("" if count == 1 else "s")

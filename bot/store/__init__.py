@@ -467,6 +467,21 @@ class Store:
                     return list(reached[schema])
         return None
 
+    def last_succeeded(self, environment: str, schema: str, kinds: Sequence[str]) -> ChangeRequest | None:
+        """The request of one of ``kinds`` that last succeeded at ``environment`` with ``schema`` among
+        its schemas (by when it finished), or None."""
+        query = (
+            select(ChangeRequest)
+            .where(
+                ChangeRequest.environment == environment,
+                ChangeRequest.state == RequestState.SUCCEEDED,
+                ChangeRequest.kind.in_(list(kinds)),
+            )
+            .order_by(ChangeRequest.finished_at.desc(), ChangeRequest.id.desc())
+        )
+        with self.session() as session:
+            return next((request for request in session.scalars(query) if schema in request.schemas), None)
+
 
 def _rowcount(result: Result[*tuple[Any, ...]]) -> int:
     """The rows an UPDATE changed. ``Session.execute`` is typed to return any ``Result`` (SQLAlchemy
