@@ -13,12 +13,18 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.clients.kube import LogExcerpt
 from bot.engine import exposures
+from bot.render import blocks, text
 from bot.render.text import data_text
-from bot.services.changes.data import DataCheck, Migration
+from bot.sandbox.standins.slack import FakeSlack
+from bot.services.changes import HinfoVerdict
+from bot.services.changes.data import DataCheck, Migration, NewColumn
 from bot.terminal import cli
 from tests.conftest import REPO, close_database, libpq, write_config
+from tests.support.bot_process import BotProcess
 from tests.support.clock import Clock
+from tests.support.slack_bot import APPROVER_1, BTS_CHANNEL, REQUESTER, hold_bts, posted_request, request_state
 
 MIGRATED_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 NIGHT = 20261201
@@ -253,3 +259,66 @@ def test_after_a_rollout_it_says_its_new_columns_are_not_known():
         " request does not record the columns it added, so none are checked"
     )
     assert lines[1] == "since the latest migration: request #7, rollout 05689cf3f8f0 → a11ce0000001, finished 11:00 -03"
+
+
+@pytest.fixture
+def watched(config: Path, tree: Path) -> Path:
+    """The Slack tests' configuration on the tree with new columns, the watch 10 minutes after."""
+    text = config.read_text().replace(
+        "migrations: {connect_timeout_seconds: 2}",
+        f"migrations: {{alembic_ini: {tree / 'alembic.ini'}, connect_timeout_seconds: 2}}",
+    )
+    config.write_text(text.replace("hinfo_watch_minutes: 0.005", "hinfo_watch_minutes: 10"))
+    return config
+
+
+@pytest.mark.slow
+def test_the_hinfo_watch_and_slack_say_which_new_columns_hinfo_fills(watched, slack, databases, kube, tmp_path):
+    """Migrated in Slack at 14:00; hinfo writes three exposures; at 14:11 the watch's verdict says
+    what the database has, and ``/consdb check data`` says it in full."""
+    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    with BotProcess(watched, slack.url, environ=environ, clock_at=MIGRATED_AT) as first:
+        hold_bts(first, slack)
+        first.command("migrate bts latiss", user=REQUESTER, channel=BTS_CHANNEL)
+        ts = posted_request(slack, 1).reply["ts"]
+        first.reaction("white_check_mark", user=APPROVER_1, channel=BTS_CHANNEL, ts=ts, event_id="EvData")
+        request_state(slack, 1, "succeeded")
+    bts = databases["BTS_DATABASE_URL"]
+    for seq_num in (12, 13, 14):  # written after the migration, whenever the bot's run ended
+        exposure(bts, "latiss", seq_num, at(seq_num - 10 + 2), detectors=1, dimm_seeing_new=0.8, ccd_temp_new=-1.0)
+
+    with BotProcess(watched, slack.url, environ=environ, clock_at=at(11)) as second:
+        verdict = thread_line(slack, ts, "hinfo latiss")
+        assert (
+            "The database has 3 exposures since the migration (20261201/12\N{EN DASH}14); :warning: new columns"
+            " empty: `fid_note` (filled: `dimm_seeing_new`, `ccdexposure.ccd_temp_new`)." in verdict
+        )
+        second.command("check data bts latiss", channel=BTS_CHANNEL)
+        answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "Data of latiss at bts"), None))
+    shown = json.dumps(answer.args["blocks"], ensure_ascii=False)
+    assert "`dimm_seeing_new` filled 3/3, `fid_note` empty 0/3, `ccdexposure.ccd_temp_new` filled 3/3" in shown
+    assert ":warning: `fid_note` is empty in all 3 exposure rows" in shown
+
+
+def thread_line(slack: FakeSlack, ts: str, start: str) -> str:
+    return slack.wait_for(
+        lambda calls: next((c.text for c in calls if c.args.get("thread_ts") == ts and c.text.startswith(start)), None)
+    )
+
+
+def test_the_watch_verdict_says_the_new_columns_are_filled_or_why_the_database_was_not_read():
+    excerpt = LogExcerpt(deployment="hinfo-latiss", namespace="consdb", pods=["hinfo-latiss-0"], problems=[],
+                         committed=1, last_exposure="20261201/12", tail=[])  # fmt: skip
+    migration = Migration(3, "upgrade", "05689cf3f8f0 → a11ce0000001", at(0), {"exposure": ["dimm_seeing_new"]})
+    filled = DataCheck("bts", "latiss", "UTC", at(10), at(0), None, migration, 1, "20261201/12", "20261201/12", 2,
+                       [NewColumn("exposure", "dimm_seeing_new", 1, 1)])  # fmt: skip
+    verdict = HinfoVerdict.of("latiss", excerpt, 10, filled)
+    assert blocks.event_line(verdict).endswith(
+        "1 exposure(s) committed (the last 20261201/12); no errors or warnings. The database has 1 exposure since the"
+        " migration (20261201/12) and the new columns are filled: `dimm_seeing_new`."
+    )
+    assert text.event_line(verdict).endswith("and the new columns are filled: dimm_seeing_new.")
+    unread = HinfoVerdict.of("latiss", excerpt, 10, "cannot reach postgresql://bts/consdb")
+    assert blocks.event_line(unread).endswith(
+        ":warning: The database could not be read: cannot reach postgresql://bts/consdb."
+    )

@@ -21,7 +21,7 @@ from bot.config import Environment, Slack
 from bot.engine.rollout import RolloutStep, SummitRoute
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.render.text import data_lines, hinfo_heard, pqserver_line, replica_alert_lines
+from bot.render.text import data_lines, data_sentence, hinfo_heard, pqserver_line, replica_alert_lines
 from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import (
     HinfoUnreadable,
@@ -150,6 +150,8 @@ def event_line(event: RequestEvent) -> str:
                 else ":warning: no exposure committed (take a test image, then `logs hinfo`)"
             )
             line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
+            if event.data is not None:
+                line += " " + data_sentence(event.data, code=_code, warn=":warning: ")
         case HinfoUnreadable(schema=schema, reason=reason):
             line = f"hinfo {schema} could not be read: {reason}"
         case RolloutResumed(after=after):

@@ -332,6 +332,8 @@ def event_line(event: RequestEvent) -> str:
                 else "no exposure committed (take a test image, then run: logs hinfo)"
             )
             line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
+            if event.data is not None:
+                line += " " + data_sentence(event.data, code=str, warn="warning: ")
         case HinfoUnreadable(schema=schema, reason=reason):
             line = f"hinfo {schema} could not be read: {reason}"
         case RolloutResumed(after=after):
@@ -530,6 +532,24 @@ def data_lines(check: DataCheck, *, code: Callable[[str], str], warn: str) -> li
         for column in check.missing
     ]
     return lines
+
+
+def data_sentence(check: DataCheck | str, *, code: Callable[[str], str], warn: str) -> str:
+    """What the database shows after a migration, for the hinfo watch: the exposures written since, and
+    whether the new columns are filled (or why it could not be read)."""
+    if isinstance(check, str):
+        return f"{warn}The database could not be read: {check}."
+    if not check.exposures:
+        return f"{warn}The database has no exposure since the migration."
+    said = f"The database has {_counted(check.exposures, 'exposure')} since the migration ({_exposure_span(check)})"
+    lacking = [column for column in check.columns if column.empty or column.missing]
+    filled = [column for column in check.columns if column not in lacking]
+    if not check.columns:
+        return f"{said}."
+    if not lacking:
+        return f"{said} and the new columns are filled: {', '.join(code(column.name) for column in filled)}."
+    also = f" (filled: {', '.join(code(column.name) for column in filled)})" if filled else ""
+    return f"{said}; {warn}new columns empty: {', '.join(code(column.name) for column in lacking)}{also}."
 
 
 def _exposure_span(check: DataCheck) -> str:

@@ -14,6 +14,7 @@ from bot.services.tickets import CommentNews
 
 if TYPE_CHECKING:
     from bot.clients.kube import LogExcerpt
+    from bot.services.changes.data import DataCheck
 
 COLUMN_COMPLAINT = "Unable to process column"
 """What hinfo logs when a column of its model is not in the database."""
@@ -51,7 +52,8 @@ class RestartNotDone:
 
 @dataclass(frozen=True)
 class HinfoVerdict:
-    """A while after a test-stand migration: did hinfo write an exposure, and did it complain?"""
+    """A while after a test-stand migration: did hinfo write an exposure, did it complain, and does the
+    database have the exposures, with the new columns filled?"""
 
     schema: str
     minutes: float
@@ -63,14 +65,16 @@ class HinfoVerdict:
     last_column_line: str
     other_lines: int
     """Other error or warning lines."""
+    data: DataCheck | str | None = None
+    """What the database shows since the migration (``check data``), or why it could not be read."""
 
     @classmethod
-    def of(cls, schema: str, excerpt: LogExcerpt, minutes: float) -> HinfoVerdict:
+    def of(cls, schema: str, excerpt: LogExcerpt, minutes: float, data: DataCheck | str | None = None) -> HinfoVerdict:
         columns = [line for line in excerpt.problems if COLUMN_COMPLAINT in line]
         return cls(
             schema=schema, minutes=minutes, committed=excerpt.committed, last_exposure=excerpt.last_exposure,
             column_lines=len(columns), last_column_line=columns[-1] if columns else "",
-            other_lines=len(excerpt.problems) - len(columns),
+            other_lines=len(excerpt.problems) - len(columns), data=data,
         )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from bot.errors import ConsdbBotError
 from bot.logs import traced
 from bot.metrics import REQUESTS
 from bot.services.changes.base import RUNNER
+from bot.services.changes.data import data_after
 from bot.services.changes.events import (
     HinfoUnreadable,
     HinfoVerdict,
@@ -238,4 +239,5 @@ class Running(RollingOut):
                 log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
                 self._tell(self.notifier.progress, view, HinfoUnreadable(schema, reason))
                 continue
-            self._tell(self.notifier.progress, view, HinfoVerdict.of(schema, excerpt, minutes))
+            data = data_after(self.settings, self.engine, request, schema, at=self.clock())
+            self._tell(self.notifier.progress, view, HinfoVerdict.of(schema, excerpt, minutes, data))
