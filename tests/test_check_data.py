@@ -16,7 +16,6 @@ import pytest
 from bot.clients.kube import LogExcerpt
 from bot.engine import exposures
 from bot.render import blocks, text
-from bot.render.text import data_text
 from bot.sandbox.standins.slack import FakeSlack
 from bot.services.changes import HinfoVerdict
 from bot.services.changes.data import DataCheck, Migration, NewColumn
@@ -246,19 +245,6 @@ def test_a_read_held_up_is_stopped_by_its_statement_timeout(check, latiss, monke
     assert result.code == 1
     assert "reading cdb_latiss.exposure at bts failed: canceling statement due to statement timeout" in result.err
     assert "Each read here stops after 200ms" in result.err
-
-
-def test_after_a_rollout_it_says_its_new_columns_are_not_known():
-    """A rollout's request records no added columns: the answer says so rather than that there were none."""
-    rollout = Migration(7, "rollout", "05689cf3f8f0 → a11ce0000001", at(0))
-    check = DataCheck("summit", "latiss", "America/Santiago", at(10), at(0), None, rollout, 2, "20261201/12",
-                      "20261201/13", 4, [])  # fmt: skip
-    lines = data_text(check).splitlines()
-    assert lines[0] == (
-        "latiss at summit: 2 exposures since 11:00 -03 (20261201/12\N{EN DASH}13), 4 ccdexposure rows; a rollout's"
-        " request does not record the columns it added, so none are checked"
-    )
-    assert lines[1] == "since the latest migration: request #7, rollout 05689cf3f8f0 → a11ce0000001, finished 11:00 -03"
 
 
 @pytest.fixture

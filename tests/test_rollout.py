@@ -136,6 +136,8 @@ def test_rollout_pauses_migrates_both_publishes_resumes_and_loses_nothing(consdb
     assert "usdf-prod latiss: upgrade" in result.out
     assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
     assert recorded_step(rollout_config) == ("rollout", "verified", 2)  # usdf-prod's approvals, the strictest
+    with sqlite3.connect(rollout_config.parent / "state.sqlite3") as state:  # for `check data` to look at
+        assert "seeing" in state.execute("SELECT added_columns FROM change_requests").fetchone()[0]
     insert(replica, range(7, 10), seeing=True)
     expected = [(i, f"row {i}", None if i < 4 else i / 10) for i in range(1, 10)]
     replica.wait_at_usdf("SELECT id, note, seeing FROM cdb_latiss.exposure ORDER BY id", expected)

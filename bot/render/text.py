@@ -21,7 +21,6 @@ from bot.engine.service import HistoryEntry, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError
-from bot.services.changes import ROLLOUT
 from bot.services.changes.events import (
     COLUMN_COMPLAINT,
     HinfoUnreadable,
@@ -510,8 +509,6 @@ def data_lines(check: DataCheck, *, code: Callable[[str], str], warn: str) -> li
         head += "; new columns, with no row to look at: " + ", ".join(code(column.name) for column in check.columns)
     elif check.columns:
         head += "; new columns: " + ", ".join(_fill(column, code) for column in check.columns)
-    elif check.migration is not None and check.migration.kind == ROLLOUT and not check.migration.added:
-        head += "; a rollout's request does not record the columns it added, so none are checked"
     elif check.migration is not None:
         head += "; the migration added no column to exposure or ccdexposure"
     lines = [head, _since_what(check, zone)]

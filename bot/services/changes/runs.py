@@ -189,6 +189,8 @@ class Running(RollingOut):
         self, request: ChangeRequest, state: RequestState, result: RequestResult | None, *, note: str
     ) -> Finished | None:
         outcomes = result.outcomes if isinstance(result, ChangeResult) else []
+        if isinstance(result, RolloutResult) and result.summit_change:  # what the Summit records, and gained
+            outcomes = result.summit_change.outcomes
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
         forced = bool(request.forced)
