@@ -110,6 +110,14 @@ class ReplicaTables:
 
 
 @dataclass(frozen=True)
+class CheckTap:
+    """TAP_SCHEMA's columns of each schema against the Felis model at the revision the environment records."""
+
+    environment: str
+    schemas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Serve:
     socket_mode: bool = False
     port: int = 8080
@@ -226,7 +234,7 @@ class Extend:
 
 Command = (
     Status | History | Plan | Drift | Audit | Logs | ReplicaTables | Upgrade | Downgrade | Stamp | Prepare | Restart
-    | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox
+    | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox | CheckTap
 )  # fmt: skip
 
 
@@ -246,6 +254,8 @@ _EXAMPLES = {
     "drift": ["drift bts", "drift summit latiss"],
     "audit": ["audit", "audit summit --limit 50"],
     "replica": ["replica tables", "replica tables usdf-prod"],
+    "check": ["check tap usdf-prod", "check tap usdf-prod latiss lsstcam"],
+    "check tap": ["check tap usdf-prod", "check tap usdf-prod latiss lsstcam"],
     "serve": ["serve --socket-mode", "serve --port 8080"],
     "sandbox": ["sandbox", "sandbox --port 8001"],
     "restart": ["restart pqserver bts --yes", "restart pqserver summit --ticket OSW-123 --yes"],
@@ -286,8 +296,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message or self.prog, usage=self.format_usage().strip())
 
     def _examples(self) -> str | None:
-        *base, command = self.prog.split()
-        examples = examples_of(command, prog=" ".join(base))
+        base, *command = self.prog.split()
+        examples = examples_of(" ".join(command), prog=base)
         return "For example: " + "   ".join(examples) if examples else None
 
 
@@ -463,6 +473,7 @@ def build_grammar(prog: str) -> _Grammar:
         return sub
 
     _read_only_commands(command)
+    _check_command(command, terminal=terminal, prog=prog)
     if not slack:
         sub = command("serve", "run the bot (HTTP on /slack/events, /healthz, /metrics; or Socket Mode)")
         sub.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
@@ -547,6 +558,22 @@ def _read_only_commands(command: Callable[..., _Parser]) -> None:
 
     sub = command("ticket", "where a ticket's change stands in each environment: requests, outcomes, bookings")
     sub.add_argument("key", type=_ticket, metavar="TICKET")
+
+
+def _check_command(command: Callable[..., _Parser], *, terminal: _Parser, prog: str) -> None:
+    """``check KIND ...``: each kind a parser of its own, with its own usage, examples and the terminal's options."""
+    checks = command("check", "check what migrating does not show: TAP").add_subparsers(
+        dest="check", metavar="KIND", parser_class=_Parser, required=True
+    )
+    summary = "TAP_SCHEMA's columns against the Felis model at the migrated version"
+    sub = checks.add_parser(
+        "tap", help=summary, parents=[terminal],
+        description=f"{summary}: missing, extra and changed columns of each schema",
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples_of("check tap", prog=prog)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
+    sub.add_argument("schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA", help="default: every one")
 
 
 def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
@@ -718,6 +745,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "audit": lambda v: Audit(v["environment"], v["limit"]),
     "logs": lambda v: Logs(v["instrument"], v["environment"], v["since"], v["lines"], v["grep"]),
     "replica": lambda v: ReplicaTables(v["environment"]),
+    "check": lambda v: _CHECKS[v.pop("check")](v),
     "serve": lambda v: Serve(v["socket_mode"], v["port"], v["stop_seconds"]),
     "sandbox": lambda v: Sandbox(v["port"], v["folder"]),
     "restart": lambda v: Restart(v["environment"], v["ticket"], v["yes"]),
@@ -742,6 +770,9 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     ),
 }
 _BUILDERS["migrate"] = _BUILDERS["upgrade"]
+_CHECKS: dict[str, Callable[[dict[str, Any]], Command]] = {
+    "tap": lambda v: CheckTap(v["environment"], tuple(v["schemas"])),
+}
 
 
 def _help(parser: _Parser, topic: str | None) -> NoReturn:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # types only: a terminal command loads the Kubernetes client,
     from bot.services.bookings import BookingView
     from bot.services.changes import Finished, RequestView
     from bot.services.replicas import PublicationTables, ReplicaStatus
+    from bot.services.tap import TapCheck
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
 
@@ -166,8 +167,19 @@ class TicketReport:
     overview: TicketOverview
 
 
+@dataclass(frozen=True)
+class TapReport:
+    environment: str
+    checks: list[TapCheck]
+
+    @property
+    def ok(self) -> bool:
+        """TAP is current for every schema migrated here (a schema with no revision has nothing to serve)."""
+        return all(check.current or check.unmigrated for check in self.checks)
+
+
 Result = (
     StatusReport | HistoryReport | PlanReport | DriftReport | ReplicaTablesReport | AuditTrail | LogsReport
     | RequestOpened | ApprovalNeeded | NothingToDo | ChangeDone | BookingList | BookingChanged | Generated
-    | TicketReport
+    | TicketReport | TapReport
 )  # fmt: skip

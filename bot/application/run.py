@@ -25,6 +25,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    TapReport,
     TicketReport,
 )
 from bot.config import Environment, Settings
@@ -43,6 +44,7 @@ from bot.services.changes import (
     check_rollout,
 )
 from bot.services.replicas import replica_environments, replica_statuses, replica_tables
+from bot.services.tap import check_tap
 from bot.services.ticket_overview import ticket_overview
 from bot.services.tickets import TicketService
 from bot.store import Store
@@ -154,6 +156,9 @@ class Application:
             case grammar.Ticket():
                 services = self.services
                 return TicketReport(ticket_overview(settings, services.store, services.tickets, command.key))
+            case grammar.CheckTap():
+                env = settings.environment(command.environment)
+                return TapReport(env.key, check_tap(settings, engine, env, command.schemas))
         raise UsageError(f"{type(command).__name__.lower()} is not answered here", usage="consdb-bot --help")
 
     def _change(self, command: Change, actor: Actor) -> Result:

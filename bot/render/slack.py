@@ -28,6 +28,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    TapReport,
     TicketReport,
 )
 from bot.render import blocks
@@ -42,6 +43,7 @@ from bot.render.text import (
     replica_tables_text,
     replicas_text,
     status_text,
+    tap_text,
     ticket_text,
 )
 
@@ -105,6 +107,8 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
             return _generated(result)
         case TicketReport():
             return _text(f"Ticket {result.overview.ticket.key}", ticket_text(result.overview))
+        case TapReport():
+            return _text(f"TAP at {result.environment}", tap_text(result.environment, result.checks))
         case ApprovalNeeded() | NothingToDo() | ChangeDone():
             raise ValueError(f"{type(result).__name__} is the terminal's answer: Slack asks approvers instead")
 

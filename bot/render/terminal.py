@@ -23,6 +23,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    TapReport,
     TicketReport,
 )
 from bot.errors import Refused
@@ -38,6 +39,7 @@ from bot.render.text import (
     replica_tables_text,
     replicas_text,
     status_text,
+    tap_text,
     ticket_text,
 )
 from bot.services.results_text import result_text
@@ -106,6 +108,9 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
             return TerminalAnswer(generated_text(result.revisions), result.revisions)
         case TicketReport():
             return TerminalAnswer(ticket_text(result.overview), result.overview)
+        case TapReport():
+            value = {"environment": result.environment, "ok": result.ok, "schemas": result.checks}
+            return TerminalAnswer(tap_text(result.environment, result.checks), value, exit_status=int(not result.ok))
 
 
 def _approval_needed(result: ApprovalNeeded) -> TerminalAnswer:
