@@ -18,13 +18,16 @@ from felis.db.database_context import create_database_context
 from felis.tap_schema import DataLoader, TableManager
 from sqlalchemy.engine import make_url
 
+from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.slack import FakeSlack
-from tests.conftest import PASSWORD, close_database, write_config
+from bot.sandbox.standins.tap import FakeTap
+from tests.conftest import PASSWORD, close_database, libpq, write_config
 from tests.support.bot_process import BotProcess
 
 Model = dict[str, Any]
 LATISS_COLUMNS = 236
 """The columns of the installed cdb_latiss model, as Felis writes them into TAP_SCHEMA."""
+TOKEN = "gt-tap-token-for-the-bot"
 LATER_COLUMNS = ["vignette_min", "can_see_sky"]
 """Two columns of ``exposure`` that the previous model, the one TAP was last loaded from, is made without."""
 
@@ -235,3 +238,75 @@ def test_check_tap_in_slack_answers_in_the_channel(consdb_bot, migrated, monkeyp
     assert "TAP is not current: 1 missing column(s)" in shown
     assert "missing  exposure.can_see_sky" in shown
     assert PASSWORD not in shown
+
+
+@pytest.fixture
+def sync_config(migrated: Path) -> Path:
+    """The same bts, its TAP asked at the TAP service's sync endpoint (``BTS_TAP_URL``) with a token."""
+    text = migrated.read_text().replace(
+        "      schema_url: ${BTS_TAP_SCHEMA_URL}\n", "      sync_url: ${BTS_TAP_URL}\n      token: ${BTS_TAP_TOKEN}\n"
+    )
+    migrated.write_text(text)
+    return migrated
+
+
+def test_the_tap_service_asked_at_its_sync_endpoint_names_the_missing_columns(consdb_bot, sync_config, monkeypatch):
+    load_tap(tap_url(), without(installed_model(), LATER_COLUMNS))
+    with FakeTap(libpq(tap_url()), token=TOKEN) as tap:
+        monkeypatch.setenv("BTS_TAP_URL", tap.url)
+        monkeypatch.setenv("BTS_TAP_TOKEN", TOKEN)
+        result = consdb_bot("check", "tap", "bts", "--config", str(sync_config))
+    assert result.code == 1, result.text
+    assert result.out.splitlines() == [
+        "bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is not current: 2 missing column(s), against the Felis model",
+        "  missing  exposure.vignette_min",
+        "  missing  exposure.can_see_sky",
+        "bts/lsstcam (cdb_lsstcam): not migrated here, so nothing to compare (empty (2 behind))",
+    ]
+    (query,) = tap.queries
+    assert query.startswith("SELECT table_name, column_name, datatype, arraysize,")
+    assert query.endswith("FROM TAP_SCHEMA.columns WHERE table_name LIKE 'cdb_latiss.%'")
+
+
+def test_the_tap_service_serving_the_model_is_current(consdb_bot, sync_config, monkeypatch):
+    load_tap(tap_url(), installed_model())
+    with FakeTap(libpq(tap_url()), token=TOKEN) as tap:
+        monkeypatch.setenv("BTS_TAP_URL", tap.url)
+        monkeypatch.setenv("BTS_TAP_TOKEN", TOKEN)
+        result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(sync_config))
+    assert result.code == 0, result.text
+    assert result.out == (
+        f"bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is current ({LATISS_COLUMNS} columns, as in the Felis model)\n"
+    )
+
+
+def test_a_tap_service_that_refuses_the_token_the_query_or_does_not_answer(consdb_bot, sync_config, monkeypatch):
+    with FakeTap(libpq(tap_url()), token=TOKEN) as tap:
+        monkeypatch.setenv("BTS_TAP_URL", tap.url)
+        monkeypatch.setenv("BTS_TAP_TOKEN", "not-the-token")
+        refused = consdb_bot("check", "tap", "bts", "--config", str(sync_config))
+        monkeypatch.setenv("BTS_TAP_TOKEN", TOKEN)
+        no_table = consdb_bot("check", "tap", "bts", "--config", str(sync_config))
+    assert refused.code == 1
+    assert f"error: TAP at {tap.url}/sync refused the token: HTTP 401" in refused.err
+    assert "Check tap.token" in refused.err
+    assert "not-the-token" not in refused.text
+    assert no_table.code == 1
+    assert f'error: TAP at {tap.url}/sync refused the query: relation "tap_schema.columns" does not exist' in (
+        no_table.err
+    )
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("BTS_TAP_URL", nowhere)
+    unreachable = consdb_bot("check", "tap", "bts", "--config", str(sync_config))
+    assert unreachable.code == 1
+    assert f"error: cannot reach TAP at {nowhere}/sync: [Errno 111] Connection refused" in unreachable.err
+    assert TOKEN not in unreachable.text + no_table.text
+
+
+def test_tap_is_read_one_way(consdb_bot, migrated):
+    migrated.write_text(migrated.read_text() + "      sync_url: https://tap.example.org/api/consdbtap\n")
+    result = consdb_bot("check", "tap", "bts", "--config", str(migrated))
+    assert result.code == 2
+    assert "environments.bts.tap (line 8): give one of schema_url (the TAP_SCHEMA database) and sync_url" in (
+        result.err
+    )

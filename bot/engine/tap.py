@@ -27,6 +27,8 @@ COMPARED = (
 )  # fmt: skip
 """What Felis sets of a column in ``TAP_SCHEMA.columns`` and is compared (``size`` is ``arraysize`` again)."""
 Value = str | int | None
+WHOLE = ("principal", "std", "indexed", "column_index")
+"""The attributes that are whole numbers, however a TAP service writes them."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,20 @@ class TapColumn:
         values: dict[str, Value] = {}
         for item in fields(cls)[2:]:
             value = row.get(item.name)
-            if isinstance(value, str):
-                values[item.name] = value.strip() or None
-            elif isinstance(value, bool | int):
-                values[item.name] = int(value)
-            else:
-                values[item.name] = None if value is None else str(value)
+            text = None if value is None else str(int(value) if isinstance(value, bool) else value).strip()
+            values[item.name] = _whole(text) if item.name in WHOLE else text or None
         table = str(row["table_name"]).partition(".")[2] or str(row["table_name"])
         return cls(table, str(row["column_name"]), **values)  # type: ignore[arg-type]
+
+
+def _whole(text: str | None) -> int | str | None:
+    """A whole number as one; anything else as it was written, so that it shows as a change."""
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.clients.tap import sync_columns
 from bot.config import Environment, Settings, Tap, require
 from bot.engine.database import DatabaseUrl
 from bot.engine.runner import model_directory, model_file, no_model
@@ -62,7 +63,7 @@ class _Expected:
 
 def check_tap(settings: Settings, engine: Engine, env: Environment, names: Sequence[str]) -> list[TapCheck]:
     """Each schema asked for (none: every one the environment keeps) against what its TAP serves."""
-    tap, url = _tap_of(env)
+    tap = _tap_of(env)
     statuses = engine.status([env], engine.schemas_at(env, list(names)))
     checks: dict[str, TapCheck] = {}
     expected: dict[str, _Expected] = {}
@@ -82,7 +83,7 @@ def check_tap(settings: Settings, engine: Engine, env: Environment, names: Seque
                     checks[status.schema] = _unchecked(status, _database_name(engine, status.schema), error.message)
                     continue
                 expected[status.schema] = _Expected(tap_schema, columns)
-    served = _served(env, tap, url, [wanted.tap_schema for wanted in expected.values()], settings)
+    served = _served(env, tap, [wanted.tap_schema for wanted in expected.values()], settings)
     for status in statuses:
         if status.schema in checks:
             continue
@@ -111,7 +112,7 @@ def _database_name(engine: Engine, schema: str) -> str:
     return engine.tree.schema(schema).schema_name if engine.tree.has(schema) else schema
 
 
-def _tap_of(env: Environment) -> tuple[Tap, DatabaseUrl]:
+def _tap_of(env: Environment) -> Tap:
     if env.tap is None:
         variable = f"{env.key.upper().replace('-', '_')}_TAP_SCHEMA_URL"
         raise ConfigError(
@@ -119,23 +120,36 @@ def _tap_of(env: Environment) -> tuple[Tap, DatabaseUrl]:
             hint=f'Add environments.{env.key}.tap: {{schema_url: "${{{variable}}}"}}'
             " (the TAP_SCHEMA database Felis loads; docs/configuration.md).",
         )
-    text = require(env.tap.schema_url, purpose=f"check tap {env.key}")
-    return env.tap, DatabaseUrl.parse(text, key=f"environments.{env.key}.tap.schema_url")
+    purpose = f"check tap {env.key}"
+    for value in (env.tap.schema_url, env.tap.sync_url, env.tap.token):
+        if value is not None:
+            require(value, purpose=purpose)
+    if env.tap.schema_url is not None:
+        DatabaseUrl.parse(require(env.tap.schema_url, purpose=purpose), key=f"environments.{env.key}.tap.schema_url")
+    return env.tap
 
 
-def _served(
-    env: Environment, tap: Tap, url: DatabaseUrl, tap_schemas: list[str], settings: Settings
-) -> dict[str, list[TapColumn]]:
+def _served(env: Environment, tap: Tap, tap_schemas: list[str], settings: Settings) -> dict[str, list[TapColumn]]:
+    """What TAP serves of these schemas: read from its TAP_SCHEMA database, or asked of the service."""
     if not tap_schemas:
         return {}
+    purpose = f"check tap {env.key}"
+    if tap.schema_url is None:
+        assert tap.sync_url is not None, "the configuration gives one of them"
+        service = require(tap.sync_url, purpose=purpose)
+        token = require(tap.token, purpose=purpose) if tap.token is not None else None
+        rows = sync_columns(service, tap_schemas, token=token, timeout=tap.timeout_seconds)
+        return {schema: [TapColumn.from_row(row) for row in found] for schema, found in rows.items()}
+    key = f"environments.{env.key}.tap"
+    url = DatabaseUrl.parse(require(tap.schema_url, purpose=purpose), key=f"{key}.schema_url")
     try:
         timeout = settings.migrations.connect_timeout_seconds
-        return served_columns(url, tap, tap_schemas, connect_timeout=timeout, key=f"environments.{env.key}.tap")
+        return served_columns(url, tap, tap_schemas, connect_timeout=timeout, key=key)
     except DatabaseUnreachable as error:
         raise DatabaseUnreachable(
             f"cannot read {env.key}'s TAP_SCHEMA: {error.message}",
-            hint=f"Check that the server is up, and environments.{env.key}.tap.schema_url (its URL, user and"
-            " password, from the environment).",
+            hint=f"Check that the server is up, and {key}.schema_url (its URL, user and password, from the"
+            " environment).",
         ) from None
 
 
