@@ -49,16 +49,18 @@ def without(model: Model, columns: list[str]) -> Model:
     return earlier
 
 
-def load_tap(url: str, *models: Model, schema_name: str = "tap_schema") -> None:
+def load_tap(url: str, *models: Model, schema_name: str = "tap_schema", unbounded: bool = False) -> None:
     """What the TAP service's TAP_SCHEMA is made with: Felis' own tables, and its loader for each model
-    (``felis init-tap-schema``, then ``felis load-tap-schema --unique-keys``)."""
+    (``felis init-tap-schema``, then ``felis load-tap-schema --unique-keys``, with
+    ``--force-unbounded-arraysize`` when ``unbounded``)."""
     engine_url = make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     manager = TableManager(engine_url=engine_url, schema_name=schema_name)
-    with create_database_context(engine_url, manager.metadata) as context:
-        manager.initialize_database(context)
+    reading = {"id_generation": True, "force_unbounded_arraysize": unbounded}
+    with create_database_context(engine_url, manager.metadata) as database:
+        manager.initialize_database(database)
         for model in models:
-            schema = Schema.model_validate(model, context={"id_generation": True})
-            DataLoader(schema, manager, context, unique_keys=True).load()
+            schema = Schema.model_validate(model, context=reading)
+            DataLoader(schema, manager, database, unique_keys=True).load()
 
 
 @pytest.fixture
@@ -149,6 +151,17 @@ def test_a_schema_tap_lacks_altogether_and_one_read_under_felis_names(
         f"bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP_SCHEMA has none of its {LATISS_COLUMNS} columns"
         " (the Felis model)\n"
     )
+
+
+def test_tap_loaded_with_unbounded_strings_is_read_as_felis_was_told(consdb_bot, migrated):
+    load_tap(tap_url(), installed_model(), unbounded=True)
+    told_otherwise = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
+    assert told_otherwise.code == 1
+    assert "  changed  exposure.exposure_name: arraysize '*' in TAP, '20*' in the model" in told_otherwise.out
+    migrated.write_text(migrated.read_text() + "      force_unbounded_arraysize: true\n")
+    result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
+    assert result.code == 0, result.text
+    assert "TAP is current" in result.out
 
 
 @pytest.mark.slow

@@ -66,8 +66,8 @@ def sync_columns(
         raise Refused(f"TAP at {sync} answered more than {MOST_BYTES // (1024 * 1024)} MiB; that is not TAP_SCHEMA")
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in schema_names}
     for row in _rows(data, sync):
-        schema = str(row.get("table_name", "")).split(".", 1)[0]
-        if schema in found:
+        schema = str(row.get("table_name") or "").split(".", 1)[0]
+        if schema in found and row.get("column_name"):
             found[schema].append(row)
     return found
 
