@@ -117,6 +117,39 @@ class Replica(_Model):
         return value
 
 
+class Tap(_Model):
+    """Where `check tap` reads what TAP serves, one of two ways: the `TAP_SCHEMA` tables Felis loaded (`felis
+    load-tap-schema`) into a PostgreSQL database, such as the consdbtap service's tap_schema (`schema_url`; read only,
+    under `statement_timeout`), or the TAP service itself, asked in ADQL at its sync endpoint (`sync_url`)."""
+
+    schema_url: str | Unset | None = None
+    """That database, from the environment (`${USDF_PROD_TAP_SCHEMA_URL}`), never written in the file."""
+    sync_url: str | Unset | None = None
+    """Or the TAP service's base URL (`https://usdf-rsp.slac.stanford.edu/api/consdbtap`): `SELECT ... FROM
+    TAP_SCHEMA.columns` is posted to its `/sync`, and its VOTable read."""
+    token: str | Unset | None = None
+    """The bearer token the TAP service wants (a Gafaelfawr token: `${USDF_PROD_TAP_TOKEN}`), from the environment."""
+    timeout_seconds: float = Field(default=30, gt=0)
+    """How long the TAP service may take to answer."""
+    schema_name: str = Field(default="tap_schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    """In the database, the PostgreSQL schema holding the `TAP_SCHEMA` tables (Felis' `--tap-schema-name`; its own
+    default is `TAP_SCHEMA`, in capitals)."""
+    tables_postfix: str = Field(default="", pattern=r"^[A-Za-z0-9_]{0,16}$")
+    """In the database, what follows each table's standard name (Felis' `--tap-tables-postfix`: `11` for
+    `columns11`)."""
+    force_unbounded_arraysize: bool = False
+    """TAP was loaded with Felis' `--force-unbounded-arraysize` (every variable-length string `*`): the model is
+    read the same way, so that this is not told as a change of every such column."""
+    statement_timeout: str = Field(default="30s", pattern=_POSTGRES_DURATION)
+    """PostgreSQL's `statement_timeout` for the read of the database."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Tap:
+        if (self.schema_url is None) == (self.sync_url is None):
+            raise ValueError("give one of schema_url (the TAP_SCHEMA database) and sync_url (the TAP service)")
+        return self
+
+
 class Environment(_Model):
     """One place where ConsDB runs: its database, channel, cluster and approval policy."""
 
@@ -156,6 +189,8 @@ class Environment(_Model):
     """A change there is refused without `--ticket`."""
     requires_tested_on: list[str] = []
     """One environment or a list: a target must first have succeeded at the first of them that keeps the schema."""
+    tap: Tap | None = None
+    """Where its TAP service's `TAP_SCHEMA` is read, for `check tap` (none: not checked here)."""
     replica: Replica | None = None
     """A logical replica of another environment: `status` shows its subscription, lag, apply errors and whether its
     revisions agree with `of`'s; `replica tables` checks the publication; `rollout` migrates it with `of`."""

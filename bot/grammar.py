@@ -110,6 +110,14 @@ class ReplicaTables:
 
 
 @dataclass(frozen=True)
+class CheckTap:
+    """TAP_SCHEMA's columns of each schema against the Felis model at the revision the environment records."""
+
+    environment: str
+    schemas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Serve:
     socket_mode: bool = False
     port: int = 8080
@@ -236,7 +244,7 @@ class CheckData:
 
 Command = (
     Status | History | Plan | Drift | Audit | Logs | ReplicaTables | Upgrade | Downgrade | Stamp | Prepare | Restart
-    | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox | CheckData
+    | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox | CheckData | CheckTap
 )  # fmt: skip
 
 
@@ -256,6 +264,7 @@ _EXAMPLES = {
     "drift": ["drift bts", "drift summit latiss"],
     "audit": ["audit", "audit summit --limit 50"],
     "replica": ["replica tables", "replica tables usdf-prod"],
+    "check tap": ["check tap usdf-prod", "check tap usdf-prod latiss lsstcam"],
     "serve": ["serve --socket-mode", "serve --port 8080"],
     "sandbox": ["sandbox", "sandbox --port 8001"],
     "restart": ["restart pqserver bts --yes", "restart pqserver summit --ticket OSW-123 --yes"],
@@ -671,7 +680,7 @@ def _generate_command(command: Callable[..., _Parser]) -> None:
 
 
 def _check_commands(command: Callable[..., _Parser]) -> None:
-    checks = command("check", "checks after a migration: the data written").add_subparsers(
+    checks = command("check", "checks after a migration: the data written, TAP").add_subparsers(
         dest="check", metavar="WHAT", parser_class=_Parser, required=True
     )
     sub = command(
@@ -684,10 +693,17 @@ def _check_commands(command: Callable[..., _Parser]) -> None:
         "--since", type=duration_seconds, metavar="DURATION",
         help="the exposures observed in the last DURATION (default: since the latest migration)",
     )  # fmt: skip
+    summary = "TAP_SCHEMA's columns against the Felis model at the migrated version"
+    sub = command("tap", summary, within=checks)
+    sub.description = f"{summary}: missing, extra and changed columns of each schema"
+    sub.add_argument("environment", type=_ENV, metavar="ENV")
+    sub.add_argument("schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA", help="default: every one")
 
 
 def _check(values: dict[str, Any]) -> Command:
     """``check WHAT ...``: each check its own command."""
+    if values["check"] == "tap":
+        return CheckTap(values["environment"], tuple(values["schemas"]))
     return CheckData(values["environment"], values["instrument"], values["since"])
 
 

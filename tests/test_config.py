@@ -38,7 +38,14 @@ def test_example_configuration_is_the_contract_plus_the_defaults_of_the_keys_it_
     added = {key: example.pop(key) for key in set(example) - set(expected)}
     added_to_jira = {key: example["jira"].pop(key) for key in set(example["jira"]) - set(expected["jira"])}
     added_to_slack = {key: example["slack"].pop(key) for key in set(example["slack"]) - set(expected["slack"])}
+    added_to_environments = {
+        name: {key: environment.pop(key) for key in set(environment) - set(expected["environments"][name])}
+        for name, environment in example["environments"].items()
+    }
     assert example == expected
+    assert {name: added for name, added in added_to_environments.items() if added} == {
+        "usdf-prod": {"tap": {"schema_url": "${USDF_PROD_TAP_SCHEMA_URL}", "schema_name": "tap_schema"}}
+    }
     defaults = Settings.model_validate({"schemas": [], "environments": {}})
     assert added == {key: getattr(defaults, key).model_dump() for key in ("bookings", "reports", "scheduler")} | {
         "state_connect_timeout_seconds": defaults.state_connect_timeout_seconds

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # types only: a terminal command loads the Kubernetes client,
     from bot.services.changes import Finished, RequestView
     from bot.services.changes.data import DataCheck
     from bot.services.replicas import PublicationTables, ReplicaStatus
+    from bot.services.tap import TapCheck
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
 
@@ -174,8 +175,21 @@ class DataReport:
     check: DataCheck
 
 
+@dataclass(frozen=True)
+class TapReport:
+    """``check tap``: each schema's TAP_SCHEMA columns against the Felis model at its revision."""
+
+    environment: str
+    checks: list[TapCheck]
+
+    @property
+    def ok(self) -> bool:
+        """TAP is current for every schema migrated here (a schema with no revision has nothing to serve)."""
+        return all(check.current or check.unmigrated for check in self.checks)
+
+
 Result = (
     StatusReport | HistoryReport | PlanReport | DriftReport | ReplicaTablesReport | AuditTrail | LogsReport
     | RequestOpened | ApprovalNeeded | NothingToDo | ChangeDone | BookingList | BookingChanged | Generated
-    | TicketReport | DataReport
+    | TicketReport | DataReport | TapReport
 )  # fmt: skip

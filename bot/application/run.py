@@ -26,6 +26,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    TapReport,
     TicketReport,
 )
 from bot.config import Environment, Settings
@@ -45,6 +46,7 @@ from bot.services.changes import (
 )
 from bot.services.changes.data import check_data
 from bot.services.replicas import replica_environments, replica_statuses, replica_tables
+from bot.services.tap import check_tap
 from bot.services.ticket_overview import ticket_overview
 from bot.services.tickets import TicketService
 from bot.store import Store
@@ -163,6 +165,9 @@ class Application:
                         since_seconds=command.since_seconds, at=self.clock(),
                     )
                 )  # fmt: skip
+            case grammar.CheckTap():
+                env = settings.environment(command.environment)
+                return TapReport(env.key, check_tap(settings, engine, env, command.schemas))
         raise UsageError(f"{type(command).__name__.lower()} is not answered here", usage="consdb-bot --help")
 
     def _change(self, command: Change, actor: Actor) -> Result:

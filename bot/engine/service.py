@@ -6,6 +6,7 @@ the version tables under them, and only then starts a child per schema, one tran
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -13,7 +14,7 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -127,6 +128,14 @@ class Progress:
 
     schema: str
     text: str
+
+
+@dataclass(frozen=True)
+class TreeColumns:
+    """What a tree makes of a schema at a revision: each table's columns in order, and the views."""
+
+    tables: dict[str, list[str]]
+    views: list[str]
 
 
 @dataclass(frozen=True)
@@ -267,10 +276,41 @@ class Engine:
     def _differences(self, url: DatabaseUrl, tree: SchemaTree, revisions: tuple[str, ...]) -> list[str]:
         """How the live schema differs from the tree replayed to ``revisions`` in a scratch database."""
         # Imported here: Alembic's autogenerate machinery costs every other command start-up time.
-        from bot.engine.drift import compare_schemas, scratch_database  # noqa: PLC0415
+        from bot.engine.drift import compare_schemas  # noqa: PLC0415
+
+        with self._replayed(url, tree, revisions, purpose="drift") as model:
+            return compare_schemas(url, model, tree)
+
+    def columns_at(self, env: Environment, schema: str, revisions: tuple[str, ...]) -> TreeColumns:
+        """The schema's tables and their columns as its tree makes them at ``revisions`` (replayed in a
+        scratch database, as drift does), and its views."""
+        tree = self.tree.schema(schema)
+        query = (
+            "SELECT c.table_name, c.column_name, t.table_type = 'VIEW' FROM information_schema.columns c"
+            " JOIN information_schema.tables t USING (table_schema, table_name) WHERE c.table_schema = %s"
+            " ORDER BY c.table_name, c.ordinal_position"
+        )
+        made = TreeColumns({}, [])
+        with self._replayed(self._database(env), tree, revisions, purpose="check tap") as model:
+            timeout = self.settings.migrations.connect_timeout_seconds
+            with connect(model, connect_timeout=timeout) as connection:
+                for table, column, view in connection.execute(query, (tree.schema_name,)):
+                    if not view:
+                        made.tables.setdefault(table, []).append(column)
+                    elif table not in made.views:
+                        made.views.append(table)
+        return made
+
+    @contextlib.contextmanager
+    def _replayed(
+        self, url: DatabaseUrl, tree: SchemaTree, revisions: tuple[str, ...], *, purpose: str
+    ) -> Iterator[DatabaseUrl]:
+        """A scratch database (on ``migrations.scratch_url``, else beside ``url``) with the tree replayed to
+        ``revisions``; dropped afterwards."""
+        from bot.engine.drift import scratch_database  # noqa: PLC0415 - see _differences
 
         scratch = self.settings.migrations.scratch_url
-        server = DatabaseUrl.parse(require(scratch, purpose="drift"), key="migrations.scratch_url") if scratch else url
+        server = DatabaseUrl.parse(require(scratch, purpose=purpose), key="migrations.scratch_url") if scratch else url
         timeout = self.settings.migrations.connect_timeout_seconds
         with scratch_database(server, [tree], connect_timeout=timeout) as model:
             run = self._run(tree, "upgrade", revision_argument(tree, revisions), model, {"view_readers": ""})
@@ -280,7 +320,7 @@ class Engine:
                 raise OperationFailed(
                     f"{tree.section}: could not build the model at {revisions_text(revisions)}: {_run_error(run)}"
                 )
-            return compare_schemas(url, model, tree)
+            yield model
 
     def generate(
         self, message: str, schemas: Sequence[str], *, sdm_schemas: str | None = None,

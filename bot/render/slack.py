@@ -29,6 +29,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    TapReport,
     TicketReport,
 )
 from bot.render import blocks
@@ -43,6 +44,7 @@ from bot.render.text import (
     replica_tables_text,
     replicas_text,
     status_text,
+    tap_text,
     ticket_text,
 )
 
@@ -108,6 +110,8 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
             return _text(f"Ticket {result.overview.ticket.key}", ticket_text(result.overview))
         case DataReport():
             return SlackAnswer(message=blocks.data_message(result.check))
+        case TapReport():
+            return _text(f"TAP at {result.environment}", tap_text(result.environment, result.checks))
         case ApprovalNeeded() | NothingToDo() | ChangeDone():
             raise ValueError(f"{type(result).__name__} is the terminal's answer: Slack asks approvers instead")
 

@@ -24,6 +24,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    TapReport,
     TicketReport,
 )
 from bot.errors import Refused
@@ -40,6 +41,7 @@ from bot.render.text import (
     replica_tables_text,
     replicas_text,
     status_text,
+    tap_text,
     ticket_text,
 )
 from bot.services.results_text import result_text
@@ -110,6 +112,9 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
             return TerminalAnswer(ticket_text(result.overview), result.overview)
         case DataReport():
             return TerminalAnswer(data_text(result.check), result.check, exit_status=0 if result.check.ok else 1)
+        case TapReport():
+            value = {"environment": result.environment, "ok": result.ok, "schemas": result.checks}
+            return TerminalAnswer(tap_text(result.environment, result.checks), value, exit_status=int(not result.ok))
 
 
 def _approval_needed(result: ApprovalNeeded) -> TerminalAnswer:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from bot.services.changes.data import DataCheck, NewColumn
     from bot.services.replica_watch import ReplicaAlert
     from bot.services.replicas import PublicationTables, ReplicaStatus
+    from bot.services.tap import TapCheck
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
 
@@ -282,6 +283,60 @@ def drift_text(drifts: Sequence[SchemaDrift]) -> str:
     return "\n".join(lines)
 
 
+TAP_IS_CURRENT = "TAP is current"
+SHOWN_TEXT = 60
+"""Characters of a changed description (or other text) shown."""
+
+
+def tap_text(environment: str, checks: Sequence[TapCheck]) -> str:
+    """Per schema: TAP is current, or what it lacks, has beyond the model and says otherwise."""
+    lines = []
+    for check in checks:
+        where = f"{environment}/{check.schema}" + (f" ({check.tap_schema})" if check.tap_schema != check.schema else "")
+        differences = check.differences
+        if differences is None:
+            said = "not migrated here, so nothing to compare" if check.unmigrated else "not compared"
+            lines.append(f"{where}: {said} ({check.detail})")
+            continue
+        where += f" at {revisions_text(check.revisions)}"
+        model = "the tree replayed to it (behind head: its tables, by name)" if check.names_only else "the Felis model"
+        if differences.none:
+            lines.append(f"{where}: {TAP_IS_CURRENT} ({differences.model_columns} columns, as in {model})")
+            continue
+        if not differences.tap_columns:
+            lines.append(f"{where}: TAP_SCHEMA has none of its {differences.model_columns} columns ({model})")
+            continue
+        counts = [
+            f"{count} {word}"
+            for count, word in (
+                (len(differences.missing) + sum(differences.missing_tables.values()), "missing"),
+                (len(differences.extra) + sum(differences.extra_tables.values()), "extra"),
+                (len({change.column for change in differences.changed}), "changed"),
+            )
+            if count
+        ]
+        lines.append(f"{where}: TAP is not current: {', '.join(counts)} column(s), against {model}")
+        lines += [f"  missing  table {table} ({count} columns)" for table, count in differences.missing_tables.items()]
+        lines += [f"  missing  {column}" for column in differences.missing]
+        lines += [f"  extra    table {table} ({count} columns)" for table, count in differences.extra_tables.items()]
+        lines += [f"  extra    {column}" for column in differences.extra]
+        lines += [
+            f"  changed  {change.column}: {change.attribute} {_shown(change.tap)} in TAP, {_shown(change.model)}"
+            " in the model"
+            for change in differences.changed
+        ]
+    return "\n".join(lines) or f"{environment}: no schemas to compare"
+
+
+def _shown(value: str | int | None) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, int):
+        return str(value)
+    text = " ".join(value.split())
+    return repr(text if len(text) <= SHOWN_TEXT else text[: SHOWN_TEXT - 1] + "…")
+
+
 def audit_text(records: Sequence[AuditRecord]) -> str:
     """Newest first: when, where, what, who, and what it was. A summary of several lines (where a failed
     rollout left each side) goes on indented, so that every record, and only a record, starts with its time."""
@@ -407,7 +462,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
-_DERIVED = ("summary", "sql_digest", "range_text", "ok")
+_DERIVED = ("summary", "sql_digest", "range_text", "ok", "current")
 
 
 def bookings_text(views: Sequence[BookingView], *, at: datetime) -> str:
