@@ -168,11 +168,16 @@ def test_a_schema_made_after_pqserver_started_is_an_instrument_it_does_not_know(
     assert "cdb_lsstcam.exposure: pqserver does not know its instrument" in said(result)[1]
 
 
-def test_many_tables_that_agree_are_named_on_one_line(pqserver, database):
+def test_many_tables_that_agree_are_named_on_one_line_and_many_columns_are_counted(pqserver, database):
     sql(database, *(f"CREATE TABLE cdb_latiss.t{i} (a integer)" for i in range(10)))
+    sql(database, *(f"ALTER TABLE cdb_latiss.visit1 ADD COLUMN c{i:02} real" for i in range(25)))
     pqserver.restart()
-    terminal = said(check(pqserver, database, {"latiss": None}))[1]
-    assert terminal.splitlines()[1].startswith("  12 tables agree: cdb_latiss.exposure, cdb_latiss.t0, ")
+    get(pqserver.url + "/consdb/schema/latiss")
+    sql(database, *(f"ALTER TABLE cdb_latiss.visit1 DROP COLUMN c{i:02}" for i in range(25)))
+    lines = said(check(pqserver, database, {"latiss": None}))[1].splitlines()
+    assert lines[1].startswith("  cdb_latiss.visit1: pqserver has extra c00 (REAL), c01 (REAL), ")
+    assert lines[1].endswith(", c19 (REAL) and 5 more")
+    assert lines[2].startswith("  11 tables agree: cdb_latiss.exposure, cdb_latiss.t0, ")
 
 
 def test_without_a_url_or_a_server(database):

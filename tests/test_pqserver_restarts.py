@@ -6,16 +6,22 @@ pqserver stand-in per environment over HTTP, each serving its own database."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bot.config import load_settings, parse_settings
+from bot.errors import ConfigError
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube
 from bot.sandbox.standins.pqserver import FakePqServer
+from bot.services.changes.requests import Draft
+from bot.store import Store
 from tests.conftest import EXTERNAL_TREE, libpq
 from tests.support.bot_process import BotProcess
 from tests.support.slack_bot import APPROVER_1, APPROVER_2, REQUESTER, posted_request, request_state
@@ -176,6 +182,27 @@ def test_a_restart_that_fails_at_one_environment_does_not_hide_the_others(run, p
     assert "summit: restarted, and pqserver serves what the database has" in result.out
     assert "usdf: restarted, and pqserver serves what the database has" in result.out
     assert "#4 restart failed: bts: FAILED to restart" in run("audit").out
+
+
+def test_an_environment_with_another_change_open_at_its_turn_is_left_alone(run, places, config):
+    for name in ENVIRONMENTS:
+        migrate(run, name, SECOND)
+    settings = load_settings(config, environ=dict(os.environ))
+    usdf = settings.environment("usdf")
+    store = Store(str(settings.state_url), clock=lambda: datetime.now(UTC))
+    store.add_request(Draft(kind="upgrade", env=usdf, policy=usdf.approvals, requester="U0OTHER", ticket=None,
+                            ranges={"latiss": "asked in Slack"}).request(at=datetime.now(UTC), booking=None,
+                                                                         ticket=None, trace=None))  # fmt: skip
+    result = run("restart", "pqserver", "all", "--yes")
+    assert result.code == 1
+    assert "usdf: not restarted: request #4 by U0OTHER is requested there" in result.out
+    assert "summit: restarted, and pqserver serves what the database has" in result.out
+    assert places["usdf"].deployment.restarted_at is None
+
+
+def test_no_environment_may_be_called_all():
+    with pytest.raises(ConfigError, match="'all' is no environment name"):
+        parse_settings("schemas: [latiss]\nenvironments:\n  bts: {aliases: [ALL]}\n", environ={})
 
 
 def test_restart_all_is_refused_when_no_change_is_recorded(run, places):

@@ -135,6 +135,8 @@ def _verdict(restart: EnvironmentRestart) -> str:
 
 AGREEING_LISTED = 8
 """Past this many tables that agree, they are named on one line."""
+COLUMNS_NAMED = 20
+"""Columns named per table that disagrees; past them, how many more (a thread's line stays short)."""
 
 
 def pqserver_text(check: SchemaCheck) -> str:
@@ -180,7 +182,12 @@ def _table_text(table: TableCheck) -> str:
         return f"agrees ({table.columns} columns)"
     said = []
     if table.lacks:
-        said.append("pqserver lacks " + ", ".join(f"{column} ({kind})" for column, kind in table.lacks.items()))
+        said.append(f"pqserver lacks {_columns_text(table.lacks)}")
     if table.extra:
-        said.append("pqserver has extra " + ", ".join(f"{column} ({kind})" for column, kind in table.extra.items()))
+        said.append(f"pqserver has extra {_columns_text(table.extra)}")
     return "; ".join(said)
+
+
+def _columns_text(columns: dict[str, str]) -> str:
+    named = ", ".join(f"{column} ({kind})" for column, kind in list(columns.items())[:COLUMNS_NAMED])
+    return named + (f" and {len(columns) - COLUMNS_NAMED} more" if len(columns) > COLUMNS_NAMED else "")
