@@ -173,7 +173,8 @@ class Environment(_Model):
     pqserver: str | None = None
     """Its pqserver deployment, restarted by `restart pqserver`."""
     pqserver_url: str | None = None
-    """pqserver's base URL, asked after a restart whether it lists the columns the migration added."""
+    """pqserver's base URL, without its `/consdb` prefix: after every restart its schema API is asked, and its columns
+    compared with the database's."""
     hinfo: dict[str, str] = {}
     """Each instrument's hinfo deployment (`latiss: consdb-hinfo-latiss`), for `logs hinfo` and the watch."""
     hinfo_watch_minutes: float = Field(default=10, ge=0)
@@ -389,6 +390,8 @@ class Settings(_Model):
         seen: dict[str, str] = {}
         for env in self.environments.values():
             for name in (env.key, *env.aliases):
+                if name.lower() == "all":
+                    raise ValueError(f"{env.key}: 'all' is no environment name; `restart pqserver all` means every one")
                 other = seen.setdefault(name.lower(), env.key)
                 if other != env.key:
                     raise ValueError(f"environment name {name!r} is used by both {other} and {env.key}")

@@ -267,7 +267,11 @@ _EXAMPLES = {
     "check tap": ["check tap usdf-prod", "check tap usdf-prod latiss lsstcam"],
     "serve": ["serve --socket-mode", "serve --port 8080"],
     "sandbox": ["sandbox", "sandbox --port 8001"],
-    "restart": ["restart pqserver bts --yes", "restart pqserver summit --ticket OSW-123 --yes"],
+    "restart": [
+        "restart pqserver bts --yes",
+        "restart pqserver summit --ticket OSW-123 --yes",
+        "restart pqserver all --ticket OSW-123 --yes",
+    ],
     "logs": ["logs hinfo latiss bts", "logs hinfo lsstcam summit --since 1h --lines 500 --grep ERROR"],
     "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
     "downgrade": ["downgrade bts latiss -1 --yes", "downgrade bts latiss 8ebb60eda79d --yes"],
@@ -584,9 +588,9 @@ def _read_only_commands(command: Callable[..., _Parser]) -> None:
 
 
 def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
-    sub = command("restart", "rollout restart of the pqserver deployment, waiting until it is done")
+    sub = command("restart", "rollout restart of pqserver, waited for, then its columns checked against the database")
     sub.add_argument("service", choices=["pqserver"], metavar="pqserver")
-    sub.add_argument("environment", type=_ENV, metavar="ENV")
+    sub.add_argument("environment", type=_ENV, metavar="ENV|all", help="all: every one that has the latest change")
     sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
     sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
 

@@ -132,6 +132,9 @@ def at_the_test_stand(page: Page) -> None:
     page.get_by_label("You are").select_option(label="Grace (approver)")
     restart.get_by_role("button", name="✅ approve").click()
     expect(restart).to_contain_text("succeeded", timeout=STEP_MS)
+    restart.locator("button.replies").click()
+    expect(thread).to_contain_text("pqserver at bts agrees with the database on the tables #1 upgrade latiss",
+                                   timeout=STEP_MS)  # fmt: skip
 
     command(page, "/consdb logs hinfo latiss bts")
     expect(message(page, "hinfo latiss at bts")).to_contain_text("Committed", timeout=STEP_MS)

@@ -367,7 +367,12 @@ def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, sla
     ts = posted_request(slack, 2).reply["ts"]
     assert restart.args["ts"] == ts
     slack.wait_for(
-        lambda calls: [c for c in calls if c.args.get("thread_ts") == ts and "pqserver at bts answers" in c.text]
+        lambda calls: [
+            c
+            for c in calls
+            if c.args.get("thread_ts") == ts
+            and "pqserver at bts agrees with the database on the tables #1 upgrade startrackerwide" in c.text
+        ]
     )
 
 

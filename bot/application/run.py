@@ -35,13 +35,16 @@ from bot.engine.service import Direction, Engine
 from bot.errors import Refused, UsageError
 from bot.services.bookings import BookingService
 from bot.services.changes import (
+    ALL,
     FORCED,
     ChangeService,
     Proposal,
     RequestView,
+    change_label,
     check_prepare,
     check_proposal,
     check_restart,
+    check_restart_all,
     check_rollout,
 )
 from bot.services.changes.data import check_data
@@ -209,6 +212,8 @@ class Application:
 
     def _propose(self, command: Change, actor: Actor, *, approved_here: bool = False) -> RequestView:
         changes = self.services.changes
+        if isinstance(command, grammar.Restart) and _every_environment(command):
+            return changes.propose_restart_all(actor.name, command.ticket)
         if isinstance(command, grammar.Restart):
             return changes.propose_restart(command.environment, actor.name, command.ticket)
         if isinstance(command, grammar.Prepare):
@@ -220,6 +225,12 @@ class Application:
     def _would(self, command: Change, actor: Actor, notes: list[str]) -> Result:
         """What a terminal change without ``--yes`` would do, checked as it would be; nothing is stored."""
         store = self.services.store
+        if isinstance(command, grammar.Restart) and _every_environment(command):
+            plan = check_restart_all(self.settings, self.engine, store, command.ticket)
+            restarts = ", ".join(f"{env.pqserver} at {env.key}" for env in plan.environments)
+            would = f"roll deployment {restarts}, one at a time, after {change_label(plan.change)}"
+            skipped = [f"{key}: not restarted, {why}" for key, why in plan.skipped.items()]
+            return ApprovalNeeded("restart", plan.home.key, would, notes=[*notes, *skipped])
         if isinstance(command, grammar.Restart):
             from bot.clients.kube import pqserver_deployment  # noqa: PLC0415 - the Kubernetes client loads when used
 
@@ -250,10 +261,10 @@ class Application:
         checked = self.services.tickets.check(command.ticket)
         if checked is not None and checked.unchecked:
             notes.append(f"{checked.key} was not checked in Jira: {checked.unchecked}")
-        env = self._environment(command)
-        flag = self.services.bookings.standing(env, actor.name)
-        if flag:
-            notes.append(flag)
+        if not (isinstance(command, grammar.Restart) and _every_environment(command)):  # its request says them
+            flag = self.services.bookings.standing(self._environment(command), actor.name)
+            if flag:
+                notes.append(flag)
         if isinstance(command, grammar.Stamp) and command.force:
             notes.append(f"{FORCED}: the live schema is not checked against the model")
         return notes
@@ -276,3 +287,8 @@ class Application:
         """A rollout is an upgrade at the Summit, asked for with its replicas."""
         return Proposal(Direction.UPGRADE, self._summit().key, list(command.schemas), command.to, actor.name,
                         command.ticket)  # fmt: skip
+
+
+def _every_environment(command: grammar.Restart) -> bool:
+    """``restart pqserver all``: every environment that has the latest change."""
+    return command.environment.lower() == ALL

@@ -4,9 +4,10 @@ hinfo's log read after a migration. Kubernetes through its client, pqserver over
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.clients.pqserver import Expected, SchemaCheck, schema_check
+from bot.clients.pqserver import Columns, SchemaCheck, Wanted, check_served
 from bot.config import Environment, KubernetesSettings
 
 if TYPE_CHECKING:
@@ -14,6 +15,45 @@ if TYPE_CHECKING:
 
 WATCHED_LINES = 5000
 """hinfo's log lines read after a migration: enough for an hour of exposures."""
+
+
+@dataclass(frozen=True)
+class EnvironmentRestart:
+    """One environment's verdict in ``restart pqserver all``: its restart and pqserver's check, or why it was
+    not restarted."""
+
+    environment: str
+    restart: RestartResult | None = None
+    check: SchemaCheck | None = None
+    """After a restart that rolled out."""
+    not_restarted: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.restart is not None and self.restart.ok
+
+    @property
+    def why(self) -> str:
+        """Why it is not restarted (empty when it is)."""
+        if self.restart is None:
+            return f"not restarted: {self.not_restarted}"
+        return "" if self.restart.ok else f"FAILED to restart: {self.restart.message}"
+
+
+@dataclass(frozen=True)
+class Restarts:
+    """``restart pqserver all``: each environment's verdict, in the order they were restarted."""
+
+    restarts: list[EnvironmentRestart]
+
+    @property
+    def ok(self) -> bool:
+        return all(restart.ok for restart in self.restarts)
+
+    @property
+    def note(self) -> str:
+        """Where it did not restart, and why; empty when every one did."""
+        return "; ".join(f"{restart.environment}: {restart.why}" for restart in self.restarts if not restart.ok)
 
 
 class Deployments:
@@ -26,9 +66,9 @@ class Deployments:
 
         return Cluster(env, self.kubernetes).restart(deployment, on_progress=report)
 
-    def verify(self, env: Environment, expected: Expected) -> SchemaCheck:
-        """Whether pqserver lists the columns a migration added."""
-        return schema_check(env, expected, timeout=self.kubernetes.request_timeout_seconds)
+    def verify(self, env: Environment, wanted: Wanted, database: Columns, *, change: str) -> SchemaCheck:
+        """pqserver's columns against the database's, for the tables a change touched."""
+        return check_served(env, wanted, database, change=change, timeout=self.kubernetes.request_timeout_seconds)
 
     def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
         """hinfo's log since the migration, read as ``logs hinfo`` reads it."""

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from bot.config import Environment, Settings, require
+from bot.engine.columns import Columns, table_columns
 from bot.engine.database import DatabaseUrl, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
 from bot.engine.options import check_configured, check_options
@@ -183,6 +184,11 @@ class Engine:
         """What the environment's database lacks of what these schemas' trees need before their first revision."""
         with connect(self._database(env), connect_timeout=self.settings.migrations.connect_timeout_seconds) as db:
             return lacking(db, tree_needs(self.tree.schema(schema) for schema in schemas))
+
+    def table_columns(self, env: Environment, schema_names: Sequence[str]) -> Columns:
+        """The tables of these PostgreSQL schemas with their columns, read-only: what pqserver should serve."""
+        timeout = self.settings.migrations.connect_timeout_seconds
+        return table_columns(self._database(env), schema_names, place=env.key, connect_timeout=timeout)
 
     def prepare(self, env: Environment, schemas: Sequence[str]) -> PrepareResult:
         """Create in the environment's database what these schemas' trees need and it lacks."""

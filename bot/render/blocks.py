@@ -21,7 +21,7 @@ from bot.config import Environment, Slack
 from bot.engine.rollout import RolloutStep, SummitRoute
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.render.text import data_lines, data_sentence, hinfo_heard, pqserver_line, replica_alert_lines
+from bot.render.text import data_lines, data_sentence, hinfo_heard, replica_alert_lines
 from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import (
     HinfoUnreadable,
@@ -38,7 +38,7 @@ from bot.services.changes import (
 from bot.services.changes.data import DataCheck
 from bot.services.replica_watch import ReplicaAlert
 from bot.services.reports import DailyReport, EnvironmentHealth, HealthAlert
-from bot.services.results_text import resumed_text, step_text
+from bot.services.results_text import pqserver_text, resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews, TicketCheck
 from bot.store.models import RequestState
 from bot.when import length, local, local_clock
@@ -140,7 +140,7 @@ def event_line(event: RequestEvent) -> str:
         case RestartStep(line=said):
             line = said
         case PqserverChecked(check=check):
-            line = (":warning: " if check.worrying else "") + pqserver_line(check)
+            line = (":warning: " if check.worrying else "") + pqserver_text(check)
         case RestartNotDone(reason=reason):
             line = f"pqserver was not restarted: {reason}"
         case HinfoVerdict():
@@ -309,7 +309,10 @@ def next_steps(env: Environment, reactions: Slack, route: SummitRoute | None, ti
             _on_to_the_summit(route, escape(ticket or "TICKET")),
         ]
     else:
-        steps.append("Check the logical replica at USDF, and restart pqserver wherever the schema changed.")
+        steps.append(
+            "Check the logical replica at USDF, and restart pqserver wherever the schema changed"
+            " (`/consdb restart pqserver all`)."
+        )
     steps += ["Deploy the new TAP schema container for consdbtap.", "Merge the sdm_schemas pull request."]
     return "*Next steps*\n" + "\n".join(f"{index}. {step}" for index, step in enumerate(steps, 1))
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.clients.pqserver import SchemaCheck, Seen
 from bot.engine.replication import MARKER
 from bot.engine.rollout import STEP_WORDS
 from bot.engine.service import HistoryEntry, SchemaPlan
@@ -33,7 +32,7 @@ from bot.services.changes.events import (
     RolloutProgress,
     RolloutResumed,
 )
-from bot.services.results_text import resumed_text, step_text
+from bot.services.results_text import pqserver_text, resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews
 from bot.store.models import OPEN_STATES
 from bot.when import length, local, local_clock
@@ -376,7 +375,7 @@ def event_line(event: RequestEvent) -> str:
         case RestartStep(line=said):
             line = said
         case PqserverChecked(check=check):
-            line = ("warning: " if check.worrying else "") + pqserver_line(check)
+            line = ("warning: " if check.worrying else "") + pqserver_text(check)
         case RestartNotDone(reason=reason):
             line = f"pqserver was not restarted: {reason}"
         case HinfoVerdict():
@@ -402,29 +401,6 @@ def event_line(event: RequestEvent) -> str:
         case CommentNews():
             line = (f"gave up commenting on {event.ticket} after {event.tries} tries: {event.reason};"
                     f" 'ticket {event.ticket}' still shows what happened")  # fmt: skip
-    return line
-
-
-def pqserver_line(check: SchemaCheck) -> str:
-    """What pqserver lists of what a migration added (or why it could not say), without markup."""
-    where = f"pqserver at {check.environment}"
-    match check.seen:
-        case Seen.NOT_ASKED:
-            line = (f"pqserver's view of the schema was not checked: environments.{check.environment}.pqserver_url"
-                    " is not set.")  # fmt: skip
-        case Seen.ANSWERS:
-            counted = ", ".join(f"{schema}: {tables} tables" for schema, tables in check.tables.items())
-            line = f"{where} answers ({counted or 'no instrument asked'})."
-        case Seen.LISTS_ALL:
-            line = f"{where} lists all {check.added} column(s) the migration added."
-        case Seen.MISSING:
-            line = f"{where} does not list {', '.join(check.missing)}: is it the restarted one?"
-        case Seen.UNKNOWN_TABLE:
-            line = f"{where} does not know a table the migration changed (HTTP 404: {check.detail})."
-        case Seen.NO_ANSWER:
-            line = f"{where} did not answer the schema check ({check.detail}); look at it by hand."
-        case Seen.FAILED:
-            line = f"pqserver's view of the schema could not be checked ({check.detail})."
     return line
 
 

@@ -63,13 +63,11 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
             urls["usdf-prod"] = usdf.create_database("usdf_prod")
             slack = stack.enter_context(FakeSlack())
             slack.state.people.update({person.id: person.name for person in PEOPLE})
-            kube = stack.enter_context(_cluster())
+            pqservers = {name: stack.enter_context(FakePqServer(urls[name])) for name in ("bts", "summit")}
+            kube = stack.enter_context(_cluster(list(pqservers.values())))
             jira = stack.enter_context(FakeJira())
             jira.add_issue("OSW-123", "Add the visit1 quicklook columns", status="In Progress")
-            pqserver = stack.enter_context(
-                FakePqServer({"latiss": {"exposure": ["exposure_id", "day_obs", "seq_num"]}})
-            )
-            config = _configuration(folder, pqserver.url)
+            config = _configuration(folder, {name: pqserver.url for name, pqserver in pqservers.items()})
             environ = {
                 **os.environ, "BTS_DATABASE_URL": urls["bts"], "SUMMIT_DATABASE_URL": urls["summit"],
                 "USDF_PROD_DATABASE_URL": urls["usdf-prod"],
@@ -101,7 +99,7 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
     out.write("stopped; nothing is left running\n")
 
 
-def _configuration(folder: Path, pqserver_url: str) -> Path:
+def _configuration(folder: Path, pqserver_urls: dict[str, str]) -> Path:
     ada, grace = PEOPLE[1].id, PEOPLE[2].id
     config = folder / "consdb-bot.yaml"
     config.write_text(f"""# Written by consdb-bot sandbox: a test stand, a summit and its replica, on this machine.
@@ -123,7 +121,7 @@ environments:
     channel: {CHANNELS[0].id}
     kubernetes: {{context: base, namespace: consdb}}
     pqserver: consdb-pq
-    pqserver_url: {pqserver_url}
+    pqserver_url: {pqserver_urls["bts"]}
     hinfo: {{latiss: consdb-hinfo-latiss}}
     hinfo_watch_minutes: 0.1
     approvals: {{required: 1, approvers: [{ada}, {grace}]}}
@@ -134,7 +132,7 @@ environments:
     channel: {CHANNELS[1].id}
     kubernetes: {{context: summit, namespace: consdb}}
     pqserver: consdb-pq
-    pqserver_url: {pqserver_url}
+    pqserver_url: {pqserver_urls["summit"]}
     hinfo: {{latiss: consdb-hinfo-latiss}}
     approvals: {{required: 2, approvers: [{ada}, {grace}]}}
     requires_ticket: true
@@ -152,9 +150,16 @@ environments:
     return config
 
 
-def _cluster() -> FakeKube:
+def _cluster(pqservers: list[FakePqServer]) -> FakeKube:
+    """One Kubernetes stand-in serves the test stand's and the Summit's contexts alike: restarting consdb-pq at
+    either restarts both pqservers (each serves its own database)."""
+
+    def restart() -> None:
+        for pqserver in pqservers:
+            pqserver.restart()
+
     kube = FakeKube()
-    kube.add(Deployment("consdb-pq"))
+    kube.add(Deployment("consdb-pq", on_restart=restart))
     started = time.time()
     kube.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(
         10**6, lambda i: HINFO_LINE(day=20261121, seq=i + 1), lambda i: started + i * 30 - 3600,

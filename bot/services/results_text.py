@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.clients.deployments import EnvironmentRestart, Restarts
+from bot.clients.pqserver import SchemaCheck, Seen, TableCheck, Unknown
 from bot.engine.prepare import PrepareResult
 from bot.engine.rollout import STEP_WORDS, RolloutResult, RolloutStep, StepDone
 from bot.engine.service import ChangeResult, Outcome, SchemaOutcome
@@ -16,7 +18,7 @@ from bot.engine.tree import revisions_text
 if TYPE_CHECKING:
     from bot.clients.kube import RestartResult
 
-    RequestResult = ChangeResult | RestartResult | PrepareResult | RolloutResult
+    RequestResult = ChangeResult | RestartResult | PrepareResult | RolloutResult | Restarts
 
 
 def outcome_text(outcome: SchemaOutcome) -> str:
@@ -60,6 +62,8 @@ def result_text(result: RequestResult) -> str:
         return prepare_text(result)
     if isinstance(result, RolloutResult):
         return rollout_text(result)
+    if isinstance(result, Restarts):
+        return restarts_text(result)
     return restart_text(result)
 
 
@@ -103,3 +107,87 @@ def restart_text(result: RestartResult) -> str:
     for pod, tail in result.log_tails.items():
         lines += [f"last lines of {pod}:", *(f"  | {line}" for line in tail)]
     return "\n".join(lines)
+
+
+def restarts_text(result: Restarts) -> str:
+    """``restart pqserver all``: a verdict per environment, each with its restart and pqserver's check."""
+    restarted = sum(restart.ok for restart in result.restarts)
+    lines = [f"restart of pqserver at {len(result.restarts)} environment(s): {restarted} restarted"]
+    for restart in result.restarts:
+        lines += [f"{restart.environment}: {_verdict(restart)}"]
+        if restart.restart is not None:
+            lines += [f"  {line}" for line in restart_text(restart.restart).splitlines()]
+        if restart.check is not None:
+            lines += [f"  {line}" for line in pqserver_text(restart.check).splitlines()]
+    return "\n".join(lines)
+
+
+def _verdict(restart: EnvironmentRestart) -> str:
+    check = restart.check
+    if restart.restart is not None and not restart.ok:
+        return "FAILED to restart"  # why follows, in the restart's own words
+    if not restart.ok or check is None or check.seen is not Seen.COMPARED:
+        return restart.why or "restarted"
+    if check.worrying:
+        return "restarted, but pqserver does not serve what the database has"
+    return "restarted, and pqserver serves what the database has"
+
+
+AGREEING_LISTED = 8
+"""Past this many tables that agree, they are named on one line."""
+COLUMNS_NAMED = 20
+"""Columns named per table that disagrees; past them, how many more (a thread's line stays short)."""
+
+
+def pqserver_text(check: SchemaCheck) -> str:
+    """pqserver's columns against the database's, table by table (or why it could not say), without markup."""
+    where = f"pqserver at {check.environment}"
+    touched = f"the tables {check.change} touched" if check.change else "every table (no change recorded here)"
+    match check.seen:
+        case Seen.NOT_ASKED:
+            return (f"pqserver's view of the schema was not checked: environments.{check.environment}.pqserver_url"
+                    " is not set.")  # fmt: skip
+        case Seen.NOTHING:
+            return f"{where}: nothing to compare ({touched}: none of a cdb_ schema pqserver serves)."
+        case Seen.NO_ANSWER:
+            return f"{where} did not answer the schema check ({check.detail}); look at it by hand."
+        case Seen.UNREADABLE:
+            return f"{where} was not compared with the database: {check.detail}"
+        case Seen.FAILED:
+            return f"pqserver's view of the schema could not be checked ({check.detail})."
+    agreeing = [table for table in check.tables if table.agrees]
+    if len(agreeing) == len(check.tables):
+        head = f"{where} agrees with the database on {touched}:"
+    else:
+        head = f"{where} does not serve what the database has, on {touched}:"
+    lines = [f"  {table.table}: {_table_text(table)}" for table in check.tables if not table.agrees]
+    if len(agreeing) > AGREEING_LISTED:
+        lines.append(f"  {len(agreeing)} tables agree: {', '.join(table.table for table in agreeing)}")
+    else:
+        lines += [f"  {table.table}: {_table_text(table)}" for table in agreeing]
+    if len(agreeing) < len(check.tables):
+        lines.append("  A pqserver that lacks what the database has was not restarted since, or is not the one"
+                     " restarted.")  # fmt: skip
+    return "\n".join([head, *lines])
+
+
+def _table_text(table: TableCheck) -> str:
+    if table.unknown is Unknown.INSTRUMENT:
+        return "pqserver does not know its instrument"
+    if table.unknown is Unknown.TABLE:
+        return "pqserver does not know this table"
+    if table.gone:
+        return "pqserver lists it; the database has no such table"
+    if table.agrees:
+        return f"agrees ({table.columns} columns)"
+    said = []
+    if table.lacks:
+        said.append(f"pqserver lacks {_columns_text(table.lacks)}")
+    if table.extra:
+        said.append(f"pqserver has extra {_columns_text(table.extra)}")
+    return "; ".join(said)
+
+
+def _columns_text(columns: dict[str, str]) -> str:
+    named = ", ".join(f"{column} ({kind})" for column, kind in list(columns.items())[:COLUMNS_NAMED])
+    return named + (f" and {len(columns) - COLUMNS_NAMED} more" if len(columns) > COLUMNS_NAMED else "")

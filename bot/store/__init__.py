@@ -173,6 +173,27 @@ class Store:
                 )
             ).first()
 
+    def last_succeeded(
+        self,
+        kinds: Sequence[str],
+        *,
+        environments: Sequence[str] | None = None,
+        ticket: str | None = None,
+        where: Callable[[ChangeRequest], bool] = lambda _request: True,
+    ) -> ChangeRequest | None:
+        """The succeeded request of these kinds that finished last (at these environments, of this ticket)
+        for which ``where`` holds."""
+        query = select(ChangeRequest).where(
+            ChangeRequest.state == RequestState.SUCCEEDED, ChangeRequest.kind.in_(kinds)
+        )
+        if environments is not None:
+            query = query.where(ChangeRequest.environment.in_(environments))
+        if ticket is not None:
+            query = query.where(ChangeRequest.ticket == ticket)
+        with self.session() as session:
+            newest_first = session.scalars(query.order_by(ChangeRequest.finished_at.desc(), ChangeRequest.id.desc()))
+            return next((request for request in newest_first if where(request)), None)
+
     def requests_in(self, state: RequestState) -> list[ChangeRequest]:
         with self.session() as session:
             return list(session.scalars(select(ChangeRequest).where(ChangeRequest.state == state)))
@@ -466,21 +487,6 @@ class Store:
                 if schema in reached:
                     return list(reached[schema])
         return None
-
-    def last_succeeded(self, environment: str, schema: str, kinds: Sequence[str]) -> ChangeRequest | None:
-        """The request of one of ``kinds`` that last succeeded at ``environment`` with ``schema`` among
-        its schemas (by when it finished), or None."""
-        query = (
-            select(ChangeRequest)
-            .where(
-                ChangeRequest.environment == environment,
-                ChangeRequest.state == RequestState.SUCCEEDED,
-                ChangeRequest.kind.in_(list(kinds)),
-            )
-            .order_by(ChangeRequest.finished_at.desc(), ChangeRequest.id.desc())
-        )
-        with self.session() as session:
-            return next((request for request in session.scalars(query) if schema in request.schemas), None)
 
 
 def _rowcount(result: Result[*tuple[Any, ...]]) -> int:

@@ -46,7 +46,7 @@ class TerminalNotifier:
 
     def progress(self, request: RequestView, event: RequestEvent) -> None:
         if self.out is not None:
-            self.out.write(f"  {event_line(event)}\n")
+            self.out.write("".join(f"  {line}\n" for line in event_line(event).splitlines()))
             self.out.flush()
 
     def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:

@@ -35,8 +35,9 @@ def databases(new_database: Callable[[], str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def pqserver() -> Iterator[FakePqServer]:
-    with FakePqServer({"latiss": {"exposure": ["exposure_id"]}}) as fake:
+def pqserver(databases: dict[str, str]) -> Iterator[FakePqServer]:
+    """bts's pqserver, serving its database; restarted with its deployment."""
+    with FakePqServer(databases["BTS_DATABASE_URL"]) as fake:
         yield fake
 
 
@@ -72,9 +73,9 @@ kubernetes: {{poll_seconds: 0.01}}
 
 
 @pytest.fixture
-def kube(tmp_path: Path) -> Iterator[FakeKube]:
+def kube(tmp_path: Path, pqserver: FakePqServer) -> Iterator[FakeKube]:
     with FakeKube() as fake:
-        fake.add(Deployment("consdb-pq"))
+        fake.add(Deployment("consdb-pq", on_restart=pqserver.restart))
         line = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num={}".format
         fake.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(50, line, lambda _i: time.time())))
         fake.kubeconfig(tmp_path / "kubeconfig", ["base", "summit"])

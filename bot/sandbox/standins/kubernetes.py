@@ -52,6 +52,9 @@ class Deployment:
     """When set, reading a pod's log answers this status (a container still being created: 400)."""
     labels: dict[str, str] | None = None
     """Selector labels, shared between deployments as phalanx's charts do; default ``app: NAME``."""
+    on_restart: Callable[[], None] | None = None
+    """Called when a restart is patched in: what the new pods do on start (a pqserver stand-in reads its
+    schemas again)."""
 
     @property
     def selector(self) -> dict[str, str]:
@@ -224,6 +227,8 @@ class FakeKube(LocalServer):
             annotations = json.loads(body)["spec"]["template"]["metadata"]["annotations"]
             d.restarted_at = annotations["kubectl.kubernetes.io/restartedAt"]
             d.generation, d.step, d.revision = d.generation + 1, 0, d.revision + 1
+            if d.on_restart:
+                d.on_restart()
         elif d.generation > 1:
             self.tick(d.name)
         return 200, self._deployment_object(d)

@@ -8,7 +8,8 @@ delivered. The service tells the world through a :class:`ChangeNotifier`; it kno
 Its modules, each one concern: ``requests`` (what a request is, and how one is built), ``events``
 (news of a request, typed), ``policy`` (who may approve, and what a change must meet), ``machine``
 (reactions counted, decided, expired), ``runs`` (a run and the hinfo watch after it), ``recovery``
-(runs abandoned, settled by their database), ``proposals`` (asking), ``service``
+(runs abandoned, settled by their database), ``proposals`` (asking), ``served`` (what pqserver should serve
+after a restart, and which environments have a change), ``service``
 (:class:`ChangeService`, the one public service).
 """
 
@@ -25,7 +26,15 @@ from bot.services.changes.events import (
     RolloutProgress,
     RolloutResumed,
 )
-from bot.services.changes.policy import busy_refusal, check_prepare, check_proposal, check_restart, check_rollout
+from bot.services.changes.policy import (
+    ALL,
+    busy_refusal,
+    check_prepare,
+    check_proposal,
+    check_restart,
+    check_restart_all,
+    check_rollout,
+)
 from bot.services.changes.requests import (
     APPROVE,
     FORCED,
@@ -41,12 +50,14 @@ from bot.services.changes.requests import (
     forced_detail,
     request_view,
 )
+from bot.services.changes.served import change_label
 from bot.services.changes.service import ChangeService
 
 if TYPE_CHECKING:
     from bot.services.changes.requests import RequestResult
 
 __all__ = [
+    "ALL",
     "APPROVE",
     "FORCED",
     "PREPARE",
@@ -70,9 +81,11 @@ __all__ = [
     "RolloutProgress",
     "RolloutResumed",
     "busy_refusal",
+    "change_label",
     "check_prepare",
     "check_proposal",
     "check_restart",
+    "check_restart_all",
     "check_rollout",
     "forced_detail",
     "request_view",

@@ -108,7 +108,7 @@ def check_data(
     """``check data``: since the latest migration recorded (or the last ``since_seconds``)."""
     env = settings.environment(environment)
     (schema,) = settings.schemas_at(env, [settings.schema_named(instrument)])
-    request = store.last_succeeded(env.key, schema, MIGRATIONS)
+    request = store.last_succeeded(MIGRATIONS, environments=[env.key], where=lambda found: schema in found.schemas)
     migration = _migration(request, schema) if request else None
     if since_seconds is None and migration is not None:
         since = migration.finished_at

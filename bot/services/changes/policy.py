@@ -11,10 +11,11 @@ from bot.engine.prepare import Needs
 from bot.engine.replication import Table
 from bot.engine.rollout import STUCK, replica_places, schema_tables, summit_route, unhealthy
 from bot.engine.service import Direction, Engine, SchemaPlan, revision_argument
-from bot.engine.status import State, database_url
+from bot.engine.status import SchemaStatus, State, database_url
 from bot.engine.tree import revisions_text, short
 from bot.errors import Refused
 from bot.services.changes.requests import RESTART, ROLLOUT, Proposal
+from bot.services.changes.served import SCHEMA_CHANGES, change_label, change_revisions
 from bot.services.replicas import disabling
 from bot.store import Store
 from bot.store.models import ChangeRequest, RequestState
@@ -344,6 +345,82 @@ def check_restart(settings: Settings, store: Store, environment: str, ticket: st
     if store.open_request(env.key):
         raise busy_refusal(store, env)
     return env
+
+
+ALL = "all"
+"""``restart pqserver all``: every environment that has the latest change (:func:`check_restart_all`)."""
+
+
+@dataclass(frozen=True)
+class RestartAll:
+    """What ``restart pqserver all`` restarts: ``change`` (the latest), the revisions it left per schema, the
+    environments that have it in the configuration's order, and every other environment with why not."""
+
+    change: ChangeRequest
+    revisions: dict[str, list[str]]
+    environments: list[Environment]
+    skipped: dict[str, str]
+
+    @property
+    def home(self) -> Environment:
+        """Where the request is held and posted: the environment with the strictest restart policy (the most
+        approvals required; the first in the configuration on a tie). It is approved under that policy."""
+        return max(self.environments, key=lambda env: env.restart_policy.required)
+
+
+def check_restart_all(settings: Settings, engine: Engine, store: Store, ticket: str | None) -> RestartAll:
+    """The policy ``restart pqserver all`` meets, from Slack or the terminal. The change is the succeeded
+    upgrade, downgrade, stamp or rollout that finished last (of ``ticket``, when one is named); an environment
+    has it when it names a pqserver deployment and its database records, for each of the change's schemas it
+    keeps, the revisions the change left. Refused when none has it, when one that has it needs a ticket and
+    none is named, or while the strictest's environment has a change open."""
+    change = store.last_succeeded(SCHEMA_CHANGES, ticket=ticket)
+    of = f" of {ticket}" if ticket else ""
+    if change is None:
+        raise Refused(f"the bot has recorded no change{of} to restart pqserver after",
+                      hint="`restart pqserver ENV` restarts one environment's pqserver.")  # fmt: skip
+    revisions = change_revisions(change)
+    candidates = [env for env in settings.environments.values() if env.pqserver]
+    statuses = engine.status(candidates, list(revisions)) if candidates else []
+    having: list[Environment] = []
+    skipped: dict[str, str] = {}
+    for env in settings.environments.values():
+        why = _lacks_change(env, revisions, [status for status in statuses if status.environment == env.key])
+        if why:
+            skipped[env.key] = why
+        else:
+            having.append(env)
+    label = f"{change_label(change)} ({_revisions_text(revisions)})"
+    if not having:
+        raise Refused(f"no environment has the latest change{of}, {label}: "
+                      + "; ".join(f"{key} {why}" for key, why in skipped.items()),
+                      hint="`restart pqserver ENV` restarts one environment's pqserver.")  # fmt: skip
+    needing = [env.key for env in having if env.requires_ticket]
+    if needing and not ticket:
+        raise Refused(f"{', '.join(needing)} changes need a Jira ticket", hint="Name it: --ticket OSW-123.")
+    plan = RestartAll(change, revisions, having, skipped)
+    if store.open_request(plan.home.key):
+        raise busy_refusal(store, plan.home)
+    return plan
+
+
+def _lacks_change(env: Environment, revisions: dict[str, list[str]], statuses: list[SchemaStatus]) -> str:
+    """Why the environment does not have the change (empty when it does)."""
+    if not env.pqserver:
+        return "names no pqserver deployment"
+    kept = [status for status in statuses if status.state is not State.NOT_KEPT]
+    if not kept:
+        return f"keeps none of {', '.join(revisions)}"
+    for status in kept:
+        if status.state in (State.UNREACHABLE, State.NOT_CONFIGURED, State.NOT_IN_TREE):
+            return f"{status.schema}: {status.summary}"
+        if set(status.current) != set(revisions[status.schema]):
+            return f"{status.schema} is at {revisions_text(status.current)}"
+    return ""
+
+
+def _revisions_text(revisions: dict[str, list[str]]) -> str:
+    return ", ".join(f"{schema} at {revisions_text(at)}" for schema, at in revisions.items())
 
 
 def check_prepare(

@@ -18,11 +18,13 @@ from bot.metrics import REQUESTS
 from bot.services.changes.events import RestartNotDone
 from bot.services.changes.machine import Deciding
 from bot.services.changes.policy import (
+    ALL,
     approval_policy,
     busy_refusal,
     check_prepare,
     check_proposal,
     check_restart,
+    check_restart_all,
     check_rollout,
     plan_warnings,
 )
@@ -37,6 +39,7 @@ from bot.services.changes.requests import (
     RequestView,
     forced_detail,
 )
+from bot.services.changes.served import change_label
 from bot.store.models import ChangeRequest, RequestState
 
 
@@ -98,10 +101,9 @@ class Proposing(Deciding):
         ticket: str | None = None,
         *,
         approved: tuple[str, str] | None = None,
-        expect: dict[str, dict[str, list[str]]] | None = None,
     ) -> RequestView:
-        """Ask for a rollout restart of the environment's pqserver; ``approved`` is a first (user, event_ts),
-        ``expect`` the columns pqserver should list afterwards."""
+        """Ask for a rollout restart of the environment's pqserver; ``approved`` is a first (user, event_ts).
+        Once restarted, pqserver's columns are checked against the database's (``served.check_pqserver``)."""
         with self._refusals_audited(requester, environment, RESTART, {"ticket": ticket}):
             env = check_restart(self.settings, self.store, environment, ticket)
             request = self._drafted(
@@ -109,7 +111,7 @@ class Proposing(Deciding):
                     kind=RESTART, env=env, policy=approval_policy(self.settings, env, RESTART), requester=requester,
                     ticket=ticket,
                     ranges={"pqserver": f"rollout restart of deployment {env.pqserver}"}, target=env.pqserver,
-                    binding={"deployment": env.pqserver, "expect": expect or {}},
+                    binding={"deployment": env.pqserver},
                 )
             )  # fmt: skip
         view = self._open(request, env)
@@ -117,6 +119,32 @@ class Proposing(Deciding):
             user, event_ts = approved
             self._count(request, user, self.settings.slack.approve_reaction, APPROVE, added=True, event_ts=event_ts)
         return view
+
+    def propose_restart_all(self, requester: str, ticket: str | None = None) -> RequestView:
+        """Ask for a rollout restart of pqserver at every environment that has the latest change
+        (:func:`check_restart_all`): one request, held and posted by the environment with the strictest restart
+        policy and approved under it, with one more approval when a test stand among them is not the
+        requester's. Once approved, they are restarted one at a time, each checked as a restart of its own is."""
+        with self._refusals_audited(requester, ALL, RESTART, {"ticket": ticket, "all": True}):
+            plan = check_restart_all(self.settings, self.engine, self.store, ticket)
+            home = plan.home
+            ranges = {env.key: f"rollout restart of deployment {env.pqserver}" for env in plan.environments}
+            ranges["after"] = f"{change_label(plan.change)}, which left " + ", ".join(
+                f"{schema} at {revisions_text(at)}" for schema, at in plan.revisions.items()
+            )
+            ranges |= {key: f"skipped: {why}" for key, why in plan.skipped.items()}
+            draft = Draft(
+                kind=RESTART, env=home, policy=approval_policy(self.settings, home, RESTART), requester=requester,
+                ticket=ticket, ranges=ranges, target=ALL,
+                binding={"all": True, "change": plan.change.id, "skipped": plan.skipped,
+                         "restarts": [[env.key, env.pqserver] for env in plan.environments]},
+            )  # fmt: skip
+            flags = (self.standing(env, requester) for env in plan.environments)
+            request = draft.request(
+                at=self.clock(), booking=next((flag for flag in flags if flag), None),
+                ticket=self.tickets.check(ticket), trace=TRACE.get(),
+            )  # fmt: skip
+        return self._open(request, home)
 
     def propose_prepare(
         self, environment: str, schemas: Sequence[str], requester: str, ticket: str | None = None
@@ -146,10 +174,7 @@ class Proposing(Deciding):
             )  # fmt: skip
             return
         try:
-            expect = dict(migration.added_columns or {})
-            self.propose_restart(
-                env.key, migration.requester, migration.ticket, approved=(user, event_ts), expect=expect
-            )
+            self.propose_restart(env.key, migration.requester, migration.ticket, approved=(user, event_ts))
         except ConsdbBotError as error:
             self._tell(self.notifier.progress, self.view(migration), RestartNotDone(error.message))
 

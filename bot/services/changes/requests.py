@@ -16,13 +16,14 @@ from bot.store import Store, aware
 from bot.store.models import ChangeRequest, RequestState
 
 if TYPE_CHECKING:
+    from bot.clients.deployments import Restarts
     from bot.clients.kube import RestartResult
     from bot.engine.prepare import PrepareResult
     from bot.engine.rollout import RolloutResult
     from bot.engine.service import ChangeResult
     from bot.services.changes.events import RequestEvent
 
-    RequestResult = ChangeResult | RestartResult | PrepareResult | RolloutResult
+    RequestResult = ChangeResult | RestartResult | PrepareResult | RolloutResult | Restarts
     """How a request's run ended, whatever it ran."""
 
 APPROVE = "approve"

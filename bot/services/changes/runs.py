@@ -11,7 +11,9 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.clients.deployments import EnvironmentRestart, Restarts
 from bot.clients.pqserver import SchemaCheck, Seen
+from bot.config import Environment
 from bot.engine.rollout import RolloutResult, RolloutStep
 from bot.engine.runner import run_name
 from bot.engine.service import ChangeResult, Direction
@@ -39,6 +41,7 @@ from bot.services.changes.requests import (
     forced_detail,
 )
 from bot.services.changes.rollout import RollingOut
+from bot.services.changes.served import check_pqserver
 from bot.services.results_text import resumed_text
 from bot.store import UNREACHABLE, aware
 from bot.store.models import ChangeRequest, RequestState
@@ -104,7 +107,7 @@ class Running(RollingOut):
                 return self._interrupt(request, RequestState.RUNNING)
             if result is None:
                 return self._finish(request, RequestState.FAILED, None, note=note)
-            note = result.note if isinstance(result, RolloutResult) else ""
+            note = result.note if isinstance(result, RolloutResult | Restarts) else ""
             return self._finish(
                 request, RequestState.SUCCEEDED if result.ok else RequestState.FAILED, result, note=note
             )
@@ -118,17 +121,14 @@ class Running(RollingOut):
 
     def _execute(self, request: ChangeRequest, view: RequestView, *, wait: bool) -> RequestResult:
         env = self.settings.environment(request.environment)
+        if request.kind == RESTART and request.binding.get("all"):
+            return self._restart_all(request, view)
         if request.kind == RESTART:
             restarted = self.deployments.restart(
                 env, request.target or "", lambda line: self._tell(self.notifier.progress, view, RestartStep(line))
             )
             if restarted.ok:
-                try:
-                    check = self.deployments.verify(env, request.binding.get("expect", {}))
-                except Exception as error:  # a check that fails must not turn a good restart into a failure
-                    log.exception("the pqserver check failed")
-                    check = SchemaCheck(env.key, Seen.FAILED, detail=type(error).__name__)
-                self._tell(self.notifier.progress, view, PqserverChecked(check))
+                self._tell(self.notifier.progress, view, PqserverChecked(self._served(env)))
             return restarted
         if request.kind == PREPARE:
             return self.engine.prepare(env, request.schemas)
@@ -147,6 +147,51 @@ class Running(RollingOut):
             session=request.run_session,
             wait=wait,
         )
+
+    def _restart_all(self, request: ChangeRequest, view: RequestView) -> Restarts:
+        """``restart pqserver all``: one environment at a time, in the order approved, each with its verdict
+        whatever another's was. An environment with another change open when its turn comes is left alone."""
+        verdicts: list[EnvironmentRestart] = []
+        restarts: list[list[str]] = request.binding["restarts"]
+        for key, deployment in restarts:
+            if self.engine.stopping.is_set():
+                verdicts.append(EnvironmentRestart(key, not_restarted="the bot was stopping"))
+                continue
+            verdicts.append(self._restart_one(request, view, self.settings.environment(key), deployment))
+        return Restarts(verdicts)
+
+    def _restart_one(
+        self, request: ChangeRequest, view: RequestView, env: Environment, deployment: str
+    ) -> EnvironmentRestart:
+        other = self.store.open_request(env.key)
+        if other is not None and other.id != request.id:
+            busy = f"request #{other.id} by {other.requester} is {other.state} there"
+            return EnvironmentRestart(env.key, not_restarted=busy)
+
+        def report(line: str) -> None:
+            self._tell(self.notifier.progress, view, RestartStep(f"{env.key}: {line}"))
+
+        try:
+            restarted = self.deployments.restart(env, deployment, report)
+        except ConsdbBotError as error:
+            return EnvironmentRestart(env.key, not_restarted=error.message)
+        except Exception as error:
+            log.exception("request #%s: the restart at %s failed in the bot", request.id, env.key)
+            return EnvironmentRestart(env.key, not_restarted=f"the bot failed ({type(error).__name__}); see its log")
+        if not restarted.ok:
+            return EnvironmentRestart(env.key, restarted)
+        check = self._served(env)
+        self._tell(self.notifier.progress, view, PqserverChecked(check))
+        return EnvironmentRestart(env.key, restarted, check)
+
+    def _served(self, env: Environment) -> SchemaCheck:
+        """After a restart: pqserver's columns against the database's. A check that fails in the bot does not
+        turn a good restart into a failure."""
+        try:
+            return check_pqserver(self.settings, self.engine, self.store, self.deployments, env)
+        except Exception as error:
+            log.exception("the pqserver check at %s failed", env.key)
+            return SchemaCheck(env.key, Seen.FAILED, detail=type(error).__name__)
 
     def _interrupt(self, request: ChangeRequest, state: RequestState) -> Finished | None:
         """A rollout whose run this process no longer follows goes on, once its sessions are gone; any
