@@ -76,6 +76,10 @@ class _Run:
     def pending(self, step: RolloutStep) -> bool:
         return self.resumed_after is None or ORDER.index(step) > ORDER.index(self.resumed_after)
 
+    def last(self, place: ReplicaPlace) -> bool:
+        """Whether ``place`` is the last replica a step is taken at."""
+        return place is self.linked[-1][0]
+
     @property
     def direction(self) -> Direction:
         return Direction(self.request.binding.get("direction", Direction.UPGRADE.value))
@@ -155,7 +159,8 @@ class RollingOut(Recovering):
             for place, link in run.linked:
                 began = time.monotonic()
                 self._enable(run, place.env, link)
-                self._done(run, RolloutStep.RESUMED, place.env.key, began, f"subscription {link.subscription}")
+                said = f"subscription {link.subscription}"
+                self._done(run, RolloutStep.RESUMED, place.env.key, began, said, record=run.last(place))
         for place, link in run.linked:
             self._verify(run, summit, place, link)
 
@@ -167,7 +172,7 @@ class RollingOut(Recovering):
                 said = f"subscription {link.subscription}"
             else:
                 said = f"subscription {link.subscription} (it was disabled already)"
-            self._done(run, RolloutStep.PAUSED, place.env.key, began, said)
+            self._done(run, RolloutStep.PAUSED, place.env.key, began, said, record=run.last(place))
 
     def _replicas_step(self, run: _Run, bound: dict[str, Bound]) -> bool:
         """Migrate each replica to the Summit's revisions; whether the rollout goes on."""
@@ -181,7 +186,7 @@ class RollingOut(Recovering):
                 self._done(run, RolloutStep.REPLICA_FAILED, place.env.key, began, side.where)
                 run.result = dataclasses.replace(run.result, stuck=_stuck(run, ""))
                 return False
-            self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, side.where)
+            self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, side.where, record=run.last(place))
         return True
 
     def _verify(self, run: _Run, summit: Environment, place: ReplicaPlace, link: ReplicaLink) -> None:
@@ -213,11 +218,16 @@ class RollingOut(Recovering):
             replicas.enable(self.settings, self.store, env, actor=BOT, request_id=run.request.id)
         refresh_publication(link)
 
-    def _done(self, run: _Run, step: RolloutStep, place: str, began: float, detail: str = "") -> None:
-        """A step finished at one place: recorded with the request first, then told in its thread."""
+    def _done(
+        self, run: _Run, step: RolloutStep, place: str, began: float, detail: str = "", *, record: bool = True
+    ) -> None:
+        """A step finished at one place: recorded with the request first, then told in its thread. A step
+        taken replica by replica is recorded only at the last (``record``): a rollout resumed after a stop
+        between two replicas takes it again at every one, not at none."""
         finished = StepDone(step, place, time.monotonic() - began, detail)
         run.result.steps.append(finished)
-        self.store.set_step(run.request.id, step.value)
+        if record:
+            self.store.set_step(run.request.id, step.value)
         self._tell(self.notifier.progress, run.view, RolloutProgress(finished))
 
     def _summit_step(self, run: _Run, summit: Environment) -> bool:

@@ -1,0 +1,232 @@
+"""A rollout's faults as a database engineer at Rubin meets them, on the real replica pair: two replicas (usdf-int
+and usdf-prod) following the Summit, the bot killed between them, and the ways on afterwards."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.conftest import EXTERNAL_TREE, PASSWORD, REPO, Result
+from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
+from tests.test_rollout import COLUMN_ADDED, FIRST, TREE, insert, recorded_step, versions
+
+INT_SUBSCRIPTION = "usdf_int_exposurelog"
+
+
+@dataclass
+class TwoReplicas:
+    """The pair's usdf database as usdf-prod, and a second database on the usdf server as usdf-int, which
+    subscribes to the same publication with its own subscription."""
+
+    pair: ReplicaPair
+    int_database: str
+    config: Path
+
+    def usdf_int(self) -> psycopg.Connection:
+        return psycopg.connect(self.pair.servers.usdf.url(self.int_database), autocommit=True)
+
+    def enabled(self) -> dict[str, bool]:
+        """Each replica's subscription: enabled or not."""
+        query = "SELECT subenabled FROM pg_subscription WHERE subname = %s"
+        with self.usdf_int() as db:
+            int_enabled = db.execute(query, (INT_SUBSCRIPTION,)).fetchone()
+        with self.pair.usdf() as db:
+            prod_enabled = db.execute(query, (SUBSCRIPTION,)).fetchone()
+        assert int_enabled is not None
+        assert prod_enabled is not None
+        return {"usdf-int": bool(int_enabled[0]), "usdf-prod": bool(prod_enabled[0])}
+
+    def args(self, *more: str) -> list[str]:
+        return ["rollout", "latiss", "--ticket", "OSW-123", *more, "--yes", "--config", str(self.config)]
+
+
+def _versioned(db: psycopg.Connection) -> None:
+    db.execute("CREATE SCHEMA IF NOT EXISTS cdb")
+    db.execute("CREATE TABLE cdb.cdb_latiss_version (version_num varchar(32) PRIMARY KEY)")
+    db.execute("INSERT INTO cdb.cdb_latiss_version VALUES (%s)", (FIRST,))
+
+
+@pytest.fixture
+def two_replicas(tmp_path: Path, replica: ReplicaPair, monkeypatch: pytest.MonkeyPatch) -> Iterator[TwoReplicas]:
+    """summit, with usdf-int and usdf-prod both replicas of it and configured here, all at the tree's first
+    revision and replicating."""
+    servers = replica.servers
+    database = f"usdf_int_{secrets.token_hex(5)}"
+    servers.usdf.create_database(database)
+    url = servers.usdf.url(database).replace("postgres@", f"postgres:{PASSWORD}@")
+    monkeypatch.setenv("SUMMIT_DATABASE_URL", replica.summit_url)
+    monkeypatch.setenv("USDF_PROD_DATABASE_URL", replica.usdf_url)
+    monkeypatch.setenv("USDF_INT_DATABASE_URL", url)
+    for connect in (replica.summit, replica.usdf):
+        with connect() as db:
+            _versioned(db)
+    publisher = f"host=127.0.0.1 port={servers.summit.port} user=postgres dbname={replica.summit_database}"
+    config = tmp_path / "consdb-bot.yaml"
+    config.write_text(
+        f"state_url: sqlite:///{tmp_path / 'state.sqlite3'}\n"
+        f"migrations: {{alembic_ini: {TREE / 'alembic.ini'}, sdm_schemas: {EXTERNAL_TREE},"
+        " connect_timeout_seconds: 2, lock_timeout: 10min}\n"
+        "schemas: [latiss]\n"
+        "environments:\n"
+        "  summit:\n"
+        "    database_url: ${SUMMIT_DATABASE_URL}\n"
+        "    approvals: {required: 1, approvers: [U0APPROVE1]}\n"
+        "  usdf-int:\n"
+        "    database_url: ${USDF_INT_DATABASE_URL}\n"
+        "    approvals: {required: 1, approvers: [U0APPROVE1]}\n"
+        f"    replica: {{of: summit, subscription: {INT_SUBSCRIPTION}, publication: {PUBLICATION}, verify_seconds: 20}}\n"
+        "  usdf-prod:\n"
+        "    database_url: ${USDF_PROD_DATABASE_URL}\n"
+        "    approvals: {required: 1, approvers: [U0APPROVE1]}\n"
+        f"    replica: {{of: summit, subscription: {SUBSCRIPTION}, publication: {PUBLICATION}, verify_seconds: 20}}\n"
+    )
+    two = TwoReplicas(replica, database, config)
+    with two.usdf_int() as db:
+        db.execute("CREATE SCHEMA cdb_latiss")
+        db.execute("CREATE TABLE cdb_latiss.exposure (id bigint PRIMARY KEY, note text)")
+        _versioned(db)
+        db.execute(
+            sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}").format(
+                sql.Identifier(INT_SUBSCRIPTION), sql.Literal(publisher), sql.Identifier(PUBLICATION)
+            )
+        )
+    insert(replica, range(1, 3), seeing=False)
+    for connect in (two.usdf_int, replica.usdf):
+        wait_for(
+            "both replicas to have the first rows",
+            lambda connect=connect: _rows(connect, "SELECT id FROM cdb_latiss.exposure ORDER BY id"),
+            lambda rows: rows == [(1,), (2,)],
+        )
+    try:
+        yield two
+    finally:
+        with two.usdf_int() as db:
+            name = sql.Identifier(INT_SUBSCRIPTION)
+            db.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(name))
+            db.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(name))
+            db.execute(sql.SQL("DROP SUBSCRIPTION {}").format(name))
+        with psycopg.connect(servers.usdf.url(), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+        # The slot the subscription leaves at the Summit goes with the pair's own.
+
+
+def _rows(connect: Callable[[], psycopg.Connection], query: str) -> list[tuple[object, ...]]:
+    with connect() as db:
+        return db.execute(query).fetchall()
+
+
+def test_a_failure_at_the_second_replica_keeps_both_paused_says_each_side_and_finishing_it_resumes_both(
+    consdb_bot: Callable[..., Result], two_replicas: TwoReplicas
+):
+    pair = two_replicas.pair
+    with pair.usdf() as usdf:  # in the way of the second revision at usdf-prod alone
+        usdf.execute("CREATE TABLE cdb_latiss.exposure_flexdata (id bigint PRIMARY KEY)")
+    stuck = consdb_bot(*two_replicas.args())
+    assert stuck.code == 1, stuck.text
+    assert f"usdf-int: replica migrated (latiss at {COLUMN_ADDED} (succeeded))" in stuck.out
+    assert "usdf-prod: replica migration failed; the subscription stays disabled" in stuck.out
+    assert f"usdf-int: latiss at {COLUMN_ADDED} (succeeded)" in stuck.out
+    assert f"usdf-prod: latiss at {FIRST} (failed)" in stuck.out
+    assert f"subscription {INT_SUBSCRIPTION} at usdf-int, {SUBSCRIPTION} at usdf-prod stays disabled" in stuck.out
+    assert two_replicas.enabled() == {"usdf-int": False, "usdf-prod": False}
+
+    insert(pair, range(3, 5), seeing=True)  # written while both are paused
+    with pair.usdf() as usdf:
+        usdf.execute("DROP TABLE cdb_latiss.exposure_flexdata")
+    finished = consdb_bot(*two_replicas.args())
+    assert finished.code == 0, finished.text
+    assert f"usdf-int: replica migrated (already at latiss {COLUMN_ADDED})" in finished.out
+    assert f"usdf-prod: replica migrated (latiss at {COLUMN_ADDED} (succeeded))" in finished.out
+    assert two_replicas.enabled() == {"usdf-int": True, "usdf-prod": True}
+    expected = [(i, None if i < 3 else i / 10) for i in range(1, 5)]
+    for connect in (two_replicas.usdf_int, pair.usdf):
+        wait_for(
+            "every row at both replicas",
+            lambda connect=connect: _rows(connect, "SELECT id, seeing FROM cdb_latiss.exposure ORDER BY id"),
+            lambda rows: rows == expected,
+        )
+
+
+def test_a_bot_killed_while_the_second_replica_migrates_migrates_it_when_it_goes_on(
+    consdb_bot: Callable[..., Result], two_replicas: TwoReplicas
+):
+    """kill -9 while usdf-prod's migration waits on a lock, usdf-int's done: the rollout goes on by migrating
+    usdf-prod, never by enabling a subscription whose replica lacks the Summit's new table and column."""
+    pair = two_replicas.pair
+    holder = pair.usdf()
+    holder.autocommit = False
+    holder.execute("LOCK TABLE cdb_latiss.exposure IN ACCESS SHARE MODE")
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", *two_replicas.args()], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(
+            "usdf-prod's migration to wait on the lock",
+            lambda: pair.at_usdf(
+                "SELECT count(*) FROM pg_stat_activity WHERE starts_with(application_name, 'consdb-bot-run-')"
+                " AND wait_event_type = 'Lock'"
+            ),
+            lambda rows: rows == [(1,)],
+        )
+        bot.kill()
+        bot.communicate()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert versions(two_replicas.usdf_int) == [COLUMN_ADDED]
+    assert two_replicas.enabled() == {"usdf-int": False, "usdf-prod": False}
+
+    again = consdb_bot(*two_replicas.args())
+    assert f"usdf-prod: replica migrated (latiss at {COLUMN_ADDED} (succeeded))" in again.out, again.text
+    assert "usdf-prod: replication verified" in again.out
+    assert recorded_step(two_replicas.config)[1] == "verified"
+    assert versions(pair.summit) == versions(pair.usdf) == versions(two_replicas.usdf_int) == [COLUMN_ADDED]
+    assert two_replicas.enabled() == {"usdf-int": True, "usdf-prod": True}
+
+
+def test_a_bot_killed_between_pausing_two_replicas_pauses_the_second_before_the_summit_migrates(
+    consdb_bot: Callable[..., Result], two_replicas: TwoReplicas
+):
+    """kill -9 while disabling usdf-prod's subscription waits on someone's lock, usdf-int's disabled: the
+    rollout goes on by disabling usdf-prod's too, never by migrating the Summit while it replicates."""
+    pair = two_replicas.pair
+    holder = pair.usdf()
+    holder.autocommit = False
+    holder.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (synchronous_commit = off)").format(sql.Identifier(SUBSCRIPTION)))
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", *two_replicas.args()], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(
+            "disabling usdf-prod's subscription to wait on the lock",
+            lambda: pair.at_usdf(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'consdb-bot replication'"
+                " AND wait_event_type = 'Lock'"
+            ),
+            lambda rows: rows == [(1,)],
+        )
+        bot.kill()
+        bot.communicate()
+        # Its server ends the session of the dead bot (as client_connection_check_interval would).
+        pair.at_usdf(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'consdb-bot replication'"
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert two_replicas.enabled() == {"usdf-int": False, "usdf-prod": True}
+
+    again = consdb_bot(*two_replicas.args())
+    assert f"usdf-prod: subscription disabled (subscription {SUBSCRIPTION})" in again.out, again.text
+    assert again.out.index("usdf-prod: subscription disabled") < again.out.index("summit: Summit migrated")
+    assert "usdf-prod: replication verified" in again.out
+    assert versions(pair.summit) == versions(pair.usdf) == versions(two_replicas.usdf_int) == [COLUMN_ADDED]
+    assert two_replicas.enabled() == {"usdf-int": True, "usdf-prod": True}
