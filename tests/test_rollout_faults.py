@@ -14,11 +14,23 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import EXTERNAL_TREE, PASSWORD, REPO, Result
+from tests import test_rollout
+from tests.conftest import EXTERNAL_TREE, PASSWORD, REPO, TREES, Result
 from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
-from tests.test_rollout import COLUMN_ADDED, FIRST, TREE, insert, recorded_step, versions
+from tests.test_rollout import (
+    COLUMN_ADDED,
+    FIRST,
+    TREE,
+    enabled,
+    insert,
+    recorded_step,
+    stuck_at_the_replica,
+    versions,
+)
 
 INT_SUBSCRIPTION = "usdf_int_exposurelog"
+rollout_config = test_rollout.rollout_config
+"""summit and usdf-prod on the replica pair (the fixture of the rollout's own tests)."""
 
 
 @dataclass
@@ -230,3 +242,45 @@ def test_a_bot_killed_between_pausing_two_replicas_pauses_the_second_before_the_
     assert "usdf-prod: replication verified" in again.out
     assert versions(pair.summit) == versions(pair.usdf) == versions(two_replicas.usdf_int) == [COLUMN_ADDED]
     assert two_replicas.enabled() == {"usdf-int": True, "usdf-prod": True}
+
+
+def tree_with_a_new_head(root: Path) -> Path:
+    """The rollout's tree with a fourth revision above its head (adds exposure.airmass); its alembic.ini."""
+    versions_dir = root / "alembic" / "latiss" / "versions"
+    versions_dir.mkdir(parents=True)
+    (root / "alembic.ini").write_text((TREE / "alembic.ini").read_text())
+    shared = TREES / "consdb_style" / "alembic"
+    for name in ("env.py", "script.py.mako"):
+        (versions_dir.parent / name).symlink_to((shared / name).resolve())
+    for script in (TREE / "alembic" / "latiss" / "versions").glob("*.py"):
+        (versions_dir / script.name).write_text(script.read_text())
+    (versions_dir / "r00000000004_rev.py").write_text(
+        '"""Add exposure.airmass"""\n\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        'revision = "r00000000004"\ndown_revision = "r00000000003"\n\n\n'
+        "def upgrade():\n"
+        '    op.add_column("exposure", sa.Column("airmass", sa.Float), schema="cdb_latiss")\n\n\n'
+        "def downgrade():\n"
+        '    op.drop_column("exposure", "airmass", schema="cdb_latiss")\n'
+    )
+    return root / "alembic.ini"
+
+
+def test_a_stuck_rollout_names_a_way_on_that_still_finishes_it_once_the_trees_head_has_moved(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair, tmp_path: Path
+):
+    stuck_at_the_replica(consdb_bot, rollout_config, replica)
+    moved = tree_with_a_new_head(tmp_path / "tree")  # the bot is deployed with a newer tree meanwhile
+    rollout_config.write_text(rollout_config.read_text().replace(str(TREE / "alembic.ini"), str(moved)))
+    with replica.usdf() as usdf:
+        usdf.execute("DROP TABLE cdb_latiss.exposure_flexdata")
+    config = ("--config", str(rollout_config))
+    to_head = consdb_bot("rollout", "latiss", "--ticket", "OSW-123", "--yes", *config)
+    assert to_head.code == 1
+    way = f"`rollout latiss --to {COLUMN_ADDED} --ticket OSW-123`"
+    assert f"Either finish it: {way}" in to_head.err
+    finished = consdb_bot(*way.strip("`").split(), "--yes", *config)
+    assert finished.code == 0, finished.text
+    assert "usdf-prod: replication verified" in finished.out
+    assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
+    assert enabled(replica)
