@@ -4,6 +4,7 @@ and usdf-prod) following the Summit, the bot killed between them, and the ways o
 from __future__ import annotations
 
 import secrets
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -284,3 +285,42 @@ def test_a_stuck_rollout_names_a_way_on_that_still_finishes_it_once_the_trees_he
     assert "usdf-prod: replication verified" in finished.out
     assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
     assert enabled(replica)
+
+
+def test_ctrl_c_during_the_summit_migration_says_the_subscription_stays_disabled_and_the_rollout_goes_on_later(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    holder = replica.summit()
+    holder.autocommit = False
+    holder.execute("LOCK TABLE cdb_latiss.exposure IN ACCESS SHARE MODE")
+    args = ["rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)]
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(
+            "the Summit's migration to wait on the lock",
+            lambda: _rows(
+                replica.summit,
+                "SELECT count(*) FROM pg_stat_activity WHERE starts_with(application_name, 'consdb-bot-run-')"
+                " AND wait_event_type = 'Lock'",
+            ),
+            lambda rows: rows == [(1,)],
+        )
+        bot.send_signal(signal.SIGINT)
+        out, err = bot.communicate(timeout=60)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert bot.returncode == 1, out + err
+    assert "recorded as interrupted" not in err  # a rollout is not: it goes on
+    assert (
+        "rollout #1 was stopped after 'subscription disabled' and is not over: it goes on from there at the next"
+        " change run with --yes here, or when the bot starts; `status` shows the subscription meanwhile" in err
+    )
+    assert versions(replica.summit) == [FIRST]  # its migration rolled back
+    assert not enabled(replica)
+    again = consdb_bot(*args)
+    assert "it goes on after 'subscription disabled'" in again.out
+    assert "usdf-prod: replication verified" in again.out
+    assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
