@@ -3,6 +3,7 @@ and usdf-prod) following the Summit, the bot killed between them, and the ways o
 
 from __future__ import annotations
 
+import re
 import secrets
 import signal
 import subprocess
@@ -323,4 +324,28 @@ def test_ctrl_c_during_the_summit_migration_says_the_subscription_stays_disabled
     again = consdb_bot(*args)
     assert "it goes on after 'subscription disabled'" in again.out
     assert "usdf-prod: replication verified" in again.out
+    assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
+
+
+def test_a_rollout_whose_verification_fails_says_the_subscription_is_enabled_and_what_stops_the_marker(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    """The marker table at USDF made by hand with a column the Summit's lacks: its first copy never ends, so the
+    marker never arrives. Both sides are migrated and the subscription runs again: nothing is held, and the ways
+    on a stuck rollout (which would find nothing to do) are not offered."""
+    rollout_config.write_text(rollout_config.read_text().replace("verify_seconds: 30", "verify_seconds: 2"))
+    with replica.usdf() as usdf:
+        usdf.execute(
+            "CREATE TABLE cdb.replication_marker (subscription text PRIMARY KEY, token text NOT NULL,"
+            " written_at timestamptz NOT NULL DEFAULT now(), site text NOT NULL)"
+        )
+    result = consdb_bot("rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config))
+    assert result.code == 1, result.text
+    assert "usdf-prod: subscription enabled and refreshed" in result.out
+    assert "it stopped: a marker row written at summit did not arrive at usdf-prod within 2 s" in result.out
+    assert re.search(r"within 2 s\n  (Subscription usdf_exposurelog|The worker runs)", result.out)  # and why
+    assert "subscription usdf_exposurelog at usdf-prod is enabled: nothing is held" in result.out
+    assert "stays disabled" not in result.out
+    assert "Either finish it" not in result.out
+    assert enabled(replica)
     assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]

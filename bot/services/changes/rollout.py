@@ -126,7 +126,9 @@ class RollingOut(Recovering):
             if self.engine.stopping.is_set():
                 raise
             self._done(run, RolloutStep.STOPPED, summit.key, time.monotonic(), error.message)
-            run.result = dataclasses.replace(run.result, stuck=_stuck(run, f"it stopped: {error.message}"))
+            failed = f"it stopped: {error.message}" + (f"\n{error.hint}" if error.hint else "")
+            still = [(place, link) for place, link in run.linked if not _enabled(link)]
+            run.result = dataclasses.replace(run.result, stuck=_stuck(run, failed, still))
         return run.result
 
     def _check(self, run: _Run, summit: Environment) -> None:
@@ -184,7 +186,7 @@ class RollingOut(Recovering):
                 run.result = dataclasses.replace(run.result, replica_changes=changes)
             if not side.ok:
                 self._done(run, RolloutStep.REPLICA_FAILED, place.env.key, began, side.where)
-                run.result = dataclasses.replace(run.result, stuck=_stuck(run, ""))
+                run.result = dataclasses.replace(run.result, stuck=_stuck(run, "", run.linked))
                 return False
             self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, side.where, record=run.last(place))
         return True
@@ -245,7 +247,7 @@ class RollingOut(Recovering):
             self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, side.where)
         else:
             self._done(run, RolloutStep.HALTED, summit.key, began, side.where)
-            run.result = dataclasses.replace(run.result, stuck=_stuck(run, ""))
+            run.result = dataclasses.replace(run.result, stuck=_stuck(run, "", run.linked))
         return False
 
     def _publish(self, run: _Run, summit: Environment) -> None:
@@ -321,19 +323,33 @@ def _revisions(statuses: Sequence[SchemaStatus]) -> str:
     return "; ".join(f"{status.schema} {revisions_text(status.current)}" for status in statuses)
 
 
-def _stuck(run: _Run, failed: str) -> str:
-    """Which state each side is in, and the two ways on, each a request for approval."""
-    subscriptions = ", ".join(f"{link.subscription} at {place.env.key}" for place, link in run.linked)
+def _stuck(run: _Run, failed: str, disabled: Sequence[tuple[ReplicaPlace, ReplicaLink]]) -> str:
+    """Which state each side is in, and, while a subscription stays ``disabled``, the two ways on, each a
+    request for approval. Once every subscription runs again (an error after the resume) nothing is held,
+    and neither way would do anything."""
     summit = run.result.summit_change
     lines = [f"{run.request.environment}: " + _outcomes(summit) if summit else ""]
     lines += [f"{key}: {_outcomes(change)}" for key, change in run.result.replica_changes.items()]
     lines.append(failed)
+    if not disabled:
+        subscriptions = ", ".join(f"{link.subscription} at {place.env.key}" for place, link in run.linked)
+        lines.append(f"subscription {subscriptions} is enabled: nothing is held (`status` shows the replica)")
+        return "\n".join(line for line in lines if line)
+    subscriptions = ", ".join(f"{link.subscription} at {place.env.key}" for place, link in disabled)
     lines.append(
         f"subscription {subscriptions} stays disabled: the Summit has changes the replica cannot apply yet;"
         " the Summit's replication slot keeps every change meanwhile"
     )
     lines.append(ways_on(run.request))
     return "\n".join(line for line in lines if line)
+
+
+def _enabled(link: ReplicaLink) -> bool:
+    """Whether the subscription runs now; not when that cannot be read."""
+    try:
+        return read_subscription(link).enabled
+    except ConsdbBotError:
+        return False
 
 
 def _outcomes(change: ChangeResult) -> str:
