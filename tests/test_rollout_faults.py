@@ -349,3 +349,35 @@ def test_a_rollout_whose_verification_fails_says_the_subscription_is_enabled_and
     assert "Either finish it" not in result.out
     assert enabled(replica)
     assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
+
+
+def publish_all_tables(replica: ReplicaPair) -> None:
+    """The Summit's publication made FOR ALL TABLES, the replica's subscription taking it up as it is (both sides
+    hold the same rows already)."""
+    with replica.summit() as summit:
+        summit.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(PUBLICATION)))
+        summit.execute(sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(PUBLICATION)))
+    with replica.usdf() as usdf:
+        usdf.execute(
+            sql.SQL("ALTER SUBSCRIPTION {} REFRESH PUBLICATION WITH (copy_data = false)").format(
+                sql.Identifier(SUBSCRIPTION)
+            )
+        )
+    replica.wait_until_replicating()
+
+
+def test_a_publication_for_all_tables_is_verified_by_the_marker_and_its_summit_can_be_taken_back(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    publish_all_tables(replica)
+    stuck_at_the_replica(consdb_bot, rollout_config, replica)
+    back = consdb_bot(
+        "rollout", "latiss", "--to", FIRST, "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)
+    )
+    assert back.code == 0, back.text
+    assert f"summit: Summit migrated (latiss at {FIRST} (succeeded))" in back.out
+    assert "usdf-prod: replication verified (a marker row written at summit arrived in" in back.out
+    assert versions(replica.summit) == versions(replica.usdf) == [FIRST]
+    assert enabled(replica)
+    insert(replica, range(1, 3), seeing=False)
+    replica.wait_at_usdf("SELECT id FROM cdb_latiss.exposure ORDER BY id", [(1,), (2,)])
