@@ -10,15 +10,23 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from tests import test_rollout
+from bot.config import load_settings
+from bot.sandbox.standins.slack import FakeSlack
+from bot.services.replica_watch import ReplicaAlert, ReplicaWatch
+from bot.services.replicas import disabling
+from bot.store import Store
+from tests import test_rollout, test_rollout_slack
 from tests.conftest import EXTERNAL_TREE, PASSWORD, REPO, TREES, Result
+from tests.support.bot_process import BotProcess
 from tests.support.replica import PUBLICATION, SUBSCRIPTION, ReplicaPair, wait_for
+from tests.support.slack_bot import APPROVER_2, DBA, request_state
 from tests.test_rollout import (
     COLUMN_ADDED,
     FIRST,
@@ -29,10 +37,13 @@ from tests.test_rollout import (
     stuck_at_the_replica,
     versions,
 )
+from tests.test_rollout_slack import approve, blocks_of, request_rollout
 
 INT_SUBSCRIPTION = "usdf_int_exposurelog"
 rollout_config = test_rollout.rollout_config
 """summit and usdf-prod on the replica pair (the fixture of the rollout's own tests)."""
+rollout_bot, jira = test_rollout_slack.rollout_bot, test_rollout_slack.jira
+"""The bot with the same, in Slack (the fixtures of the rollout's Slack tests)."""
 
 
 @dataclass
@@ -381,3 +392,33 @@ def test_a_publication_for_all_tables_is_verified_by_the_marker_and_its_summit_c
     assert enabled(replica)
     insert(replica, range(1, 3), seeing=False)
     replica.wait_at_usdf("SELECT id FROM cdb_latiss.exposure ORDER BY id", [(1,), (2,)])
+
+
+class _Silent:
+    """An announcer for a watch that is not due to alert yet."""
+
+    def replica_alert(self, alert: ReplicaAlert) -> None:
+        raise AssertionError(f"not due yet: {alert}")
+
+
+def test_a_rollout_approved_after_someone_disabled_the_subscription_is_refused_and_leaves_it_disabled(
+    rollout_bot: BotProcess, slack: FakeSlack, replica: ReplicaPair
+):
+    """Asked while replication ran; then someone disables the subscription at USDF (a DBA looking into a
+    problem), and the bot's replica watch sees it; then it is approved. The run checks again: it neither
+    migrates anything nor enables the subscription that person disabled."""
+    ts = request_rollout(rollout_bot, slack)
+    with replica.usdf() as usdf:
+        usdf.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(sql.Identifier(SUBSCRIPTION)))
+    settings = load_settings(rollout_bot.config)
+    store = Store(settings.state_url, clock=lambda: datetime.now(UTC))
+    ReplicaWatch(settings, store, _Silent(), clock=lambda: datetime.now(UTC)).watch("usdf-prod")
+    assert disabling(store, "usdf-prod") is not None  # seen disabled, by no one the bot knows
+
+    approve(rollout_bot, APPROVER_2, ts, "EvFirst")
+    approve(rollout_bot, DBA, ts, "EvSecond")
+    failed = request_state(slack, 1, "failed", kind="Rollout")
+    assert "replication is not running as it must before a rollout" in blocks_of(failed)
+    assert f"usdf-prod: subscription {SUBSCRIPTION} is disabled" in blocks_of(failed)
+    assert versions(replica.summit) == versions(replica.usdf) == [FIRST]
+    assert not enabled(replica)

@@ -209,9 +209,10 @@ class RollingOut(Recovering):
         self._done(run, RolloutStep.VERIFIED, place.env.key, began, "; ".join(said))
 
     def _disabled_for(self, request: ChangeRequest, environment: str) -> bool:
-        """Whether the bot disabled the replica's subscription for this rollout or the one it finishes."""
+        """Whether the bot disabled the replica's subscription for this rollout or the one it finishes (not
+        someone else, whom the replica watch records with no request)."""
         disabling = replicas.disabling(self.store, environment)
-        mine = {request.id, request.binding.get("continues")}
+        mine = {request.id, request.binding.get("continues")} - {None}
         return disabling is not None and disabling.request_id in mine
 
     def _enable(self, run: _Run, env: Environment, link: ReplicaLink) -> None:
