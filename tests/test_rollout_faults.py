@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -422,3 +423,46 @@ def test_a_rollout_approved_after_someone_disabled_the_subscription_is_refused_a
     assert f"usdf-prod: subscription {SUBSCRIPTION} is disabled" in blocks_of(failed)
     assert versions(replica.summit) == versions(replica.usdf) == [FIRST]
     assert not enabled(replica)
+
+
+def test_a_rollout_going_on_after_a_kill_ends_the_dead_runs_session_at_the_replica_first(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    """kill -9 while the replica's migration waits on a lock that stays held: the dead run's session at USDF
+    still waits there, its transaction open. Going on, the bot ends it first (as it does at the Summit), so
+    the resumed migration does not queue behind a ghost holding its half-made changes until the lock goes."""
+    rollout_config.write_text(
+        rollout_config.read_text().replace(
+            "connect_timeout_seconds: 2", "connect_timeout_seconds: 2, lock_timeout: 10min"
+        )
+    )
+    holder = replica.usdf()
+    holder.autocommit = False
+    holder.execute("LOCK TABLE cdb_latiss.exposure IN ACCESS SHARE MODE")
+    args = ["rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)]
+
+    def waiting(name: str | None = None) -> list[tuple[object, ...]]:
+        return replica.at_usdf(
+            "SELECT application_name FROM pg_stat_activity WHERE starts_with(application_name, 'consdb-bot-run-')"
+            " AND wait_event_type = 'Lock' AND (%s::text IS NULL OR application_name = %s)",
+            (name, name),
+        )
+
+    try:
+        bot = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [(dead,)] = wait_for("the replica's migration to wait on the lock", waiting, lambda rows: len(rows) == 1)
+        bot.kill()
+        bot.communicate()
+        results: list[Result] = []
+        again = threading.Thread(target=lambda: results.append(consdb_bot(*args)))
+        again.start()
+        resumed = wait_for(
+            "the resumed migration to wait on the lock", waiting, lambda rows: any(row != (dead,) for row in rows)
+        )
+        assert (dead,) not in resumed
+    finally:
+        holder.rollback()
+        holder.close()
+    again.join()
+    assert "usdf-prod: replication verified" in results[0].out, results[0].text
+    assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
