@@ -31,6 +31,7 @@ from tests.support.slack_bot import APPROVER_2, DBA, request_state
 from tests.test_rollout import (
     COLUMN_ADDED,
     FIRST,
+    TABLE_MADE,
     TREE,
     enabled,
     insert,
@@ -466,3 +467,23 @@ def test_a_rollout_going_on_after_a_kill_ends_the_dead_runs_session_at_the_repli
     again.join()
     assert "usdf-prod: replication verified" in results[0].out, results[0].text
     assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
+
+
+def test_a_rollout_approved_after_the_replica_was_migrated_by_hand_changes_nothing(
+    rollout_bot: BotProcess, slack: FakeSlack, replica: ReplicaPair
+):
+    """Asked with both sides at the first revision; then someone runs Alembic at USDF by hand; then it is
+    approved. The run checks both sides before it pauses anything: the Summit is not migrated and the
+    subscription not disabled for a rollout that would stop at the replica."""
+    ts = request_rollout(rollout_bot, slack)
+    with replica.usdf() as usdf:
+        usdf.execute("UPDATE cdb.cdb_latiss_version SET version_num = %s", (TABLE_MADE,))
+    approve(rollout_bot, APPROVER_2, ts, "EvFirst")
+    approve(rollout_bot, DBA, ts, "EvSecond")
+    failed = request_state(slack, 1, "failed", kind="Rollout")
+    assert f"usdf-prod: latiss is {TABLE_MADE} (1 behind), neither the rollout's start nor its target" in blocks_of(
+        failed
+    )
+    assert "Nothing was changed" in blocks_of(failed)
+    assert versions(replica.summit) == [FIRST]
+    assert enabled(replica)

@@ -133,8 +133,15 @@ class RollingOut(Recovering):
 
     def _check(self, run: _Run, summit: Environment) -> None:
         """Replication runs as it must before anything is changed (a subscription disabled for the rollout
-        this one finishes excepted)."""
+        this one finishes excepted), and each side is where the rollout starts or at its target (not
+        changed by hand since it was asked for: found only at the replica's step, the Summit would be
+        migrated and the subscription left disabled)."""
         began = time.monotonic()
+        replicas: dict[str, Bound] = run.request.binding.get("replicas", {})
+        hint = "Nothing was changed. See `status`, bring both sides to the same revisions, then ask again."
+        self._statuses(run, summit, run.request.binding.get("summit", {}), hint=hint)
+        for place, _ in run.linked:
+            self._statuses(run, place.env, replicas.get(place.env.key, {}), hint=hint)
         problems = [
             said
             for place, link in run.linked
@@ -278,18 +285,24 @@ class RollingOut(Recovering):
         assert not isinstance(publisher, str), "a rollout is planned only where the Summit's database is configured"
         return publisher
 
-    def _side(self, run: _Run, env: Environment, bound: Bound) -> _Side:
-        """Migrate one side's schemas that are where the plan starts; leave those already at its target.
-        A schema that is neither (changed outside the bot) stops it, said."""
-        request = run.request
-        statuses = self.engine.status([env], request.schemas)
+    def _statuses(self, run: _Run, env: Environment, bound: Bound, *, hint: str) -> list[SchemaStatus]:
+        """Where one side's schemas are; refused, with ``hint``, if one is neither where the rollout starts
+        nor at its target."""
+        statuses = self.engine.status([env], run.request.schemas)
         elsewhere = [
             f"{status.schema} is {status.summary}, neither the rollout's start nor its target"
             for status in statuses
             if set(status.current) not in (_ends(bound, status.schema))
         ]
         if elsewhere:
-            raise Refused(f"{env.key}: {'; '.join(elsewhere)}", hint="See `status`; nothing more was changed.")
+            raise Refused(f"{env.key}: {'; '.join(elsewhere)}", hint=hint)
+        return statuses
+
+    def _side(self, run: _Run, env: Environment, bound: Bound) -> _Side:
+        """Migrate one side's schemas that are where the plan starts; leave those already at its target.
+        A schema that is neither (changed outside the bot) stops it, said."""
+        request = run.request
+        statuses = self._statuses(run, env, bound, hint="See `status`; nothing more was changed.")
         todo = [s.schema for s in statuses if set(s.current) != set(_end(bound, s.schema, "to"))]
         if not todo:
             return _Side(None, f"already at {_revisions(statuses)}")
