@@ -19,6 +19,7 @@ import pytest
 from psycopg import sql
 
 from bot.config import load_settings
+from bot.engine.database import lock_key
 from bot.sandbox.standins.slack import FakeSlack
 from bot.services.replica_watch import ReplicaAlert, ReplicaWatch
 from bot.services.replicas import disabling
@@ -487,3 +488,44 @@ def test_a_rollout_approved_after_the_replica_was_migrated_by_hand_changes_nothi
     assert "Nothing was changed" in blocks_of(failed)
     assert versions(replica.summit) == [FIRST]
     assert enabled(replica)
+
+
+def test_a_summit_that_refuses_its_migration_before_it_begins_gets_its_subscription_back_at_once(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    """Someone else's run holds the Summit's latiss lock: nothing is migrated there, so the subscription
+    paused for it is enabled again at once, as after a Summit migration rolled back; nothing stays held."""
+    with replica.summit() as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", lock_key("cdb_latiss"))
+        result = consdb_bot("rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config))
+    assert result.code == 1, result.text
+    assert "summit: Summit migration failed, rolled back; subscription enabled again" in result.out
+    assert "cdb_latiss at summit is being changed by" in result.out
+    assert "stays disabled" not in result.out
+    assert enabled(replica)
+    assert versions(replica.summit) == versions(replica.usdf) == [FIRST]
+    again = consdb_bot("rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config))
+    assert again.code == 0, again.text  # nothing holds the Summit
+
+
+def test_taking_the_summit_back_that_fails_keeps_the_subscription_disabled_while_the_sides_differ(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    """Stuck with the Summit migrated and usdf-prod not; taking the Summit back fails and is rolled back:
+    the Summit is still ahead of its replica, so enabling the subscription would stop replication."""
+    stuck_at_the_replica(consdb_bot, rollout_config, replica)
+    with replica.summit() as summit:  # in the way of the downgrade at the Summit alone
+        summit.execute("CREATE VIEW cdb_latiss.seeing AS SELECT id, seeing FROM cdb_latiss.exposure")
+    back = consdb_bot(
+        "rollout", "latiss", "--to", FIRST, "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)
+    )
+    assert back.code == 1, back.text
+    assert f"latiss at {COLUMN_ADDED} (failed)" in back.out
+    assert "subscription enabled again" not in back.out
+    assert "subscription usdf_exposurelog at usdf-prod stays disabled" in back.out
+    assert not enabled(replica)
+    assert versions(replica.summit) == [COLUMN_ADDED]
+    assert versions(replica.usdf) == [FIRST]
+    held = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(rollout_config))
+    assert held.code == 1
+    assert "usdf-prod is held by rollout #1" in held.err  # and its ways on

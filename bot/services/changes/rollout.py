@@ -241,15 +241,27 @@ class RollingOut(Recovering):
         self._tell(self.notifier.progress, run.view, RolloutProgress(finished))
 
     def _summit_step(self, run: _Run, summit: Environment) -> bool:
-        """Migrate the Summit; whether the rollout goes on. A migration rolled back lets the subscriptions
-        run again at once; one half done keeps them disabled."""
+        """Migrate the Summit; whether the rollout goes on. A Summit left where the rollout started (its
+        migration rolled back, or refused before it began) lets the subscriptions run again at once, unless
+        the rollout takes a way on after a stuck one: there the start is a Summit ahead of its replicas. One
+        half done keeps them disabled."""
         began = time.monotonic()
-        side = self._side(run, summit, run.request.binding.get("summit", {}))
+        bound = run.request.binding.get("summit", {})
+        fresh = run.request.binding.get("continues") is None
+        try:
+            side = self._side(run, summit, bound)
+        except ConsdbBotError as error:
+            if self.engine.stopping.is_set() or not (fresh and self._at_start(run, summit, bound)):
+                raise
+            for place, link in run.linked:
+                self._enable(run, place.env, link)
+            self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, error.message)
+            return False
         run.result = dataclasses.replace(run.result, summit_change=side.change)
         if side.ok:
             self._done(run, RolloutStep.SUMMIT_MIGRATED, summit.key, began, side.where)
             return True
-        if side.untouched:
+        if side.untouched and fresh:
             for place, link in run.linked:
                 self._enable(run, place.env, link)
             self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, side.where)
@@ -257,6 +269,11 @@ class RollingOut(Recovering):
             self._done(run, RolloutStep.HALTED, summit.key, began, side.where)
             run.result = dataclasses.replace(run.result, stuck=_stuck(run, "", run.linked))
         return False
+
+    def _at_start(self, run: _Run, summit: Environment, bound: Bound) -> bool:
+        """Whether every schema of the Summit records where the rollout started."""
+        statuses = self.engine.status([summit], run.request.schemas)
+        return all(set(status.current) == set(_end(bound, status.schema, "from")) for status in statuses)
 
     def _publish(self, run: _Run, summit: Environment) -> None:
         """Add the tables the rollout made to the publication, and drop those it dropped."""
