@@ -137,11 +137,6 @@ class RollingOut(Recovering):
         changed by hand since it was asked for: found only at the replica's step, the Summit would be
         migrated and the subscription left disabled)."""
         began = time.monotonic()
-        replicas: dict[str, Bound] = run.request.binding.get("replicas", {})
-        hint = "Nothing was changed. See `status`, bring both sides to the same revisions, then ask again."
-        self._statuses(run, summit, run.request.binding.get("summit", {}), hint=hint)
-        for place, _ in run.linked:
-            self._statuses(run, place.env, replicas.get(place.env.key, {}), hint=hint)
         problems = [
             said
             for place, link in run.linked
@@ -152,6 +147,11 @@ class RollingOut(Recovering):
                 "replication is not running as it must before a rollout: " + "; ".join(problems),
                 hint="Nothing was changed. Settle the subscription first (`status` shows it), then ask again.",
             )
+        replicas: dict[str, Bound] = run.request.binding.get("replicas", {})
+        hint = "Nothing was changed. See `status`, bring both sides to the same revisions, then ask again."
+        self._statuses(run, summit, run.request.binding.get("summit", {}), hint=hint)
+        for place, _ in run.linked:
+            self._statuses(run, place.env, replicas.get(place.env.key, {}), hint=hint)
         self._done(run, RolloutStep.CHECKED, summit.key, began)
 
     def _steps(self, run: _Run, summit: Environment, bound: dict[str, Bound]) -> None:
