@@ -529,3 +529,45 @@ def test_taking_the_summit_back_that_fails_keeps_the_subscription_disabled_while
     held = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(rollout_config))
     assert held.code == 1
     assert "usdf-prod is held by rollout #1" in held.err  # and its ways on
+
+
+@pytest.mark.slow
+def test_a_subscription_whose_worker_outlives_its_disable_is_held_by_the_rollout_that_disabled_it(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    """A long query at USDF holds a lock the apply worker waits on: disabled, the worker runs on past the
+    bot's wait (30 s), and the rollout stops. The subscription it disabled is still the rollout's: the
+    rollout holds both sides, and finishing it is a way on that the bot takes."""
+    holder = replica.usdf()
+    holder.autocommit = False
+    holder.execute("LOCK TABLE cdb_latiss.exposure IN ACCESS EXCLUSIVE MODE")
+    try:
+        insert(replica, range(1, 2), seeing=False)  # the apply worker waits on the lock to write it
+        wait_for(
+            "the apply worker to wait on the lock",
+            lambda: pair_waits(replica),
+            lambda rows: rows == [(1,)],
+        )
+        stopped = consdb_bot("rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert stopped.code == 1, stopped.text
+    assert "is disabled, but its worker" in stopped.out, stopped.text
+    assert versions(replica.summit) == [FIRST]
+    held = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(rollout_config))
+    assert "usdf-prod is held by rollout #1" in held.err
+    finished = consdb_bot(
+        "rollout", "latiss", "--to", COLUMN_ADDED, "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)
+    )
+    assert finished.code == 0, finished.text
+    assert enabled(replica)
+    replica.wait_at_usdf("SELECT id FROM cdb_latiss.exposure", [(1,)])
+
+
+def pair_waits(replica: ReplicaPair) -> list[tuple[object, ...]]:
+    """The subscription's workers at USDF that wait on a lock."""
+    return replica.at_usdf(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'logical replication worker'"
+        " AND wait_event_type = 'Lock'"
+    )
