@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import secrets
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -571,3 +573,29 @@ def pair_waits(replica: ReplicaPair) -> list[tuple[object, ...]]:
         "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'logical replication worker'"
         " AND wait_event_type = 'Lock'"
     )
+
+
+def test_a_bot_killed_after_a_rollout_stopped_but_before_it_was_settled_settles_it_with_the_ways_on(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    """The bot recorded that the replica's migration failed, then died before the request was settled (while
+    telling Slack, say): the request is running, its runner gone (set so here, that moment being too short
+    to kill it in). The next start (here: the next change in a terminal) settles it as it would have been,
+    stuck with its ways on, and takes no step again."""
+    stuck_at_the_replica(consdb_bot, rollout_config, replica)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with sqlite3.connect(rollout_config.parent / "state.sqlite3") as state:
+        state.execute(
+            "UPDATE change_requests SET state = 'running', runner = ?, finished_at = NULL",
+            (f"{socket.gethostname()}:{gone.stdout.strip()}",),
+        )
+    held = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(rollout_config))
+    assert "usdf-prod is held by rollout #1, which stopped with its subscription disabled" in held.err
+    assert "the bot failed" not in held.err
+    assert "Either finish it" in held.err
+    with sqlite3.connect(rollout_config.parent / "state.sqlite3") as state:
+        settled = state.execute("SELECT state, step, note FROM change_requests WHERE id = 1").fetchone()
+    assert settled[:2] == ("failed", "replica-failed")
+    assert "Either finish it" in settled[2]
+    assert not enabled(replica)
+    assert versions(replica.usdf) == [FIRST]

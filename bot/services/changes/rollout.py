@@ -35,6 +35,7 @@ from bot.engine.replication import (
 )
 from bot.engine.rollout import (
     NEXT_STEPS,
+    STUCK,
     ReplicaPlace,
     RolloutResult,
     RolloutStep,
@@ -118,6 +119,12 @@ class RollingOut(Recovering):
         resumed_after = RolloutStep(request.step) if request.step else None
         result = RolloutResult(summit.key, list(request.schemas), None, skipped=skipped)
         run = _Run(request, view, linked, result, resumed_after)
+        if resumed_after is not None and resumed_after not in ORDER:
+            # It had stopped, and the bot died before the request was settled: settled as it would have been.
+            run.result.steps.append(StepDone(resumed_after, summit.key, 0.0))
+            if resumed_after in STUCK:
+                run.result = dataclasses.replace(run.result, stuck=_stuck(run, "", _disabled(run)))
+            return run.result
         if run.pending(RolloutStep.CHECKED):
             self._check(run, summit)
         try:
@@ -127,8 +134,7 @@ class RollingOut(Recovering):
                 raise
             self._done(run, RolloutStep.STOPPED, summit.key, time.monotonic(), error.message)
             failed = f"it stopped: {error.message}" + (f"\n{error.hint}" if error.hint else "")
-            still = [(place, link) for place, link in run.linked if not _enabled(link)]
-            run.result = dataclasses.replace(run.result, stuck=_stuck(run, failed, still))
+            run.result = dataclasses.replace(run.result, stuck=_stuck(run, failed, _disabled(run)))
         return run.result
 
     def _check(self, run: _Run, summit: Environment) -> None:
@@ -373,6 +379,11 @@ def _stuck(run: _Run, failed: str, disabled: Sequence[tuple[ReplicaPlace, Replic
     )
     lines.append(ways_on(run.request))
     return "\n".join(line for line in lines if line)
+
+
+def _disabled(run: _Run) -> list[tuple[ReplicaPlace, ReplicaLink]]:
+    """The replicas whose subscription is disabled now (or cannot be read)."""
+    return [(place, link) for place, link in run.linked if not _enabled(link)]
 
 
 def _enabled(link: ReplicaLink) -> bool:
