@@ -599,3 +599,77 @@ def test_a_bot_killed_after_a_rollout_stopped_but_before_it_was_settled_settles_
     assert "Either finish it" in settled[2]
     assert not enabled(replica)
     assert versions(replica.usdf) == [FIRST]
+
+
+def kill_when_waiting(args: list[str], connect: Callable[[], psycopg.Connection], application: str) -> None:
+    """Start the terminal's rollout, and kill -9 it once a session of ``application`` waits on a lock there."""
+    bot = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    wait_for(
+        f"{application} to wait on the lock",
+        lambda: _rows(
+            connect,
+            "SELECT count(*) FROM pg_stat_activity WHERE starts_with(application_name, '"
+            + application
+            + "') AND wait_event_type = 'Lock'",
+        ),
+        lambda rows: rows == [(1,)],
+    )
+    bot.kill()
+    bot.communicate()
+
+
+def test_a_bot_killed_during_the_summit_migration_goes_on_from_the_pause(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    args = ["rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)]
+    holder = replica.summit()
+    holder.autocommit = False
+    holder.execute("LOCK TABLE cdb_latiss.exposure IN ACCESS SHARE MODE")
+    try:
+        kill_when_waiting(args, replica.summit, "consdb-bot-run-")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert recorded_step(rollout_config)[1] == "paused"
+    assert not enabled(replica)
+    again = consdb_bot(*args)
+    assert "it goes on after 'subscription disabled'" in again.out
+    assert f"summit: Summit migrated (latiss at {COLUMN_ADDED} (succeeded))" in again.out
+    assert "usdf-prod: replication verified" in again.out
+    assert versions(replica.summit) == versions(replica.usdf) == [COLUMN_ADDED]
+
+
+def test_a_bot_killed_after_the_resume_before_the_marker_arrived_verifies_when_it_goes_on(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair
+):
+    """The marker table published and subscribed before, as an earlier rollout leaves it; writing the marker
+    row at the Summit waits on a lock there, and the bot is killed then."""
+    marker = (
+        "CREATE TABLE cdb.replication_marker (subscription text PRIMARY KEY, token text NOT NULL,"
+        " written_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for connect in (replica.summit, replica.usdf):
+        with connect() as db:
+            db.execute(marker)
+    with replica.summit() as summit:
+        summit.execute(
+            sql.SQL("ALTER PUBLICATION {} ADD TABLE cdb.replication_marker").format(sql.Identifier(PUBLICATION))
+        )
+    with replica.usdf() as usdf:
+        usdf.execute(sql.SQL("ALTER SUBSCRIPTION {} REFRESH PUBLICATION").format(sql.Identifier(SUBSCRIPTION)))
+    replica.wait_until_replicating()
+    args = ["rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rollout_config)]
+    holder = replica.summit()
+    holder.autocommit = False
+    holder.execute("LOCK TABLE cdb.replication_marker IN SHARE MODE")
+    try:
+        kill_when_waiting(args, replica.summit, "consdb-bot replication")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert recorded_step(rollout_config)[1] == "resumed"
+    assert enabled(replica)
+    again = consdb_bot(*args)
+    assert "it goes on after 'subscription enabled and refreshed'" in again.out
+    assert "usdf-prod: replication verified" in again.out
+    assert recorded_step(rollout_config)[1] == "verified"
