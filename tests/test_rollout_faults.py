@@ -673,3 +673,82 @@ def test_a_bot_killed_after_the_resume_before_the_marker_arrived_verifies_when_i
     assert "it goes on after 'subscription enabled and refreshed'" in again.out
     assert "usdf-prod: replication verified" in again.out
     assert recorded_step(rollout_config)[1] == "verified"
+
+
+L1, L2 = "l00000000001", "l00000000002"
+
+
+def two_schema_tree(root: Path) -> Path:
+    """The rollout's tree with lsstcam beside latiss: cdb_lsstcam.exposure as the replica pair has it, then a
+    revision that makes cdb_lsstcam.exposure_quicklook, and fails where a table public.hold_lsstcam exists;
+    its alembic.ini."""
+    ini = (TREE / "alembic.ini").read_text()
+    section = "[lsstcam]\nscript_location = alembic/lsstcam\nconsdb.schema_name = cdb_lsstcam\n\n"
+    root.mkdir()
+    (root / "alembic.ini").write_text(ini.replace("[loggers]", section + "[loggers]"))
+    shared = TREES / "consdb_style" / "alembic"
+    for schema in ("latiss", "lsstcam"):
+        (root / "alembic" / schema / "versions").mkdir(parents=True)
+        for name in ("env.py", "script.py.mako"):
+            (root / "alembic" / schema / name).symlink_to((shared / name).resolve())
+    for script in (TREE / "alembic" / "latiss" / "versions").glob("*.py"):
+        (root / "alembic" / "latiss" / "versions" / script.name).write_text(script.read_text())
+    revisions = {
+        L1: (None, "CREATE TABLE IF NOT EXISTS cdb_lsstcam.exposure (id bigint PRIMARY KEY, note text)",
+             "DROP TABLE cdb_lsstcam.exposure"),
+        L2: (L1, "DO $$ BEGIN IF to_regclass('public.hold_lsstcam') IS NOT NULL THEN RAISE 'held'; END IF; END $$;"
+                 " CREATE TABLE cdb_lsstcam.exposure_quicklook (id bigint PRIMARY KEY)",
+             "DROP TABLE cdb_lsstcam.exposure_quicklook"),
+    }  # fmt: skip
+    for revision, (down, up_sql, down_sql) in revisions.items():
+        (root / "alembic" / "lsstcam" / "versions" / f"{revision}_rev.py").write_text(
+            f'"""{revision}"""\n\nfrom alembic import op\n\n'
+            f"revision = {revision!r}\ndown_revision = {down!r}\n\n\n"
+            f"def upgrade():\n    op.execute({up_sql!r})\n\n\ndef downgrade():\n    op.execute({down_sql!r})\n"
+        )
+    return root / "alembic.ini"
+
+
+def test_a_two_schema_rollout_halted_at_the_summit_stays_paused_and_finishing_it_migrates_the_rest(
+    consdb_bot: Callable[..., Result], rollout_config: Path, replica: ReplicaPair, tmp_path: Path
+):
+    """latiss and lsstcam: latiss's Summit migration commits, lsstcam's fails there. The Summit is half
+    migrated, so the subscription stays disabled; finishing it migrates lsstcam at the Summit, publishes
+    what both made, and migrates both at the replica."""
+    ini = two_schema_tree(tmp_path / "tree")
+    text = rollout_config.read_text().replace(str(TREE / "alembic.ini"), str(ini))
+    rollout_config.write_text(text.replace("schemas: [latiss]", "schemas: [latiss, lsstcam]"))
+    replica.create_table("cdb_lsstcam", "exposure")
+    for connect in (replica.summit, replica.usdf):
+        with connect() as db:
+            db.execute("CREATE TABLE cdb.cdb_lsstcam_version (version_num varchar(32) PRIMARY KEY)")
+            db.execute("INSERT INTO cdb.cdb_lsstcam_version VALUES (%s)", (L1,))
+    with replica.summit() as summit:
+        summit.execute(
+            sql.SQL("ALTER PUBLICATION {} ADD TABLE cdb_lsstcam.exposure").format(sql.Identifier(PUBLICATION))
+        )
+        summit.execute("CREATE TABLE public.hold_lsstcam ()")  # lsstcam's second revision fails there
+    with replica.usdf() as usdf:
+        usdf.execute(sql.SQL("ALTER SUBSCRIPTION {} REFRESH PUBLICATION").format(sql.Identifier(SUBSCRIPTION)))
+    replica.wait_until_replicating()
+    config = ("--ticket", "OSW-123", "--yes", "--config", str(rollout_config))
+
+    halted = consdb_bot("rollout", "latiss", "lsstcam", *config)
+    assert halted.code == 1, halted.text
+    assert "summit: Summit migration failed half way; the subscription stays disabled" in halted.out
+    assert f"summit: latiss at {COLUMN_ADDED} (succeeded); lsstcam at {L1} (failed)" in halted.out
+    assert "Either finish it: `rollout latiss lsstcam --ticket OSW-123`" in halted.out
+    assert not enabled(replica)
+    held = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(rollout_config))
+    assert "usdf-prod is held by rollout #1" in held.err
+
+    with replica.summit() as summit:
+        summit.execute("DROP TABLE public.hold_lsstcam")
+    finished = consdb_bot("rollout", "latiss", "lsstcam", *config)
+    assert finished.code == 0, finished.text
+    assert f"summit: Summit migrated (lsstcam at {L2} (succeeded))" in finished.out
+    assert "added cdb_latiss.exposure_flexdata, cdb_lsstcam.exposure_quicklook" in finished.out
+    assert "usdf-prod: replication verified" in finished.out
+    assert versions(replica.usdf) == [COLUMN_ADDED]
+    assert replica.at_usdf("SELECT version_num FROM cdb.cdb_lsstcam_version") == [(L2,)]
+    assert enabled(replica)
