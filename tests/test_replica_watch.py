@@ -28,7 +28,7 @@ from tests.support.clock import START, Clock
 from tests.support.replica import ReplicaPair
 
 TREE = TREES / "replica_style"
-FIRST = "r00000000001"
+FIRST, COLUMN_ADDED = "r00000000001", "r00000000003"
 USDF_CHANNEL = "C0USDF0001"
 ALERT_AFTER = timedelta(minutes=30)
 
@@ -176,7 +176,7 @@ def test_a_rollout_stopped_half_way_is_alerted_naming_its_request_and_the_ways_o
     assert f"has been disabled for 30m (disabled by consdb-bot for request #1 at {since})." in alert
     assert "Rollout request #1 stopped half way (replica migration failed; the subscription stays disabled):" in alert
     assert f"subscription {SUBSCRIPTION} at usdf-prod stays disabled" in alert
-    assert "Either finish it: `rollout latiss --ticket OSW-123`" in alert
+    assert f"Either finish it: `rollout latiss --to {COLUMN_ADDED} --ticket OSW-123`" in alert
     assert f"or take the Summit back: `rollout latiss --to {FIRST} --ticket OSW-123`" in alert
 
     watched.clock.moment = disabled.since + ALERT_AFTER * 2

@@ -184,7 +184,7 @@ def test_a_replica_migration_that_fails_keeps_the_subscription_disabled_and_says
     assert f"summit: latiss at {COLUMN_ADDED} (succeeded)" in result.out
     assert f"usdf-prod: latiss at {FIRST} (failed)" in result.out
     assert "subscription usdf_exposurelog at usdf-prod stays disabled" in result.out
-    assert "Either finish it: `rollout latiss --ticket OSW-123`" in result.out
+    assert f"Either finish it: `rollout latiss --to {COLUMN_ADDED} --ticket OSW-123`" in result.out
     assert f"or take the Summit back: `rollout latiss --to {FIRST} --ticket OSW-123`" in result.out
     assert versions(replica.summit) == [COLUMN_ADDED]
     assert versions(replica.usdf) == [FIRST]
@@ -195,7 +195,7 @@ def test_a_replica_migration_that_fails_keeps_the_subscription_disabled_and_says
         held = consdb_bot("upgrade", elsewhere, "latiss", "--ticket", "OSW-123", "--yes", *config)
         assert held.code == 1, held.text
         assert f"{elsewhere} is held by rollout #1, which stopped with its subscription disabled" in held.err
-        assert "Either finish it: `rollout latiss --ticket OSW-123`" in held.err
+        assert f"Either finish it: `rollout latiss --to {COLUMN_ADDED} --ticket OSW-123`" in held.err
     other = consdb_bot("rollout", "latiss", "--to", TABLE_MADE, "--ticket", "OSW-123", "--yes", *config)
     assert other.code == 1
     assert "a rollout now either finishes it or takes the Summit back" in other.err

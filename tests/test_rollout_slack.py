@@ -203,7 +203,7 @@ def test_a_replica_that_fails_after_the_summit_stays_paused_and_the_thread_says_
         f"usdf-prod: latiss at {FIRST} (failed)\n"
         "subscription usdf_exposurelog at usdf-prod stays disabled: the Summit has changes the replica cannot"
         " apply yet; the Summit's replication slot keeps every change meanwhile\n"
-        "Either finish it: `rollout latiss --ticket OSW-123` (migrates what is behind, then enables the"
+        f"Either finish it: `rollout latiss --to {COLUMN_ADDED} --ticket OSW-123` (migrates what is behind, then enables the"
         f" subscription), or take the Summit back: `rollout latiss --to {FIRST} --ticket OSW-123` (downgrades the"
         " Summit, then enables the subscription). Each is a request to approve."
     )

@@ -141,7 +141,7 @@ def test_a_terminal_change_stopped_mid_run_is_rolled_back_recorded_and_frees_its
         out, err = running.communicate(timeout=60)
         holder.execute("SELECT pg_advisory_unlock(%s)", (barrier,))
     assert running.returncode == 1, out + err
-    assert "stopping: the run under way is rolled back and recorded as interrupted" in err
+    assert "stopping: the migration under way is rolled back; where the change stands follows" in err
     assert "(head)" not in consdb_bot("status", "bts", "startrackerwide", "--config", str(external)).out  # rolled back
     audit = consdb_bot("audit", "bts", "--config", str(external)).out
     assert "#1 was interrupted" in audit

@@ -36,7 +36,8 @@ class RolloutStep(StrEnum):
     HALTED = "halted"
     """The Summit's migration failed half way (a schema migrated, another not): the subscriptions stay disabled."""
     STOPPED = "stopped"
-    """An error stopped it after the subscriptions were disabled: they stay disabled until a way on is taken."""
+    """An error stopped it after the subscriptions were disabled: those still disabled stay so until a way on
+    is taken (after the resume, none is)."""
 
 
 STEP_WORDS = {
@@ -50,7 +51,7 @@ STEP_WORDS = {
     RolloutStep.SUMMIT_FAILED: "Summit migration failed, rolled back; subscription enabled again",
     RolloutStep.REPLICA_FAILED: "replica migration failed; the subscription stays disabled",
     RolloutStep.HALTED: "Summit migration failed half way; the subscription stays disabled",
-    RolloutStep.STOPPED: "stopped on an error; the subscription stays disabled",
+    RolloutStep.STOPPED: "stopped on an error",
 }
 """Each step in words, the same in the terminal, Slack and Jira."""
 

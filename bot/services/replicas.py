@@ -169,13 +169,31 @@ def link_of(settings: Settings, env: Environment) -> ReplicaLink:
 
 
 def disable(settings: Settings, store: Store, env: Environment, *, actor: str, request_id: int | None = None) -> None:
-    """Disable the replica's subscription and record when, which ``status`` then shows."""
+    """Disable the replica's subscription and record when, which ``status`` then shows. Recorded too when
+    it was disabled but the wait for its worker to stop failed: it is disabled, and for that request."""
     link = link_of(settings, env)
-    disable_subscription(link)
-    store.audit(
-        actor=actor, action=SUBSCRIPTION_DISABLED, environment=env.key, request_id=request_id,
-        summary=f"subscription {link.subscription} disabled",
-    )  # fmt: skip
+
+    def record() -> None:
+        store.audit(
+            actor=actor, action=SUBSCRIPTION_DISABLED, environment=env.key, request_id=request_id,
+            summary=f"subscription {link.subscription} disabled",
+        )  # fmt: skip
+
+    try:
+        disable_subscription(link)
+    except ConsdbBotError:
+        if not _enabled(link):
+            record()
+        raise
+    record()
+
+
+def _enabled(link: ReplicaLink) -> bool:
+    """Whether the subscription is enabled, as far as can be read (true when it cannot)."""
+    try:
+        return read_subscription(link).enabled
+    except ConsdbBotError:
+        return True
 
 
 def enable(settings: Settings, store: Store, env: Environment, *, actor: str, request_id: int | None = None) -> None:

@@ -118,7 +118,8 @@ class _Terminal:
     @contextlib.contextmanager
     def _signals_stop_runs(self) -> Iterator[None]:
         """Ctrl-C or SIGTERM while a change runs stops it as the bot stops its runs: rolled back, its
-        locks released, recorded interrupted. At any other moment the command stops at once."""
+        locks released, recorded interrupted (a rollout, left at its last step, goes on later). At any other
+        moment the command stops at once."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -134,7 +135,7 @@ class _Terminal:
     def _interrupted(self, _number: int, _frame: object) -> None:
         if not self.wiring.running():
             raise KeyboardInterrupt
-        self.err.write("stopping: the run under way is rolled back and recorded as interrupted\n")
+        self.err.write("stopping: the migration under way is rolled back; where the change stands follows\n")
         self.engine.stopping.set()
 
     def _write(self, rendered: TerminalAnswer) -> int:

@@ -90,11 +90,14 @@ def held_refusal(env: Environment, holder: ChangeRequest) -> Refused:
 
 
 def ways_on(stuck: ChangeRequest) -> str:
-    """The two ways on from a stuck rollout, each a rollout request to approve."""
+    """The two ways on from a stuck rollout, each a rollout request to approve. Its target is named even
+    when it was asked for as the head: a tree whose head moved since would take "the head" further."""
     ticket = f" --ticket {stuck.ticket}" if stuck.ticket else ""
     schemas = " ".join(stuck.schemas)
     start = " ".join(short(rev) for rev in rollout_start(stuck)[stuck.schemas[0]]) or "base"
-    target = f" --to {stuck.target}" if stuck.target else ""
+    aim = stuck.binding.get("summit", {}).get(stuck.schemas[0], {}).get("to", [])
+    named = stuck.target or (short(aim[0]) if len(stuck.schemas) == 1 and len(aim) == 1 else None)
+    target = f" --to {named}" if named else ""
     return (
         f"Either finish it: `rollout {schemas}{target}{ticket}` (migrates what is behind, then enables the"
         f" subscription), or take the Summit back: `rollout {schemas} --to {start}{ticket}` (downgrades the"

@@ -35,6 +35,7 @@ from bot.engine.replication import (
 )
 from bot.engine.rollout import (
     NEXT_STEPS,
+    STUCK,
     ReplicaPlace,
     RolloutResult,
     RolloutStep,
@@ -76,6 +77,10 @@ class _Run:
     def pending(self, step: RolloutStep) -> bool:
         return self.resumed_after is None or ORDER.index(step) > ORDER.index(self.resumed_after)
 
+    def last(self, place: ReplicaPlace) -> bool:
+        """Whether ``place`` is the last replica a step is taken at."""
+        return place is self.linked[-1][0]
+
     @property
     def direction(self) -> Direction:
         return Direction(self.request.binding.get("direction", Direction.UPGRADE.value))
@@ -114,6 +119,12 @@ class RollingOut(Recovering):
         resumed_after = RolloutStep(request.step) if request.step else None
         result = RolloutResult(summit.key, list(request.schemas), None, skipped=skipped)
         run = _Run(request, view, linked, result, resumed_after)
+        if resumed_after is not None and resumed_after not in ORDER:
+            # It had stopped, and the bot died before the request was settled: settled as it would have been.
+            run.result.steps.append(StepDone(resumed_after, summit.key, 0.0))
+            if resumed_after in STUCK:
+                run.result = dataclasses.replace(run.result, stuck=_stuck(run, "", _disabled(run)))
+            return run.result
         if run.pending(RolloutStep.CHECKED):
             self._check(run, summit)
         try:
@@ -122,12 +133,15 @@ class RollingOut(Recovering):
             if self.engine.stopping.is_set():
                 raise
             self._done(run, RolloutStep.STOPPED, summit.key, time.monotonic(), error.message)
-            run.result = dataclasses.replace(run.result, stuck=_stuck(run, f"it stopped: {error.message}"))
+            failed = f"it stopped: {error.message}" + (f"\n{error.hint}" if error.hint else "")
+            run.result = dataclasses.replace(run.result, stuck=_stuck(run, failed, _disabled(run)))
         return run.result
 
     def _check(self, run: _Run, summit: Environment) -> None:
         """Replication runs as it must before anything is changed (a subscription disabled for the rollout
-        this one finishes excepted)."""
+        this one finishes excepted), and each side is where the rollout starts or at its target (not
+        changed by hand since it was asked for: found only at the replica's step, the Summit would be
+        migrated and the subscription left disabled)."""
         began = time.monotonic()
         problems = [
             said
@@ -139,6 +153,11 @@ class RollingOut(Recovering):
                 "replication is not running as it must before a rollout: " + "; ".join(problems),
                 hint="Nothing was changed. Settle the subscription first (`status` shows it), then ask again.",
             )
+        replicas: dict[str, Bound] = run.request.binding.get("replicas", {})
+        hint = "Nothing was changed. See `status`, bring both sides to the same revisions, then ask again."
+        self._statuses(run, summit, run.request.binding.get("summit", {}), hint=hint)
+        for place, _ in run.linked:
+            self._statuses(run, place.env, replicas.get(place.env.key, {}), hint=hint)
         self._done(run, RolloutStep.CHECKED, summit.key, began)
 
     def _steps(self, run: _Run, summit: Environment, bound: dict[str, Bound]) -> None:
@@ -155,7 +174,8 @@ class RollingOut(Recovering):
             for place, link in run.linked:
                 began = time.monotonic()
                 self._enable(run, place.env, link)
-                self._done(run, RolloutStep.RESUMED, place.env.key, began, f"subscription {link.subscription}")
+                said = f"subscription {link.subscription}"
+                self._done(run, RolloutStep.RESUMED, place.env.key, began, said, record=run.last(place))
         for place, link in run.linked:
             self._verify(run, summit, place, link)
 
@@ -167,7 +187,7 @@ class RollingOut(Recovering):
                 said = f"subscription {link.subscription}"
             else:
                 said = f"subscription {link.subscription} (it was disabled already)"
-            self._done(run, RolloutStep.PAUSED, place.env.key, began, said)
+            self._done(run, RolloutStep.PAUSED, place.env.key, began, said, record=run.last(place))
 
     def _replicas_step(self, run: _Run, bound: dict[str, Bound]) -> bool:
         """Migrate each replica to the Summit's revisions; whether the rollout goes on."""
@@ -179,9 +199,9 @@ class RollingOut(Recovering):
                 run.result = dataclasses.replace(run.result, replica_changes=changes)
             if not side.ok:
                 self._done(run, RolloutStep.REPLICA_FAILED, place.env.key, began, side.where)
-                run.result = dataclasses.replace(run.result, stuck=_stuck(run, ""))
+                run.result = dataclasses.replace(run.result, stuck=_stuck(run, "", run.linked))
                 return False
-            self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, side.where)
+            self._done(run, RolloutStep.REPLICAS_MIGRATED, place.env.key, began, side.where, record=run.last(place))
         return True
 
     def _verify(self, run: _Run, summit: Environment, place: ReplicaPlace, link: ReplicaLink) -> None:
@@ -202,9 +222,10 @@ class RollingOut(Recovering):
         self._done(run, RolloutStep.VERIFIED, place.env.key, began, "; ".join(said))
 
     def _disabled_for(self, request: ChangeRequest, environment: str) -> bool:
-        """Whether the bot disabled the replica's subscription for this rollout or the one it finishes."""
+        """Whether the bot disabled the replica's subscription for this rollout or the one it finishes (not
+        someone else, whom the replica watch records with no request)."""
         disabling = replicas.disabling(self.store, environment)
-        mine = {request.id, request.binding.get("continues")}
+        mine = {request.id, request.binding.get("continues")} - {None}
         return disabling is not None and disabling.request_id in mine
 
     def _enable(self, run: _Run, env: Environment, link: ReplicaLink) -> None:
@@ -213,30 +234,52 @@ class RollingOut(Recovering):
             replicas.enable(self.settings, self.store, env, actor=BOT, request_id=run.request.id)
         refresh_publication(link)
 
-    def _done(self, run: _Run, step: RolloutStep, place: str, began: float, detail: str = "") -> None:
-        """A step finished at one place: recorded with the request first, then told in its thread."""
+    def _done(
+        self, run: _Run, step: RolloutStep, place: str, began: float, detail: str = "", *, record: bool = True
+    ) -> None:
+        """A step finished at one place: recorded with the request first, then told in its thread. A step
+        taken replica by replica is recorded only at the last (``record``): a rollout resumed after a stop
+        between two replicas takes it again at every one, not at none."""
         finished = StepDone(step, place, time.monotonic() - began, detail)
         run.result.steps.append(finished)
-        self.store.set_step(run.request.id, step.value)
+        if record:
+            self.store.set_step(run.request.id, step.value)
         self._tell(self.notifier.progress, run.view, RolloutProgress(finished))
 
     def _summit_step(self, run: _Run, summit: Environment) -> bool:
-        """Migrate the Summit; whether the rollout goes on. A migration rolled back lets the subscriptions
-        run again at once; one half done keeps them disabled."""
+        """Migrate the Summit; whether the rollout goes on. A Summit left where the rollout started (its
+        migration rolled back, or refused before it began) lets the subscriptions run again at once, unless
+        the rollout takes a way on after a stuck one: there the start is a Summit ahead of its replicas. One
+        half done keeps them disabled."""
         began = time.monotonic()
-        side = self._side(run, summit, run.request.binding.get("summit", {}))
+        bound = run.request.binding.get("summit", {})
+        fresh = run.request.binding.get("continues") is None
+        try:
+            side = self._side(run, summit, bound)
+        except ConsdbBotError as error:
+            if self.engine.stopping.is_set() or not (fresh and self._at_start(run, summit, bound)):
+                raise
+            for place, link in run.linked:
+                self._enable(run, place.env, link)
+            self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, error.message)
+            return False
         run.result = dataclasses.replace(run.result, summit_change=side.change)
         if side.ok:
             self._done(run, RolloutStep.SUMMIT_MIGRATED, summit.key, began, side.where)
             return True
-        if side.untouched:
+        if side.untouched and fresh:
             for place, link in run.linked:
                 self._enable(run, place.env, link)
             self._done(run, RolloutStep.SUMMIT_FAILED, summit.key, began, side.where)
         else:
             self._done(run, RolloutStep.HALTED, summit.key, began, side.where)
-            run.result = dataclasses.replace(run.result, stuck=_stuck(run, ""))
+            run.result = dataclasses.replace(run.result, stuck=_stuck(run, "", run.linked))
         return False
+
+    def _at_start(self, run: _Run, summit: Environment, bound: Bound) -> bool:
+        """Whether every schema of the Summit records where the rollout started."""
+        statuses = self.engine.status([summit], run.request.schemas)
+        return all(set(status.current) == set(_end(bound, status.schema, "from")) for status in statuses)
 
     def _publish(self, run: _Run, summit: Environment) -> None:
         """Add the tables the rollout made to the publication, and drop those it dropped."""
@@ -265,18 +308,24 @@ class RollingOut(Recovering):
         assert not isinstance(publisher, str), "a rollout is planned only where the Summit's database is configured"
         return publisher
 
-    def _side(self, run: _Run, env: Environment, bound: Bound) -> _Side:
-        """Migrate one side's schemas that are where the plan starts; leave those already at its target.
-        A schema that is neither (changed outside the bot) stops it, said."""
-        request = run.request
-        statuses = self.engine.status([env], request.schemas)
+    def _statuses(self, run: _Run, env: Environment, bound: Bound, *, hint: str) -> list[SchemaStatus]:
+        """Where one side's schemas are; refused, with ``hint``, if one is neither where the rollout starts
+        nor at its target."""
+        statuses = self.engine.status([env], run.request.schemas)
         elsewhere = [
             f"{status.schema} is {status.summary}, neither the rollout's start nor its target"
             for status in statuses
             if set(status.current) not in (_ends(bound, status.schema))
         ]
         if elsewhere:
-            raise Refused(f"{env.key}: {'; '.join(elsewhere)}", hint="See `status`; nothing more was changed.")
+            raise Refused(f"{env.key}: {'; '.join(elsewhere)}", hint=hint)
+        return statuses
+
+    def _side(self, run: _Run, env: Environment, bound: Bound) -> _Side:
+        """Migrate one side's schemas that are where the plan starts; leave those already at its target.
+        A schema that is neither (changed outside the bot) stops it, said."""
+        request = run.request
+        statuses = self._statuses(run, env, bound, hint="See `status`; nothing more was changed.")
         todo = [s.schema for s in statuses if set(s.current) != set(_end(bound, s.schema, "to"))]
         if not todo:
             return _Side(None, f"already at {_revisions(statuses)}")
@@ -311,19 +360,38 @@ def _revisions(statuses: Sequence[SchemaStatus]) -> str:
     return "; ".join(f"{status.schema} {revisions_text(status.current)}" for status in statuses)
 
 
-def _stuck(run: _Run, failed: str) -> str:
-    """Which state each side is in, and the two ways on, each a request for approval."""
-    subscriptions = ", ".join(f"{link.subscription} at {place.env.key}" for place, link in run.linked)
+def _stuck(run: _Run, failed: str, disabled: Sequence[tuple[ReplicaPlace, ReplicaLink]]) -> str:
+    """Which state each side is in, and, while a subscription stays ``disabled``, the two ways on, each a
+    request for approval. Once every subscription runs again (an error after the resume) nothing is held,
+    and neither way would do anything."""
     summit = run.result.summit_change
     lines = [f"{run.request.environment}: " + _outcomes(summit) if summit else ""]
     lines += [f"{key}: {_outcomes(change)}" for key, change in run.result.replica_changes.items()]
     lines.append(failed)
+    if not disabled:
+        subscriptions = ", ".join(f"{link.subscription} at {place.env.key}" for place, link in run.linked)
+        lines.append(f"subscription {subscriptions} is enabled: nothing is held (`status` shows the replica)")
+        return "\n".join(line for line in lines if line)
+    subscriptions = ", ".join(f"{link.subscription} at {place.env.key}" for place, link in disabled)
     lines.append(
         f"subscription {subscriptions} stays disabled: the Summit has changes the replica cannot apply yet;"
         " the Summit's replication slot keeps every change meanwhile"
     )
     lines.append(ways_on(run.request))
     return "\n".join(line for line in lines if line)
+
+
+def _disabled(run: _Run) -> list[tuple[ReplicaPlace, ReplicaLink]]:
+    """The replicas whose subscription is disabled now (or cannot be read)."""
+    return [(place, link) for place, link in run.linked if not _enabled(link)]
+
+
+def _enabled(link: ReplicaLink) -> bool:
+    """Whether the subscription runs now; not when that cannot be read."""
+    try:
+        return read_subscription(link).enabled
+    except ConsdbBotError:
+        return False
 
 
 def _outcomes(change: ChangeResult) -> str:

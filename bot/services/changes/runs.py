@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.clients.deployments import EnvironmentRestart, Restarts
 from bot.clients.pqserver import SchemaCheck, Seen
 from bot.config import Environment
-from bot.engine.rollout import RolloutResult, RolloutStep
+from bot.engine.rollout import RolloutResult, RolloutStep, replica_places
 from bot.engine.runner import run_name
 from bot.engine.service import ChangeResult, Direction
 from bot.errors import ConsdbBotError
@@ -194,11 +194,15 @@ class Running(RollingOut):
             return SchemaCheck(env.key, Seen.FAILED, detail=type(error).__name__)
 
     def _interrupt(self, request: ChangeRequest, state: RequestState) -> Finished | None:
-        """A rollout whose run this process no longer follows goes on, once its sessions are gone; any
-        other request is settled by what its database records."""
+        """A rollout whose run this process no longer follows goes on, once its sessions are gone, at the
+        Summit and at each replica it migrates; any other request is settled by what its database records."""
         if request.kind != ROLLOUT:
             return super()._interrupt(request, state)
-        if state is RequestState.RUNNING and not self._ended(request, self.settings.environment(request.environment)):
+        summit = self.settings.environment(request.environment)
+        bound = request.binding.get("replicas", {})
+        places = replica_places(self.settings, summit)
+        sides = [summit, *(place.env for place in places if place.link and place.env.key in bound)]
+        if state is RequestState.RUNNING and not all(self._ended(request, env) for env in sides):
             return None
         self._resume(request, state)
         return None

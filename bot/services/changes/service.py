@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 
+from bot.engine.rollout import STEP_WORDS, RolloutStep
 from bot.errors import Refused, StateUnavailable, TryAgainLater
 from bot.logs import TRACE, traced
 from bot.metrics import APPROVALS
 from bot.services.changes.base import RUNNER
 from bot.services.changes.proposals import Proposing
-from bot.services.changes.requests import APPROVE, REJECT, Finished
+from bot.services.changes.requests import APPROVE, REJECT, ROLLOUT, Finished
 from bot.services.changes.runs import HINFO_WATCH_TASK
 from bot.store import UNREACHABLE, expired
 from bot.store.models import RequestState
@@ -56,6 +57,13 @@ class ChangeService(Proposing):
         latest = self.store.request(request_id)
         assert latest is not None
         note = f"how request #{request_id} ended is not recorded yet; `audit` shows it once it is"
+        if latest.kind == ROLLOUT and latest.state in (RequestState.APPROVED, RequestState.RUNNING):
+            # Stopped here (Ctrl-C): a rollout is left at its last step, its subscriptions as that step left them.
+            after = f"after '{STEP_WORDS[RolloutStep(latest.step)]}'" if latest.step else "before its checks"
+            note = (
+                f"rollout #{request_id} was stopped {after} and is not over: it goes on from there at the next"
+                " change run with --yes here, or when the bot starts; `status` shows the subscription meanwhile"
+            )
         return Finished(self.view(latest), None, note)
 
     @property
