@@ -7,6 +7,7 @@ from slack_bolt import App
 
 from bot.slack.context import Context
 from handlers.commands import CommandHandlers
+from handlers.home import HomeHandlers
 from handlers.reactions import ReactionHandlers
 
 
@@ -16,3 +17,5 @@ def register(app: App, context: Context) -> None:
     reactions = ReactionHandlers(context)
     app.event("reaction_added")(reactions.added)
     app.event("reaction_removed")(reactions.removed)
+    home = HomeHandlers(context)
+    app.event("app_home_opened")(home.opened)

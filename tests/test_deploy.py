@@ -87,7 +87,10 @@ def test_the_configuration_is_the_example_as_the_bot_loads_it_and_the_role_is_gr
 def test_the_slack_app_manifest_asks_for_what_the_bot_uses():
     manifest = yaml.safe_load((EXAMPLE_CONFIG.parent / "slack-app-manifest.yaml").read_text())
     assert [command["command"] for command in manifest["features"]["slash_commands"]] == ["/consdb"]
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"reaction_added", "reaction_removed"}
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened", "reaction_added", "reaction_removed"
+    }  # fmt: skip
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands", "chat:write", "files:write", "reactions:read", "usergroups:read", "users:read"
     }  # fmt: skip

@@ -1,6 +1,6 @@
 """``consdb-bot sandbox``: it starts, stops on Ctrl-C leaving nothing running, and its page, driven in
 headless Chromium (Debian's chromium, through Playwright), takes a newcomer through the guided first
-run of the README, to a rollout at the Summit and its logical replica."""
+run of the README, to a rollout at the Summit and its logical replica, and the bot's Home tab."""
 
 from __future__ import annotations
 
@@ -100,6 +100,7 @@ def test_the_guided_first_run_in_a_browser(sandbox):
 
         at_the_test_stand(page)
         at_the_summit_and_its_replica(page)
+        at_home(page)
         browser.close()
 
 
@@ -182,3 +183,59 @@ def at_the_summit_and_its_replica(page: Page) -> None:
     expect(status).to_contain_text("subscription: enabled, worker running")
     expect(status).to_contain_text("apply errors: none")
     expect(status).to_contain_text("revisions: summit and usdf-prod agree on every schema (2)")
+
+
+def at_home(page: Page) -> None:
+    """Step 10: the Home tab, with every environment at head, the replica well, nothing open, the booking of
+    step 1, and where OSW-123's changes stand."""
+    page.get_by_role("button", name="consdb-bot Home").click()
+    home = page.get_by_label("home")
+    expect(home.locator("pre")).to_contain_text(
+        re.compile(r"latiss\s+05689cf3 head\s+05689cf3 head\s+05689cf3 head"), timeout=STEP_MS
+    )
+    expect(home).to_contain_text("usdf-prod (replica of summit): subscription enabled, worker running")
+    expect(home).to_contain_text("revisions agree")
+    expect(home).to_contain_text("No request is open.")
+    expect(home).to_contain_text("#1 Base Test Stand (bts) @Vera")
+    expect(home).to_contain_text("OSW-123: bts upgrade #1 succeeded; summit rollout #3 succeeded (booking #1)")
+
+
+def test_the_home_tab_in_a_browser(sandbox):
+    """Opening the bot's Home sends Slack's app_home_opened; the view the bot publishes shows the matrix, the
+    replica, and once Vera has booked bts and asked for a migration, her request, booking and ticket."""
+    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium; .ci/run does)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(sandbox.url)
+        page.get_by_label("You are").select_option(label="Vera (schema author)")
+        page.get_by_role("button", name="consdb-bot Home").click()
+        expect(page.locator("#title")).to_have_text("consdb-bot · Home")
+        home = page.get_by_label("home")
+        expect(home).to_contain_text("ConsDB schema status", timeout=STEP_MS)
+        expect(home.locator("pre")).to_contain_text(re.compile(r"schema\s+bts\s+summit\s+usdf-prod"))
+        expect(home.locator("pre")).to_contain_text(re.compile(r"latiss\s+8ebb60ed -1\s+8ebb60ed -1\s+8ebb60ed -1"))
+        expect(home).to_contain_text("usdf-prod (replica of summit): subscription enabled, worker running")
+        expect(home).to_contain_text("No request is open.")
+        expect(page.get_by_label("command")).to_be_hidden()
+
+        page.get_by_role("button", name="#consdb", exact=True).click()
+        command(page, "/consdb book bts now 2h OSW-123 schema test")
+        expect(message(page, "Base Test Stand (bts) booked by @Vera for 2h")).to_be_visible(timeout=STEP_MS)
+        command(page, "/consdb migrate bts latiss --ticket OSW-123")
+        expect(message(page, "Upgrade request #1")).to_contain_text("waiting for approval", timeout=STEP_MS)
+
+        page.get_by_role("button", name="consdb-bot Home").click()
+        expect(home).to_contain_text(
+            "⏳ waiting for approval · Upgrade #1 at Base Test Stand (bts): latiss 8ebb60eda79d → 05689cf3f8f0",
+            timeout=STEP_MS,
+        )
+        expect(home.get_by_role("link", name="open the request")).to_have_attribute(
+            "href", re.compile(r"^https://rubin-obs\.slack\.com/archives/C0CONSDB01/p\d+$")
+        )
+        expect(home).to_contain_text("#1 Base Test Stand (bts) @Vera")
+        expect(home).to_contain_text("OSW-123: bts upgrade #1 requested (request #1 open, booking #1)")
+
+        page.get_by_label("You are").select_option(label="Ada (approver)")
+        expect(home).to_contain_text("⏳ waiting for approval · Upgrade #1", timeout=STEP_MS)  # Ada's own Home
+        browser.close()

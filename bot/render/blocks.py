@@ -60,6 +60,11 @@ _STATE_MARKS = {
 }
 
 
+def state_mark(state: RequestState) -> str:
+    """A request's state as its message shows it: an emoji and the words."""
+    return _STATE_MARKS[state]
+
+
 def escape(text: str) -> str:
     """Plain text as mrkdwn that Slack shows as it is: Slack's rule, ``&``, ``<`` and ``>`` as entities."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -227,7 +232,8 @@ def _cell(status: SchemaStatus) -> str:
 def status_blocks(statuses: Sequence[SchemaStatus]) -> Blocks:
     notes = sorted({f"{s.environment}: {s.detail}" for s in statuses if s.state in _EXPLAINED and s.detail})
     blocks = preformatted(status_matrix(statuses), title="ConsDB schema status")
-    blocks.append(context("`head` at head · `-N` revisions behind · " + escape("; ".join(notes))))
+    legend = "`head` at head · `-N` revisions behind"
+    blocks.append(context(f"{legend} · {escape('; '.join(notes))}" if notes else legend))
     return blocks
 
 

@@ -614,3 +614,19 @@ def _since_what(check: DataCheck, zone: ZoneInfo) -> str:
 
 def _counted(count: int, thing: str) -> str:
     return f"{count} {thing}" + ("" if count == 1 else "s")
+
+
+def replica_line(replica: ReplicaStatus) -> str:
+    """A replica environment in one line (the Home tab): its subscription, lag, apply errors and revisions."""
+    head = f"{replica.environment} (replica of {replica.of})"
+    if replica.detail:
+        return f"{head}: not read: {replica.detail}"
+    lag = None if replica.publisher_detail else replica.lag_bytes
+    parts = [f"subscription {_subscription_state(replica)}", "lag unknown" if lag is None else f"lag {_size(lag)}"]
+    if replica.apply_errors:
+        parts.append(f"{replica.apply_errors} apply error(s)")
+    if replica.agreeing is None:
+        parts.append("revisions not compared")
+    else:
+        parts.append("revisions agree" if replica.agreeing else "revisions differ")
+    return f"{head}: " + "; ".join(parts + replica.problems)

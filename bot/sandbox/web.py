@@ -1,10 +1,11 @@
 """The sandbox's web page: a Slack channel on localhost.
 
 The page shows what the bot posted to the Slack stand-in (messages, updates, threads, files, and the
-messages only one user sees), and is a real client of the bot: it signs its slash commands and
-reaction events with the sandbox's signing secret, in the browser, and sends them to ``/slack/events``
-here, which passes them to the bot unchanged, as Slack would. Reactions are kept here, as Slack keeps
-them, so that every user sees them.
+messages only one user sees) and the bot's Home tab as the stand-in keeps it for each person, and is a
+real client of the bot: it signs its slash commands, reaction events and ``app_home_opened`` events with
+the sandbox's signing secret, in the browser, and sends them to ``/slack/events`` here, which passes them
+to the bot unchanged, as Slack would. Reactions are kept here, as Slack keeps them, so that every user
+sees them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 from bot.sandbox.standins.slack import BOT_USER, FakeSlack
@@ -129,6 +131,9 @@ class SandboxPage(LocalServer):
                     self.reply(200, page.session())
                 elif self.path == "/api/messages":
                     self.reply(200, page.messages())
+                elif self.path.startswith("/api/home?"):
+                    user = parse_qs(urlparse(self.path).query).get("user", [""])[0]
+                    self.reply(200, {"view": page.slack.home_of(user)})
                 else:
                     self.reply(404, "not found")
 

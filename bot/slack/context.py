@@ -20,11 +20,14 @@ from bot.clients.jira import JiraDesk
 from bot.config import Settings
 from bot.engine.service import Engine
 from bot.errors import ConfigError, TryAgainLater
+from bot.services.changes import RequestView
+from bot.services.home import Home, read_home
 from bot.services.replica_watch import ReplicaWatch
 from bot.services.reports import ReportService
 from bot.services.tickets import CommentNews
 from bot.slack.directory import SlackDirectory
 from bot.slack.health import Health
+from bot.slack.home import SlackHome
 from bot.slack.notifier import SlackAnnouncer, SlackNotifier
 from bot.slack.replays import Replays
 from bot.store import now
@@ -107,7 +110,7 @@ class Context:
         self.engine = Engine(settings)
         self.store = state_store(settings, clock=now)
         self.slack = _web_client(slack)
-        self.notifier = SlackNotifier(self.slack, settings, self.store, clock=now)
+        self.notifier = SlackNotifier(self.slack, settings, self.store, clock=now, ended=self._request_ended)
         self.directory = SlackDirectory(self.slack)
         # Answers share one GIL with the acknowledgements: two workers, starting work only once the
         # acknowledgements under way are sent, keep a burst of 100 commands acknowledged within 100 ms
@@ -135,6 +138,7 @@ class Context:
         self.replica_watch = ReplicaWatch(settings, self.store, announcer, clock=now)
         self.health = Health(settings, self.store, self.scheduler)
         self.replays = Replays(self.store, clock=now)
+        self.home = SlackHome(self.slack, self._read_home, self.notifier.permalink, submit=self.submit)
         self._under_way: set[Future[Any]] = set()
 
     def start(self) -> None:
@@ -188,6 +192,13 @@ class Context:
         future = pool.submit(contextvars.copy_context().run, work, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
+
+    def _read_home(self) -> Home:
+        return read_home(self.settings, self.engine, self.store, self.services.bookings, clock=now)
+
+    def _request_ended(self, _request: RequestView) -> None:
+        """A request ended: the Home tabs people opened are out of date."""
+        self.home.changed()
 
     def tell_thread(self, request_id: int, news: CommentNews) -> None:
         """News of its Jira comment in the thread of a request."""

@@ -69,11 +69,16 @@ SlackFailure = (SlackClientError, OSError)
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, settings: Settings, store: Store, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, client: WebClient, settings: Settings, store: Store, *, clock: Callable[[], datetime],
+        ended: Callable[[RequestView], object],
+    ) -> None:  # fmt: skip
+        """``ended`` hears of each request that ended (finished, rejected, expired, interrupted)."""
         self.client = client
         self.settings = settings
         self.outbox = SlackOutbox(client, settings, store, clock=clock)
         self.threads = ThreadWriter(client, deliver=self.outbox.deliver)
+        self.ended = ended
 
     def register(self, scheduler: Scheduler) -> None:
         """Retry, on the scheduler, what requests' Slack views are owed."""
@@ -125,6 +130,7 @@ class SlackNotifier:
         else:
             self.outbox.owe(request, "message", UPDATE, {})
             self.threads.owed(request)
+            self.ended(request)
 
     def progress(self, request: RequestView, event: RequestEvent) -> None:
         self.threads.line(request, blocks.event_line(event))

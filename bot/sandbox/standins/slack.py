@@ -6,12 +6,17 @@ JSON bodies merged), can answer 429 with ``Retry-After`` as Slack's rate limits 
 call as Slack does in an outage (HTTP 503, or ``fatal_error``), and serves the upload URLs that
 ``files.getUploadURLExternal`` hands out. Calls it refused are recorded apart from those it took.
 Tests wait on what it recorded.
+
+``views.publish`` checks the view as Slack does (``invalid_arguments``, with what is wrong in
+``response_metadata.messages``; ``view_too_large``) and keeps each person's Home tab: the last view
+published for them.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +56,8 @@ class SlackState:
     """While Slack is down: the HTTP status and the error every call gets."""
     refused: list[Call] = field(default_factory=list)
     """Calls answered with a rate limit or an outage: Slack did not take them."""
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each person's Home tab: the view last published for them."""
 
 
 class FakeSlack(LocalServer):
@@ -83,6 +90,11 @@ class FakeSlack(LocalServer):
     def calls(self, method: str | None = None) -> list[Call]:
         with self._changed:
             return [call for call in self.state.calls if method is None or call.method == method]
+
+    def home_of(self, user: str) -> dict[str, Any] | None:
+        """The Home tab ``user`` sees: the view last published for them, or None."""
+        with self._changed:
+            return self.state.homes.get(user)
 
     def refused(self, method: str | None = None) -> list[Call]:
         """Calls answered with a rate limit or an outage, which Slack did not take."""
@@ -138,9 +150,12 @@ class FakeSlack(LocalServer):
             "usergroups.users.list": lambda: {"users": self.state.groups.get(str(args.get("usergroup")), [])},
             "files.getUploadURLExternal": lambda: {"upload_url": f"{self.url}upload/{ts}", "file_id": f"F{ts}"},
             "files.completeUploadExternal": lambda: {"files": [{"id": f["id"]} for f in _files(args)]},
+            "views.publish": lambda: {"view": self._publish(args, ts)},
         }  # fmt: skip
         if method not in answers:
             reply: dict[str, Any] = {"ok": False, "error": "unknown_method"}
+        elif method == "views.publish" and (wrong := view_refusal(args)) is not None:
+            reply = {"ok": False, **wrong}
         elif method.startswith("chat.post") and args.get("channel") in self.state.absent_from:
             reply = {"ok": False, "error": "not_in_channel"}
         elif method == "usergroups.users.list" and str(args.get("usergroup")) not in self.state.groups:
@@ -149,6 +164,15 @@ class FakeSlack(LocalServer):
             reply = {"ok": True, **answers[method]()}
         self._record(Call(method, args, reply))
         return 200, reply, {}
+
+    def _publish(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
+        """Keep the view as the person's Home, and answer with it as Slack does (with its id and hash)."""
+        view = _view_of(args)
+        published = {"id": f"V{ts.replace('.', '')}", "team_id": "T0RUBIN", "app_id": "A0CONSDB",
+                     "bot_id": "B0CONSDB", "hash": ts, **view}  # fmt: skip
+        with self._changed:
+            self.state.homes[str(args["user_id"])] = published
+        return published
 
     def _person(self, user: str) -> dict[str, Any]:
         name = self.state.people.get(user, user)
@@ -180,8 +204,9 @@ class FakeSlack(LocalServer):
                     fake._record(Call("response", json.loads(body)))
                     self.reply(200, "ok", {})
                     return
-                if self.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
-                    self.reply(200, {"ok": False, "error": "invalid_auth"}, {})
+                authorization = self.headers.get("Authorization")
+                if authorization != f"Bearer {BOT_TOKEN}":  # Slack: no token at all, or one it does not know
+                    self.reply(200, {"ok": False, "error": "invalid_auth" if authorization else "not_authed"}, {})
                     return
                 args: dict[str, Any] = dict(parse_qsl(parsed.query))
                 content_type = self.headers.get("Content-Type", "")
@@ -201,3 +226,102 @@ def _permalink(args: dict[str, Any]) -> str:
 def _files(args: dict[str, Any]) -> list[dict[str, Any]]:
     files: list[dict[str, Any]] = json.loads(args.get("files", "[]"))
     return files
+
+
+MOST_VIEW_BLOCKS = 100
+MOST_VIEW_BYTES = 250_000
+BLOCK_TYPES = frozenset({"actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text",
+                         "section", "video"})  # fmt: skip
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def view_refusal(args: dict[str, Any]) -> dict[str, Any] | None:
+    """What Slack answers a ``views.publish`` it refuses (its ``error`` and ``response_metadata``), or None."""
+    if len(json.dumps(args.get("view", ""))) > MOST_VIEW_BYTES:
+        return {"error": "view_too_large"}
+    problems = _publish_problems(args)
+    if not problems:
+        return None
+    return {"error": "invalid_arguments", "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]}}
+
+
+def _publish_problems(args: dict[str, Any]) -> list[str]:
+    problems = []
+    user = args.get("user_id")
+    if not user:
+        problems.append("missing required field: user_id")
+    elif not _USER_ID.fullmatch(str(user)):
+        problems.append("invalid `user_id`")
+    if "view" not in args:
+        return [*problems, "missing required field: view"]
+    try:
+        view = _view_of(args)
+    except ValueError:
+        return [*problems, "failed to parse the view as JSON [json-pointer:/view]"]
+    if not isinstance(view, dict):
+        return [*problems, "must be an object [json-pointer:/view]"]
+    if view.get("type") != "home":
+        problems.append("must be 'home' [json-pointer:/view/type]")
+    shown = view.get("blocks")
+    if not isinstance(shown, list):
+        return [*problems, "missing required field: blocks [json-pointer:/view]"]
+    if len(shown) > MOST_VIEW_BLOCKS:
+        problems.append(f"no more than {MOST_VIEW_BLOCKS} items allowed [json-pointer:/view/blocks]")
+    for index, block in enumerate(shown):
+        problems += [f"{said} [json-pointer:/view/blocks/{index}{where}]" for where, said in _block_problems(block)]
+    return problems
+
+
+def _view_of(args: dict[str, Any]) -> Any:
+    """The view as sent: an object in a JSON body, or JSON-encoded in a form."""
+    view = args.get("view")
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def _block_problems(block: Any) -> list[tuple[str, str]]:
+    """What Slack finds wrong in a block of the kinds the bot draws, each with where in it."""
+    if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
+        return [("/type", "unsupported type")]
+    checks = {"header": _header_problems, "section": _section_problems, "context": _context_problems}
+    check = checks.get(block["type"])
+    return check(block) if check else []
+
+
+def _header_problems(block: dict[str, Any]) -> list[tuple[str, str]]:
+    return _text_problems(block.get("text"), "/text", limit=150, plain=True)
+
+
+def _section_problems(block: dict[str, Any]) -> list[tuple[str, str]]:
+    if "text" not in block and "fields" not in block:
+        return [("", "must provide either text or fields")]
+    problems = _text_problems(block["text"], "/text", limit=3000) if "text" in block else []
+    fields = block.get("fields", [])
+    if not isinstance(fields, list) or len(fields) > 10:
+        return [*problems, ("/fields", "no more than 10 items allowed")]
+    for index, item in enumerate(fields):
+        problems += _text_problems(item, f"/fields/{index}", limit=2000)
+    return problems
+
+
+def _context_problems(block: dict[str, Any]) -> list[tuple[str, str]]:
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+        return [("/elements", "must have from 1 to 10 items")]
+    return [problem for index, element in enumerate(elements) if not _image(element)
+            for problem in _text_problems(element, f"/elements/{index}", limit=3000)]  # fmt: skip
+
+
+def _image(element: Any) -> bool:
+    return isinstance(element, dict) and element.get("type") == "image"
+
+
+def _text_problems(text: Any, where: str, *, limit: int, plain: bool = False) -> list[tuple[str, str]]:
+    kinds = ("plain_text",) if plain else ("plain_text", "mrkdwn")
+    if not isinstance(text, dict) or text.get("type") not in kinds:
+        return [(f"{where}/type", f"must be {' or '.join(kinds)}")]
+    body = text.get("text")
+    if not isinstance(body, str) or not body:
+        return [(f"{where}/text", "must be more than 0 characters")]
+    if len(body) > limit:
+        return [(f"{where}/text", f"must be less than {limit + 1} characters")]
+    return []

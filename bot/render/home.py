@@ -1,0 +1,104 @@
+"""The bot's Home tab as a Block Kit ``home`` view: pure functions from a :class:`bot.services.home.Home`.
+
+The same rules as messages (:mod:`bot.render.blocks`): what the services say enters mrkdwn escaped, the
+only markup is built here. Slack takes at most 100 blocks in a view and 3000 characters in a section, so
+each list is cut at :data:`MOST_LISTED` lines, split into sections that fit, and says how many it left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.render import blocks
+from bot.render.blocks import Blocks, context, escape, section
+from bot.render.text import replica_line
+from bot.services.changes import RequestView
+from bot.services.home import Home, TicketLine
+from bot.services.replicas import ReplicaStatus
+
+MOST_LISTED = 25
+"""Lines a list of the Home shows at most (the rest are counted)."""
+_SAFE_URL = re.compile(r"https://[^\s<>|]+")
+
+
+def home_view(home: Home, links: Mapping[int, str]) -> dict[str, Any]:
+    """The view to publish. ``links``: each open request's message, by request id (those Slack gave)."""
+    view: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "ConsDB at a glance"}},
+        context(
+            f"As of {blocks.slack_time(home.at, f'{home.at:%Y-%m-%d %H:%M} UTC')}; brought up to date each time"
+            " you open this tab and after each change. `/consdb help` lists the commands."
+        ),
+        *blocks.status_blocks(home.statuses),
+    ]
+    if home.replicas:
+        view += _listed("Replicas", [_replica(replica) for replica in home.replicas], more="`/consdb status`")
+    view.append({"type": "divider"})
+    view += _listed(
+        "Open requests", [_request(request, links.get(request.id)) for request in home.requests],
+        none="No request is open.",
+    )  # fmt: skip
+    view.append({"type": "divider"})
+    view += _listed("Bookings today", [blocks.booking_line(booking) for booking in home.today],
+                    none="No test stand is booked for the rest of today.", more="`/consdb bookings`")  # fmt: skip
+    view += _listed("Bookings tomorrow", [blocks.booking_line(booking) for booking in home.tomorrow],
+                    none="No test stand is booked tomorrow.", more="`/consdb bookings`")  # fmt: skip
+    view.append({"type": "divider"})
+    view += boards_of_open_tickets(home.tickets)
+    return {"type": "home", "blocks": view}
+
+
+def boards_of_open_tickets(tickets: Sequence[TicketLine]) -> Blocks:
+    """The tickets of the open requests and bookings, each in a line of where its changes stand."""
+    lines = [_ticket(ticket) for ticket in tickets]
+    shown = _listed("Boards of open tickets", lines, none="No open request or booking names a ticket.")
+    if tickets:
+        shown.append(context(f"`/consdb ticket {escape(tickets[0].key)}` tells a ticket's whole story."))
+    return shown
+
+
+def _replica(replica: ReplicaStatus) -> str:
+    well = (
+        not replica.detail and replica.enabled and replica.worker_running and not replica.problems
+        and replica.agreeing is not False and not replica.apply_errors
+    )  # fmt: skip
+    return f"{':large_green_circle:' if well else ':red_circle:'} {escape(replica_line(replica))}"
+
+
+def _request(view: RequestView, link: str | None) -> str:
+    place = view.environment if view.environment_title == view.environment else (
+        f"{view.environment_title} ({view.environment})"
+    )  # fmt: skip
+    what = f"*{escape(view.kind.capitalize())} #{view.id}* at {escape(place)}"
+    ranges = ", ".join(f"`{escape(schema)}` {escape(span)}" for schema, span in view.ranges.items())
+    asked = f"asked by <@{escape(view.requester)}>"
+    parts = [blocks.state_mark(view.state), what + (f": {ranges}" if ranges else ""), asked]
+    if view.ticket:
+        parts.append(escape(view.ticket))
+    if link and _SAFE_URL.fullmatch(link):
+        parts.append(f"<{link}|open the request>")
+    return " · ".join(parts)
+
+
+def _ticket(ticket: TicketLine) -> str:
+    standing = "; ".join(escape(line) for line in ticket.standing) or "no change asked yet"
+    open_ = [f"request #{number} open" for number in ticket.open_requests]
+    booked = [f"booking #{number}" for number in ticket.bookings]
+    return f"*{escape(ticket.key)}*: {standing}" + (f" ({', '.join(open_ + booked)})" if open_ or booked else "")
+
+
+def _listed(title: str, lines: Sequence[str], *, none: str = "", more: str = "") -> Blocks:
+    """A titled list as sections that fit Slack's limit; past :data:`MOST_LISTED`, the rest counted."""
+    if not lines:
+        return [section(f"*{escape(title)}*\n{escape(none)}")]
+    items = [f"• {line}" for line in lines[:MOST_LISTED]]
+    if len(lines) > MOST_LISTED:
+        items.append(f"…and {len(lines) - MOST_LISTED} more" + (f": {more}" if more else ""))
+    parts: list[list[str]] = [[f"*{escape(title)}*"]]
+    for item in items:
+        if len("\n".join([*parts[-1], item])) > blocks.SECTION_LIMIT:
+            parts.append([])
+        parts[-1].append(item)
+    return [section("\n".join(part)) for part in parts]
