@@ -23,6 +23,7 @@ from bot.errors import ConfigError, TryAgainLater
 from bot.services.replica_watch import ReplicaWatch
 from bot.services.reports import ReportService
 from bot.services.tickets import CommentNews
+from bot.slack.boards import BoardNews, SlackBoards
 from bot.slack.directory import SlackDirectory
 from bot.slack.health import Health
 from bot.slack.notifier import SlackAnnouncer, SlackNotifier
@@ -121,9 +122,10 @@ class Context:
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
         announcer = SlackAnnouncer(self.slack)
         parts = SurfaceParts(
-            notifier=self.notifier, launch=self._launch, tell=self.tell_thread,
+            notifier=BoardNews(self.notifier, self._board_news), launch=self._launch, tell=self.tell_thread,
             group_members=self.directory.group_members, person=self.directory.person,
             permalink=self.notifier.permalink, announcer=announcer,
+            board_publisher=SlackBoards(self.slack, settings, self.store),
         )  # fmt: skip
         jira = JiraDesk.from_environment(settings.jira, environ)
         self.services = Wiring(settings, self.engine, lambda: self.store, parts, jira=jira, clock=now,
@@ -146,6 +148,7 @@ class Context:
         self.reports.register(self.scheduler)
         self.replica_watch.register(self.scheduler)
         self.services.tickets.register(self.scheduler)
+        self.services.boards.register(self.scheduler)
         self.notifier.register(self.scheduler)
         self.scheduler.lead()
         self.changes.recover_interrupted()
@@ -188,6 +191,12 @@ class Context:
         future = pool.submit(contextvars.copy_context().run, work, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
+
+    def _board_news(self, ticket: str | None) -> None:
+        """A change ended (or the hinfo watch spoke): its ticket's live board brought up to date, off the run's
+        thread; for a change under no ticket (a restart), every board it may tick."""
+        boards = self.services.boards
+        self.submit(boards.refresh, ticket) if ticket else self.submit(boards.refresh_behind)
 
     def tell_thread(self, request_id: int, news: CommentNews) -> None:
         """News of its Jira comment in the thread of a request."""
