@@ -246,6 +246,23 @@ class BoardService:
         assert ticked is not None
         return Ticked(board, ticked, already=False)
 
+    def react(self, *, channel: str, message_ts: str, user: str, reaction: str, added: bool, event_id: str) -> bool:
+        """A reaction: on a live board, the approve reaction ticks the next step people do, once however often
+        (or however concurrently) Slack delivers it: the event is claimed first, since ticking it twice would
+        tick the step after. Removing it takes nothing back. False when it is no approve reaction on a board."""
+        if reaction != self.settings.slack.approve_reaction:
+            return False
+        board = self.store.board_at(channel, message_ts)
+        if board is None:
+            return False
+        if not added or not self.store.first_sighting(event_id):
+            return True
+        now = self.board(board.ticket)
+        step = next((s for s in now.steps if s.ticked_by is Ticker.PERSON and s.state is not StepState.DONE), None)
+        if step is not None:
+            self.tick(board.ticket, step.key, user)
+        return True
+
     def checked_data(self, actor: str, check: DataCheck) -> None:
         """Record what ``check data`` found, under the ticket of the migration it checked, and show it."""
         request = self.store.request(check.migration.request_id) if check.migration else None

@@ -1,5 +1,6 @@
 """Each ticket's live rollout board in Slack: one message, posted once and updated in place (``chat.update``)
-whenever a change of the ticket ends, the hinfo watch says what it saw, or a step is ticked.
+whenever a change of the ticket ends, the hinfo watch says what it saw, or a step is ticked (the approve
+reaction on it ticks the next step people do: ``bot.services.board.BoardService.react``).
 
 Where: the announcement channel (``slack.announce_channel``), where news that spans environments goes (a
 ticket's change goes from the test stand's channel to the Summit's); without one, the channel of the

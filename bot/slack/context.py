@@ -19,7 +19,7 @@ from bot.application.wiring import SurfaceParts, Wiring, state_store
 from bot.clients.jira import JiraDesk
 from bot.config import Settings
 from bot.engine.service import Engine
-from bot.errors import ConfigError, TryAgainLater
+from bot.errors import ConfigError, StateUnavailable, TryAgainLater
 from bot.services.replica_watch import ReplicaWatch
 from bot.services.reports import ReportService
 from bot.services.tickets import CommentNews
@@ -28,7 +28,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.health import Health
 from bot.slack.notifier import SlackAnnouncer, SlackNotifier
 from bot.slack.replays import Replays
-from bot.store import now
+from bot.store import UNREACHABLE, now
 
 log = logging.getLogger(__name__)
 # How long stopped changes get to roll back and be recorded as interrupted.
@@ -174,7 +174,18 @@ class Context:
     def react(self, **reaction: Any) -> Future[None]:
         """Count a reaction (:meth:`ChangeService.react`) in the reactions' own lane; the future fails
         with :class:`TryAgainLater` when it could not be counted now."""
-        return self._start(self.reactions, self.changes.react, **reaction)
+        return self._start(self.reactions, self._react, **reaction)
+
+    def _react(self, **reaction: Any) -> None:
+        """A reaction on a live board ticks its next step people do; any other is the change service's."""
+        boards = self.services.boards
+        on_board = {key: reaction[key] for key in ("channel", "message_ts", "user", "reaction", "added", "event_id")}
+        try:
+            if boards.react(**on_board):
+                return
+        except UNREACHABLE as error:
+            raise StateUnavailable(f"my state database did not answer ({type(error).__name__})") from error
+        self.changes.react(**reaction)
 
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work off the request thread, after the acknowledgements under way, logging what

@@ -510,6 +510,12 @@ class Store:
         with self.session() as session:
             return session.get(TicketBoard, ticket)
 
+    def board_at(self, channel: str, message_ts: str) -> TicketBoard | None:
+        """The board whose message this is, if any."""
+        query = select(TicketBoard).where(TicketBoard.channel == channel, TicketBoard.message_ts == message_ts)
+        with self.session() as session:
+            return session.scalars(query).first()
+
     def claim_board(self, ticket: str, channel: str) -> bool:
         """Take the posting of a ticket's first board: false when another process or thread has it already."""
         return self._add_once(TicketBoard(ticket=ticket, channel=channel, created_at=self.clock()))
