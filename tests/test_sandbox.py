@@ -100,6 +100,7 @@ def test_the_guided_first_run_in_a_browser(sandbox):
 
         at_the_test_stand(page)
         at_the_summit_and_its_replica(page)
+        the_board(page)
         browser.close()
 
 
@@ -179,3 +180,17 @@ def at_the_summit_and_its_replica(page: Page) -> None:
     expect(status).to_contain_text("subscription: enabled, worker running")
     expect(status).to_contain_text("apply errors: none")
     expect(status).to_contain_text("revisions: summit and usdf-prod agree on every schema (2)")
+
+
+def the_board(page: Page) -> None:
+    """Step 10: the ticket's rollout board, asked for in #consdb-summit, and the live one in #consdb."""
+    command(page, "/consdb board OSW-123")
+    board = message(page, "Rollout board: OSW-123")
+    expect(board).to_contain_text("migrated at bts — @Vera", timeout=STEP_MS)
+    expect(board).to_contain_text("pqserver restarted at bts — @Vera")
+    expect(board).to_contain_text("summit and usdf-prod migrated as one rollout — @Vera")
+    expect(board).to_contain_text("Run: /consdb done OSW-123 de-approval")
+    page.get_by_role("button", name="#consdb", exact=True).click()
+    expect(message(page, "Rollout board: OSW-123")).to_contain_text(
+        "summit and usdf-prod migrated as one rollout — @Vera", timeout=STEP_MS
+    )  # the live board, updated in place
