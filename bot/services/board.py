@@ -415,9 +415,10 @@ class _Reading:
         steps = [_step("summit", title, summit, migrated, command, change=True)]
         # Where the change went: the Summit and its replicas by the rollout, any other place by its own upgrade.
         after = {key: migrated for key in [summit.key, *replicas]}
+        stand = self.stand.key if self.stand else None
         for request in self.requests:
             ended = request.kind == Direction.UPGRADE.value and request.state == RequestState.SUCCEEDED
-            if ended and request.environment not in after and request.environment != getattr(self.stand, "key", None):
+            if ended and request.environment not in after and request.environment != stand:
                 after[request.environment] = self._migration(self.settings.environments[request.environment])
         places = [self.settings.environments[key] for key in after]
         served = [place for place in places if place.pqserver]
