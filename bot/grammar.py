@@ -242,9 +242,26 @@ class CheckData:
     since_seconds: int | None = None
 
 
+@dataclass(frozen=True)
+class Board:
+    """The rollout board of a ticket: each step of the process, its state, who, when, and what is next."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """A step of a ticket's rollout board that the bot cannot see (a merge, a tag, an announcement), ticked
+    by whoever did it."""
+
+    key: str
+    step: str
+
+
 Command = (
     Status | History | Plan | Drift | Audit | Logs | ReplicaTables | Upgrade | Downgrade | Stamp | Prepare | Restart
     | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox | CheckData | CheckTap
+    | Board | Done
 )  # fmt: skip
 
 
@@ -294,6 +311,8 @@ _EXAMPLES = {
     "extend": ["extend 12 30m"],
     "help": ["help", "help upgrade"],
     "check data": ["check data bts latiss", "check data summit lsstcam --since 2h"],
+    "board": ["board OSW-123"],
+    "done": ["done OSW-123 consdb-merge", "done OSW-123 sdm-merge"],
 }
 
 
@@ -524,6 +543,7 @@ def build_grammar(prog: str) -> _Grammar:
     _booking_commands(command)
     _generate_command(command)
     _check_commands(command)
+    _board_commands(command)
     return _Grammar(parser, commands.choices)
 
 
@@ -704,6 +724,17 @@ def _check_commands(command: Callable[..., _Parser]) -> None:
     sub.add_argument("schemas", nargs="*", default=[], type=_SCHEMA, metavar="SCHEMA", help="default: every one")
 
 
+def _board_commands(command: Callable[..., _Parser]) -> None:
+    sub = command("board", "the rollout board of a ticket: each step, its state, who, when, and what is next")
+    sub.add_argument("key", type=_ticket, metavar="TICKET")
+    sub = command("done", "tick a step of a ticket's rollout board that the bot cannot see (a merge, a tag, ...)")
+    sub.add_argument("key", type=_ticket, metavar="TICKET")
+    sub.add_argument(
+        "step", type=_name("a step", "consdb-merge"), metavar="STEP",
+        help="a step people tick; `board TICKET` names each",
+    )  # fmt: skip
+
+
 def _check(values: dict[str, Any]) -> Command:
     """``check WHAT ...``: each check its own command."""
     if values["check"] == "tap":
@@ -807,6 +838,8 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
         v["message"], tuple(v["schemas"]), v["sdm_schemas"], tuple(v["rename"]), v["drop_and_add"]
     ),
     "check": _check,
+    "board": lambda v: Board(v["key"]),
+    "done": lambda v: Done(v["key"], v["step"].lower()),
 }
 _BUILDERS["migrate"] = _BUILDERS["upgrade"]
 

@@ -35,6 +35,8 @@ from bot.store.models import AuditRecord, Booking, ChangeRequest, JiraComment
          grammar.Generate("m", ("latiss",), "/s", (grammar.Rename("exposure", "a", "b"), grammar.Rename("exposure", "c", "d")), True)),
         ("check data bts latiss", grammar.CheckData("bts", "latiss")),
         ("check data summit cdb_lsstcam --since 1h30m --json", grammar.CheckData("summit", "cdb_lsstcam", 5400)),
+        ("board osw-123", grammar.Board("OSW-123")),
+        ("done OSW-123 Consdb-Merge --json", grammar.Done("OSW-123", "consdb-merge")),
     ],
 )  # fmt: skip
 def test_well_formed_lines(words, expected):
@@ -64,6 +66,9 @@ def test_terminal_options_anywhere():
         ("check", "the following arguments are required: WHAT"),
         ("check tables bts", "invalid choice: 'tables'"),
         ("check data bts", "the following arguments are required: INSTRUMENT"),
+        ("board", "the following arguments are required: TICKET"),
+        ("done OSW-123", "the following arguments are required: STEP"),
+        ("done 123 tap", "'123' is not a Jira key"),
     ],
 )
 def test_malformed_lines_say_what_is_wrong_and_show_the_form(words, says):

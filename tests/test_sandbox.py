@@ -100,6 +100,7 @@ def test_the_guided_first_run_in_a_browser(sandbox):
 
         at_the_test_stand(page)
         at_the_summit_and_its_replica(page)
+        the_board(page)
         at_home(page)
         browser.close()
 
@@ -186,7 +187,7 @@ def at_the_summit_and_its_replica(page: Page) -> None:
 
 
 def at_home(page: Page) -> None:
-    """Step 10: the Home tab, with every environment at head, the replica well, nothing open, the booking of
+    """Step 11: the Home tab, with every environment at head, the replica well, nothing open, the booking of
     step 1, and where OSW-123's changes stand."""
     page.get_by_role("button", name="consdb-bot Home").click()
     home = page.get_by_label("home")
@@ -239,3 +240,17 @@ def test_the_home_tab_in_a_browser(sandbox):
         page.get_by_label("You are").select_option(label="Ada (approver)")
         expect(home).to_contain_text("⏳ waiting for approval · Upgrade #1", timeout=STEP_MS)  # Ada's own Home
         browser.close()
+
+
+def the_board(page: Page) -> None:
+    """Step 10: the ticket's rollout board, asked for in #consdb-summit, and the live one in #consdb."""
+    command(page, "/consdb board OSW-123")
+    board = message(page, "Rollout board: OSW-123")
+    expect(board).to_contain_text("migrated at bts — @Vera", timeout=STEP_MS)
+    expect(board).to_contain_text("pqserver restarted at bts — @Vera")
+    expect(board).to_contain_text("summit and usdf-prod migrated as one rollout — @Vera")
+    expect(board).to_contain_text("Run: /consdb done OSW-123 de-approval")
+    page.get_by_role("button", name="#consdb", exact=True).click()
+    expect(message(page, "Rollout board: OSW-123")).to_contain_text(
+        "summit and usdf-prod migrated as one rollout — @Vera", timeout=STEP_MS
+    )  # the live board, updated in place

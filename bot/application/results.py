@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # types only: a terminal command loads the Kubernetes client,
     from bot.engine.generate import GeneratedRevision
     from bot.engine.service import HistoryEntry, SchemaPlan
     from bot.engine.status import SchemaStatus
+    from bot.services.board import Board, Ticked
     from bot.services.bookings import BookingView
     from bot.services.changes import Finished, RequestView
     from bot.services.changes.data import DataCheck
@@ -188,8 +189,22 @@ class TapReport:
         return all(check.current or check.unmigrated for check in self.checks)
 
 
+@dataclass(frozen=True)
+class BoardReport:
+    """``board TICKET``: the rollout board as it stands."""
+
+    board: Board
+
+
+@dataclass(frozen=True)
+class StepTicked:
+    """``done TICKET STEP``: the step ticked (or ticked already), and the board after it."""
+
+    ticked: Ticked
+
+
 Result = (
     StatusReport | HistoryReport | PlanReport | DriftReport | ReplicaTablesReport | AuditTrail | LogsReport
     | RequestOpened | ApprovalNeeded | NothingToDo | ChangeDone | BookingList | BookingChanged | Generated
-    | TicketReport | DataReport | TapReport
+    | TicketReport | DataReport | TapReport | BoardReport | StepTicked
 )  # fmt: skip

@@ -11,6 +11,7 @@ from bot.application.results import (
     Actor,
     ApprovalNeeded,
     AuditTrail,
+    BoardReport,
     BookingChange,
     BookingChanged,
     BookingList,
@@ -26,6 +27,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    StepTicked,
     TapReport,
     TicketReport,
 )
@@ -33,6 +35,7 @@ from bot.config import Environment, Settings
 from bot.engine.rollout import summit_of
 from bot.engine.service import Direction, Engine
 from bot.errors import Refused, UsageError
+from bot.services.board import BoardService
 from bot.services.bookings import BookingService
 from bot.services.changes import (
     ALL,
@@ -71,6 +74,9 @@ class Services(Protocol):
 
     @property
     def changes(self) -> ChangeService: ...
+
+    @property
+    def boards(self) -> BoardService: ...
 
 
 class Application:
@@ -160,17 +166,26 @@ class Application:
                 return Generated(command.message, revisions)
             case grammar.Ticket():
                 services = self.services
-                return TicketReport(ticket_overview(settings, services.store, services.tickets, command.key))
+                overview = ticket_overview(settings, services.store, services.tickets, command.key,
+                                           boards=services.boards)  # fmt: skip
+                return TicketReport(overview)
             case grammar.CheckData():
-                return DataReport(
-                    check_data(
-                        settings, engine, self.services.store, command.environment, command.instrument,
-                        since_seconds=command.since_seconds, at=self.clock(),
-                    )
+                checked = check_data(
+                    settings, engine, self.services.store, command.environment, command.instrument,
+                    since_seconds=command.since_seconds, at=self.clock(),
                 )  # fmt: skip
+                self.services.boards.checked_data(actor.name, checked)
+                return DataReport(checked)
             case grammar.CheckTap():
                 env = settings.environment(command.environment)
-                return TapReport(env.key, check_tap(settings, engine, env, command.schemas))
+                report = TapReport(env.key, check_tap(settings, engine, env, command.schemas))
+                schemas = [check.schema for check in report.checks]
+                self.services.boards.checked_tap(actor.name, env.key, current=report.ok, schemas=schemas)
+                return report
+            case grammar.Board():
+                return BoardReport(self.services.boards.board(command.key))
+            case grammar.Done():
+                return StepTicked(self.services.boards.tick(command.key, command.step, actor.name))
         raise UsageError(f"{type(command).__name__.lower()} is not answered here", usage="consdb-bot --help")
 
     def _change(self, command: Change, actor: Actor) -> Result:

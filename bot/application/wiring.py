@@ -17,6 +17,7 @@ from bot.clients.deployments import Deployments
 from bot.clients.jira import JiraDesk
 from bot.config import Settings, require
 from bot.engine.service import Engine
+from bot.services.board import BoardPublisher, BoardService
 from bot.services.bookings import Announcer, BookingService
 from bot.services.changes import APPROVE, ChangeNotifier, ChangeService
 from bot.services.scheduler import Scheduler
@@ -42,6 +43,8 @@ class SurfaceParts:
     """The link to a Slack message, for Jira."""
     announcer: Announcer | None = None
     """Posts booking announcements; None where they are only scheduled (the terminal)."""
+    board_publisher: BoardPublisher | None = None
+    """Shows each ticket's rollout board live; None where boards are only asked for (the terminal)."""
 
 
 def state_store(settings: Settings, *, clock: Callable[[], datetime]) -> Store:
@@ -109,6 +112,13 @@ class Wiring:
             tickets=self.tickets, deployments=Deployments(self.settings.kubernetes),
             group_members=self.parts.group_members, standing=self.bookings.standing, launch=self.parts.launch,
             clock=self.clock,
+        )  # fmt: skip
+
+    @functools.cached_property
+    def boards(self) -> BoardService:
+        return BoardService(
+            self.settings, self.engine, self.store, self.tickets, self.bookings,
+            publisher=self.parts.board_publisher, clock=self.clock,
         )  # fmt: skip
 
     def running(self) -> bool:

@@ -22,6 +22,7 @@ from bot.engine.rollout import RolloutStep, SummitRoute
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
 from bot.render.text import data_lines, data_sentence, hinfo_heard, replica_alert_lines
+from bot.services.board import Board, NextCommand, StepState
 from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import (
     HinfoUnreadable,
@@ -467,3 +468,58 @@ def replica_alert_message(alert: ReplicaAlert) -> dict[str, Any]:
     headline, *rest = replica_alert_lines(alert)
     text = f":rotating_light: {shown(headline)}"
     return message(text, [section(text), section("\n".join(shown(line) for line in rest))])
+
+
+BOARD_MARKS = {
+    StepState.DONE: ":white_check_mark:",
+    StepState.NOT_YET: ":white_large_square:",
+    StepState.FAILED: ":red_circle:",
+    StepState.BLOCKED: ":no_entry:",
+}
+
+
+def board_message(board: Board) -> dict[str, Any]:
+    """A ticket's rollout board: each step with its state, who and when; where the next step is, what
+    blocks it, and the one command to run. The live board is this message, updated in place."""
+    key = board.ticket.key
+    title = f"Rollout board: {key}"
+    schemas = f" · {', '.join(f'`{escape(schema)}`' for schema in board.schemas)}" if board.schemas else ""
+    lines = []
+    for number, step in enumerate(board.steps, 1):
+        line = f"{BOARD_MARKS[step.state]} *{number}.* {escape(step.title)}"
+        if step.who and step.at:
+            line += f" — {shown(step.who)}, {slack_time(step.at, f'{step.at:%Y-%m-%d %H:%M} UTC')}"
+        if step.detail:
+            line += f"\n          {shown(step.detail)}"
+        lines.append(line)
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        section(f"*Ticket* {ticket_link(board.ticket)}{schemas}"),
+        *_sections(lines),
+    ]
+    if board.next is None:
+        blocks.append(section(":tada: *Every step is done.*"))
+        return message(escape(f"{title}: every step is done"), blocks)
+    what = [f"*Next environment*: {escape(board.next_environment)}"] if board.next_environment else []
+    what += [f":no_entry: {shown(blocker)}" for blocker in board.blockers]
+    what.append(f"*Run*: `{escape(slack_command(board.next))}`")
+    blocks.append(section("\n".join(what)))
+    ticks = ", ".join(f"`{escape(step)}`" for step in board.person_steps)
+    blocks.append(
+        context(f"People tick what the bot cannot see: `/consdb done {escape(key)} STEP`, STEP one of {ticks}.")
+    )
+    return message(escape(f"{title}: next {slack_command(board.next)}"), blocks)
+
+
+def slack_command(command: NextCommand) -> str:
+    return f"/consdb {command.words}"
+
+
+def _sections(lines: list[str]) -> Blocks:
+    """Lines in as few sections as Slack's limit allows."""
+    sections: list[list[str]] = [[]]
+    for line in lines:
+        if sections[-1] and len("\n".join([*sections[-1], line])) > SECTION_LIMIT:
+            sections.append([])
+        sections[-1].append(line)
+    return [section("\n".join(part)) for part in sections if part]

@@ -14,6 +14,7 @@ from typing import Any
 from bot.application.results import (
     ApprovalNeeded,
     AuditTrail,
+    BoardReport,
     BookingChange,
     BookingChanged,
     BookingList,
@@ -29,6 +30,7 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    StepTicked,
     TapReport,
     TicketReport,
 )
@@ -112,6 +114,10 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
             return SlackAnswer(message=blocks.data_message(result.check))
         case TapReport():
             return _text(f"TAP at {result.environment}", tap_text(result.environment, result.checks))
+        case BoardReport():
+            return SlackAnswer(message=blocks.board_message(result.board))
+        case StepTicked():
+            return SlackAnswer(private=_ticked(result))
         case ApprovalNeeded() | NothingToDo() | ChangeDone():
             raise ValueError(f"{type(result).__name__} is the terminal's answer: Slack asks approvers instead")
 
@@ -149,3 +155,14 @@ def _generated(result: Generated) -> SlackAnswer:
     ]
     summary = blocks.message(blocks.escape(title), blocks.preformatted(generated_text(result.revisions)))
     return SlackAnswer(message=summary, thread_files=files)
+
+
+def _ticked(result: StepTicked) -> str:
+    """To the one who ticked: what, and what comes next (the live board shows it to everyone)."""
+    ticked = result.ticked
+    board, step = ticked.board, ticked.step
+    key = blocks.escape(board.ticket.key)
+    if ticked.already:
+        return f":information_source: `{step.key}` of {key} was ticked already, by {blocks.shown(step.who or '')}."
+    after = f" Next: `{blocks.escape(blocks.slack_command(board.next))}`." if board.next else " Every step is done."
+    return f":white_check_mark: `{step.key}` of {key} is ticked: {blocks.escape(step.title)}.{after}"

@@ -9,6 +9,7 @@ from typing import Any
 from bot.application.results import (
     ApprovalNeeded,
     AuditTrail,
+    BoardReport,
     BookingChange,
     BookingChanged,
     BookingList,
@@ -24,12 +25,14 @@ from bot.application.results import (
     RequestOpened,
     Result,
     StatusReport,
+    StepTicked,
     TapReport,
     TicketReport,
 )
 from bot.errors import Refused
 from bot.render.text import (
     audit_text,
+    board_text,
     booking_text,
     bookings_text,
     data_text,
@@ -115,6 +118,18 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
         case TapReport():
             value = {"environment": result.environment, "ok": result.ok, "schemas": result.checks}
             return TerminalAnswer(tap_text(result.environment, result.checks), value, exit_status=int(not result.ok))
+        case BoardReport():
+            return TerminalAnswer(board_text(result.board), result.board)
+        case StepTicked():
+            ticked = result.ticked
+            step = ticked.step
+            said = (
+                f"{step.key} was ticked already, by {step.who}"
+                if ticked.already
+                else f"{step.key} ticked: {step.title}"
+            )
+            value = {"ticked": step.key, "already": ticked.already, "board": ticked.board}
+            return TerminalAnswer(f"{ticked.board.ticket.key}: {said}\n\n{board_text(ticked.board)}", value)
 
 
 def _approval_needed(result: ApprovalNeeded) -> TerminalAnswer:

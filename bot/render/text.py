@@ -20,6 +20,7 @@ from bot.engine.service import HistoryEntry, SchemaPlan
 from bot.engine.status import SchemaStatus, State
 from bot.engine.tree import revisions_text
 from bot.errors import ConsdbBotError
+from bot.services.board import Board, NextCommand, StepState
 from bot.services.changes.events import (
     COLUMN_COMPLAINT,
     HinfoUnreadable,
@@ -438,7 +439,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
-_DERIVED = ("summary", "sql_digest", "range_text", "ok", "current")
+_DERIVED = ("summary", "sql_digest", "range_text", "ok", "current", "complete")
 
 
 def bookings_text(views: Sequence[BookingView], *, at: datetime) -> str:
@@ -467,6 +468,8 @@ def ticket_text(overview: TicketOverview) -> str:
         lines = [f"{ticket.key} (Jira not checked: {ticket.unchecked})"]
     else:
         lines = [f"{ticket.key}  {ticket.summary}  ({ticket.status})", ticket.url]
+    if overview.board is not None:
+        lines += ["", *board_lines(overview.board)]
     standing = [
         [env, happening.state, happening.what, local(happening.at, ZoneInfo(happening.timezone)), happening.schemas]
         if happening else [env, "nothing yet", "", "", ""]
@@ -496,6 +499,47 @@ def ticket_text(overview: TicketOverview) -> str:
         comments += f", {tally.given_up} given up"
     lines += ["", f"Jira comments by the bot: {comments}"]
     return "\n".join(lines)
+
+
+STEP_MARKS = {StepState.DONE: "[x]", StepState.NOT_YET: "[ ]", StepState.FAILED: "[!]", StepState.BLOCKED: "[-]"}
+"""A step's state as the terminal marks it, beside its word."""
+
+
+def board_text(board: Board) -> str:
+    """``board TICKET``: the ticket as Jira has it, then the board."""
+    ticket = board.ticket
+    head = f"{ticket.key} (Jira not checked: {ticket.unchecked})" if ticket.unchecked else (
+        f"{ticket.key}  {ticket.summary}  ({ticket.status})\n{ticket.url}"
+    )  # fmt: skip
+    return "\n".join([head, "", *board_lines(board)])
+
+
+def board_lines(board: Board) -> list[str]:
+    """Each step with its state, who and when (on the board's clock) and what the bot knows of it; then
+    where the next step is, what blocks it, and the one command to run."""
+    zone = ZoneInfo(board.timezone)
+    schemas = f" ({', '.join(board.schemas)})" if board.schemas else ""
+    lines = [f"Rollout board{schemas}, on {board.timezone} time:"]
+    for number, step in enumerate(board.steps, 1):
+        done = f": {step.who}, {local(step.at, zone)}" if step.who and step.at else ""
+        lines.append(f"{number:>3}. {STEP_MARKS[step.state]} {step.state:<8} {step.title}{done}")
+        if step.detail:
+            lines.append(f"{'':19}{step.detail}")
+    if board.next is None:
+        return [*lines, "", "Every step is done."]
+    lines.append("")
+    if board.next_environment:
+        lines.append(f"Next environment: {board.next_environment}")
+    lines += [f"Blocked: {blocker}" for blocker in board.blockers]
+    lines.append(f"Run: {terminal_command(board.next)}")
+    ticks = ", ".join(board.person_steps)
+    lines.append(f"People tick what the bot cannot see: consdb-bot done {board.ticket.key} STEP, STEP one of {ticks}")
+    return lines
+
+
+def terminal_command(command: NextCommand) -> str:
+    """A command as the terminal takes it: a change with ``--yes``."""
+    return f"consdb-bot {command.words}" + (" --yes" if command.change else "")
 
 
 def generated_text(results: Sequence[GeneratedRevision]) -> str:

@@ -1,7 +1,7 @@
 """``ticket TICKET``: where a schema change stands across the environments, read from the bot's own state.
 
 Requests and bookings that name the ticket, changes made from a terminal under it, and the comments
-the bot made or owes it, beside Jira's summary and status.
+the bot made or owes it, beside Jira's summary and status; and its rollout board (``bot.services.board``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from bot.clients.jira import TicketUnknown
 from bot.config import Settings
 from bot.engine.tree import revisions_text
 from bot.errors import Refused
+from bot.services.board import Board, BoardService
 from bot.services.bookings import BookingView, booking_view
 from bot.services.changes import RESTART, request_view
 from bot.services.tickets import CommentTally, TicketCheck, TicketService
@@ -42,9 +43,13 @@ class TicketOverview:
     """Newest first."""
     bookings: list[BookingView] = field(default_factory=list)
     comments: CommentTally = field(default_factory=CommentTally)
+    board: Board | None = None
+    """The rollout board, where the caller asked for it."""
 
 
-def ticket_overview(settings: Settings, store: Store, tickets: TicketService, key: str) -> TicketOverview:
+def ticket_overview(
+    settings: Settings, store: Store, tickets: TicketService, key: str, *, boards: BoardService | None = None
+) -> TicketOverview:
     requests, bookings, outcomes, comments = store.on_ticket(key)
     try:
         ticket = tickets.check(key)
@@ -75,6 +80,7 @@ def ticket_overview(settings: Settings, store: Store, tickets: TicketService, ke
             booking_view(settings, booking) for booking in bookings if booking.environment in settings.environments
         ],
         comments=tickets.comments_of(comments),
+        board=boards.board(key, ticket=ticket) if boards else None,
     )
 
 

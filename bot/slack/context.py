@@ -19,18 +19,19 @@ from bot.application.wiring import SurfaceParts, Wiring, state_store
 from bot.clients.jira import JiraDesk
 from bot.config import Settings
 from bot.engine.service import Engine
-from bot.errors import ConfigError, TryAgainLater
+from bot.errors import ConfigError, StateUnavailable, TryAgainLater
 from bot.services.changes import RequestView
 from bot.services.home import Home, read_home
 from bot.services.replica_watch import ReplicaWatch
 from bot.services.reports import ReportService
 from bot.services.tickets import CommentNews
+from bot.slack.boards import BoardNews, SlackBoards
 from bot.slack.directory import SlackDirectory
 from bot.slack.health import Health
 from bot.slack.home import SlackHome
 from bot.slack.notifier import SlackAnnouncer, SlackNotifier
 from bot.slack.replays import Replays
-from bot.store import now
+from bot.store import UNREACHABLE, now
 
 log = logging.getLogger(__name__)
 # How long stopped changes get to roll back and be recorded as interrupted.
@@ -124,9 +125,10 @@ class Context:
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
         announcer = SlackAnnouncer(self.slack)
         parts = SurfaceParts(
-            notifier=self.notifier, launch=self._launch, tell=self.tell_thread,
+            notifier=BoardNews(self.notifier, self._board_news), launch=self._launch, tell=self.tell_thread,
             group_members=self.directory.group_members, person=self.directory.person,
             permalink=self.notifier.permalink, announcer=announcer,
+            board_publisher=SlackBoards(self.slack, settings, self.store),
         )  # fmt: skip
         jira = JiraDesk.from_environment(settings.jira, environ)
         self.services = Wiring(settings, self.engine, lambda: self.store, parts, jira=jira, clock=now,
@@ -150,6 +152,7 @@ class Context:
         self.reports.register(self.scheduler)
         self.replica_watch.register(self.scheduler)
         self.services.tickets.register(self.scheduler)
+        self.services.boards.register(self.scheduler)
         self.notifier.register(self.scheduler)
         self.scheduler.lead()
         self.changes.recover_interrupted()
@@ -175,7 +178,18 @@ class Context:
     def react(self, **reaction: Any) -> Future[None]:
         """Count a reaction (:meth:`ChangeService.react`) in the reactions' own lane; the future fails
         with :class:`TryAgainLater` when it could not be counted now."""
-        return self._start(self.reactions, self.changes.react, **reaction)
+        return self._start(self.reactions, self._react, **reaction)
+
+    def _react(self, **reaction: Any) -> None:
+        """A reaction on a live board ticks its next step people do; any other is the change service's."""
+        boards = self.services.boards
+        on_board = {key: reaction[key] for key in ("channel", "message_ts", "user", "reaction", "added", "event_id")}
+        try:
+            if boards.react(**on_board):
+                return
+        except UNREACHABLE as error:
+            raise StateUnavailable(f"my state database did not answer ({type(error).__name__})") from error
+        self.changes.react(**reaction)
 
     def submit(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run slow work off the request thread, after the acknowledgements under way, logging what
@@ -199,6 +213,12 @@ class Context:
     def _request_ended(self, _request: RequestView) -> None:
         """A request ended: the Home tabs people opened are out of date."""
         self.home.changed()
+
+    def _board_news(self, ticket: str | None) -> None:
+        """A change ended (or the hinfo watch spoke): its ticket's live board brought up to date, off the run's
+        thread; for a change under no ticket (a restart), every board it may tick."""
+        boards = self.services.boards
+        self.submit(boards.refresh, ticket) if ticket else self.submit(boards.refresh_behind)
 
     def tell_thread(self, request_id: int, news: CommentNews) -> None:
         """News of its Jira comment in the thread of a request."""

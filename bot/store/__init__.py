@@ -43,6 +43,7 @@ from bot.store.models import (
     RequestState,
     SeenEvent,
     SlackPost,
+    TicketBoard,
 )
 
 STATE_TREE = Path(__file__).resolve().parent / "alembic"
@@ -487,6 +488,84 @@ class Store:
                 if schema in reached:
                     return list(reached[schema])
         return None
+
+    def ticket_records(self, ticket: str, actions: Sequence[str]) -> list[AuditRecord]:
+        """The audit records of one of ``actions`` under ``ticket``, oldest first."""
+        query = select(AuditRecord).where(AuditRecord.ticket == ticket, AuditRecord.action.in_(list(actions)))
+        with self.session() as session:
+            return list(session.scalars(query.order_by(AuditRecord.id)))
+
+    def audit_since(self, *, environment: str, actions: Sequence[str], after: datetime) -> list[AuditRecord]:
+        """The records of one of ``actions`` in ``environment`` made after ``after``, oldest first."""
+        query = select(AuditRecord).where(
+            AuditRecord.environment == environment, AuditRecord.action.in_(list(actions)), AuditRecord.at > utc(after)
+        )
+        with self.session() as session:
+            return list(session.scalars(query.order_by(AuditRecord.id)))
+
+    def finished_since(self, kinds: Sequence[str], *, after: datetime) -> list[ChangeRequest]:
+        """The requests of these kinds, whatever their ticket, that ended after ``after``, by when they did."""
+        query = select(ChangeRequest).where(
+            ChangeRequest.kind.in_(list(kinds)), ChangeRequest.finished_at.is_not(None),
+            ChangeRequest.finished_at > utc(after),
+        )  # fmt: skip
+        with self.session() as session:
+            return list(session.scalars(query.order_by(ChangeRequest.finished_at, ChangeRequest.id)))
+
+    def board(self, ticket: str) -> TicketBoard | None:
+        with self.session() as session:
+            return session.get(TicketBoard, ticket)
+
+    def board_at(self, channel: str, message_ts: str) -> TicketBoard | None:
+        """The board whose message this is, if any."""
+        query = select(TicketBoard).where(TicketBoard.channel == channel, TicketBoard.message_ts == message_ts)
+        with self.session() as session:
+            return session.scalars(query).first()
+
+    def claim_board(self, ticket: str, channel: str) -> bool:
+        """Take the posting of a ticket's first board: false when another process or thread has it already."""
+        return self._add_once(TicketBoard(ticket=ticket, channel=channel, created_at=self.clock()))
+
+    def drop_board(self, ticket: str) -> None:
+        """Forget a board whose message could not be posted (or is gone), so that the next one is posted anew."""
+        with self.session() as session:
+            session.execute(delete(TicketBoard).where(TicketBoard.ticket == ticket))
+
+    def board_shown(self, ticket: str, *, channel: str, message_ts: str, through: int, complete: bool) -> None:
+        """The board's message, brought up to date with what the audit trail said up to record ``through``."""
+        with self.session() as session:
+            session.execute(
+                update(TicketBoard)
+                .where(TicketBoard.ticket == ticket)
+                .values(channel=channel, message_ts=message_ts, shown_through=through, complete=complete)
+            )
+
+    def last_audit_id(self) -> int:
+        """The number of the newest audit record (0: none yet)."""
+        with self.session() as session:
+            return session.scalar(select(func.max(AuditRecord.id))) or 0
+
+    def boards_behind(self, *, kinds: Sequence[str], actions: Sequence[str]) -> list[str]:
+        """The tickets whose board, not complete, was shown before news that may change it: a record of the
+        ticket or of one of its requests, of a request of one of ``kinds`` whatever its ticket, or of one of
+        ``actions`` whatever its ticket (a pqserver restart asked under no ticket, a check of TAP)."""
+        behind = []
+        with self.session() as session:
+            boards = session.scalars(
+                select(TicketBoard).where(TicketBoard.complete.is_(False), TicketBoard.message_ts.is_not(None))
+            )
+            for board in list(boards):
+                concerned = select(ChangeRequest.id).where(
+                    (ChangeRequest.ticket == board.ticket) | ChangeRequest.kind.in_(list(kinds))
+                )
+                news = select(AuditRecord.id).where(
+                    AuditRecord.id > board.shown_through,
+                    (AuditRecord.ticket == board.ticket) | AuditRecord.action.in_(list(actions))
+                    | AuditRecord.request_id.in_(concerned),
+                )  # fmt: skip
+                if session.scalars(news.limit(1)).first() is not None:
+                    behind.append(board.ticket)
+        return behind
 
 
 def _rowcount(result: Result[*tuple[Any, ...]]) -> int:

@@ -211,3 +211,22 @@ class SlackPost(Base):
     given_up_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("about", name="uq_slack_posts_about"),)
+
+
+class TicketBoard(Base):
+    """Where a ticket's live rollout board is in Slack: one message, posted once and updated in place.
+
+    The row is added before the message is posted (``message_ts`` empty meanwhile), so that two processes
+    never post two boards of one ticket; ``shown_through`` is the last audit record the board showed knew
+    of (news after it may change the board: ids, not clocks, which a terminal's may not agree with), and
+    ``complete`` whether every step was done then (a complete board is not looked at again on its own).
+    """
+
+    __tablename__ = "ticket_boards"
+
+    ticket: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    shown_through: Mapped[int] = mapped_column(default=0, server_default="0")
+    complete: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -24,6 +24,10 @@ from bot.store.models import ChangeRequest
 
 MIGRATIONS = (Direction.UPGRADE.value, ROLLOUT)
 """The kinds of request that add columns."""
+DATA_CHECKED = "checked data"
+HINFO_WATCHED = "hinfo watched"
+"""The audit actions of a ``check data`` and of an hinfo watch's verdict (their detail: the schema, and
+whether the new columns are written), which the rollout board reads."""
 UNRECORDED_SECONDS = 30 * 60
 """Without ``--since`` and with no migration recorded, the exposures of this last while."""
 log = logging.getLogger(__name__)
@@ -164,3 +168,15 @@ def _read(
         columns=[NewColumn(filled.table, filled.column, filled.filled, rows[filled.table]) for filled in read.columns],
         unchecked={table: columns for table, columns in added.items() if table not in WRITTEN_BY_HINFO},
     )  # fmt: skip
+
+
+def data_summary(check: DataCheck) -> str:
+    """What a check found, in one line (the audit trail's, the rollout board's)."""
+    head = f"{check.schema} at {check.environment}: {check.exposures} exposure(s) since the migration"
+    if check.ok:
+        return f"{head}, the new columns filled"
+    if not check.exposures:
+        return f"{head}"
+    empty = ", ".join(column.name for column in check.empty)
+    missing = ", ".join(column.name for column in check.missing)
+    return head + (f"; empty: {empty}" if empty else "") + (f"; missing: {missing}" if missing else "")

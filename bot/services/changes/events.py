@@ -68,6 +68,13 @@ class HinfoVerdict:
     data: DataCheck | str | None = None
     """What the database shows since the migration (``check data``), or why it could not be read."""
 
+    @property
+    def ok(self) -> bool:
+        """hinfo committed exposures without complaining of a column, and the database has them with the new
+        columns filled."""
+        written = self.data is not None and not isinstance(self.data, str) and self.data.ok
+        return self.committed > 0 and self.column_lines == 0 and written
+
     @classmethod
     def of(cls, schema: str, excerpt: LogExcerpt, minutes: float, data: DataCheck | str | None = None) -> HinfoVerdict:
         columns = [line for line in excerpt.problems if COLUMN_COMPLAINT in line]

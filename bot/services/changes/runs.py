@@ -21,7 +21,7 @@ from bot.errors import ConsdbBotError
 from bot.logs import traced
 from bot.metrics import REQUESTS
 from bot.services.changes.base import RUNNER
-from bot.services.changes.data import data_after
+from bot.services.changes.data import HINFO_WATCHED, DataCheck, data_after, data_summary
 from bot.services.changes.events import (
     HinfoUnreadable,
     HinfoVerdict,
@@ -291,4 +291,12 @@ class Running(RollingOut):
                 self._tell(self.notifier.progress, view, HinfoUnreadable(schema, reason))
                 continue
             data = data_after(self.settings, self.engine, request, schema, at=self.clock())
-            self._tell(self.notifier.progress, view, HinfoVerdict.of(schema, excerpt, minutes, data))
+            verdict = HinfoVerdict.of(schema, excerpt, minutes, data)
+            found = data_summary(data) if isinstance(data, DataCheck) else f"the database was not read: {data}"
+            self.store.audit(
+                actor="consdb-bot", action=HINFO_WATCHED, environment=env.key, request_id=view.id,
+                ticket=request.ticket, detail={"schema": schema, "ok": verdict.ok},
+                summary=f"hinfo committed {verdict.committed} exposure(s) with {verdict.column_lines} column"
+                f" complaint(s); {found}",
+            )  # fmt: skip
+            self._tell(self.notifier.progress, view, verdict)
