@@ -141,6 +141,17 @@ def test_a_committed_line_without_its_day_obs_seq_num_ending_is_read_from_its_he
     assert "2 exposure(s) committed to exposure and ccdexposure, the last 20261121/8 (day_obs/seq_num)" in out
 
 
+def test_a_deployment_whose_name_begins_with_anothers_is_read_as_itself(consdb_bot, kube, config):
+    now = time.time()
+    lines = [log_line(WROTE, AT_COMMITTED, f"Committed to exposure and ccdexposure table: {HEADER(9)} (20261121/9)")]
+    kube.add(Deployment("consdb-hinfo-latiss-summit", replicas=1, logs=PodLog(1, lines.__getitem__, lambda i: now)))
+    config.write_text(
+        config.read_text().replace("lsstcam: consdb-hinfo-lsstcam", "lsstcam: consdb-hinfo-latiss-summit")
+    )
+    out = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config)).out
+    assert "1 exposure(s) committed to exposure and ccdexposure, the last 20261121/9" in out
+
+
 def test_excerpt_reads_only_the_tail_asked_for(consdb_bot, kube, config):
     result = consdb_bot("logs", "hinfo", "latiss", "bts", "--lines", "2", "--config", str(config))
     assert "0 exposure(s) committed" in result.out

@@ -135,7 +135,7 @@ environments:
     pqserver: consdb-pq
     pqserver_url: {pqserver_url}
     hinfo: {{latiss: {HINFO["bts"][0]}}}
-    hinfo_watch_minutes: 0.2
+    hinfo_watch_minutes: 0.3
     approvals: {{required: 1, approvers: [{ada}, {grace}]}}
   summit:
     description: Summit

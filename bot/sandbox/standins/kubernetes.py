@@ -257,7 +257,8 @@ class FakeKube(LocalServer):
         return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items}
 
     def _pod_log(self, _method: str, resource: list[str], query: dict[str, str], _body: bytes) -> tuple[int, Any]:
-        d = next((d for d in self.state.deployments.values() if resource[1].startswith(f"{d.name}-")), None)
+        owner = resource[1].rsplit("-", 2)[0]  # a pod is named DEPLOYMENT-REVISION-INDEX
+        d = self.state.deployments.get(owner)
         if d is None or resource[2] != "log":
             return 404, _status(404, "NotFound", f'pods "{resource[1]}" not found')
         if query.get("container") != d.name:
