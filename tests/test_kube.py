@@ -6,22 +6,27 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.sandbox.standins.hinfo import AT_COMMITTED, AT_CONSUMER, AT_EXCEPTION, AT_MESSAGE, log_line
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 from tests.conftest import write_config
 from tests.support.helm import objects
 
+WROTE = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
+HEADER = "ATHeaderService_header_AT_O_20261121_{:06d}.yaml".format
 HINFO_LINES = [
-    "INFO hinfo: waiting for a header",
-    "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=41",
-    "WARNING hinfo: Unable to process column dimm_seeing: value out of range",
-    "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=42",
-    "ERROR hinfo: could not reach the EFD",
-    "INFO hinfo: waiting for a header",
+    log_line(WROTE, AT_CONSUMER, "Consumer started"),
+    log_line(WROTE, AT_COMMITTED, f"Committed to exposure and ccdexposure table: {HEADER(41)} (20261121/41)"),
+    log_line(WROTE, 642, f"Unable to process column: dimm_seeing (resource=s3://{HEADER(42)})", level="ERROR"),
+    log_line(WROTE, AT_COMMITTED, f"Committed to exposure and ccdexposure table: {HEADER(42)} (20261121/42)"),
+    log_line(WROTE, AT_EXCEPTION, f"Exception while handling s3://{HEADER(43)}", level="ERROR"),
+    log_line(WROTE, AT_MESSAGE, f"Received Kafka message for resource: s3://{HEADER(44)}"),
 ]
+"""hinfo's lines as upstream's logs them (``lsst.consdb.utils.setup_logging``'s format)."""
 
 
 @pytest.fixture
@@ -119,18 +124,44 @@ def test_hinfo_excerpt_puts_problems_first_and_counts_committed_exposures(consdb
     out = result.out
     assert out.index("2 error or warning line(s)") < out.index("2 exposure(s) committed")
     assert "the last 20261121/42 (day_obs/seq_num)" in out
-    assert "Unable to process column dimm_seeing" in out
+    assert "Unable to process column: dimm_seeing" in out
     log_requests = [path for method, path in kube.state.requests if path.endswith("/log")]
     assert log_requests == ["/api/v1/namespaces/consdb/pods/consdb-hinfo-latiss-1-0/log"]
+
+
+def test_a_committed_line_without_its_day_obs_seq_num_ending_is_read_from_its_header_file(consdb_bot, kube, config):
+    """Upstream's line ends with (day_obs/seq_num); one that does not still names its header file."""
+    now = time.time()
+    lines = [
+        log_line(WROTE, AT_COMMITTED, f"Committed to exposure and ccdexposure table: {HEADER(7)} (20261121/7)"),
+        log_line(WROTE, AT_COMMITTED, f"Committed to exposure and ccdexposure table: {HEADER(8)}"),
+    ]
+    kube.add(Deployment("consdb-hinfo-lsstcam", replicas=1, logs=PodLog(2, lines.__getitem__, lambda i: now - 9 + i)))
+    out = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config)).out
+    assert "2 exposure(s) committed to exposure and ccdexposure, the last 20261121/8 (day_obs/seq_num)" in out
+
+
+def test_a_deployment_whose_name_begins_with_anothers_is_read_as_itself(consdb_bot, kube, config):
+    now = time.time()
+    lines = [log_line(WROTE, AT_COMMITTED, f"Committed to exposure and ccdexposure table: {HEADER(9)} (20261121/9)")]
+    kube.add(Deployment("consdb-hinfo-latiss-summit", replicas=1, logs=PodLog(1, lines.__getitem__, lambda i: now)))
+    config.write_text(
+        config.read_text().replace("lsstcam: consdb-hinfo-lsstcam", "lsstcam: consdb-hinfo-latiss-summit")
+    )
+    out = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config)).out
+    assert "1 exposure(s) committed to exposure and ccdexposure, the last 20261121/9" in out
 
 
 def test_excerpt_reads_only_the_tail_asked_for(consdb_bot, kube, config):
     result = consdb_bot("logs", "hinfo", "latiss", "bts", "--lines", "2", "--config", str(config))
     assert "0 exposure(s) committed" in result.out
-    assert "ERROR hinfo: could not reach the EFD" in result.out
+    assert (
+        f"ERROR 2026-11-21 14:00:00,000 consdb.hinfo (hinfo.py:913) - Exception while handling s3://{HEADER(43)}"
+        in (result.out)
+    )
     grep = consdb_bot("logs", "hinfo", "latiss", "bts", "--grep", "ERROR", "--config", str(config))
     assert "2 exposure(s) committed to exposure and ccdexposure, the last 20261121/42" in grep.out
-    assert "last lines:\n  ERROR hinfo: could not reach the EFD\n" in grep.out
+    assert f"last lines:\n  {HINFO_LINES[2]}\n  {HINFO_LINES[4]}\n" in grep.out
 
 
 def test_unknown_instrument_lists_the_known_ones(consdb_bot, kube, config):
@@ -184,15 +215,16 @@ def test_deployments_sharing_a_selector_keep_their_own_pods_and_events(consdb_bo
 def test_several_pods_are_merged_in_the_order_they_wrote(consdb_bot, kube, config):
     now = time.time()
     lines = [
-        f"INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num={i}" for i in range(6)
+        log_line(WROTE, AT_COMMITTED, f"Committed to exposure and ccdexposure table: {HEADER(i)} (20261121/{i})")
+        for i in range(6)
     ]
     kube.add(Deployment("consdb-hinfo-lsstcam", replicas=2, logs=PodLog(6, lines.__getitem__, lambda i: now - 60 + i)))
     result = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config))
     assert "6 exposure(s) committed to exposure and ccdexposure, the last 20261121/5" in result.out
     tail = result.out.split("last lines:\n")[1].splitlines()
     assert tail[-2:] == [
-        "  [consdb-hinfo-lsstcam-1-0] INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=4",
-        "  [consdb-hinfo-lsstcam-1-1] INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num=5",
+        f"  [consdb-hinfo-lsstcam-1-0] {lines[4]}",
+        f"  [consdb-hinfo-lsstcam-1-1] {lines[5]}",
     ]
 
 

@@ -106,7 +106,8 @@ def test_the_guided_first_run_in_a_browser(sandbox):
 
 
 def at_the_test_stand(page: Page) -> None:
-    """Steps 1 to 6: a booking, a migration at bts approved, pqserver restarted, hinfo's log, the audit."""
+    """Steps 1 to 6: a booking, a migration at bts approved, pqserver restarted, hinfo's log and what the
+    exposures written since the migration hold (the watch in the thread, check data), the audit."""
     page.get_by_label("You are").select_option(label="Vera (schema author)")
     command(page, "/consdb book bts now 2h OSW-123 schema test")
     expect(message(page, "of bts booked")).to_contain_text("Only visible to you", timeout=STEP_MS)
@@ -126,6 +127,11 @@ def at_the_test_stand(page: Page) -> None:
     expect(thread).to_contain_text("latiss: 8ebb60eda79d → 05689cf3f8f0", timeout=STEP_MS)
     expect(thread).to_contain_text("Next steps", timeout=STEP_MS)
     expect(thread).to_contain_text("Commented on OSW-123", timeout=STEP_MS)
+    expect(thread).to_contain_text(  # hinfo wrote three exposures after the migration, and the watch read them
+        re.compile(r"hinfo latiss, [0-9.]+ min after the migration: 3 exposure\(s\) committed \(the last \d{8}/3\);"
+                   r" no errors or warnings\. The database has 3 exposures since the migration \(\d{8}/1.3\)\."),
+        timeout=STEP_MS,
+    )  # fmt: skip
 
     page.get_by_label("You are").select_option(label="Vera (schema author)")
     command(page, "/consdb restart pqserver bts")
@@ -139,7 +145,13 @@ def at_the_test_stand(page: Page) -> None:
                                    timeout=STEP_MS)  # fmt: skip
 
     command(page, "/consdb logs hinfo latiss bts")
-    expect(message(page, "hinfo latiss at bts")).to_contain_text("Committed", timeout=STEP_MS)
+    logs = message(page, "hinfo latiss at bts")
+    expect(logs).to_contain_text(re.compile(r"3 exposure\(s\) committed .*the last \d{8}/3"), timeout=STEP_MS)
+    expect(logs).to_contain_text("Committed to exposure and ccdexposure table: ATHeaderService_header_AT_O_")
+    command(page, "/consdb check data bts latiss")
+    data = message(page, "Data of latiss at bts")
+    expect(data).to_contain_text(re.compile(r"3 exposures since .*\(\d{8}/1.3\), 3 ccdexposure rows"), timeout=STEP_MS)
+    expect(data).to_contain_text("the migration added no column to exposure or ccdexposure")
 
     command(page, "/consdb audit bts")
     audit = message(page, "Audit trail")

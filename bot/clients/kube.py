@@ -35,7 +35,11 @@ IN_CLUSTER_CONTEXT = "CONSDB_BOT_IN_CLUSTER_CONTEXT"
 COMMITTED = "Committed to exposure and ccdexposure table"
 BYTES_PER_LINE = 1024
 _PROBLEM = re.compile(r"\b(ERROR|WARNING|CRITICAL)\b|Unable to process column|Traceback")
-_EXPOSURE = re.compile(r"day_obs\W+(\d{8}).*?seq_num\W+(\d+)|_(\d{8})_(\d{6})\b", re.IGNORECASE)
+_COMMITTED_EXPOSURE = re.compile(r"\((\d{8})/(\d+)\)\s*$")
+"""A "Committed" line as upstream's hinfo logs it ends with the exposure's day_obs/seq_num: ``Committed to
+exposure and ccdexposure table: ATHeaderService_header_AT_O_20261201_000012.yaml (20261201/12)``."""
+_HEADER_FILE = re.compile(r"_(\d{8})_(\d{6})\.yaml\b")
+"""Else the header file it names tells them (an hinfo whose line does not end so)."""
 
 
 @dataclass(frozen=True)
@@ -338,8 +342,5 @@ def _when(event: client.CoreV1Event) -> datetime | None:
 
 
 def _exposure(line: str) -> str | None:
-    match = _EXPOSURE.search(line)
-    if not match:
-        return None
-    day_obs, seq_num = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
-    return f"{day_obs}/{int(seq_num)}"
+    match = _COMMITTED_EXPOSURE.search(line) or _HEADER_FILE.search(line)
+    return f"{match.group(1)}/{int(match.group(2))}" if match else None

@@ -21,11 +21,13 @@ from typing import TextIO
 
 from bot.config import load_settings
 from bot.engine.service import Direction, Engine
+from bot.engine.tree import MigrationTree
 from bot.errors import ConfigError
 from bot.sandbox.postgres import PrivatePostgres
 from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION, publisher_settings, replicate, subscriber_settings
+from bot.sandbox.standins.hinfo import FakeHinfo
 from bot.sandbox.standins.jira import JIRA_TOKEN, FakeJira
-from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
+from bot.sandbox.standins.kubernetes import Deployment, FakeKube
 from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.pqserver import FakePqServer
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
@@ -41,7 +43,9 @@ PEOPLE = [
 OLDER = {"latiss": "8ebb60eda79d", "lsstcam": "dbd7607b3634"}
 """Where bts, summit and usdf-prod start: each schema's first revision, one behind the tree's head."""
 READY_SECONDS = 90
-HINFO_LINE = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs={day} seq_num={seq}".format
+HINFO = {"bts": ("consdb-hinfo-latiss", "s3.ls.lsst.org"), "summit": ("consdb-hinfo-latiss-summit", "s3.cp.lsst.org")}
+"""latiss's hinfo deployment at each place, and where its header files are served. One Kubernetes stand-in
+answers for the Base's and the Summit's contexts alike, so the Summit's hinfo has a name of its own."""
 
 
 def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
@@ -75,8 +79,14 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
                 "JIRA_URL": jira.url, "JIRA_TOKEN": JIRA_TOKEN, "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": secrets.token_hex(16), "SLACK_API_URL": slack.url,
             }  # fmt: skip
-            _older_revisions(config, environ)
+            tree = _older_revisions(config, environ).schema("latiss")
             replicate(postgres, urls["summit"], urls["usdf-prod"])
+            for place, (deployment, host) in HINFO.items():  # from here on, each migration brings exposures
+                hinfo = stack.enter_context(FakeHinfo(
+                    urls[place], "latiss", schema_name=tree.schema_name, host=host,
+                    version_table=(tree.version_table_schema, tree.version_table),
+                ))  # fmt: skip
+                kube.add(Deployment(deployment, replicas=1, logs=hinfo.log))
             bot_port = free_port()
             bot = stack.enter_context(_bot(config, environ, bot_port, folder / "bot.log"))
             _wait_until(lambda: _answers(f"http://127.0.0.1:{bot_port}/healthz"), bot, folder / "bot.log")
@@ -122,8 +132,8 @@ environments:
     kubernetes: {{context: base, namespace: consdb}}
     pqserver: consdb-pq
     pqserver_url: {pqserver_urls["bts"]}
-    hinfo: {{latiss: consdb-hinfo-latiss}}
-    hinfo_watch_minutes: 0.1
+    hinfo: {{latiss: {HINFO["bts"][0]}}}
+    hinfo_watch_minutes: 0.5
     approvals: {{required: 1, approvers: [{ada}, {grace}]}}
   summit:
     description: Summit
@@ -133,7 +143,7 @@ environments:
     kubernetes: {{context: summit, namespace: consdb}}
     pqserver: consdb-pq
     pqserver_url: {pqserver_urls["summit"]}
-    hinfo: {{latiss: consdb-hinfo-latiss}}
+    hinfo: {{latiss: {HINFO["summit"][0]}}}
     approvals: {{required: 2, approvers: [{ada}, {grace}]}}
     requires_ticket: true
     requires_tested_on: bts
@@ -160,15 +170,11 @@ def _cluster(pqservers: list[FakePqServer]) -> FakeKube:
 
     kube = FakeKube()
     kube.add(Deployment("consdb-pq", on_restart=restart))
-    started = time.time()
-    kube.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(
-        10**6, lambda i: HINFO_LINE(day=20261121, seq=i + 1), lambda i: started + i * 30 - 3600,
-    )))  # fmt: skip
     return kube
 
 
-def _older_revisions(config: Path, environ: dict[str, str]) -> None:
-    """bts, summit and usdf-prod one revision behind, as real environments wait for a change."""
+def _older_revisions(config: Path, environ: dict[str, str]) -> MigrationTree:
+    """bts, summit and usdf-prod one revision behind, as real environments wait for a change; the tree."""
     settings = load_settings(config, environ=environ)
     engine = Engine(settings)
     for environment in ("bts", "summit", "usdf-prod"):
@@ -177,6 +183,7 @@ def _older_revisions(config: Path, environ: dict[str, str]) -> None:
             result = engine.change(env, [schema], direction=Direction.UPGRADE, to=revision, actor="consdb-bot sandbox")
             if not result.ok:
                 raise ConfigError(f"the sandbox could not prepare {environment}", hint=change_text(result))
+    return engine.tree
 
 
 @contextmanager

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bot.sandbox.standins.hinfo import AT_COMMITTED, log_line
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 from bot.sandbox.standins.pqserver import FakePqServer
 from bot.sandbox.standins.slack import Call, FakeSlack
@@ -72,12 +74,21 @@ kubernetes: {{poll_seconds: 0.01}}
     return path
 
 
+WROTE = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
+COMMITTED = (
+    "Committed to exposure and ccdexposure table: ATHeaderService_header_AT_O_20261121_{0:06d}.yaml (20261121/{0})"
+)
+"""What hinfo says of each exposure it writes, as upstream's does (the kube stand-in stamps them now)."""
+
+
 @pytest.fixture
 def kube(tmp_path: Path, pqserver: FakePqServer) -> Iterator[FakeKube]:
     with FakeKube() as fake:
         fake.add(Deployment("consdb-pq", on_restart=pqserver.restart))
-        line = "INFO hinfo: Committed to exposure and ccdexposure table for day_obs=20261121 seq_num={}".format
-        fake.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(50, line, lambda _i: time.time())))
+        lines = [log_line(WROTE, AT_COMMITTED, COMMITTED.format(seq_num)) for seq_num in range(50)]
+        fake.add(
+            Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(50, lines.__getitem__, lambda _i: time.time()))
+        )
         fake.kubeconfig(tmp_path / "kubeconfig", ["base", "summit"])
         yield fake
 

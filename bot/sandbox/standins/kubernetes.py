@@ -17,12 +17,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 
 TOKEN = "kube-test-token"
+
+
+class Log(Protocol):
+    """A pod's log as the stand-in reads it: ``count`` lines, the i-th written at ``written(i)`` (seconds
+    since the epoch, never decreasing)."""
+
+    @property
+    def count(self) -> int: ...
+
+    def line(self, index: int) -> str: ...
+
+    def written(self, index: int) -> float: ...
 
 
 @dataclass
@@ -45,7 +57,7 @@ class Deployment:
     revision: int = 1
     stuck: bool = False
     restarted_at: str | None = None
-    logs: PodLog | None = None
+    logs: Log | None = None
     crashing: bool = False
     """A pod of this deployment keeps failing: it has BackOff events, restart or not."""
     log_error: int | None = None
@@ -75,8 +87,10 @@ class KubeState:
 class FakeKube(LocalServer):
     """``with FakeKube() as kube:``; ``kube.kubeconfig(path, contexts)`` writes a kubeconfig for it."""
 
-    def __init__(self, namespace: str = "consdb") -> None:
+    def __init__(self, namespace: str = "consdb", *, now: Callable[[], float] = time.time) -> None:
+        """``now``: the clock of ``sinceSeconds`` and of events, seconds since the epoch."""
         self.namespace = namespace
+        self.now = now
         self.state = KubeState()
         self.lock = threading.Condition()
         super().__init__()
@@ -156,17 +170,17 @@ class FakeKube(LocalServer):
             if (d.stuck and d.step >= 2) or d.crashing:
                 events.append({"metadata": {"name": f"{d.name}.1", "namespace": self.namespace},
                                "involvedObject": {"kind": "Pod", "name": f"{d.name}-{d.revision}-{d.replicas - 1}"},
-                               "type": "Warning", "reason": "BackOff", "lastTimestamp": _stamp(time.time()),
+                               "type": "Warning", "reason": "BackOff", "lastTimestamp": _stamp(self.now()),
                                "message": "Back-off restarting failed container"})  # fmt: skip
         return events
 
     def _log(self, d: Deployment, pod_index: int, query: dict[str, str]) -> str:
         """Pod ``pod_index`` wrote every ``replicas``-th line of the deployment's log."""
-        logs = d.logs or PodLog(0, str, lambda _i: 0.0)
+        logs: Log = d.logs or PodLog(0, str, lambda _i: 0.0)
         share = range(pod_index, logs.count, d.replicas)
         start = max(0, len(share) - int(query["tailLines"])) if "tailLines" in query else 0
         if "sinceSeconds" in query:
-            cutoff = time.time() - int(query["sinceSeconds"])
+            cutoff = self.now() - int(query["sinceSeconds"])
             low, high = start, len(share)
             while low < high:  # the first line written at or after the cutoff (times only grow)
                 middle = (low + high) // 2
@@ -248,7 +262,8 @@ class FakeKube(LocalServer):
         return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items}
 
     def _pod_log(self, _method: str, resource: list[str], query: dict[str, str], _body: bytes) -> tuple[int, Any]:
-        d = next((d for d in self.state.deployments.values() if resource[1].startswith(f"{d.name}-")), None)
+        owner = resource[1].rsplit("-", 2)[0]  # a pod is named DEPLOYMENT-REVISION-INDEX
+        d = self.state.deployments.get(owner)
         if d is None or resource[2] != "log":
             return 404, _status(404, "NotFound", f'pods "{resource[1]}" not found')
         if query.get("container") != d.name:
