@@ -57,7 +57,8 @@ def home_bot(config, slack, databases, kube, tmp_path, replica: ReplicaPair) -> 
     )
     environ = {**databases, "SUMMIT_DATABASE_URL": replica.summit_url, "USDF_PROD_DATABASE_URL": replica.usdf_url,
                "KUBECONFIG": str(tmp_path / "kubeconfig")}  # fmt: skip
-    with BotProcess(config, slack.url, environ=environ) as process:
+    # A fixed afternoon: the booking "tomorrow 10:00" stays tomorrow's whenever the test runs.
+    with BotProcess(config, slack.url, environ=environ, clock_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC)) as process:
         yield process
 
 

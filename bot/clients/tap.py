@@ -43,13 +43,16 @@ def sync_columns(
     url: str, schema_names: Sequence[str], *, token: str | None, timeout: float
 ) -> dict[str, list[dict[str, Any]]]:
     """Each schema's rows of ``TAP_SCHEMA.columns`` as the service answers them (none: it has no such schema)."""
-    sync = f"{url.rstrip('/')}/sync"
+    address = f"{url.rstrip('/')}/sync"
+    parts = urllib.parse.urlsplit(address)
+    # As shown in answers: without userinfo or query, which may carry a secret.
+    sync = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
     body = urllib.parse.urlencode({"LANG": "ADQL", "REQUEST": "doQuery", "QUERY": columns_query(schema_names)})
-    request = urllib.request.Request(sync, data=body.encode(), method="POST")
+    request = urllib.request.Request(address, data=body.encode(), method="POST")
     request.add_header("Content-Type", "application/x-www-form-urlencoded")
     if token:
         request.add_unredirected_header("Authorization", f"Bearer {token}")
-    opener = urllib.request.build_opener(_SameHostAuthorization(sync, token))
+    opener = urllib.request.build_opener(_SameHostAuthorization(address, token))
     try:
         with opener.open(request, timeout=timeout) as response:
             data = response.read(MOST_BYTES + 1)
@@ -119,16 +122,19 @@ def _value(text: str | None, datatype: str) -> str | int | None:
 
 
 class _SameHostAuthorization(urllib.request.HTTPRedirectHandler):
-    """Follows the redirect to the result, with the token only if it stays on the service's host."""
+    """Follows the redirect to the result, with the token only if it stays on the service's host and scheme
+    (never from https to http, where it would travel in clear)."""
 
     def __init__(self, url: str, token: str | None) -> None:
-        self.host = urllib.parse.urlsplit(url).netloc
+        parts = urllib.parse.urlsplit(url)
+        self.place = (parts.scheme, parts.netloc)
         self.token = token
 
     def redirect_request(
         self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> urllib.request.Request | None:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and self.token and urllib.parse.urlsplit(newurl).netloc == self.host:
+        parts = urllib.parse.urlsplit(newurl)
+        if new is not None and self.token and (parts.scheme, parts.netloc) == self.place:
             new.add_unredirected_header("Authorization", f"Bearer {self.token}")
         return new

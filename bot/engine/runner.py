@@ -35,7 +35,7 @@ Operation = Literal["upgrade", "downgrade", "stamp", "upgrade-sql", "downgrade-s
 
 log = logging.getLogger(__name__)
 STOP_CHECK_SECONDS = 0.2
-_SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|STATE_URL|_DSN$", re.IGNORECASE)
+_SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|STATE_URL|TAP_SCHEMA_URL|_DSN$", re.IGNORECASE)
 _LOG_TAIL_LINES = 20
 
 
