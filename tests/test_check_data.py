@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from bot.clients.kube import LogExcerpt
 from bot.engine import exposures
@@ -109,13 +110,19 @@ def exposure(url: str, schema: str, seq_num: int, observed: datetime, *, detecto
     values |= {name: value for name, value in columns.items() if not name.startswith("ccd_")}
     with psycopg.connect(libpq(url)) as connection:
         connection.execute(
-            f"INSERT INTO cdb_{schema}.exposure ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})",
+            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                sql.Identifier(f"cdb_{schema}", "exposure"),
+                sql.SQL(", ").join(map(sql.Identifier, values)),
+                sql.SQL(", ").join(sql.Placeholder() * len(values)),
+            ),
             list(values.values()),
         )
         for detector in range(detectors):
             connection.execute(
-                f"INSERT INTO cdb_{schema}.ccdexposure (ccdexposure_id, exposure_id, day_obs, seq_num, detector,"
-                " ccd_temp_new) VALUES (%s, %s, %s, %s, %s, %s)",
+                sql.SQL(
+                    "INSERT INTO {} (ccdexposure_id, exposure_id, day_obs, seq_num, detector, ccd_temp_new)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)"
+                ).format(sql.Identifier(f"cdb_{schema}", "ccdexposure")),
                 (exposure_id * 1000 + detector, exposure_id, NIGHT, seq_num, detector, columns.get("ccd_temp_new")),
             )
 

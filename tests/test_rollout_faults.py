@@ -149,9 +149,11 @@ def two_replicas(tmp_path: Path, replica: ReplicaPair, monkeypatch: pytest.Monke
         # The slot the subscription leaves at the Summit goes with the pair's own.
 
 
-def _rows(connect: Callable[[], psycopg.Connection], query: str) -> list[tuple[object, ...]]:
+def _rows(
+    connect: Callable[[], psycopg.Connection], query: str, params: tuple[object, ...] = ()
+) -> list[tuple[object, ...]]:
     with connect() as db:
-        return db.execute(query).fetchall()
+        return db.execute(query, params).fetchall()
 
 
 def test_a_failure_at_the_second_replica_keeps_both_paused_says_each_side_and_finishing_it_resumes_both(
@@ -609,9 +611,9 @@ def kill_when_waiting(args: list[str], connect: Callable[[], psycopg.Connection]
         f"{application} to wait on the lock",
         lambda: _rows(
             connect,
-            "SELECT count(*) FROM pg_stat_activity WHERE starts_with(application_name, '"
-            + application
-            + "') AND wait_event_type = 'Lock'",
+            "SELECT count(*) FROM pg_stat_activity WHERE starts_with(application_name, %s)"
+            " AND wait_event_type = 'Lock'",
+            (application,),
         ),
         lambda rows: rows == [(1,)],
     )
