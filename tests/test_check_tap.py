@@ -13,14 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
-from felis.datamodel import Schema
-from felis.db.database_context import create_database_context
-from felis.tap_schema import DataLoader, TableManager
 from sqlalchemy.engine import make_url
 
 from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.slack import FakeSlack
-from bot.sandbox.standins.tap import FakeTap
+from bot.sandbox.standins.tap import FakeTap, load_tap_schema
 from tests.conftest import PASSWORD, close_database, libpq, write_config
 from tests.support.bot_process import BotProcess
 
@@ -49,20 +46,6 @@ def without(model: Model, columns: list[str]) -> Model:
     return earlier
 
 
-def load_tap(url: str, *models: Model, schema_name: str = "tap_schema", unbounded: bool = False) -> None:
-    """What the TAP service's TAP_SCHEMA is made with: Felis' own tables, and its loader for each model
-    (``felis init-tap-schema``, then ``felis load-tap-schema --unique-keys``, with
-    ``--force-unbounded-arraysize`` when ``unbounded``)."""
-    engine_url = make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    manager = TableManager(engine_url=engine_url, schema_name=schema_name)
-    reading = {"id_generation": True, "force_unbounded_arraysize": unbounded}
-    with create_database_context(engine_url, manager.metadata) as database:
-        manager.initialize_database(database)
-        for model in models:
-            schema = Schema.model_validate(model, context=reading)
-            DataLoader(schema, manager, database, unique_keys=True).load()
-
-
 @pytest.fixture
 def tap_config(tmp_path: Path, new_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> Path:
     """The bundled tree with a fresh bts, whose TAP_SCHEMA database (empty) is ``BTS_TAP_SCHEMA_URL``."""
@@ -89,7 +72,7 @@ def tap_url() -> str:
 
 
 def test_tap_loaded_from_the_model_at_the_migrated_revision_is_current(consdb_bot, migrated, monkeypatch):
-    load_tap(tap_url(), installed_model())
+    load_tap_schema(tap_url(), installed_model())
     result = consdb_bot("check", "tap", "bts", "--config", str(migrated))
     assert result.code == 0, result.text
     assert result.out.splitlines() == [
@@ -102,7 +85,7 @@ def test_tap_loaded_from_the_model_at_the_migrated_revision_is_current(consdb_bo
 
 
 def test_migrated_but_tap_not_reloaded_names_the_missing_columns(consdb_bot, migrated, monkeypatch):
-    load_tap(tap_url(), without(installed_model(), LATER_COLUMNS))
+    load_tap_schema(tap_url(), without(installed_model(), LATER_COLUMNS))
     result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
     assert result.code == 1, result.text
     assert result.out.splitlines() == [
@@ -127,7 +110,7 @@ def test_columns_tap_has_beyond_the_model_and_those_it_says_otherwise(consdb_bot
         {"name": "retired_note", "@id": "#exposure.retired_note", "datatype": "string", "length": 64,
          "description": "A column the model has since dropped."}
     )  # fmt: skip
-    load_tap(tap_url(), served)
+    load_tap_schema(tap_url(), served)
     result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
     assert result.code == 1, result.text
     assert result.out.splitlines() == [
@@ -143,7 +126,7 @@ def test_columns_tap_has_beyond_the_model_and_those_it_says_otherwise(consdb_bot
 def test_a_schema_tap_lacks_altogether_and_one_read_under_felis_names(
     consdb_bot, migrated, tmp_path, monkeypatch
 ):  # fmt: skip
-    load_tap(tap_url(), installed_model("cdb_lsstcam"), schema_name="TAP_SCHEMA")
+    load_tap_schema(tap_url(), installed_model("cdb_lsstcam"), schema_name="TAP_SCHEMA")
     migrated.write_text(migrated.read_text() + "      schema_name: TAP_SCHEMA\n")
     result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
     assert result.code == 1, result.text
@@ -154,7 +137,7 @@ def test_a_schema_tap_lacks_altogether_and_one_read_under_felis_names(
 
 
 def test_tap_loaded_with_unbounded_strings_is_read_as_felis_was_told(consdb_bot, migrated):
-    load_tap(tap_url(), installed_model(), unbounded=True)
+    load_tap_schema(tap_url(), installed_model(), unbounded=True)
     told_otherwise = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
     assert told_otherwise.code == 1
     assert "  changed  exposure.exposure_name: arraysize '*' in TAP, '20*' in the model" in told_otherwise.out
@@ -169,7 +152,7 @@ def test_behind_head_the_tree_replayed_to_the_revision_is_compared_by_name(consd
     upgraded = consdb_bot("upgrade", "bts", "latiss", "--to", "+1", "--yes", "--config", str(tap_config))
     assert upgraded.code == 0, upgraded.text
     url = tap_url()
-    load_tap(url, without(installed_model(), ["can_see_sky"]))
+    load_tap_schema(url, without(installed_model(), ["can_see_sky"]))
     result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(tap_config))
     assert result.code == 1, result.text
     assert result.out.splitlines() == [
@@ -181,7 +164,7 @@ def test_behind_head_the_tree_replayed_to_the_revision_is_compared_by_name(consd
 
 def test_an_unreachable_tap_database_is_an_error_that_names_it(consdb_bot, migrated, server_url, monkeypatch):
     url = tap_url()
-    load_tap(url, installed_model())
+    load_tap_schema(url, installed_model())
     close_database(server_url, url, closed=True)
     try:
         result = consdb_bot("check", "tap", "bts", "--config", str(migrated))
@@ -242,7 +225,7 @@ def test_the_usage_of_check_tap_shows_its_examples(consdb_bot, tap_config):
 
 @pytest.mark.slow
 def test_check_tap_in_slack_answers_in_the_channel(consdb_bot, migrated, monkeypatch, tmp_path):
-    load_tap(tap_url(), without(installed_model(), ["can_see_sky"]))
+    load_tap_schema(tap_url(), without(installed_model(), ["can_see_sky"]))
     environ = {name: os.environ[name] for name in ("BTS_DATABASE_URL", "BTS_TAP_SCHEMA_URL")}
     with FakeSlack() as slack, BotProcess(migrated, slack.url, environ=environ) as bot:
         bot.command("check tap bts latiss", channel="C0CONSDB01")
@@ -264,7 +247,7 @@ def sync_config(migrated: Path) -> Path:
 
 
 def test_the_tap_service_asked_at_its_sync_endpoint_names_the_missing_columns(consdb_bot, sync_config, monkeypatch):
-    load_tap(tap_url(), without(installed_model(), LATER_COLUMNS))
+    load_tap_schema(tap_url(), without(installed_model(), LATER_COLUMNS))
     with FakeTap(libpq(tap_url()), token=TOKEN) as tap:
         monkeypatch.setenv("BTS_TAP_URL", tap.url)
         monkeypatch.setenv("BTS_TAP_TOKEN", TOKEN)
@@ -282,7 +265,7 @@ def test_the_tap_service_asked_at_its_sync_endpoint_names_the_missing_columns(co
 
 
 def test_the_tap_service_serving_the_model_is_current(consdb_bot, sync_config, monkeypatch):
-    load_tap(tap_url(), installed_model())
+    load_tap_schema(tap_url(), installed_model())
     with FakeTap(libpq(tap_url()), token=TOKEN) as tap:
         monkeypatch.setenv("BTS_TAP_URL", tap.url)
         monkeypatch.setenv("BTS_TAP_TOKEN", TOKEN)

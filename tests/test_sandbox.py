@@ -100,18 +100,32 @@ def test_the_guided_first_run_in_a_browser(sandbox):
 
         at_the_test_stand(page)
         at_the_summit_and_its_replica(page)
+        after_the_summit(page)
         the_board(page)
         at_home(page)
         browser.close()
 
 
+def tick(page: Page, *steps: str) -> None:
+    """People's steps of OSW-123's board, ticked with ``done``: each answered privately, and the live board in
+    #consdb ticks it."""
+    for step in steps:
+        command(page, f"/consdb done OSW-123 {step}")
+        expect(message(page, f"{step} of OSW-123 is ticked")).to_contain_text("Only visible to you", timeout=STEP_MS)
+
+
 def at_the_test_stand(page: Page) -> None:
-    """Steps 1 to 6: a booking, a migration at bts approved, pqserver restarted, hinfo's log and what the
-    exposures written since the migration hold (the watch in the thread, check data), the audit."""
+    """Steps 1 to 7: a booking, the sdm_schemas approvals ticked, a migration at bts approved, pqserver
+    restarted, hinfo's log and what the exposures written since the migration hold (the watch in the thread,
+    check data), the audit."""
     page.get_by_label("You are").select_option(label="Vera (schema author)")
     command(page, "/consdb book bts now 2h OSW-123 schema test")
     expect(message(page, "of bts booked")).to_contain_text("Only visible to you", timeout=STEP_MS)
     expect(message(page, "Base Test Stand (bts) booked by @Vera for 2h")).to_be_visible(timeout=STEP_MS)
+    tick(page, "de-approval", "po-approval", "consdb-approval")
+    live = message(page, "Rollout board: OSW-123")
+    expect(live).to_contain_text("sdm_schemas PR approved by the ConsDB team", timeout=STEP_MS)
+    expect(live).to_contain_text("Run: /consdb migrate bts --ticket OSW-123")
 
     command(page, "/consdb migrate bts latiss --ticket OSW-123")
     request = message(page, "Upgrade request #1")
@@ -162,9 +176,10 @@ def at_the_test_stand(page: Page) -> None:
 
 
 def at_the_summit_and_its_replica(page: Page) -> None:
-    """Steps 7 to 9: the Summit's change as a rollout of both, approved by two, each step in its thread,
-    then the replica in status."""
+    """Steps 8 to 10: the merge, the tag and the announcement ticked; the Summit's change as a rollout of both,
+    approved by two, each step in its thread, then the replica in status."""
     page.get_by_label("You are").select_option(label="Vera (schema author)")
+    tick(page, "consdb-merge", "consdb-tag", "announce")
     command(page, "/consdb migrate summit latiss")
     expect(message(page, "summit changes need a Jira ticket")).to_be_visible(timeout=STEP_MS)
     command(page, "/consdb rollout latiss --ticket OSW-123")
@@ -256,15 +271,39 @@ def test_the_home_tab_in_a_browser(sandbox):
         browser.close()
 
 
+def after_the_summit(page: Page) -> None:
+    """Step 11: pqserver restarted at the Summit (approved by two), TAP checked there, the sdm_schemas merge."""
+    page.get_by_label("You are").select_option(label="Vera (schema author)")
+    command(page, "/consdb restart pqserver summit --ticket OSW-123")
+    restart = message(page, "Restart request #4")
+    expect(restart).to_contain_text("Needs 2 more approval(s) of 2", timeout=STEP_MS)
+    for approver in ("Ada (approver)", "Grace (approver)"):
+        page.get_by_label("You are").select_option(label=approver)
+        restart.get_by_role("button", name="✅ approve").click()
+    expect(restart).to_contain_text("succeeded", timeout=STEP_MS)
+    page.get_by_label("You are").select_option(label="Vera (schema author)")
+    command(page, "/consdb check tap summit")
+    tap = message(page, "TAP at summit")
+    expect(tap).to_contain_text(re.compile(r"latiss \(cdb_latiss\) at 05689cf3f8f0: TAP is current"), timeout=STEP_MS)
+    tick(page, "sdm-merge")
+
+
 def the_board(page: Page) -> None:
-    """Step 10: the ticket's rollout board, asked for in #consdb-summit, and the live one in #consdb."""
+    """Step 12: the ticket's rollout board, complete, asked for in #consdb-summit, and the live one in #consdb."""
     command(page, "/consdb board OSW-123")
     board = message(page, "Rollout board: OSW-123")
-    expect(board).to_contain_text("migrated at bts — @Vera", timeout=STEP_MS)
+    expect(board).to_contain_text("Every step is done.", timeout=STEP_MS)
+    expect(board).to_contain_text("sdm_schemas PR approved by Data Engineering (syntax, names, descriptions) — @Vera")
+    expect(board).to_contain_text("migrated at bts — @Vera")
     expect(board).to_contain_text("pqserver restarted at bts — @Vera")
+    expect(board).to_contain_text("hinfo writes the new columns at bts — @Grace")
+    expect(board).to_contain_text("latiss at bts: 3 exposure(s) since the migration (the migration added no column)")
     expect(board).to_contain_text("summit and usdf-prod migrated as one rollout — @Vera")
-    expect(board).to_contain_text("Run: /consdb done OSW-123 de-approval")
+    expect(board).to_contain_text("pqserver restarted at summit — @Vera")
+    expect(board).to_contain_text("TAP serves the new columns at summit — @Vera")
+    expect(board).to_contain_text("sdm_schemas PR merged (the schema browser shows it) — @Vera")
+    expect(board).not_to_contain_text("Run:")
     page.get_by_role("button", name="#consdb", exact=True).click()
     expect(message(page, "Rollout board: OSW-123")).to_contain_text(
-        "summit and usdf-prod migrated as one rollout — @Vera", timeout=STEP_MS
+        "Every step is done.", timeout=STEP_MS
     )  # the live board, updated in place

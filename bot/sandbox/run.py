@@ -1,7 +1,8 @@
-"""``consdb-bot sandbox``: a private PostgreSQL with bts and summit databases at older revisions, a second
-one with usdf-prod, a logical replica subscribing to the summit's publication, the Slack, Kubernetes,
-Jira and pqserver stand-ins, the bot itself (``consdb-bot serve``, HTTP mode, SQLite state), and a page
-on localhost that acts as a Slack channel. Ctrl-C (or SIGTERM) stops them all.
+"""``consdb-bot sandbox``: a private PostgreSQL with bts and summit databases at older revisions and the Summit's
+TAP_SCHEMA (as the change's TAP schema container would load it), a second one with usdf-prod, a logical replica
+subscribing to the summit's publication, the Slack, Kubernetes, Jira and pqserver stand-ins, the bot itself
+(``consdb-bot serve``, HTTP mode, SQLite state), and a page on localhost that acts as a Slack channel. Ctrl-C
+(or SIGTERM) stops them all.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import yaml
 
 from bot.config import load_settings
 from bot.engine.service import Direction, Engine
@@ -31,6 +35,7 @@ from bot.sandbox.standins.kubernetes import Deployment, FakeKube
 from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.pqserver import FakePqServer
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
+from bot.sandbox.standins.tap import load_tap_schema
 from bot.sandbox.web import Channel, Person, SandboxPage
 from bot.services.results_text import change_text
 
@@ -62,7 +67,8 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
             out.write("starting PostgreSQL, the stand-ins and the bot...\n")
             out.flush()
             postgres = stack.enter_context(PrivatePostgres(publisher_settings()))
-            urls = {name: postgres.create_database(name) for name in ("bts", "summit")}
+            urls = {name: postgres.create_database(name) for name in ("bts", "summit", "summit_tap")}
+            load_tap_schema(urls["summit_tap"], *_served_models())
             usdf = stack.enter_context(PrivatePostgres(subscriber_settings()))
             urls["usdf-prod"] = usdf.create_database("usdf_prod")
             slack = stack.enter_context(FakeSlack())
@@ -74,7 +80,7 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
             config = _configuration(folder, {name: pqserver.url for name, pqserver in pqservers.items()})
             environ = {
                 **os.environ, "BTS_DATABASE_URL": urls["bts"], "SUMMIT_DATABASE_URL": urls["summit"],
-                "USDF_PROD_DATABASE_URL": urls["usdf-prod"],
+                "USDF_PROD_DATABASE_URL": urls["usdf-prod"], "SUMMIT_TAP_SCHEMA_URL": urls["summit_tap"],
                 "KUBECONFIG": str(kube.kubeconfig(folder / "kubeconfig", ["base", "summit"])),
                 "JIRA_URL": jira.url, "JIRA_TOKEN": JIRA_TOKEN, "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": secrets.token_hex(16), "SLACK_API_URL": slack.url,
@@ -144,6 +150,7 @@ environments:
     pqserver: consdb-pq
     pqserver_url: {pqserver_urls["summit"]}
     hinfo: {{latiss: {HINFO["summit"][0]}}}
+    tap: {{schema_url: "${{SUMMIT_TAP_SCHEMA_URL}}"}}
     approvals: {{required: 2, approvers: [{ada}, {grace}]}}
     requires_ticket: true
     requires_tested_on: bts
@@ -158,6 +165,13 @@ environments:
     replica: {{of: summit, subscription: {SUBSCRIPTION}, publication: {PUBLICATION}}}
 """)
     return config
+
+
+def _served_models() -> list[dict[str, Any]]:
+    """The Felis models of the tree's head (the installed lsst-sdm-schemas): what TAP serves once the change's
+    TAP schema container is deployed."""
+    package = resources.files("lsst.sdm.schemas")
+    return [yaml.safe_load((package / f"cdb_{name}.yaml").read_text()) for name in OLDER]
 
 
 def _cluster(pqservers: list[FakePqServer]) -> FakeKube:

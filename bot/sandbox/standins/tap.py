@@ -12,10 +12,12 @@ import re
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 from xml.etree import ElementTree
 
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 
@@ -27,6 +29,26 @@ _QUERY = re.compile(
     re.IGNORECASE,
 )
 _INTEGERS = {"principal", "std", "indexed", "column_index", "size"}
+
+
+def load_tap_schema(
+    url: str, *models: dict[str, Any], schema_name: str = "tap_schema", unbounded: bool = False
+) -> None:
+    """Make a TAP_SCHEMA database as the TAP service's is made: Felis' own tables, then its loader for each model
+    (``felis init-tap-schema``, then ``felis load-tap-schema --unique-keys``, with
+    ``--force-unbounded-arraysize`` when ``unbounded``). ``url``: the database, any PostgreSQL URL."""
+    from felis.datamodel import Schema  # noqa: PLC0415 (Felis is slow to import; only the sandbox and tests load)
+    from felis.db.database_context import create_database_context  # noqa: PLC0415
+    from felis.tap_schema import DataLoader, TableManager  # noqa: PLC0415
+
+    engine_url = make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    manager = TableManager(engine_url=engine_url, schema_name=schema_name)
+    reading = {"id_generation": True, "force_unbounded_arraysize": unbounded}
+    with create_database_context(engine_url, manager.metadata) as database:
+        manager.initialize_database(database)
+        for model in models:
+            schema = Schema.model_validate(model, context=reading)
+            DataLoader(schema, manager, database, unique_keys=True).load()
 
 
 class FakeTap(LocalServer):

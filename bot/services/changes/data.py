@@ -174,7 +174,7 @@ def data_summary(check: DataCheck) -> str:
     """What a check found, in one line (the audit trail's, the rollout board's)."""
     head = f"{check.schema} at {check.environment}: {check.exposures} exposure(s) since the migration"
     if check.ok:
-        return f"{head}, the new columns filled"
+        return f"{head}, the new columns filled" if check.columns else f"{head} (the migration added no column)"
     if not check.exposures:
         return f"{head}"
     empty = ", ".join(column.name for column in check.empty)
