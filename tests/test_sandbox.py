@@ -227,7 +227,9 @@ def at_home(page: Page) -> None:
     expect(home).to_contain_text("revisions agree")
     expect(home).to_contain_text("No request is open.")
     expect(home).to_contain_text("#1 Base Test Stand (bts) @Vera")
-    expect(home).to_contain_text("OSW-123: bts upgrade #1 succeeded; summit rollout #3 succeeded (booking #1)")
+    expect(home).to_contain_text("OSW-123 (booking #1) · 4 of 13 steps done")
+    expect(home).to_contain_text("✅ test-stand-data ⬜ consdb-merge ⬜ consdb-tag ⬜ announce ✅ summit ⬜ pqserver")
+    expect(home).to_contain_text("next at summit · run /consdb done OSW-123 de-approval")
 
 
 def test_the_home_tab_in_a_browser(sandbox):
@@ -264,7 +266,9 @@ def test_the_home_tab_in_a_browser(sandbox):
             "href", re.compile(r"^https://rubin-obs\.slack\.com/archives/C0CONSDB01/p\d+$")
         )
         expect(home).to_contain_text("#1 Base Test Stand (bts) @Vera")
-        expect(home).to_contain_text("OSW-123: bts upgrade #1 requested (request #1 open, booking #1)")
+        expect(home).to_contain_text("OSW-123 (request #1 open, booking #1) · 0 of 13 steps done")
+        expect(home).to_contain_text("⬜ consdb-approval ⛔ test-stand ⬜ test-stand-pqserver")
+        expect(home).to_contain_text("next at bts · ⛔ bts already has a change under way: request #1 by @Vera")
 
         page.get_by_label("You are").select_option(label="Ada (approver)")
         expect(home).to_contain_text("⏳ waiting for approval · Upgrade #1", timeout=STEP_MS)  # Ada's own Home

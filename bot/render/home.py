@@ -14,8 +14,9 @@ from typing import Any
 from bot.render import blocks
 from bot.render.blocks import Blocks, context, escape, section
 from bot.render.text import replica_line
+from bot.services.board import StepState
 from bot.services.changes import RequestView
-from bot.services.home import Home, TicketLine
+from bot.services.home import Home, OpenTicket
 from bot.services.replicas import ReplicaStatus
 
 MOST_LISTED = 25
@@ -46,16 +47,21 @@ def home_view(home: Home, links: Mapping[int, str]) -> dict[str, Any]:
     view += _listed("Bookings tomorrow", [blocks.booking_line(booking) for booking in home.tomorrow],
                     none="No test stand is booked tomorrow.", more="`/consdb bookings`")  # fmt: skip
     view.append({"type": "divider"})
-    view += boards_of_open_tickets(home.tickets)
+    view += boards_of_open_tickets(home.tickets, more=home.more_tickets)
     return {"type": "home", "blocks": view}
 
 
-def boards_of_open_tickets(tickets: Sequence[TicketLine]) -> Blocks:
-    """The tickets of the open requests and bookings, each in a line of where its changes stand."""
+def boards_of_open_tickets(tickets: Sequence[OpenTicket], *, more: int = 0) -> Blocks:
+    """Each open ticket's rollout board in a few lines: steps done of how many, each step's mark and name,
+    the next environment, what blocks it and the one command to run. ``more``: open tickets left out."""
     lines = [_ticket(ticket) for ticket in tickets]
-    shown = _listed("Boards of open tickets", lines, none="No open request or booking names a ticket.")
+    shown = _listed("Boards of open tickets", lines, none="No open request, booking or board names a ticket.",
+                    more="`/consdb board TICKET`", left=more)  # fmt: skip
     if tickets:
-        shown.append(context(f"`/consdb ticket {escape(tickets[0].key)}` tells a ticket's whole story."))
+        key = escape(tickets[0].key)
+        shown.append(
+            context(f"`/consdb board {key}` shows a ticket's whole board, `/consdb ticket {key}` its whole story.")
+        )
     return shown
 
 
@@ -82,20 +88,33 @@ def _request(view: RequestView, link: str | None) -> str:
     return " · ".join(parts)
 
 
-def _ticket(ticket: TicketLine) -> str:
-    standing = "; ".join(escape(line) for line in ticket.standing) or "no change asked yet"
+def _ticket(ticket: OpenTicket) -> str:
+    """The ticket and where its board stands; then its steps, each a mark and its name; then what is next."""
     open_ = [f"request #{number} open" for number in ticket.open_requests]
     booked = [f"booking #{number}" for number in ticket.bookings]
-    return f"*{escape(ticket.key)}*: {standing}" + (f" ({', '.join(open_ + booked)})" if open_ or booked else "")
+    head = f"*{escape(ticket.key)}*" + (f" ({', '.join(open_ + booked)})" if open_ or booked else "")
+    board = ticket.board
+    if board is None:
+        return f"{head} · the board could not be made: {blocks.shown(ticket.unavailable)}"
+    if board.complete:
+        return f"{head} · complete: {len(board.steps)} of {len(board.steps)} steps done"
+    done = sum(step.state is StepState.DONE for step in board.steps)
+    steps = " ".join(f"{blocks.BOARD_MARKS[step.state]} {escape(step.key)}" for step in board.steps)
+    after = [f"next at *{escape(board.next_environment)}*"] if board.next_environment else []
+    after += [f":no_entry: {blocks.shown(blocker)}" for blocker in board.blockers]
+    if board.next is not None:
+        after.append(f"run `{escape(blocks.slack_command(board.next))}`")
+    return f"{head} · {done} of {len(board.steps)} steps done\n{steps}" + (f"\n{' · '.join(after)}" if after else "")
 
 
-def _listed(title: str, lines: Sequence[str], *, none: str = "", more: str = "") -> Blocks:
-    """A titled list as sections that fit Slack's limit; past :data:`MOST_LISTED`, the rest counted."""
+def _listed(title: str, lines: Sequence[str], *, none: str = "", more: str = "", left: int = 0) -> Blocks:
+    """A titled list as sections that fit Slack's limit; past :data:`MOST_LISTED`, the rest counted (with
+    ``left``, those the service left out)."""
     if not lines:
         return [section(f"*{escape(title)}*\n{escape(none)}")]
     items = [f"• {line}" for line in lines[:MOST_LISTED]]
-    if len(lines) > MOST_LISTED:
-        items.append(f"…and {len(lines) - MOST_LISTED} more" + (f": {more}" if more else ""))
+    if (counted := max(len(lines) - MOST_LISTED, 0) + left) > 0:
+        items.append(f"…and {counted} more" + (f": {more}" if more else ""))
     parts: list[list[str]] = [[f"*{escape(title)}*"]]
     for item in items:
         if len("\n".join([*parts[-1], item])) > blocks.SECTION_LIMIT:

@@ -1,13 +1,16 @@
 """What the bot's Home shows (Slack's App Home tab): where every environment's schemas stand, the replicas,
-the requests still open, the test stands' bookings of today and tomorrow, and the open tickets.
+the requests still open, the test stands' bookings of today and tomorrow, and the open tickets' rollout
+boards.
 
 Read in one go from what ``status`` reads (the environments' version tables, the replicas' ends) and the
-bot's own state; nothing here calls Jira or Slack, so a Home is quick to read and reads the same whoever
-opens it. The surface renders it and shows it to each person who opened it.
+bot's own state (a board's blockers as the policy would answer its next step now); nothing here calls Jira
+or Slack, so a Home is quick to read and reads the same whoever opens it. The surface renders it and shows
+it to each person who opened it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -15,23 +18,32 @@ from datetime import datetime, time, timedelta
 from bot.config import Environment, Settings
 from bot.engine.service import Engine
 from bot.engine.status import SchemaStatus
+from bot.errors import ConsdbBotError
+from bot.services.board import Board, BoardService
 from bot.services.bookings import BookingService, BookingView
-from bot.services.changes import RESTART, RequestView, request_view
+from bot.services.changes import RequestView, request_view
 from bot.services.replicas import ReplicaStatus, replica_environments, replica_statuses
+from bot.services.tickets import TicketCheck
 from bot.store import Store
-from bot.store.models import OPEN_STATES, ChangeRequest, RequestState
+from bot.store.models import OPEN_STATES
+
+log = logging.getLogger(__name__)
+MOST_BOARDS = 25
+"""Boards the Home makes at most: each reads the state and asks the policy, which reads the environments."""
+NOT_ASKED = "Jira is not asked for the Home"
 
 Days = tuple[list[BookingView], list[BookingView]]
 """Today's bookings and tomorrow's."""
 
 
 @dataclass(frozen=True)
-class TicketLine:
-    """An open ticket in one line: where its changes stand, environment by environment, from the state."""
+class OpenTicket:
+    """An open ticket and its rollout board; or, when the board could not be made, why."""
 
     key: str
-    standing: list[str]
-    """``bts upgrade #1 succeeded``, one per environment its requests reached, in configuration order."""
+    board: Board | None
+    unavailable: str = ""
+    """Why the board could not be made (``board`` is None)."""
     open_requests: list[int] = field(default_factory=list)
     bookings: list[int] = field(default_factory=list)
 
@@ -48,12 +60,21 @@ class Home:
     today: list[BookingView]
     """Bookings of the test stands standing today (on each stand's own clock), not yet ended, soonest first."""
     tomorrow: list[BookingView]
-    tickets: list[TicketLine]
-    """The boards of open tickets: for now each ticket's line from the state (the rollout board goes here)."""
+    tickets: list[OpenTicket]
+    """The open tickets with their boards: those of the open requests, of the bookings shown, and of the
+    live boards not complete."""
+    more_tickets: int = 0
+    """Open tickets past :data:`MOST_BOARDS`, whose boards were not made."""
 
 
 def read_home(
-    settings: Settings, engine: Engine, store: Store, bookings: BookingService, *, clock: Callable[[], datetime]
+    settings: Settings,
+    engine: Engine,
+    store: Store,
+    bookings: BookingService,
+    boards: BoardService,
+    *,
+    clock: Callable[[], datetime],
 ) -> Home:
     at = clock()
     environments, schemas = list(settings.environments.values()), list(settings.schemas)
@@ -68,7 +89,8 @@ def read_home(
     )  # fmt: skip
     views = [request_view(settings, store, request) for request in requests]
     today, tomorrow = _two_days(settings, bookings, at)
-    return Home(at, statuses, replicas, views, today, tomorrow, open_tickets(settings, store, views, today + tomorrow))
+    tickets, more = open_tickets(store, boards, views, today + tomorrow)
+    return Home(at, statuses, replicas, views, today, tomorrow, tickets, more)
 
 
 def _two_days(settings: Settings, bookings: BookingService, at: datetime) -> Days:
@@ -96,32 +118,31 @@ def _start(view: BookingView) -> datetime:
 
 
 def open_tickets(
-    settings: Settings, store: Store, requests: list[RequestView], bookings: list[BookingView]
-) -> list[TicketLine]:
-    """The tickets of the open requests and of the bookings shown, each with where its changes stand.
+    store: Store, boards: BoardService, requests: list[RequestView], bookings: list[BookingView]
+) -> tuple[list[OpenTicket], int]:
+    """The tickets of the open requests, of the bookings shown and of the live boards not complete, each with
+    its board (the first :data:`MOST_BOARDS`), and how many more there are.
 
-    The place of the rollout boards: each line is what the state records of the ticket's requests, the
-    latest per environment."""
+    Jira is not asked: each board is made on the ticket as the state knows it. A board that cannot be made
+    says why in its place, and the others are shown."""
     keys = list(dict.fromkeys([view.ticket for view in requests if view.ticket]
-                              + [view.ticket for view in bookings if view.ticket]))  # fmt: skip
-    lines = []
-    for key in keys:
-        asked, _, _, _ = store.on_ticket(key)
-        latest: dict[str, ChangeRequest] = {}
-        for request in asked:
-            if request.environment in settings.environments:
-                latest[request.environment] = request
-        standing = [_standing(latest[env]) for env in settings.environments if env in latest]
-        lines.append(
-            TicketLine(
-                key, standing,
+                              + [view.ticket for view in bookings if view.ticket]
+                              + store.boards_not_complete()))  # fmt: skip
+    tickets = []
+    for key in keys[:MOST_BOARDS]:
+        board, unavailable = None, ""
+        try:
+            board = boards.board(key, ticket=TicketCheck(key, unchecked=NOT_ASKED))
+        except ConsdbBotError as error:
+            unavailable = error.message
+        except Exception as error:
+            log.exception("the board of %s could not be made for the Home", key)
+            unavailable = f"{type(error).__name__} (the bot's log says more)"
+        tickets.append(
+            OpenTicket(
+                key, board, unavailable,
                 open_requests=[view.id for view in requests if view.ticket == key],
                 bookings=[view.id for view in bookings if view.ticket == key],
             )
         )  # fmt: skip
-    return lines
-
-
-def _standing(request: ChangeRequest) -> str:
-    kind = "pqserver restart" if request.kind == RESTART else request.kind
-    return f"{request.environment} {kind} #{request.id} {RequestState(request.state).value}"
+    return tickets, len(keys) - len(tickets)

@@ -208,7 +208,8 @@ class Context:
         return future
 
     def _read_home(self) -> Home:
-        return read_home(self.settings, self.engine, self.store, self.services.bookings, clock=now)
+        services = self.services
+        return read_home(self.settings, self.engine, self.store, services.bookings, services.boards, clock=now)
 
     def _request_ended(self, _request: RequestView) -> None:
         """A request ended: the Home tabs people opened are out of date."""

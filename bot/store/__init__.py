@@ -540,6 +540,12 @@ class Store:
                 .values(channel=channel, message_ts=message_ts, shown_through=through, complete=complete)
             )
 
+    def boards_not_complete(self) -> list[str]:
+        """The tickets whose live board was not complete when last shown (or is being posted), oldest first."""
+        query = select(TicketBoard.ticket).where(TicketBoard.complete.is_(False))
+        with self.session() as session:
+            return list(session.scalars(query.order_by(TicketBoard.created_at, TicketBoard.ticket)))
+
     def last_audit_id(self) -> int:
         """The number of the newest audit record (0: none yet)."""
         with self.session() as session:
