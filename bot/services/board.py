@@ -346,7 +346,7 @@ class _Reading:
         pending = next((step for step in steps if step.state is not StepState.DONE), None)
         by_bot = next((s for s in steps if s.ticked_by is Ticker.BOT and s.state is not StepState.DONE), None)
         command = NextCommand(pending.command, change=pending.change) if pending else None
-        if by_bot is not None:
+        if by_bot is not None and not self._under_way(by_bot):
             booking = self._booking(by_bot)
             blockers = blockers + ([booking] if booking else []) + self._refusals(by_bot)
             if blockers and by_bot.state is StepState.NOT_YET:
@@ -528,6 +528,12 @@ class _Reading:
             return _Found(StepState.DONE, last.who, last.at, detail), schemas[0]
         state = StepState.FAILED if any(one.state is StepState.FAILED for one in found) else StepState.NOT_YET
         return _Found(state, detail=detail), waiting[0]
+
+    def _under_way(self, step: Step) -> bool:
+        """The ticket's own request is open where the step is: the step is being done (its detail says how
+        far), and nothing blocks it but that request's approvals, which the request itself shows."""
+        still = self.store.open_request(step.environment) if step.environment else None
+        return still is not None and still.ticket == self.key
 
     def _booking(self, step: Step) -> str | None:
         """Why the test stand stops a change there now: nobody holds it, or someone holds it for another ticket."""
