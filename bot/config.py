@@ -176,10 +176,15 @@ class Environment(_Model):
     """pqserver's base URL, without its `/consdb` prefix: after every restart its schema API is asked, and its columns
     compared with the database's."""
     hinfo: dict[str, str] = {}
-    """Each instrument's hinfo deployment (`latiss: consdb-hinfo-latiss`), for `logs hinfo` and the watch."""
+    """Each instrument's hinfo deployment (`latiss: consdb-hinfo-latiss`), for `logs hinfo`, the watch and the data
+    check."""
     hinfo_watch_minutes: float = Field(default=10, ge=0)
     """Minutes after a successful migration at a test stand when the bot says whether hinfo committed an exposure
     since, and what errors it logged (0: no watch)."""
+    data_check_minutes: float = Field(default=60, ge=0)
+    """Minutes after a successful migration elsewhere than at a test stand (an upgrade, or a rollout from here) when
+    the bot says in its thread, for each migrated schema with an hinfo here, what `check data` says: the exposures
+    written since, and whether the new columns are filled (0: no check)."""
     approvals: Approvals = Approvals()
     """Who approves its migrations, downgrades, stamps and prepares."""
     restart_approvals: Approvals | None = None

@@ -23,6 +23,7 @@ from bot.errors import ConsdbBotError
 from bot.services.board import Board, NextCommand, StepState
 from bot.services.changes.events import (
     COLUMN_COMPLAINT,
+    DataVerdict,
     HinfoUnreadable,
     HinfoVerdict,
     MigrationStep,
@@ -379,17 +380,8 @@ def event_line(event: RequestEvent) -> str:
             line = ("warning: " if check.worrying else "") + pqserver_text(check)
         case RestartNotDone(reason=reason):
             line = f"pqserver was not restarted: {reason}"
-        case HinfoVerdict():
-            wrote = (
-                f"{event.committed} exposure(s) committed (the last {event.last_exposure})"
-                if event.committed
-                else "no exposure committed (take a test image, then run: logs hinfo)"
-            )
-            line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
-            if event.data is not None:
-                line += " " + data_sentence(event.data, code=str, warn="warning: ")
-        case HinfoUnreadable(schema=schema, reason=reason):
-            line = f"hinfo {schema} could not be read: {reason}"
+        case HinfoVerdict() | HinfoUnreadable() | DataVerdict():
+            line = _looked(event)
         case RolloutResumed(after=after):
             line = resumed_text(after)
         case RolloutProgress(done=done):
@@ -403,6 +395,24 @@ def event_line(event: RequestEvent) -> str:
             line = (f"gave up commenting on {event.ticket} after {event.tries} tries: {event.reason};"
                     f" 'ticket {event.ticket}' still shows what happened")  # fmt: skip
     return line
+
+
+def _looked(event: HinfoVerdict | HinfoUnreadable | DataVerdict) -> str:
+    """What the hinfo watch or the data check saw a while after a migration."""
+    match event:
+        case HinfoVerdict():
+            wrote = (
+                f"{event.committed} exposure(s) committed (the last {event.last_exposure})"
+                if event.committed
+                else "no exposure committed (take a test image, then run: logs hinfo)"
+            )
+            line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
+            if event.data is not None:
+                line += " " + data_sentence(event.data, code=str, warn="warning: ")
+            return line
+        case HinfoUnreadable(schema=schema, reason=reason):
+            return f"hinfo {schema} could not be read: {reason}"
+    return data_verdict(event, code=str, warn="warning: ")
 
 
 def hinfo_heard(verdict: HinfoVerdict) -> str:
@@ -604,6 +614,16 @@ def data_lines(check: DataCheck, *, code: Callable[[str], str], warn: str) -> li
         for column in check.missing
     ]
     return lines
+
+
+def data_verdict(verdict: DataVerdict, *, code: Callable[[str], str], warn: str) -> str:
+    """The data check a while after a migration: ``check data``'s lines under how long after it they were
+    read, or why the database could not be read and the command that reads it again."""
+    head = f"Data of {verdict.schema} at {verdict.environment}, {verdict.minutes:g} min after the migration:"
+    if isinstance(verdict.data, str):
+        again = code(f"check data {verdict.environment} {verdict.schema}")
+        return f"{head} {data_sentence(verdict.data, code=code, warn=warn)} {again} reads it again."
+    return "\n".join([head, *data_lines(verdict.data, code=code, warn=warn)])
 
 
 def data_sentence(check: DataCheck | str, *, code: Callable[[str], str], warn: str) -> str:

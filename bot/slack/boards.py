@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.metrics import API_ERRORS
 from bot.render import blocks
 from bot.services.board import Board
-from bot.services.changes import ChangeNotifier, HinfoVerdict, RequestEvent, RequestView
+from bot.services.changes import ChangeNotifier, DataVerdict, HinfoVerdict, RequestEvent, RequestView
 from bot.slack.notifier import SlackFailure, permanent, reason_of
 from bot.store import Store
 
@@ -78,7 +78,7 @@ class SlackBoards:
 class BoardNews:
     """A :class:`ChangeNotifier` that tells the Slack one (``inner``) everything, and has the boards brought
     up to date when a change ends (``changed``: its ticket, or None for a change under no ticket, such as a
-    pqserver restart asked without one) or the hinfo watch gives its verdict."""
+    pqserver restart asked without one) or the hinfo watch or the data check gives its verdict."""
 
     def __init__(self, inner: ChangeNotifier, changed: Callable[[str | None], object]) -> None:
         self.inner = inner
@@ -92,7 +92,7 @@ class BoardNews:
 
     def progress(self, request: RequestView, event: RequestEvent) -> None:
         self.inner.progress(request, event)
-        if isinstance(event, HinfoVerdict):
+        if isinstance(event, HinfoVerdict | DataVerdict):
             self.changed(request.ticket)
 
     def finished(self, request: RequestView, result: RequestResult | None, *, note: str) -> None:

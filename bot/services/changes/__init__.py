@@ -7,15 +7,16 @@ delivered. The service tells the world through a :class:`ChangeNotifier`; it kno
 
 Its modules, each one concern: ``requests`` (what a request is, and how one is built), ``events``
 (news of a request, typed), ``policy`` (who may approve, and what a change must meet), ``machine``
-(reactions counted, decided, expired), ``runs`` (a run and the hinfo watch after it), ``recovery``
-(runs abandoned, settled by their database), ``proposals`` (asking), ``served`` (what pqserver should serve
-after a restart, and which environments have a change), ``service``
-(:class:`ChangeService`, the one public service).
+(reactions counted, decided, expired), ``runs`` (a run, and the hinfo watch or the data check after it),
+``recovery`` (runs abandoned, settled by their database), ``proposals`` (asking), ``served`` (what pqserver
+should serve after a restart, and which environments have a change), ``service`` (:class:`ChangeService`, the
+one public service).
 """
 
 from typing import TYPE_CHECKING
 
 from bot.services.changes.events import (
+    DataVerdict,
     HinfoUnreadable,
     HinfoVerdict,
     MigrationStep,
@@ -66,6 +67,7 @@ __all__ = [
     "ROLLOUT",
     "ChangeNotifier",
     "ChangeService",
+    "DataVerdict",
     "Finished",
     "HinfoUnreadable",
     "HinfoVerdict",

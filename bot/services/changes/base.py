@@ -42,7 +42,8 @@ class ChangeServiceBase:
         clock: Callable[[], datetime],
     ) -> None:
         """Every collaborator is named, none does nothing by default. ``scheduler`` keeps the hinfo
-        watches after test-stand migrations, so that a restart does not lose them; ``tickets`` checks the
+        watches after test-stand migrations and the data checks after others, so that a restart does not
+        lose them; ``tickets`` checks the
         ticket a request names and comments on it how the request ended; ``deployments`` restarts
         pqserver, asks it what it lists and reads hinfo's log; ``group_members`` lists the approvers a
         Slack user group names; ``standing`` says why a change by a requester needs one more approval (a

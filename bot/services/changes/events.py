@@ -94,6 +94,18 @@ class HinfoUnreadable:
 
 
 @dataclass(frozen=True)
+class DataVerdict:
+    """A while after a migration elsewhere than at a test stand (where the hinfo watch looks): what ``check
+    data`` says of one schema hinfo writes there, or why the database could not be read."""
+
+    schema: str
+    environment: str
+    minutes: float
+    """How long after the migration the database was read."""
+    data: DataCheck | str
+
+
+@dataclass(frozen=True)
 class RolloutProgress:
     """A step of a rollout finished (its request records it as its step first)."""
 
@@ -108,8 +120,8 @@ class RolloutResumed:
 
 
 RequestEvent = (
-    MigrationStep | RestartStep | PqserverChecked | RestartNotDone | HinfoVerdict | HinfoUnreadable | RolloutProgress
-    | RolloutResumed | CommentNews
+    MigrationStep | RestartStep | PqserverChecked | RestartNotDone | HinfoVerdict | HinfoUnreadable | DataVerdict
+    | RolloutProgress | RolloutResumed | CommentNews
 )  # fmt: skip
 """Everything a request's thread may hear; :class:`CommentNews` (its ticket's comment) comes from
 ``bot.services.tickets``, which does not import changes."""

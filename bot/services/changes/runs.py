@@ -1,6 +1,7 @@
 """A request's run: claimed once (approved to running), carried out (a migration, a prepare or a
 pqserver restart) under a heartbeat, finished (recorded, audited, counted, told, commented on its
-ticket), and, after a test-stand upgrade, the hinfo watch that reads the log a while later."""
+ticket), and, a while after a migration, the hinfo watch that reads the log at a test stand, or elsewhere (the
+Summit) the data check that reads the database as ``check data`` does."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from bot.errors import ConsdbBotError
 from bot.logs import traced
 from bot.metrics import REQUESTS
 from bot.services.changes.base import RUNNER
-from bot.services.changes.data import HINFO_WATCHED, DataCheck, data_after, data_summary
+from bot.services.changes.data import DATA_CHECKED, HINFO_WATCHED, MIGRATIONS, DataCheck, data_after, data_summary
 from bot.services.changes.events import (
+    DataVerdict,
     HinfoUnreadable,
     HinfoVerdict,
     MigrationStep,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 HEARTBEAT_SECONDS = 10
 HINFO_WATCH_TASK = "hinfo-watch"
+DATA_CHECK_TASK = "data-check"
 log = logging.getLogger(__name__)
 
 
@@ -258,6 +261,8 @@ class Running(RollingOut):
         self._tell(self.tickets.request_finished, view, note, result)
         if state is RequestState.SUCCEEDED and request.kind == Direction.UPGRADE.value:
             self._watch_hinfo_after(view, request.schemas)
+        if state is RequestState.SUCCEEDED and request.kind in MIGRATIONS:
+            self._check_data_after(view, request.schemas)
         return Finished(view, result, note)
 
     def _watch_hinfo_after(self, view: RequestView, schemas: list[str]) -> None:
@@ -300,3 +305,41 @@ class Running(RollingOut):
                 f" complaint(s); {found}",
             )  # fmt: skip
             self._tell(self.notifier.progress, view, verdict)
+
+    def _check_data_after(self, view: RequestView, schemas: list[str]) -> None:
+        """Elsewhere than at a test stand (the Summit, after an upgrade or a rollout), say a while after the
+        migration what ``check data`` says of each schema hinfo writes there: a job in the state database, as
+        the hinfo watch is, and like it only for a request with a thread to say it in."""
+        env = self.settings.environment(view.environment)
+        checked = [schema for schema in schemas if schema in env.hinfo]
+        if env.test_stand or not (checked and env.data_check_minutes > 0 and view.channel):
+            return
+        due = self.clock() + timedelta(minutes=env.data_check_minutes)
+        # However late: the exposures are counted from the migration on, and the verdict says how long after it.
+        self.scheduler.at(f"data-check-{view.id}", due, DATA_CHECK_TASK, view.id, checked, grace_seconds=None)
+
+    def check_data_after(self, request_id: int, schemas: list[str]) -> None:
+        """The scheduled data check: each schema's exposures since the migration and its new columns, said in
+        the request's thread and recorded as ``check data`` records them (under the request and its ticket); a
+        database that cannot be read is said so, in both."""
+        request = self.store.request(request_id)
+        if request is None:
+            log.warning("no data check for request #%s: the request is gone", request_id)
+            return
+        view = self.view(request)
+        env = self.settings.environment(view.environment)
+        since = (self.clock() - aware(request.finished_at or request.created_at)).total_seconds()
+        minutes = max(env.data_check_minutes, round(since / 60))
+        for schema in schemas:
+            data = data_after(self.settings, self.engine, request, schema, at=self.clock())
+            if isinstance(data, DataCheck):
+                ok, summary = data.ok, data_summary(data)
+            else:
+                log.warning("the data of %s at %s could not be read after request #%s: %s", schema, env.key,
+                            view.id, data)  # fmt: skip
+                ok, summary = False, f"{schema} at {env.key}: the database was not read: {data}"
+            self.store.audit(
+                actor="consdb-bot", action=DATA_CHECKED, environment=env.key, request_id=view.id,
+                ticket=request.ticket, detail={"schema": schema, "ok": ok}, summary=summary,
+            )  # fmt: skip
+            self._tell(self.notifier.progress, view, DataVerdict(schema, env.key, minutes, data))

@@ -13,7 +13,7 @@ from bot.metrics import APPROVALS
 from bot.services.changes.base import RUNNER
 from bot.services.changes.proposals import Proposing
 from bot.services.changes.requests import APPROVE, REJECT, ROLLOUT, Finished
-from bot.services.changes.runs import HINFO_WATCH_TASK
+from bot.services.changes.runs import DATA_CHECK_TASK, HINFO_WATCH_TASK
 from bot.store import UNREACHABLE, expired
 from bot.store.models import RequestState
 
@@ -25,8 +25,9 @@ class ChangeService(Proposing):
     or by ``--yes`` in the terminal (:meth:`approve_here`), run once, settled and told."""
 
     def register(self) -> None:
-        """The hinfo watch, run by whichever process leads the scheduler when it is due."""
+        """The hinfo watch and the data check, run by whichever process leads the scheduler when they are due."""
         self.scheduler.register(HINFO_WATCH_TASK, self.watch_hinfo)
+        self.scheduler.register(DATA_CHECK_TASK, self.check_data_after)
 
     def approve_here(self, request_id: int, actor: str, *, wait: bool = False) -> Finished:
         """``--yes`` in the terminal stands as the approval of a request shown there: recorded and audited
