@@ -37,7 +37,7 @@ def load_tap_schema(
     """Make a TAP_SCHEMA database as the TAP service's is made: Felis' own tables, then its loader for each model
     (``felis init-tap-schema``, then ``felis load-tap-schema --unique-keys``, with
     ``--force-unbounded-arraysize`` when ``unbounded``). ``url``: the database, any PostgreSQL URL."""
-    from felis.datamodel import Schema  # noqa: PLC0415 (Felis is slow to import; only the sandbox and tests load)
+    from felis.datamodel import BaseObject, Schema  # noqa: PLC0415 (slow to import: only when loading)
     from felis.db.database_context import create_database_context  # noqa: PLC0415
     from felis.tap_schema import DataLoader, TableManager  # noqa: PLC0415
 
@@ -47,7 +47,7 @@ def load_tap_schema(
     with create_database_context(engine_url, manager.metadata) as database:
         manager.initialize_database(database)
         for model in models:
-            schema = Schema.model_validate(model, context=reading)
+            schema: Schema[BaseObject] = Schema.model_validate(model, context=reading)
             DataLoader(schema, manager, database, unique_keys=True).load()
 
 
