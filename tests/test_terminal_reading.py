@@ -71,9 +71,18 @@ def test_plan_lists_revisions_lint_warnings_and_sql(consdb_bot, bundled):
     result = consdb_bot("plan", "bts", "latiss", "--sql", "--config", str(bundled))
     assert result.code == 0
     assert "bts/latiss: upgrade 8ebb60eda79d → 05689cf3f8f0" in result.out
-    assert "warning [index-not-concurrent] cdb_latiss.ccdexposure_camera" in result.out
-    assert "CREATE INDEX idx_ccdexposure_camera_ccdexposure_id ON cdb_latiss.ccdexposure_camera" in result.out
-    assert "UPDATE cdb.cdb_latiss_version SET version_num='05689cf3f8f0'" in result.out
+    assert (
+        "note [index-concurrently] cdb_latiss.ccdexposure_camera: will build index"
+        " idx_ccdexposure_camera_ccdexposure_id concurrently, after the transaction commits"
+    ) in result.out
+    assert "warning [index-not-concurrent]" not in result.out
+    assert (
+        "-- Phase 2, outside the transaction: index idx_ccdexposure_camera_ccdexposure_id on"
+        " cdb_latiss.ccdexposure_camera (built concurrently)\nCREATE INDEX CONCURRENTLY IF NOT EXISTS"
+        " idx_ccdexposure_camera_ccdexposure_id ON cdb_latiss.ccdexposure_camera (ccdexposure_id);"
+    ) in result.out
+    assert "UPDATE cdb.cdb_latiss_version_pending SET version_num='05689cf3f8f0'" in result.out
+    assert "-- Phase 6, one transaction: cdb.cdb_latiss_version moves to where" in result.out
     data = json.loads(consdb_bot("plan", "bts", "latiss", "--json", "--config", str(bundled)).out)
     assert [revision["revision"] for revision in data[0]["revisions"]] == ["05689cf3f8f0"]
     assert len(data[0]["sql_digest"]) == 64

@@ -30,6 +30,7 @@ from alembic import command
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bot.engine.phased_run import PhasedRun
 from bot.engine.tree import SchemaTree
 
 ABANDONED_EXIT_CODE = 70
@@ -51,19 +52,41 @@ def _watch_parent() -> None:
     os._exit(ABANDONED_EXIT_CODE)
 
 
-def _record_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    emit(event="statement", sql=statement)
+class _Statements:
+    """Every statement Alembic executes, as the online run rewrites it (when one is under way), reported."""
+
+    online: PhasedRun | None = None
+
+    def __call__(
+        self, _conn: Any, cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        if self.online is not None:
+            rewritten = self.online.before_execute(cursor, statement)
+            if rewritten != statement and self.online.writes_version(statement):
+                emit(event="statement", sql=statement)  # the revision's transactional part is done: say which
+            statement = rewritten
+        emit(event="statement", sql=statement)
+        return statement, parameters
+
+
+_statements = _Statements()
 
 
 def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
     buffer = io.StringIO()
-    config = SchemaTree(Path(ini), job["section"]).alembic_config(output_buffer=buffer, stdout=buffer)
+    tree = SchemaTree(Path(ini), job["section"])
+    config = tree.alembic_config(output_buffer=buffer, stdout=buffer)
     config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in options.items()])
     operation, target, start = job["operation"], job["target"], job.get("start")
-    if operation == "upgrade":
-        command.upgrade(config, target)
-    elif operation == "downgrade":
-        command.downgrade(config, target)
+    if operation in ("upgrade", "downgrade"):
+        online = PhasedRun(os.environ["CONSDB_URL"], tree.version_table_schema, tree.version_table, emit)
+        online.begin()
+        _statements.online = online
+        try:
+            (command.upgrade if operation == "upgrade" else command.downgrade)(config, target)
+        finally:
+            _statements.online = None
+        online.finish()
     elif operation == "stamp":
         command.stamp(config, target)
     elif operation in ("upgrade-sql", "downgrade-sql"):
@@ -88,7 +111,7 @@ def _error_text(error: BaseException) -> str:
 def main() -> None:
     request = json.loads(sys.stdin.readline())
     threading.Thread(target=_watch_parent, daemon=True).start()
-    event.listen(Engine, "before_cursor_execute", _record_statement)
+    event.listen(Engine, "before_cursor_execute", _statements, retval=True)
     for index, job in enumerate(request["jobs"]):
         emit(event="job", index=index)
         try:

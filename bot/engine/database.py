@@ -17,6 +17,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.engine.online import Phase, PhaseKind
 from bot.errors import ConfigError, DatabaseUnreachable, Refused
 from bot.logs import shown_url
 
@@ -104,12 +105,32 @@ class VersionTable:
 
 
 @dataclass(frozen=True)
+class Unfinished:
+    """An online run's transaction committed, and some of its phases are not done: the revisions it reaches
+    once they are, and what each phase left does."""
+
+    reaching: tuple[str, ...]
+    phases: tuple[str, ...]
+
+    def text(self, finish: str) -> str:
+        """What to say of it, ``finish`` being the command that finishes it."""
+        undone = "; ".join(self.phases) or "the version table's move"
+        reaching = ", ".join(revision[:12] for revision in self.reaching) or "base"
+        return (
+            f"an online run to {reaching} committed its transaction; not yet done: {undone}."
+            f" The version table moves once they are: `{finish}` finishes it"
+        )
+
+
+@dataclass(frozen=True)
 class RecordedVersion:
     """What one schema's version table says, or that there is none."""
 
     schema_tables: int
     table_exists: bool
     revisions: tuple[str, ...]
+    unfinished: Unfinished | None = None
+    """What an online run committed and left undone: the version table waits for it."""
 
     @property
     def unversioned(self) -> bool:
@@ -118,18 +139,20 @@ class RecordedVersion:
 
 
 def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]) -> list[RecordedVersion]:
-    """Every requested version table of one database, in two round trips."""
+    """Every requested version table of one database, in two round trips (three when an online run left
+    phases undone)."""
     rows = connection.execute(
         "SELECT t.schema_name,"
         " (SELECT count(*) FROM pg_tables p WHERE p.schemaname = t.schema_name),"
-        " to_regclass(t.qualified) IS NOT NULL"
-        " FROM unnest(%s::text[], %s::text[]) AS t(schema_name, qualified)",
+        " to_regclass(t.qualified) IS NOT NULL, to_regclass(t.phases) IS NOT NULL"
+        " FROM unnest(%s::text[], %s::text[], %s::text[]) AS t(schema_name, qualified, phases)",
         (
             [table.schema_name for table in tables],
             [_qualified(table).as_string(connection) for table in tables],
+            [_beside(table, "phases").as_string(connection) for table in tables],
         ),
     ).fetchall()
-    present = {schema_name: (tables, table_exists) for schema_name, tables, table_exists in rows}
+    present = {schema_name: (count, exists, phased) for schema_name, count, exists, phased in rows}
     existing = [table for table in tables if present[table.schema_name][1]]
     revisions: dict[str, tuple[str, ...]] = {}
     if existing:
@@ -143,9 +166,29 @@ def read_versions(connection: psycopg.Connection, tables: Sequence[VersionTable]
             schema_tables=present[table.schema_name][0],
             table_exists=present[table.schema_name][1],
             revisions=tuple(sorted(revisions.get(table.schema_name, ()))),
+            unfinished=_unfinished(connection, table) if present[table.schema_name][2] else None,
         )
         for table in tables
     ]
+
+
+def _unfinished(connection: psycopg.Connection, table: VersionTable) -> Unfinished:
+    """What an online run of this schema committed and left undone (:mod:`bot.engine.phased_run`)."""
+    reaching = connection.execute(sql.SQL("SELECT version_num FROM {}").format(_beside(table, "pending"))).fetchall()
+    phases = connection.execute(
+        sql.SQL("SELECT kind, schema_name, name, table_name, statement FROM {} WHERE NOT done ORDER BY position")
+        .format(_beside(table, "phases"))
+    ).fetchall()  # fmt: skip
+    return Unfinished(
+        tuple(sorted(row[0] for row in reaching)),
+        tuple(Phase(PhaseKind(kind), schema, name, table_name, statement).text
+              for kind, schema, name, table_name, statement in phases),
+    )  # fmt: skip
+
+
+def _beside(table: VersionTable, suffix: str) -> sql.Identifier:
+    """An online run's own table beside the version table (``_pending``, ``_phases``)."""
+    return sql.Identifier(table.table_schema, f"{table.table}_{suffix}")
 
 
 def _qualified(table: VersionTable) -> sql.Identifier:

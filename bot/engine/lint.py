@@ -17,12 +17,21 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.engine.online import created_table, table_key
+
+ONLINE_NOTES = frozenset({"index-concurrently", "foreign-key-not-valid"})
+"""The rules that say what an online run does instead of what would lock writers out: notes, not warnings."""
+
 
 @dataclass(frozen=True)
 class LintWarning:
     rule: str
     table: str
     message: str
+
+    @property
+    def kind(self) -> str:
+        return "note" if self.rule in ONLINE_NOTES else "warning"
 
 
 _TABLE = r"(?P<table>[\w\".]+)"
@@ -63,6 +72,17 @@ _RULES: list[tuple[str, re.Pattern[str], str]] = [
         " build a unique index CONCURRENTLY first, then add the constraint USING INDEX",
     ),
     (
+        "index-concurrently",
+        re.compile(rf"^CREATE (?:UNIQUE )?INDEX CONCURRENTLY IF NOT EXISTS (?P<column>[\w\"]+) ON {_TABLE}", re.I),
+        "will build index {column} concurrently, after the transaction commits: writers go on meanwhile",
+    ),
+    (
+        "foreign-key-not-valid",
+        re.compile(rf"^ALTER TABLE {_TABLE} ADD CONSTRAINT (?P<column>[\w\"]+) FOREIGN KEY .* NOT VALID$", re.I),
+        "will add foreign key {column} NOT VALID in the transaction, then validate its rows on their own:"
+        " writers go on meanwhile",
+    ),
+    (
         "index-not-concurrent",
         re.compile(rf"^CREATE (?:UNIQUE )?INDEX (?!CONCURRENTLY)(?P<column>[\w\"]+) ON {_TABLE}", re.IGNORECASE),
         "builds index {column} without CONCURRENTLY, blocking writes while it builds on a big table",
@@ -77,11 +97,12 @@ _SAID_ALREADY = [
 ]  # fmt: skip
 # squawk's rules that do not apply: the bot sets lock_timeout and statement_timeout on every connection
 # and runs each schema's revisions in one transaction (Alembic's own BEGIN and COMMIT); the Felis model,
-# not the migration, picks the types; the views are dropped to be made again.
+# not the migration, picks the types; the views are dropped to be made again; an online run builds its indexes
+# concurrently outside the transaction (squawk is told every statement is in one).
 _NOT_FOR_CONSDB = [
     "require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts", "transaction-nesting",
     "prefer-bigint-over-int", "prefer-bigint-over-smallint", "prefer-identity", "prefer-text-field",
-    "prefer-timestamptz", "ban-drop-view",
+    "prefer-timestamptz", "ban-drop-view", "ban-concurrent-index-creation-in-transaction",
 ]  # fmt: skip
 _COLUMN_CHANGE = re.compile(
     rf"^ALTER TABLE {_TABLE} (?:ADD|DROP|ALTER|RENAME) (?!CONSTRAINT\b|TO\b)(?:COLUMN )?", re.IGNORECASE
@@ -94,13 +115,18 @@ _CREATE_VIEW = re.compile(
 
 
 def lint_sql(sql: str) -> list[LintWarning]:
-    """The warnings for every statement of ``sql`` (one statement per ``;``)."""
+    """The warnings for every statement of ``sql`` (one statement per ``;``). An index on a table the same SQL
+    creates holds no writer back: the table is empty."""
     statements = _statements(sql)
     warnings: list[LintWarning] = []
+    created: set[str] = set()
     for statement in statements:
+        made = created_table(statement)
+        if made:
+            created.add(made)
         for rule, pattern, template in _RULES:
             match = pattern.search(statement)
-            if match:
+            if match and not (rule == "index-not-concurrent" and table_key(match["table"]) in created):
                 fields = {key: value.strip('"') for key, value in match.groupdict().items() if value}
                 warnings.append(LintWarning(rule, fields["table"], template.format(**fields)))
     return warnings + _views_not_rebuilt(statements) + _views_not_as_upstream(statements) + squawk(statements)

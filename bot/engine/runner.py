@@ -53,6 +53,8 @@ class ChildRun:
 
     started: bool = False
     statements: list[str] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
+    """What the run said of the phases it left for after its transaction, and did."""
     sql: str = ""
     error: str | None = None
     timed_out: bool = False
@@ -90,6 +92,7 @@ def run_child(
     stopping: threading.Event,
     on_statement: StatementCallback | None = None,
     application_name: str | None = None,
+    on_phase: StatementCallback | None = None,
 ) -> list[ChildRun]:
     """Run the jobs in order in one child; a result per job (``started`` false past a failure).
 
@@ -98,7 +101,10 @@ def run_child(
     its locks are released.
 
     ``application_name`` names every database session of the child (:func:`run_name`), so that they can
-    be found and ended, by this process past the time limit or by the next one after a crash."""
+    be found and ended, by this process past the time limit or by the next one after a crash.
+
+    ``on_phase`` hears what an online run (:mod:`bot.engine.phased_run`) says of the phases it leaves for after
+    its transaction, and does, by job."""
     results = [ChildRun() for _ in jobs]
     application_name = application_name or run_name(secrets.token_hex(6))
     with model_directory(sdm_schemas) as model_dir:
@@ -129,7 +135,8 @@ def run_child(
         drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or []), daemon=True)
         drain.start()
         statement = (lambda job, sql: on_statement(runnable[job], sql)) if on_statement else None
-        follower = _Follower([results[index] for index in runnable], statement)
+        phase = (lambda job, text: on_phase(runnable[job], text)) if on_phase else None
+        follower = _Follower([results[index] for index in runnable], statement, phase)
         events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         reader = threading.Thread(target=_read_events, args=(process, events), daemon=True)
         handler = threading.Thread(target=follower.follow, args=(events,), daemon=True)
@@ -193,9 +200,12 @@ def _wait_for(reader: threading.Thread, seconds: float, stopping: threading.Even
 class _Follower:
     """Reads the child's events and files them under the job they belong to."""
 
-    def __init__(self, results: list[ChildRun], on_statement: StatementCallback | None) -> None:
+    def __init__(
+        self, results: list[ChildRun], on_statement: StatementCallback | None, on_phase: StatementCallback | None
+    ) -> None:
         self.results = results
         self.on_statement = on_statement
+        self.on_phase = on_phase
         self.index = 0
         self.began = time.monotonic()
 
@@ -216,15 +226,22 @@ class _Follower:
             self.current.started = True
         elif kind == "statement":
             self.current.statements.append(message["sql"])
-            if self.on_statement:
-                try:
-                    self.on_statement(self.index, message["sql"])
-                except Exception:  # news that cannot be told must not stop the run being followed
-                    log.exception("reporting progress failed; the run goes on")
+            self._tell(self.on_statement, message["sql"])
+        elif kind == "phase":
+            self.current.phases.append(message["text"])
+            self._tell(self.on_phase, message["text"])
         elif kind == "sql":
             self.current.sql = message["text"]
         elif kind == "failed":
             self.current.error = message["error"]
+
+    def _tell(self, callback: StatementCallback | None, text: str) -> None:
+        if callback is None:
+            return
+        try:
+            callback(self.index, text)
+        except Exception:  # news that cannot be told must not stop the run being followed
+            log.exception("reporting progress failed; the run goes on")
 
     def _close_current(self) -> None:
         now = time.monotonic()

@@ -24,8 +24,9 @@ import psycopg
 
 from bot.config import Environment, Settings, require
 from bot.engine.columns import Columns, table_columns
-from bot.engine.database import DatabaseUrl, connect, read_versions, schema_locks
+from bot.engine.database import DatabaseUrl, RecordedVersion, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
+from bot.engine.online import phased_sql
 from bot.engine.options import check_configured, check_options
 from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, tree_needs
 from bot.engine.progress import RevisionFollower, added_columns
@@ -110,6 +111,8 @@ class SchemaOutcome:
     seconds: float = 0.0
     note: str = ""
     """What the run and the version table disagree on, said by the version table (which is believed)."""
+    unfinished: str = ""
+    """What an online run committed and left undone (the version table waits for it), and how to finish it."""
 
 
 @dataclass(frozen=True)
@@ -421,8 +424,9 @@ class Engine:
             return SchemaPlan(
                 env.key, tree.section, direction, current, target, revisions, files=tree.files, note=run.error or ""
             )
+        phased = phased_sql(run.sql, f"{tree.version_table_schema}.{tree.version_table}")
         return SchemaPlan(
-            env.key, tree.section, direction, current, target, revisions, run.sql, lint_sql(run.sql), files=tree.files
+            env.key, tree.section, direction, current, target, revisions, phased, lint_sql(phased), files=tree.files
         )
 
     def _offline_sql(
@@ -470,6 +474,7 @@ class Engine:
         options: dict[str, str],
         on_statement: Callable[[int, str], None] | None = None,
         session: str | None = None,
+        on_phase: Callable[[int, str], None] | None = None,
     ) -> list[ChildRun]:
         return run_child(
             ini_path=self.tree.ini_path,
@@ -481,6 +486,7 @@ class Engine:
             stopping=self.stopping,
             on_statement=on_statement,
             application_name=session,
+            on_phase=on_phase,
         )
 
     def end_sessions(self, env: Environment, session: str) -> bool:
@@ -526,6 +532,7 @@ class Engine:
             if expected is not None:
                 _refuse_changed_tree(env, trees, expected)
             statuses = [classify(env, tree, versions) for tree, versions in zip(trees, recorded, strict=True)]
+            _refuse_unfinished(statuses, direction)
             # The SQL is planned again only where the approval was given to SQL (a terminal's --yes is not).
             with_sql = expected is not None and any("digest" in bound for bound in expected.values())
             plans = [
@@ -541,23 +548,25 @@ class Engine:
         if after is None:
             return ChangeResult(env.key, direction, [_unconfirmed(outcome) for outcome in outcomes])
         return ChangeResult(
-            env.key, direction, [_settled(outcome, versions) for outcome, versions in zip(outcomes, after, strict=True)]
+            env.key,
+            direction,
+            [_settled(outcome, versions, env.key) for outcome, versions in zip(outcomes, after, strict=True)],
         )
 
     def _recorded_after(
         self, connection: psycopg.Connection, url: DatabaseUrl, trees: list[SchemaTree]
-    ) -> list[tuple[str, ...]] | None:
+    ) -> list[RecordedVersion] | None:
         """What the version tables record once the run is over, on the locks' connection or, if that
         was lost, a new one; None if the database cannot be read."""
         tables = version_tables(trees)
         try:
-            return [versions.revisions for versions in read_versions(connection, tables)]
+            return read_versions(connection, tables)
         except psycopg.Error:
             log.warning("the version tables could not be read on the run's connection; trying a new one")
         try:
             timeout = self.settings.migrations.connect_timeout_seconds
             with connect(url, connect_timeout=timeout) as fresh:
-                return [versions.revisions for versions in read_versions(fresh, tables)]
+                return read_versions(fresh, tables)
         except (psycopg.Error, ConsdbBotError) as error:
             log.warning("what the version tables record after the run is unknown: %s", type(error).__name__)
             return None
@@ -592,6 +601,9 @@ class Engine:
         def on_statement(job: int, statement: str) -> None:
             followers[todo[job]](statement)
 
+        def on_phase(job: int, text: str) -> None:
+            report(trees[todo[job]].section, text)
+
         jobs = [
             Job(
                 trees[index].section, plans[index].direction.value, revision_argument(trees[index], plans[index].target)
@@ -600,7 +612,10 @@ class Engine:
         ]
         for index in todo:
             report(trees[index].section, f"{plans[index].direction.value} {plans[index].range_text}")
-        runs = dict(zip(todo, self._run_jobs(jobs, url, options, on_statement, session), strict=True)) if jobs else {}
+        runs = (
+            dict(zip(todo, self._run_jobs(jobs, url, options, on_statement, session, on_phase), strict=True))
+            if jobs else {}
+        )  # fmt: skip
         return [
             self._outcome(trees[index], plans[index], runs.get(index), followers.get(index))
             for index in range(len(plans))
@@ -652,18 +667,24 @@ def revision_argument(tree: SchemaTree, revisions: tuple[str, ...]) -> str:
     )
 
 
-def _settled(outcome: SchemaOutcome, recorded: tuple[str, ...]) -> SchemaOutcome:
+def _settled(outcome: SchemaOutcome, recorded: RecordedVersion, place: str) -> SchemaOutcome:
     """How a schema's run ended, as its version table says once the run is over.
 
     The target recorded is success, whatever the bot saw of the run (a child killed at the time limit
     after it had committed, news that came too late); a failed run that left the start recorded was
-    rolled back; anything else is said exactly.
+    rolled back, unless an online run committed its transaction and left phases undone (then the version
+    table waits for them, and that is said); anything else is said exactly.
     """
-    settled = dataclasses.replace(outcome, recorded_after=recorded)
+    settled = dataclasses.replace(outcome, recorded_after=recorded.revisions)
+    if recorded.unfinished is not None:
+        unfinished = recorded.unfinished.text(f"upgrade {place} {outcome.schema}")
+        return dataclasses.replace(
+            settled, outcome=Outcome.FAILED, unfinished=unfinished, error=outcome.error or "phases left undone"
+        )
     if outcome.outcome not in (Outcome.SUCCEEDED, Outcome.FAILED):
         return settled
-    plan, now = outcome.plan, set(recorded)
-    where = f"{plan.schema}'s version table records {revisions_text(recorded)}"
+    plan, now = outcome.plan, set(recorded.revisions)
+    where = f"{plan.schema}'s version table records {revisions_text(recorded.revisions)}"
     if now == set(plan.target):
         if outcome.outcome is Outcome.SUCCEEDED:
             return settled
@@ -698,6 +719,19 @@ def _run_error(run: ChildRun) -> str:
     if run.timed_out:
         return "stopped at the time limit (migrations.run_timeout_seconds)"
     return (run.error or "failed").strip().splitlines()[0]
+
+
+def _refuse_unfinished(statuses: list[SchemaStatus], direction: Direction) -> None:
+    """Only an upgrade goes on from an online run that left phases undone: it finishes them first. A downgrade
+    or a stamp would start from a version table that does not say what the schema holds."""
+    if direction is Direction.UPGRADE:
+        return
+    for status in statuses:
+        if status.unfinished:
+            raise Refused(
+                f"{status.schema} at {status.environment}: {status.unfinished}; nothing was run",
+                hint=f"Finish it first (`upgrade {status.environment} {status.schema}`), then {direction.value}.",
+            )
 
 
 def _refuse_changed_tree(env: Environment, trees: list[SchemaTree], expected: Bindings) -> None:

@@ -43,10 +43,16 @@ class SchemaStatus:
     behind: int = 0
     detail: str = ""
     current_revisions: list[RevisionInfo] = field(default_factory=list)
+    unfinished: str = ""
+    """What an online run committed and left undone, and the command that finishes it (empty: nothing)."""
 
     @property
     def summary(self) -> str:
         """The one-line answer a user wants: where it is and how far from head."""
+        return f"{self._where}; {self.unfinished}" if self.unfinished else self._where
+
+    @property
+    def _where(self) -> str:
         at = ", ".join(revision[:12] for revision in self.current)
         match self.state:
             case State.HEAD:
@@ -78,7 +84,10 @@ def version_tables(trees: Sequence[SchemaTree]) -> list[VersionTable]:
 
 def classify(env: Environment, tree: SchemaTree, recorded: RecordedVersion) -> SchemaStatus:
     """Compare what the database records with the script graph."""
-    status = functools.partial(SchemaStatus, environment=env.key, schema=tree.section, heads=tree.heads)
+    unfinished = recorded.unfinished.text(f"upgrade {env.key} {tree.section}") if recorded.unfinished else ""
+    status = functools.partial(
+        SchemaStatus, environment=env.key, schema=tree.section, heads=tree.heads, unfinished=unfinished
+    )
     if not recorded.revisions:
         if recorded.unversioned:
             return status(

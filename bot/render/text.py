@@ -263,7 +263,7 @@ def plan_text(plans: Sequence[SchemaPlan], *, show_sql: bool = False) -> str:
             continue
         lines = [head]
         lines += [f"  {info.short}  {info.message}" for info in plan.revisions]
-        lines += [f"  warning [{warning.rule}] {warning.table}: {warning.message}" for warning in plan.warnings]
+        lines += [f"  {warning.kind} [{warning.rule}] {warning.table}: {warning.message}" for warning in plan.warnings]
         if show_sql and plan.sql:
             lines += ["", plan.sql.rstrip()]
         blocks.append("\n".join(lines))

@@ -35,7 +35,9 @@ def outcome_text(outcome: SchemaOutcome) -> str:
         case Outcome.NO_MODEL:
             return f"{outcome.schema}: {outcome.error}"
     where = f"at revision {outcome.failed_step}" if outcome.failed_step else "before any revision ran"
-    if set(outcome.recorded_after) == set(outcome.plan.current):
+    if outcome.unfinished:
+        after = f"  not rolled back: {outcome.unfinished}"
+    elif set(outcome.recorded_after) == set(outcome.plan.current):
         after = f"  rolled back; {outcome.schema} is still at {now}"
     else:
         after = (

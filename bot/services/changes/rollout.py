@@ -100,9 +100,11 @@ class _Side:
 
     @property
     def untouched(self) -> bool:
-        """Whether every schema records where it started (a failed migration rolled back)."""
+        """Whether every schema records where it started and left nothing committed (a failed migration
+        rolled back; not an online run whose transaction committed with phases left undone)."""
         return self.change is not None and all(
-            set(outcome.recorded_after) == set(outcome.plan.current) for outcome in self.change.outcomes
+            set(outcome.recorded_after) == set(outcome.plan.current) and not outcome.unfinished
+            for outcome in self.change.outcomes
         )
 
 

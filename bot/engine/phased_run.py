@@ -1,0 +1,186 @@
+"""One schema's online run, inside the child process: the rules of :mod:`bot.engine.online` applied to the
+statements Alembic executes, then the phases after its transaction commits, then the version table moved.
+
+The shadow version table and the table of phases (``<version table>_pending`` and ``_phases``) are made in
+the run's transaction at its first statement that leaves it, so that they are committed with its work or not
+at all; a run that has nothing to leave its transaction runs exactly as Alembic runs it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from bot.engine.online import Phase, PhaseKind, created_table, mentions, rewrite, table_key
+
+Emit = Callable[..., None]
+
+
+class PhasedRun:
+    """Rewrites the run's statements (:meth:`before_execute`), then does what they left (:meth:`finish`)."""
+
+    def __init__(self, url: str, version_schema: str, version_table: str, emit: Emit) -> None:
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.version = sql.Identifier(version_schema, version_table)
+        self.pending = sql.Identifier(version_schema, f"{version_table}_pending")
+        self.phases = sql.Identifier(version_schema, f"{version_table}_phases")
+        self.emit = emit
+        self._version_name = re.compile(
+            rf'"?{re.escape(version_schema)}"?\."?{re.escape(version_table)}"?(?![\w"])', re.IGNORECASE
+        )
+        self.existing: set[str] = set()
+        self.start: list[str] = []
+        self.left: list[Phase] = []
+        self.originals: dict[str, str] = {}
+        self.active = False
+        self.rewriting = False
+
+    def begin(self) -> None:
+        """Before Alembic: finish what an earlier run left, then note the tables that hold rows and where the
+        version table stands."""
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
+            if self._unfinished(connection):
+                self.emit(event="phase", text="an earlier run left phases undone: finishing them first")
+                self._run_phases(connection)
+            self.existing = {
+                f"{schema}.{table}"
+                for schema, table in connection.execute("SELECT schemaname, tablename FROM pg_tables").fetchall()
+            }
+            if _exists(connection, self.version):
+                read = connection.execute(sql.SQL("SELECT version_num FROM {}").format(self.version))
+                self.start = [row[0] for row in read]
+        self.rewriting = True
+
+    def before_execute(self, cursor: Any, statement: str) -> str:
+        """The statement as the transaction runs it."""
+        if not self.rewriting:
+            return statement
+        for phase in [phase for phase in self.left if mentions(statement, phase)]:  # needed now: built here
+            cursor.execute(self.originals.pop(phase.name))
+            cursor.execute(sql.SQL("DELETE FROM {} WHERE name = %s").format(self.phases), (phase.name,))
+            self.left.remove(phase)
+        if self.active and self.writes_version(statement):
+            return self._version_name.sub(self.pending.as_string(cursor.connection), statement)
+        made = created_table(statement)
+        if made:
+            self.existing.discard(made)
+        rewritten = rewrite(statement, self.existing)
+        if rewritten.phase is None:
+            return statement
+        if not self.active:
+            self._activate(cursor)
+        phase = rewritten.phase
+        self.left.append(phase)
+        if phase.kind is PhaseKind.INDEX:
+            self.originals[phase.name] = statement
+        cursor.execute(
+            sql.SQL("INSERT INTO {} (position, kind, schema_name, name, table_name, statement) VALUES"
+                    " (%s, %s, %s, %s, %s, %s)").format(self.phases),
+            (len(self.left), phase.kind.value, phase.schema, phase.name, phase.table, phase.statement),
+        )  # fmt: skip
+        self.emit(event="phase", text=f"{phase.text}: left for after the transaction")
+        return rewritten.statement
+
+    def writes_version(self, statement: str) -> bool:
+        return self._version_name.match(_target_of(statement)) is not None
+
+    def _activate(self, cursor: Any) -> None:
+        """The first statement that leaves the transaction: the version table goes back to where the run
+        started (what it reached so far moves to the shadow table), and its writes go to the shadow table."""
+        version, pending, phases = self.version, self.pending, self.phases
+        cursor.execute(sql.SQL("CREATE TABLE {} (version_num varchar(32) NOT NULL)").format(pending))
+        cursor.execute(sql.SQL("INSERT INTO {} (version_num) SELECT version_num FROM {}").format(pending, version))
+        cursor.execute(sql.SQL("DELETE FROM {}").format(version))
+        for revision in self.start:
+            cursor.execute(sql.SQL("INSERT INTO {} (version_num) VALUES (%s)").format(version), (revision,))
+        cursor.execute(
+            sql.SQL("CREATE TABLE {} (position integer PRIMARY KEY, kind text NOT NULL, schema_name text NOT NULL,"
+                    " name text NOT NULL, table_name text NOT NULL, statement text NOT NULL,"
+                    " done boolean NOT NULL DEFAULT false)").format(phases)
+        )  # fmt: skip
+        self.active = True
+
+    def finish(self) -> None:
+        """After Alembic's transaction committed: each phase, then the version table."""
+        self.rewriting = False
+        if not self.active:
+            return
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
+            self._run_phases(connection)
+
+    def _unfinished(self, connection: psycopg.Connection) -> bool:
+        return _exists(connection, self.phases)
+
+    def _run_phases(self, connection: psycopg.Connection) -> None:
+        """Every phase not yet done, in order, each recorded done as it ends; then the version table moved and
+        the run's own tables dropped, in one short transaction."""
+        connection.execute("SET lock_timeout = 0")  # these locks hold back no writer: waiting is harmless
+        rows = connection.execute(
+            sql.SQL("SELECT position, kind, schema_name, name, table_name, statement FROM {} WHERE NOT done"
+                    " ORDER BY position").format(self.phases)
+        ).fetchall()  # fmt: skip
+        for position, kind, schema, name, table, statement in rows:
+            phase = Phase(PhaseKind(kind), schema, name, table, statement)
+            began = time.monotonic()
+            if phase.kind is PhaseKind.INDEX:
+                self._build(connection, phase)
+            else:
+                self._execute(connection, phase.statement)
+            connection.execute(
+                sql.SQL("UPDATE {} SET done = true WHERE position = %s").format(self.phases), (position,)
+            )
+            self.emit(event="phase", text=f"{phase.text}: done ({time.monotonic() - began:.1f} s)")
+        with connection.transaction():
+            self._execute(connection, sql.SQL("DELETE FROM {}").format(self.version))
+            self._execute(
+                connection, sql.SQL("INSERT INTO {} (version_num) SELECT version_num FROM {}").format(
+                    self.version, self.pending),
+            )  # fmt: skip
+            self._execute(connection, sql.SQL("DROP TABLE {}, {}").format(self.pending, self.phases))
+        self.emit(event="phase", text="every phase done: the version table moved")
+
+    def _build(self, connection: psycopg.Connection, phase: Phase) -> None:
+        """Build an index concurrently; an INVALID one a failed build left is dropped first. Done only when a
+        valid index of that name is on the table."""
+        index = sql.Identifier(phase.schema, phase.name)
+        if _index_valid(connection, phase) is False:
+            self._execute(connection, sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(index))
+        self._execute(connection, phase.statement)
+        if not _index_valid(connection, phase):
+            raise RuntimeError(
+                f"index {phase.name} was not built on {phase.table}: another relation of that name is in the way"
+            )
+
+    def _execute(self, connection: psycopg.Connection, statement: str | sql.Composable) -> None:
+        """Run one statement, and report it as the child reports every statement it runs."""
+        text = statement if isinstance(statement, str) else statement.as_string(connection)
+        self.emit(event="statement", sql=text)
+        connection.execute(text)
+
+
+def _target_of(statement: str) -> str:
+    """The table a version table write names, from its first words on (``INSERT INTO x``, ``UPDATE x``, ...)."""
+    match = re.match(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\S+)", statement, re.IGNORECASE)
+    return match.group(1) if match else ""
+
+
+def _index_valid(connection: psycopg.Connection, phase: Phase) -> bool | None:
+    """Whether the phase's index is valid; None if there is no index of that name on its table."""
+    row = connection.execute(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class t ON t.oid = i.indrelid"
+        " WHERE n.nspname = %s AND c.relname = %s AND t.relname = %s",
+        (phase.schema, phase.name, table_key(phase.table).partition(".")[2]),
+    ).fetchone()
+    return None if row is None else bool(row[0])
+
+
+def _exists(connection: psycopg.Connection, table: sql.Identifier) -> bool:
+    found = connection.execute("SELECT to_regclass(%s)", (table.as_string(connection),)).fetchone()
+    return found is not None and found[0] is not None
