@@ -22,9 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIRST, HEAD = "dbd7607b3634", "e72a1ea985e6"
 """lsstcam's revisions in the bundled tree: the schema as made, then four indexes on its tables."""
 LATER = "0411ine00001"
-CAMERA_ROW = (
-    "INSERT INTO cdb_lsstcam.ccdexposure_camera (ccdexposure_id, day_obs, seq_num, detector) VALUES (%s, 20261202, %s, 0)"
-)
+CAMERA_ROW = "INSERT INTO cdb_lsstcam.ccdexposure_camera (ccdexposure_id, day_obs, seq_num, detector) VALUES (%s, 20261202, %s, 0)"
 INDEXES = [
     "idx_ccdexposure_camera_ccdexposure_id", "idx_ccdexposure_flexdata_obs_id_key",
     "idx_ccdexposure_quicklook_ccdexposure_id", "idx_ccdvisit1_quicklook_ccdvisit_id",
