@@ -480,12 +480,14 @@ class _Reading:
         return found
 
     def _ended(self, request: ChangeRequest) -> _Found:
-        """How one request ended, for the step it does: a downgrade takes the step back."""
+        """How one request ended, for the step it does: a downgrade takes the step back, as does a rollout that
+        took the Summit back after a stuck one."""
         at = aware(request.finished_at) if request.finished_at else None
         what = f"#{request.id} {request.kind}"
         if request.state != RequestState.SUCCEEDED:
             return _Found(StepState.FAILED, request.requester, at, f"{what} {request.state}: {request.note or '-'}")
-        if request.kind == Direction.DOWNGRADE.value:
+        back = request.kind == ROLLOUT and request.binding.get("direction") == Direction.DOWNGRADE.value
+        if request.kind == Direction.DOWNGRADE.value or back:
             return _Found(detail=f"{what} took it back")
         approvers = [verdict.user for verdict in self.store.verdicts(request.id) if verdict.verdict == APPROVE]
         ranges = "; ".join(f"{schema} {span}" for schema, span in (request.ranges or {}).items())
