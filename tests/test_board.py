@@ -396,3 +396,13 @@ def test_a_rollout_that_took_the_summit_back_unticks_the_summit(consdb_bot, roll
     assert step_line(board, 7).startswith("7. [ ] not yet  summit and usdf-prod migrated as one rollout")
     assert "#2 rollout took it back" in board.out
     assert "8. [ ] not yet  pqserver restarted at summit, usdf-prod" in board.out
+
+
+@pytest.mark.slow
+def test_a_replica_no_longer_configured_leaves_the_board_readable(consdb_bot, rolled_out, replica):
+    assert consdb_bot("rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rolled_out)).code == 0
+    rolled_out.write_text(rolled_out.read_text().replace("  usdf-prod:\n", "  usdf:\n"))  # renamed since
+    board = consdb_bot("board", "OSW-123", "--config", str(rolled_out))
+    assert board.code == 0, board.text
+    assert step_line(board, 7).startswith("7. [x] done     summit and usdf-prod migrated as one rollout")
+    assert "8. [ ] not yet  pqserver restarted at summit" in board.out

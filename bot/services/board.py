@@ -420,7 +420,8 @@ class _Reading:
             ended = request.kind == Direction.UPGRADE.value and request.state == RequestState.SUCCEEDED
             if ended and request.environment not in after and request.environment != stand:
                 after[request.environment] = self._migration(self.settings.environments[request.environment])
-        places = [self.settings.environments[key] for key in after]
+        # A replica the rollout migrated may be configured here no more (retired, renamed): nothing to restart.
+        places = [self.settings.environments[key] for key in after if key in self.settings.environments]
         served = [place for place in places if place.pqserver]
         if served:
             steps.append(self._everywhere(served, after))
