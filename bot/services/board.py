@@ -507,6 +507,10 @@ class _Reading:
             and env.key in [request.environment, *(key for key, _ in request.binding.get("restarts", []))]
         ]  # fmt: skip
         found = self._ended(restarts[-1]) if restarts else _Found()
+        if restarts and _restarted_in_all(restarts[-1], env.key):
+            last = restarts[-1]
+            at = aware(last.finished_at) if last.finished_at else None
+            found = _Found(StepState.DONE, last.requester, at, f"#{last.id} restart of all: restarted at {env.key}")
         still = self.store.open_request(env.key)
         if still is not None and still.kind == RESTART:
             found = replace(found, detail=_joined(found.detail, f"#{still.id} restart is {still.state}"))
@@ -574,6 +578,16 @@ class _Reading:
             log.exception("the policy could not be asked about %s's %s", self.key, step.key)
             return [f"the policy could not be asked ({type(error).__name__})"]
         return []
+
+
+def _restarted_in_all(request: ChangeRequest, key: str) -> bool:
+    """Whether a ``restart pqserver all`` that failed restarted ``key`` all the same: it fails as a whole when
+    one environment fails, and its note names each that did not restart (``bts: FAILED to restart: ...``)."""
+    if not request.binding.get("all") or request.state != RequestState.FAILED:
+        return False
+    parts = request.note.split("; ")
+    named = {name for name, _ in request.binding.get("restarts", []) if any(p.startswith(f"{name}: ") for p in parts)}
+    return bool(named) and key not in named
 
 
 def _latest(found: list[_Found]) -> _Found:
