@@ -443,6 +443,8 @@ class _Reading:
                 self.store.audit_since(environment=place.key, actions=[TAP_CHECKED], after=migrated.at)
                 if migrated.state is StepState.DONE and migrated.at else []
             )  # fmt: skip
+            # Only a check of each schema the ticket migrated says whether TAP serves its change.
+            records = [record for record in records if set(self.schemas) <= set(record.detail.get("schemas", []))]
             last = records[-1] if records else None
             checked = _Found()
             if last is not None:
