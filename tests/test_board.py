@@ -36,7 +36,7 @@ from tests.support.slack_bot import (
     request_state,
 )
 from tests.test_check_data import exposure, revision
-from tests.test_rollout import FIRST, TREE
+from tests.test_rollout import FIRST, TREE, stuck_at_the_replica
 
 MIGRATED_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 ADDED = "a11ce0000001"
@@ -381,3 +381,28 @@ def test_after_the_rollout_pqserver_everywhere_then_tap_by_hand(consdb_bot, roll
     board = run("board", "OSW-123")
     assert "Every step is done." in board.out
     assert json.loads(run("board", "OSW-123", "--json").out)["complete"] is True
+
+
+@pytest.mark.slow
+def test_a_rollout_that_took_the_summit_back_unticks_the_summit(consdb_bot, rolled_out, replica):
+    def run(*args: str) -> Result:
+        return consdb_bot(*args, "--config", str(rolled_out))
+
+    stuck_at_the_replica(consdb_bot, rolled_out, replica)
+    assert step_line(run("board", "OSW-123"), 7).startswith("7. [!] failed   summit and usdf-prod migrated")
+    back = run("rollout", "latiss", "--to", FIRST, "--ticket", "OSW-123", "--yes")
+    assert back.code == 0, back.text
+    board = run("board", "OSW-123")
+    assert step_line(board, 7).startswith("7. [ ] not yet  summit and usdf-prod migrated as one rollout")
+    assert "#2 rollout took it back" in board.out
+    assert "8. [ ] not yet  pqserver restarted at summit, usdf-prod" in board.out
+
+
+@pytest.mark.slow
+def test_a_replica_no_longer_configured_leaves_the_board_readable(consdb_bot, rolled_out, replica):
+    assert consdb_bot("rollout", "latiss", "--ticket", "OSW-123", "--yes", "--config", str(rolled_out)).code == 0
+    rolled_out.write_text(rolled_out.read_text().replace("  usdf-prod:\n", "  usdf:\n"))  # renamed since
+    board = consdb_bot("board", "OSW-123", "--config", str(rolled_out))
+    assert board.code == 0, board.text
+    assert step_line(board, 7).startswith("7. [x] done     summit and usdf-prod migrated as one rollout")
+    assert "8. [ ] not yet  pqserver restarted at summit" in board.out

@@ -299,6 +299,27 @@ def test_a_tap_service_that_refuses_the_token_the_query_or_does_not_answer(consd
     assert TOKEN not in unreachable.text + no_table.text
 
 
+def test_a_password_in_the_tap_url_is_never_shown(consdb_bot, sync_config, monkeypatch):
+    monkeypatch.setenv("BTS_TAP_URL", "https://consdb:s3cret-Pa55@tap.example.org/api/consdbtap")
+    monkeypatch.setenv("BTS_TAP_TOKEN", TOKEN)
+    result = consdb_bot("check", "tap", "bts", "--config", str(sync_config))
+    assert result.code == 1
+    assert "s3cret-Pa55" not in result.text
+    assert "error: TAP at https://tap.example.org/api/consdbtap/sync is given a user and password" in result.err
+
+
+def test_tap_checked_for_another_schema_does_not_tick_the_tickets_tap_step(consdb_bot, tap_config):
+    def run(*args: str):
+        return consdb_bot(*args, "--config", str(tap_config))
+
+    assert run("upgrade", "bts", "latiss", "--ticket", "OSW-123", "--yes").code == 0
+    assert run("check", "tap", "bts", "lsstcam").code == 0  # not migrated here: nothing TAP should serve
+    assert "[ ] not yet  TAP serves the new columns at bts" in run("board", "OSW-123").out
+    load_tap_schema(tap_url(), installed_model())
+    assert run("check", "tap", "bts", "latiss").code == 0
+    assert "[x] done     TAP serves the new columns at bts" in run("board", "OSW-123").out
+
+
 def test_tap_is_read_one_way(consdb_bot, migrated):
     migrated.write_text(migrated.read_text() + "      sync_url: https://tap.example.org/api/consdbtap\n")
     result = consdb_bot("check", "tap", "bts", "--config", str(migrated))

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -303,6 +304,47 @@ environments:
         world.service.check_data_after(view.id, ["latiss"])
         [verdict] = world.threads.said("Data of latiss at summit, 60 min after the migration:")
     assert "The database could not be read: cdb_latiss.exposure at summit has no" in text.event_line(verdict)
+
+
+@pytest.mark.slow
+def test_check_data_at_a_replica_counts_from_the_rollout_that_migrated_it(tmp_path, replica: ReplicaPair, places):
+    """usdf-prod, the replica a rollout migrated: ``check data usdf-prod latiss`` looks at the exposures since
+    that rollout and the column it added there, as ``restart pqserver`` takes it for usdf-prod's latest change."""
+    for connect in (replica.summit, replica.usdf):
+        with connect() as db:
+            db.execute("CREATE SCHEMA cdb")
+            db.execute("CREATE TABLE cdb.cdb_latiss_version (version_num varchar(32) PRIMARY KEY)")
+            db.execute("INSERT INTO cdb.cdb_latiss_version VALUES (%s)", (FIRST,))
+    config = tmp_path / "consdb-bot.yaml"
+    config.write_text(f"""
+state_url: ${{CONSDB_BOT_STATE_URL}}
+migrations: {{alembic_ini: {TREE / "alembic.ini"}, connect_timeout_seconds: 2}}
+schemas: [latiss]
+environments:
+  summit:
+    database_url: {replica.summit_url}
+    approvals: {{required: 1, approvers: [{APPROVER}]}}
+  usdf-prod:
+    database_url: {replica.usdf_url}
+    approvals: {{required: 1, approvers: [{APPROVER}]}}
+    replica: {{of: summit, subscription: usdf_exposurelog, publication: usdfpub, verify_seconds: 30}}
+""")
+    with world_of(config, places) as world:
+        view = world.migrate(rollout=True)
+        with replica.usdf() as usdf:  # the columns that tell when an exposure was observed, as ConsDB's have
+            usdf.execute("ALTER TABLE cdb_latiss.exposure ADD COLUMN exposure_id bigint, ADD COLUMN day_obs int,"
+                         " ADD COLUMN seq_num int, ADD COLUMN obs_start timestamp")  # fmt: skip
+            usdf.execute(
+                "INSERT INTO cdb_latiss.exposure (id, note, seeing, exposure_id, day_obs, seq_num, obs_start)"
+                " VALUES (1, 'after', 0.8, 2026120100012, 20261201, 12, %s)",
+                ((at(2) + timedelta(seconds=37)).replace(tzinfo=None),),
+            )
+        checked = check_data(world.service.settings, world.service.engine, world.store, "usdf-prod", "latiss",
+                             since_seconds=None, at=at(60))  # fmt: skip
+    assert checked.migration is not None
+    assert (checked.migration.request_id, checked.migration.kind) == (view.id, "rollout")
+    assert (checked.since, checked.exposures) == (MIGRATED_AT, 1)
+    assert [(column.name, column.filled, column.rows) for column in checked.columns] == [("seeing", 1, 1)]
 
 
 @pytest.fixture

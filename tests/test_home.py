@@ -277,6 +277,15 @@ def test_a_crowded_home_stays_within_slacks_limits_and_shows_what_was_typed_as_t
     assert "<https://rubin-obs.slack.com/archives/C0BTS00001/p7|open the request>" in text
 
 
+def test_a_request_run_from_a_terminal_names_its_requester_as_text_not_as_a_mention():
+    home = a_home()
+    running = replace(home.requests[0], requester="root@vm (terminal)", state=RequestState.RUNNING)
+    text = shown(home_view(replace(home, requests=[running]), {}))
+    assert "asked by root@vm (terminal)" in text
+    assert "<@root@vm" not in text
+    assert "asked by <@U0VERA0001>" in shown(home_view(home, {}))
+
+
 def test_a_home_that_could_not_be_read_is_read_again_at_the_next_open(slack):
     """The state database was down when someone opened Home: the next open (or change) publishes it."""
     reads = iter([RuntimeError("the state database did not answer")])

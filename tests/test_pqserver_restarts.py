@@ -242,3 +242,18 @@ def test_restart_all_in_slack_is_one_request_in_one_thread_approved_under_the_st
     assert "summit: restarted, and pqserver serves what the database has" in outcome.text
     assert [c.text for c in slack.calls("chat.postMessage") if c.text.startswith("Restart request")] == [request.text]
     assert places["usdf"].deployment.restarted_at is None
+
+
+def test_the_board_counts_where_a_restart_all_that_failed_elsewhere_restarted(run, places):
+    for name in ENVIRONMENTS:
+        assert run("upgrade", name, "latiss", "--to", SECOND, "--ticket", "OSW-123", "--yes").code == 0
+    places["bts"].deployment.stuck = True
+    assert run("restart", "pqserver", "all", "--yes").code == 1  # restarted at summit and usdf, not at bts
+    board = run("board", "OSW-123")
+    assert "[!] failed   pqserver restarted at bts, summit, usdf" in board.out
+    places["bts"].deployment.stuck = False
+    assert run("restart", "pqserver", "bts", "--yes").code == 0
+    board = run("board", "OSW-123")
+    assert board.code == 0, board.text
+    assert "[x] done     pqserver restarted at bts, summit, usdf" in board.out
+    assert "summit: #4 restart of all: restarted at summit" in board.out

@@ -47,6 +47,11 @@ def sync_columns(
     parts = urllib.parse.urlsplit(address)
     # As shown in answers: without userinfo or query, which may carry a secret.
     sync = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    if "@" in parts.netloc:  # urllib takes it for the host, and its errors would show the password
+        raise Refused(
+            f"TAP at {sync} is given a user and password in tap.sync_url, which the bot does not send",
+            hint="Give the TAP service's token in tap.token, and its URL without them.",
+        )
     body = urllib.parse.urlencode({"LANG": "ADQL", "REQUEST": "doQuery", "QUERY": columns_query(schema_names)})
     request = urllib.request.Request(address, data=body.encode(), method="POST")
     request.add_header("Content-Type", "application/x-www-form-urlencoded")

@@ -79,7 +79,7 @@ def _request(view: RequestView, link: str | None) -> str:
     )  # fmt: skip
     what = f"*{escape(view.kind.capitalize())} #{view.id}* at {escape(place)}"
     ranges = ", ".join(f"`{escape(schema)}` {escape(span)}" for schema, span in view.ranges.items())
-    asked = f"asked by <@{escape(view.requester)}>"
+    asked = f"asked by {blocks.shown(view.requester)}"  # a Slack user as a mention, a terminal's user as text
     parts = [blocks.state_mark(view.state), what + (f": {ranges}" if ranges else ""), asked]
     if view.ticket:
         parts.append(escape(view.ticket))

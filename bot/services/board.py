@@ -420,7 +420,8 @@ class _Reading:
             ended = request.kind == Direction.UPGRADE.value and request.state == RequestState.SUCCEEDED
             if ended and request.environment not in after and request.environment != stand:
                 after[request.environment] = self._migration(self.settings.environments[request.environment])
-        places = [self.settings.environments[key] for key in after]
+        # A replica the rollout migrated may be configured here no more (retired, renamed): nothing to restart.
+        places = [self.settings.environments[key] for key in after if key in self.settings.environments]
         served = [place for place in places if place.pqserver]
         if served:
             steps.append(self._everywhere(served, after))
@@ -442,6 +443,8 @@ class _Reading:
                 self.store.audit_since(environment=place.key, actions=[TAP_CHECKED], after=migrated.at)
                 if migrated.state is StepState.DONE and migrated.at else []
             )  # fmt: skip
+            # Only a check of each schema the ticket migrated says whether TAP serves its change.
+            records = [record for record in records if set(self.schemas) <= set(record.detail.get("schemas", []))]
             last = records[-1] if records else None
             checked = _Found()
             if last is not None:
@@ -480,12 +483,14 @@ class _Reading:
         return found
 
     def _ended(self, request: ChangeRequest) -> _Found:
-        """How one request ended, for the step it does: a downgrade takes the step back."""
+        """How one request ended, for the step it does: a downgrade takes the step back, as does a rollout that
+        took the Summit back after a stuck one."""
         at = aware(request.finished_at) if request.finished_at else None
         what = f"#{request.id} {request.kind}"
         if request.state != RequestState.SUCCEEDED:
             return _Found(StepState.FAILED, request.requester, at, f"{what} {request.state}: {request.note or '-'}")
-        if request.kind == Direction.DOWNGRADE.value:
+        back = request.kind == ROLLOUT and request.binding.get("direction") == Direction.DOWNGRADE.value
+        if request.kind == Direction.DOWNGRADE.value or back:
             return _Found(detail=f"{what} took it back")
         approvers = [verdict.user for verdict in self.store.verdicts(request.id) if verdict.verdict == APPROVE]
         ranges = "; ".join(f"{schema} {span}" for schema, span in (request.ranges or {}).items())
@@ -504,6 +509,10 @@ class _Reading:
             and env.key in [request.environment, *(key for key, _ in request.binding.get("restarts", []))]
         ]  # fmt: skip
         found = self._ended(restarts[-1]) if restarts else _Found()
+        if restarts and _restarted_in_all(restarts[-1], env.key):
+            last = restarts[-1]
+            at = aware(last.finished_at) if last.finished_at else None
+            found = _Found(StepState.DONE, last.requester, at, f"#{last.id} restart of all: restarted at {env.key}")
         still = self.store.open_request(env.key)
         if still is not None and still.kind == RESTART:
             found = replace(found, detail=_joined(found.detail, f"#{still.id} restart is {still.state}"))
@@ -571,6 +580,16 @@ class _Reading:
             log.exception("the policy could not be asked about %s's %s", self.key, step.key)
             return [f"the policy could not be asked ({type(error).__name__})"]
         return []
+
+
+def _restarted_in_all(request: ChangeRequest, key: str) -> bool:
+    """Whether a ``restart pqserver all`` that failed restarted ``key`` all the same: it fails as a whole when
+    one environment fails, and its note names each that did not restart (``bts: FAILED to restart: ...``)."""
+    if not request.binding.get("all") or request.state != RequestState.FAILED:
+        return False
+    parts = request.note.split("; ")
+    named = {name for name, _ in request.binding.get("restarts", []) if any(p.startswith(f"{name}: ") for p in parts)}
+    return bool(named) and key not in named
 
 
 def _latest(found: list[_Found]) -> _Found:

@@ -1,7 +1,8 @@
 """After a migration, the data: ``check data ENV INSTRUMENT`` and the hinfo watch's look at the database.
 
 Which exposures: those observed since the latest migration of the instrument's schema there that the
-bot ran and that succeeded (an upgrade, or a rollout from that environment; when it finished), or in
+bot ran and that succeeded (an upgrade, or a rollout from that environment or that migrated it as a
+replica; when it finished), or in
 the last ``--since``. Which columns: those that migration added to the tables hinfo writes (its
 request's ``added_columns``, read from what it executed). How a row's time is told is said in
 :mod:`bot.engine.exposures`.
@@ -19,6 +20,7 @@ from bot.engine.service import Direction, Engine
 from bot.engine.status import database_url
 from bot.errors import ConfigError, ConsdbBotError
 from bot.services.changes.requests import ROLLOUT
+from bot.services.changes.served import touches
 from bot.store import Store, aware
 from bot.store.models import ChangeRequest
 
@@ -112,7 +114,11 @@ def check_data(
     """``check data``: since the latest migration recorded (or the last ``since_seconds``)."""
     env = settings.environment(environment)
     (schema,) = settings.schemas_at(env, [settings.schema_named(instrument)])
-    request = store.last_succeeded(MIGRATIONS, environments=[env.key], where=lambda found: schema in found.schemas)
+    # A replica's schemas are migrated by the rollout of the environment it replicates.
+    places = [env.key, *([settings.environment(env.replica.of).key] if env.replica else [])]
+    request = store.last_succeeded(
+        MIGRATIONS, environments=places, where=lambda found: schema in found.schemas and touches(found, env.key)
+    )
     migration = _migration(request, schema) if request else None
     if since_seconds is None and migration is not None:
         since = migration.finished_at
