@@ -292,6 +292,9 @@ class BoardService:
         except ConsdbBotError as error:
             log.warning("the board of %s could not be made: %s", key, error.message)
             return
+        except Exception:  # one board that cannot be made never keeps the others from being shown
+            log.exception("the board of %s could not be made", key)
+            return
         self._show(board)
 
     def refresh_behind(self) -> None:
