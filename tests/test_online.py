@@ -264,3 +264,37 @@ def test_a_schema_made_from_nothing_runs_as_alembic_runs_it(tmp_path, tree, new_
         result.outcomes[0].executed
     )
     assert leftovers(libpq(url)) == [None, None]
+
+
+def test_a_run_stopped_in_a_phase_leaves_a_named_state_that_the_next_upgrade_finishes(tmp_path, tree, new_database):
+    """The time limit stops the child while an index is being built (behind an old transaction): its transaction
+    had committed, so the schema is not rolled back; the state says so, and the next upgrade ends it."""
+    url = new_database()
+    config = write_config(
+        tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"}, schemas=["lsstcam"],
+        alembic_ini=str(tree / "alembic.ini"),
+    )  # fmt: skip
+    config.write_text(
+        config.read_text().replace(
+            "connect_timeout_seconds: 2}", "connect_timeout_seconds: 2, run_timeout_seconds: 20}"
+        )
+    )
+    settings = load_settings(config, environ={"BTS_DATABASE_URL": url})
+    assert upgrade(settings, FIRST).ok
+    url = libpq(url)
+    with psycopg.connect(url) as old:
+        old.execute("LOCK TABLE cdb_lsstcam.ccdexposure_camera IN ROW EXCLUSIVE MODE")  # a writer, still open
+        stopped = upgrade(settings, HEAD)
+        old.rollback()
+    outcome = stopped.outcomes[0]
+    assert outcome.outcome is Outcome.FAILED
+    assert outcome.error == "stopped at the time limit (migrations.run_timeout_seconds)"
+    assert f"an online run to {HEAD} committed its transaction; not yet done: index" in outcome.unfinished
+    assert versions(url) == [FIRST]
+    assert leftovers(url) == ["cdb.cdb_lsstcam_version_pending", "cdb.cdb_lsstcam_version_phases"]
+
+    finished = upgrade(settings, HEAD)
+    assert finished.ok, change_text(finished)
+    assert versions(url) == [HEAD]
+    assert all(index_validity(url, name) for name in INDEXES)
+    assert leftovers(url) == [None, None]
