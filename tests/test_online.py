@@ -298,3 +298,17 @@ def test_a_run_stopped_in_a_phase_leaves_a_named_state_that_the_next_upgrade_fin
     assert versions(url) == [HEAD]
     assert all(index_validity(url, name) for name in INDEXES)
     assert leftovers(url) == [None, None]
+
+
+def test_a_revision_that_opts_out_runs_as_alembic_runs_it(bts, tree):
+    settings, url = bts
+    script = tree / "versions" / "lsstcam" / "e72a1ea985e6_sdm_schemas_30_2026_4300.py"
+    script.write_text(script.read_text() + "\nconsdb_bot_online = False  # its indexes in the transaction\n")
+    plan = Engine(settings).plan(settings.environment("bts"), ["lsstcam"], to=HEAD, with_sql=True)
+    assert "-- Phase" not in plan[0].sql
+    said: list[str] = []
+    result = upgrade(settings, HEAD, said)
+    assert result.ok, change_text(result)
+    assert not [line for line in said if "concurrently" in line]
+    assert f"CREATE INDEX {INDEXES[0]} ON cdb_lsstcam.ccdexposure_camera" in "\n".join(result.outcomes[0].executed)
+    assert versions(url) == [HEAD]

@@ -42,6 +42,16 @@ _ADD_FOREIGN_KEY = re.compile(
 _CREATE_TABLE = re.compile(rf"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_QUALIFIED}", re.IGNORECASE)
 
 
+_OPTED_OUT = re.compile(r"^consdb_bot_online\s*(?::\s*bool\s*)?=\s*False\b", re.MULTILINE)
+
+
+def opts_out(source: str) -> bool:
+    """Whether a revision's script asks to run as Alembic runs it, in one transaction with nothing left for
+    after: a module-level ``consdb_bot_online = False`` (for a revision whose statements must all commit
+    together, or that builds its indexes its own way)."""
+    return _OPTED_OUT.search(source) is not None
+
+
 class PhaseKind(StrEnum):
     INDEX = "index"
     VALIDATE = "validate"

@@ -76,6 +76,8 @@ class Job:
     operation: Operation
     target: str
     start: str | None = None
+    online: bool = True
+    """Whether an upgrade or downgrade takes the online path (:mod:`bot.engine.online`); no revision opted out."""
 
 
 StatementCallback = Callable[[int, str], None]

@@ -26,7 +26,7 @@ from bot.config import Environment, Settings, require
 from bot.engine.columns import Columns, table_columns
 from bot.engine.database import DatabaseUrl, RecordedVersion, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
-from bot.engine.online import phased_sql
+from bot.engine.online import opts_out, phased_sql
 from bot.engine.options import check_configured, check_options
 from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, tree_needs
 from bot.engine.progress import RevisionFollower, added_columns
@@ -424,7 +424,9 @@ class Engine:
             return SchemaPlan(
                 env.key, tree.section, direction, current, target, revisions, files=tree.files, note=run.error or ""
             )
-        phased = phased_sql(run.sql, f"{tree.version_table_schema}.{tree.version_table}")
+        phased = (
+            phased_sql(run.sql, f"{tree.version_table_schema}.{tree.version_table}") if online(revisions) else run.sql
+        )
         return SchemaPlan(
             env.key, tree.section, direction, current, target, revisions, phased, lint_sql(phased), files=tree.files
         )
@@ -606,7 +608,10 @@ class Engine:
 
         jobs = [
             Job(
-                trees[index].section, plans[index].direction.value, revision_argument(trees[index], plans[index].target)
+                trees[index].section,
+                plans[index].direction.value,
+                revision_argument(trees[index], plans[index].target),
+                online=online(plans[index].revisions),
             )
             for index in todo
         ]
@@ -719,6 +724,11 @@ def _run_error(run: ChildRun) -> str:
     if run.timed_out:
         return "stopped at the time limit (migrations.run_timeout_seconds)"
     return (run.error or "failed").strip().splitlines()[0]
+
+
+def online(revisions: Sequence[RevisionInfo]) -> bool:
+    """Whether a run of these revisions takes the online path: none of them opts out."""
+    return not any(opts_out(info.path.read_text(encoding="utf-8")) for info in revisions)
 
 
 def _refuse_unfinished(statuses: list[SchemaStatus], direction: Direction) -> None:
