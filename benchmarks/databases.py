@@ -20,10 +20,15 @@ def url_of(database: str) -> str:
 
 
 @contextmanager
-def databases(count: int, *, template: str | None = None) -> Iterator[list[str]]:
-    """``count`` new databases (copies of ``template``, if given), dropped afterwards whatever happens."""
+def databases(count: int, *, template: str | None = None, file_copy: bool = False) -> Iterator[list[str]]:
+    """``count`` new databases (copies of ``template``, if given), dropped afterwards whatever happens.
+
+    ``file_copy`` copies the template's files (between two checkpoints) instead of writing them through the
+    WAL: a copy of a large template then leaves no WAL behind to be checkpointed during what is measured."""
     names = [f"consdb_bench_{secrets.token_hex(4)}" for _ in range(count)]
     copy = sql.SQL(" TEMPLATE {}").format(sql.Identifier(template)) if template else sql.SQL("")
+    if file_copy:
+        copy += sql.SQL(" STRATEGY FILE_COPY")
     with psycopg.connect(SERVER, autocommit=True) as connection:
         for name in names:
             connection.execute(sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), copy))
