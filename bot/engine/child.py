@@ -78,12 +78,10 @@ def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
     config = tree.alembic_config(output_buffer=buffer, stdout=buffer)
     config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in options.items()])
     operation, target, start = job["operation"], job["target"], job.get("start")
-    if operation in ("upgrade", "downgrade") and not job.get("online", True):
-        (command.upgrade if operation == "upgrade" else command.downgrade)(config, target)
-    elif operation in ("upgrade", "downgrade"):
+    if operation in ("upgrade", "downgrade"):
         online = PhasedRun(os.environ["CONSDB_URL"], tree.version_table_schema, tree.version_table, emit)
-        online.begin()
-        _statements.online = online
+        online.begin()  # an earlier run's phases are finished first, whatever this run is
+        _statements.online = online if job.get("online", True) else None
         try:
             (command.upgrade if operation == "upgrade" else command.downgrade)(config, target)
         finally:
