@@ -26,6 +26,7 @@ BUNDLED = "bundled"
 INSTALLED = "installed"
 
 _POSTGRES_DURATION = r"^[0-9]+(ms|s|min|h|d)?$"
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
 POSTGRES_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 """A PostgreSQL name (role, schema, subscription) as the bot accepts one from people: the plain lower-case
 form, at most 63 bytes, so that it means the same quoted or not and cannot carry SQL."""
@@ -48,6 +49,15 @@ class Unset:
 
     def __str__(self) -> str:
         return f"${{{self.variable}}}"
+
+
+def postgres_seconds(duration: str) -> float:
+    """A PostgreSQL duration setting (``200ms``, ``10s``, ``30min``) in seconds; a bare number is milliseconds, as
+    PostgreSQL reads ``lock_timeout`` and ``statement_timeout``."""
+    match = re.fullmatch(r"([0-9]+)(ms|s|min|h|d)?", duration)
+    if match is None:
+        raise ValueError(f"{duration!r} is not a PostgreSQL duration")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2) or "ms"]
 
 
 def require(value: str | Unset, *, purpose: str) -> str:
@@ -258,8 +268,16 @@ class Migrations(_Model):
     """`bundled` (this project's `migrations/`) or the path of a ConsDB-style `alembic.ini`."""
     sdm_schemas: str | Unset = INSTALLED
     """`installed` (the pinned `lsst-sdm-schemas`) or an sdm_schemas checkout (`yml/cdb_*.yaml`)."""
-    lock_timeout: str = Field(default="10s", pattern=_POSTGRES_DURATION)
-    """PostgreSQL's `lock_timeout` (`500ms`, `10s`, `30min`) for every connection a migration opens."""
+    lock_timeout: str = Field(default="200ms", pattern=_POSTGRES_DURATION)
+    """PostgreSQL's `lock_timeout` (`200ms`, `10s`; a bare number is milliseconds), handed to every connection a
+    migration opens, under its own name and units: how long one statement may wait for a lock. Short, because while
+    a DDL statement waits behind a long reader, every writer of the table (hinfo's INSERTs) queues behind it; not
+    granted, the schema's transaction is rolled back and tried again (`lock_retry_seconds`)."""
+    lock_retry_seconds: float = Field(default=300, ge=0)
+    """How long a schema whose migration was not granted a lock in `lock_timeout` is tried again, in seconds as the
+    bot's own limits are: each retry after a jittered backoff (at least `lock_timeout`, doubling up to 10 s) that lets
+    the writers through; past it the migration fails, naming the session that held the lock (0: never tried again).
+    Keep it below `run_timeout_seconds`."""
     statement_timeout: str = Field(default="30min", pattern=_POSTGRES_DURATION)
     """PostgreSQL's `statement_timeout` for every connection a migration opens."""
     run_timeout_seconds: int = Field(default=3600, ge=1)

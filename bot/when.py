@@ -108,6 +108,15 @@ def local_clock(moment: datetime, zone: ZoneInfo, *, day_of: datetime | None = N
     return local(moment, zone)
 
 
+def seconds_clock(moment: datetime, zone: ZoneInfo, *, day_of: datetime) -> str:
+    """To the second, on the zone's clock: ``12:01:03 UTC``, ``09:01:03 -03``; the date first when it is not
+    the local day of ``day_of`` (``2026-11-23 23:59:58 -03``)."""
+    shown = moment.astimezone(zone)
+    label = "UTC" if zone.key in ("UTC", "Etc/UTC") else _offset(shown)
+    day = "" if shown.date() == day_of.astimezone(zone).date() else f"{shown:%Y-%m-%d} "
+    return f"{day}{shown:%H:%M:%S} {label}"
+
+
 def span(starts: datetime, ends: datetime, zone: ZoneInfo) -> str:
     """``Tue 2026-11-24 09:00 -03 to 11:00 -03`` (the end's date only when it is another day)."""
     return f"{local(starts, zone)} to {local_clock(ends, zone, day_of=starts)}"

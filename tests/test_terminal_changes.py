@@ -293,7 +293,10 @@ def _external_with(external: Path, **migrations: str) -> Path:
             {"run_timeout_seconds": "1"},
             "stopped at the time limit (migrations.run_timeout_seconds)",
         ),
-        ({"lock_timeout": "200ms"}, "canceling statement due to lock timeout"),
+        (
+            {"lock_timeout": "200ms", "lock_retry_seconds": "1"},
+            "each waiting 200ms for its lock): an advisory lock was held by pid",
+        ),
     ],
 )
 def test_time_limits_stop_a_blocked_migration_and_leave_the_schema_as_it_was(consdb_bot, external, setting, says):

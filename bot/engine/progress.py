@@ -39,7 +39,11 @@ def revision_line(info: RevisionInfo, *, up: bool) -> str:
 
 
 class RevisionFollower:
-    """Called with each executed statement; reports a line for each revision completed."""
+    """Called with each executed statement; reports a line for each revision completed.
+
+    A schema refused its lock is rolled back and run again (:meth:`retry`): what it had done is then
+    undone, so ``applied`` and ``running`` start again, but a revision already told is not told again.
+    """
 
     def __init__(
         self,
@@ -53,6 +57,7 @@ class RevisionFollower:
         self.up = up
         self.report = report
         self.done: list[str] = []
+        self.told: set[str] = set()
         table = rf'"?{re.escape(tree.version_table_schema)}"?\."?{re.escape(tree.version_table)}"?'
         self._version_write = re.compile(rf"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+{table}\b", re.IGNORECASE)
 
@@ -63,8 +68,13 @@ class RevisionFollower:
         for revision in self._moved(statement):
             if revision in planned and revision not in self.done:
                 self.done.append(revision)
-                if self.report:
+                if self.report and revision not in self.told:
                     self.report(revision_line(planned[revision], up=self.up))
+                self.told.add(revision)
+
+    def retry(self) -> None:
+        """The run's transaction was rolled back and it starts again: nothing of it is done any more."""
+        self.done = []
 
     def _moved(self, statement: str) -> list[str]:
         if self.up:

@@ -2,13 +2,16 @@
 
 The child gets an environment of its own: ``CONSDB_URL``, ``SDM_SCHEMAS_DIR`` and
 ``PGOPTIONS`` (lock and statement timeouts, applied to every connection env.py opens), and none
-of the bot's own secrets. It has a hard time limit; past it the child is killed and PostgreSQL
-rolls its transaction back. The limit is the child's: what the bot does with the child's news (tell
-Slack, however slowly) happens on a thread of its own, and never holds up reading the child's output.
+of the bot's own secrets; it tries a schema refused its lock again itself (:mod:`bot.engine.child`),
+while a :class:`~bot.engine.locks.LockWatcher` here names who holds that lock. It has a hard time
+limit; past it the child is killed and PostgreSQL rolls its transaction back. The limit is the
+child's: what the bot does with the child's news (tell Slack, however slowly) happens on a thread
+of its own, and never holds up reading the child's output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,8 +30,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.config import INSTALLED
+from bot.config import INSTALLED, postgres_seconds
 from bot.engine.database import DatabaseUrl, connect
+from bot.engine.locks import ONLINE, Blocker, LockNews, LockRetry, LockWait, LockWatcher, poll_seconds
 from bot.engine.tree import SchemaTree
 
 Operation = Literal["upgrade", "downgrade", "stamp", "upgrade-sql", "downgrade-sql"]
@@ -45,6 +49,7 @@ class ChildLimits:
     statement_timeout: str
     run_timeout_seconds: int
     connect_timeout_seconds: int
+    lock_retry_seconds: float = 0.0
 
 
 @dataclass
@@ -62,6 +67,14 @@ class ChildRun:
     seconds: float = 0.0
     model_missing: bool = False
     """The schema has no Felis model where env.py looks: the job was not started (``error`` says where)."""
+    sqlstate: str | None = None
+    """PostgreSQL's SQLSTATE of the error it failed with, if the server's."""
+    blocker: Blocker | None = None
+    """The last session seen holding a lock it waited for."""
+    lock_attempts: int = 0
+    """Failed for its lock, given up: how many attempts were made."""
+    lock_seconds: float = 0.0
+    """Failed for its lock, given up: how long it had tried."""
 
     @property
     def ok(self) -> bool:
@@ -81,6 +94,7 @@ class Job:
 
 
 StatementCallback = Callable[[int, str], None]
+LockCallback = Callable[[int, LockNews], None]
 
 
 def run_child(
@@ -95,6 +109,7 @@ def run_child(
     on_statement: StatementCallback | None = None,
     application_name: str | None = None,
     on_phase: StatementCallback | None = None,
+    on_lock: LockCallback | None = None,
 ) -> list[ChildRun]:
     """Run the jobs in order in one child; a result per job (``started`` false past a failure).
 
@@ -104,6 +119,10 @@ def run_child(
 
     ``application_name`` names every database session of the child (:func:`run_name`), so that they can
     be found and ended, by this process past the time limit or by the next one after a crash.
+
+    ``on_lock`` is told, per job, of each session seen blocking the run's lock (a watcher looks while the
+    child runs) and of each retry after a lock not granted; its statements so far are then forgotten, as
+    their transaction was rolled back.
 
     ``on_phase`` hears what an online run (:mod:`bot.engine.phased_run`) says of the phases it leaves for after
     its transaction, and does, by job."""
@@ -119,7 +138,7 @@ def run_child(
                 results[index] = ChildRun(started=True, error=no_model(model), model_missing=True)
         if not runnable:
             return results
-        request = {"ini": str(ini_path), "jobs": [jobs[index].__dict__ for index in runnable], "options": options}
+        request = _request(ini_path, [jobs[index] for index in runnable], options, limits)
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.engine.child"],
             stdin=subprocess.PIPE,
@@ -136,15 +155,15 @@ def run_child(
         stderr_lines: list[str] = []
         drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or []), daemon=True)
         drain.start()
-        statement = (lambda job, sql: on_statement(runnable[job], sql)) if on_statement else None
-        phase = (lambda job, text: on_phase(runnable[job], text)) if on_phase else None
-        follower = _Follower([results[index] for index in runnable], statement, phase)
+        follower = _Follower([results[index] for index in runnable], runnable, on_statement, on_lock, on_phase)
         events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         reader = threading.Thread(target=_read_events, args=(process, events), daemon=True)
         handler = threading.Thread(target=follower.follow, args=(events,), daemon=True)
         reader.start()
         handler.start()
-        _wait_for(reader, limits.run_timeout_seconds, stopping)
+        watched = on_lock is not None and any(jobs[index].operation in ONLINE for index in runnable)
+        with _watching(database if watched else None, application_name, limits, events):
+            _wait_for(reader, limits.run_timeout_seconds, stopping)
         stopped, shutting_down = reader.is_alive(), stopping.is_set()
         if stopped:
             process.kill()
@@ -169,6 +188,33 @@ def run_child(
             result.error = redact(result.error)
     follower.current.log_tail = [redact(line.rstrip()) for line in stderr_lines[-_LOG_TAIL_LINES:]]
     return results
+
+
+def _request(ini_path: Path, jobs: list[Job], options: dict[str, str], limits: ChildLimits) -> dict[str, Any]:
+    """The child's first line: its jobs, their ``-x`` options, and how it retries a lock not granted."""
+    retry = {
+        "lock_timeout_seconds": postgres_seconds(limits.lock_timeout),
+        "lock_retry_seconds": limits.lock_retry_seconds,
+    }
+    return {"ini": str(ini_path), "jobs": [job.__dict__ for job in jobs], "options": options, "retry": retry}
+
+
+def _watching(
+    database: DatabaseUrl | None,
+    application_name: str,
+    limits: ChildLimits,
+    events: queue.SimpleQueue[dict[str, Any] | None],
+) -> contextlib.AbstractContextManager[object]:
+    """While the child runs, who blocks its sessions' locks, told among its events (none without a database)."""
+    if database is None:
+        return contextlib.nullcontext()
+    return LockWatcher(
+        database,
+        application_name,
+        lambda blocker: events.put({"event": "blocked", "blocker": blocker}),
+        every=poll_seconds(postgres_seconds(limits.lock_timeout)),
+        connect_timeout=limits.connect_timeout_seconds,
+    )
 
 
 def run_name(tag: str) -> str:
@@ -203,11 +249,19 @@ class _Follower:
     """Reads the child's events and files them under the job they belong to."""
 
     def __init__(
-        self, results: list[ChildRun], on_statement: StatementCallback | None, on_phase: StatementCallback | None
+        self,
+        results: list[ChildRun],
+        jobs: list[int],
+        on_statement: StatementCallback | None,
+        on_lock: LockCallback | None,
+        on_phase: StatementCallback | None,
     ) -> None:
         self.results = results
+        self.jobs = jobs
+        """The index in the request of each job the child runs (those without a model are left out)."""
         self.on_statement = on_statement
         self.on_phase = on_phase
+        self.on_lock = on_lock
         self.index = 0
         self.began = time.monotonic()
 
@@ -228,20 +282,31 @@ class _Follower:
             self.current.started = True
         elif kind == "statement":
             self.current.statements.append(message["sql"])
-            self._tell(self.on_statement, message["sql"])
+            if self.on_statement:
+                self._tell(self.on_statement, message["sql"])
         elif kind == "phase":
             self.current.phases.append(message["text"])
-            self._tell(self.on_phase, message["text"])
+            if self.on_phase:
+                self._tell(self.on_phase, message["text"])
         elif kind == "sql":
             self.current.sql = message["text"]
+        elif kind == "blocked":
+            self.current.blocker = message["blocker"]
+            if self.on_lock:
+                self._tell(self.on_lock, LockWait(message["blocker"]))
+        elif kind == "retry":
+            self.current.statements = []
+            if self.on_lock:
+                self._tell(self.on_lock, LockRetry(message["attempt"], message["delay"]))
         elif kind == "failed":
             self.current.error = message["error"]
+            self.current.sqlstate = message.get("sqlstate")
+            self.current.lock_attempts = message.get("attempts", 0)
+            self.current.lock_seconds = message.get("seconds", 0.0)
 
-    def _tell(self, callback: StatementCallback | None, text: str) -> None:
-        if callback is None:
-            return
+    def _tell(self, callback: Callable[[int, Any], None], news: Any) -> None:
         try:
-            callback(self.index, text)
+            callback(self.jobs[self.index], news)
         except Exception:  # news that cannot be told must not stop the run being followed
             log.exception("reporting progress failed; the run goes on")
 

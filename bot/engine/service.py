@@ -16,9 +16,11 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -26,11 +28,12 @@ from bot.config import Environment, Settings, require
 from bot.engine.columns import Columns, table_columns
 from bot.engine.database import DatabaseUrl, RecordedVersion, connect, read_versions, schema_locks
 from bot.engine.lint import LintWarning, lint_sql
+from bot.engine.locks import LOCK_NOT_AVAILABLE, LockNews, LockRetry, gave_up_text, retry_text, told, waiting_text
 from bot.engine.online import opts_out, phased_sql
 from bot.engine.options import check_configured, check_options
 from bot.engine.prepare import Needs, PrepareResult, lacking, prepare_database, tree_needs
 from bot.engine.progress import RevisionFollower, added_columns
-from bot.engine.runner import ChildLimits, ChildRun, Job, Operation, end_sessions, run_child
+from bot.engine.runner import ChildLimits, ChildRun, Job, LockCallback, Operation, end_sessions, run_child
 from bot.engine.status import SchemaStatus, State, classify, database_url, status_of, version_tables
 from bot.engine.targets import downgrade_target, stamp_target, upgrade_target
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, revisions_text, short
@@ -176,6 +179,7 @@ class Engine:
             migrations.statement_timeout,
             migrations.run_timeout_seconds,
             migrations.connect_timeout_seconds,
+            migrations.lock_retry_seconds,
         )
 
     def status(self, environments: Sequence[Environment], schemas: Sequence[str]) -> list[SchemaStatus]:
@@ -477,6 +481,7 @@ class Engine:
         on_statement: Callable[[int, str], None] | None = None,
         session: str | None = None,
         on_phase: Callable[[int, str], None] | None = None,
+        on_lock: LockCallback | None = None,
     ) -> list[ChildRun]:
         return run_child(
             ini_path=self.tree.ini_path,
@@ -489,6 +494,7 @@ class Engine:
             on_statement=on_statement,
             application_name=session,
             on_phase=on_phase,
+            on_lock=on_lock,
         )
 
     def end_sessions(self, env: Environment, session: str) -> bool:
@@ -545,7 +551,7 @@ class Engine:
                 _refuse_moved(env, plans, expected)
             if not force:
                 self.refuse_unverified_stamps(env, plans)
-            outcomes = self._apply(trees, plans, url, options, on_progress, session)
+            outcomes = self._apply(trees, plans, url, options, on_progress, session, zone=env.zone)
             after = self._recorded_after(connection, url, trees)
         if after is None:
             return ChangeResult(env.key, direction, [_unconfirmed(outcome) for outcome in outcomes])
@@ -581,9 +587,15 @@ class Engine:
         options: dict[str, str],
         on_progress: ProgressCallback | None,
         session: str | None = None,
+        *,
+        zone: ZoneInfo,
     ) -> list[SchemaOutcome]:
         """Run every plan that has work in one child, schema after schema, and say how the run of each
-        ended, as the bot saw it (:func:`_settled` then holds it against the version table)."""
+        ended, as the bot saw it (:func:`_settled` then holds it against the version table).
+
+        A schema waiting for a lock is told once per session that holds it (its times on ``zone``'s
+        clock), each retry after its lock was not granted (:func:`bot.engine.locks.told`), and, given up,
+        who held the lock."""
         todo = [index for index, plan in enumerate(plans) if plan.revisions or plan.direction is Direction.STAMP]
 
         def report(schema: str, line: str) -> None:
@@ -606,6 +618,18 @@ class Engine:
         def on_phase(job: int, text: str) -> None:
             report(trees[todo[job]].section, text)
 
+        holders: dict[int, tuple[int, datetime | None]] = {}
+
+        def on_lock(job: int, news: LockNews) -> None:
+            index = todo[job]
+            if isinstance(news, LockRetry):
+                followers[index].retry()
+                if told(news):
+                    report(trees[index].section, retry_text(news, self.settings.migrations.lock_timeout))
+            elif holders.get(index) != news.blocker.key:
+                holders[index] = news.blocker.key
+                report(trees[index].section, waiting_text(news.blocker, zone))
+
         jobs = [
             Job(
                 trees[index].section,
@@ -617,12 +641,14 @@ class Engine:
         ]
         for index in todo:
             report(trees[index].section, f"{plans[index].direction.value} {plans[index].range_text}")
-        runs = (
-            dict(zip(todo, self._run_jobs(jobs, url, options, on_statement, session, on_phase), strict=True))
-            if jobs else {}
-        )  # fmt: skip
+        ran = (
+            self._run_jobs(jobs, url, options, on_statement, session, on_phase=on_phase, on_lock=on_lock)
+            if jobs
+            else []
+        )
+        runs = dict(zip(todo, ran, strict=True))
         return [
-            self._outcome(trees[index], plans[index], runs.get(index), followers.get(index))
+            self._outcome(trees[index], plans[index], runs.get(index), followers.get(index), zone)
             for index in range(len(plans))
         ]
 
@@ -632,6 +658,7 @@ class Engine:
         plan: SchemaPlan,
         run: ChildRun | None,
         follower: RevisionFollower | None,
+        zone: ZoneInfo,
     ) -> SchemaOutcome:
         if run is None or follower is None:
             return SchemaOutcome(tree.section, Outcome.UNCHANGED, plan)
@@ -650,10 +677,22 @@ class Engine:
             plan,
             applied=follower.applied,
             executed=run.statements,
-            error=_run_error(run),
+            error=self._lock_given_up(run, zone) or _run_error(run),
             failed_step=follower.running,
             log_tail=run.log_tail,
             seconds=run.seconds,
+        )
+
+    def _lock_given_up(self, run: ChildRun, zone: ZoneInfo) -> str | None:
+        """Why a run that kept being refused its lock stopped trying, naming who held it."""
+        if run.sqlstate != LOCK_NOT_AVAILABLE or not run.lock_attempts or run.timed_out:
+            return None
+        return gave_up_text(
+            run.blocker,
+            attempts=run.lock_attempts,
+            seconds=run.lock_seconds,
+            lock_timeout=self.settings.migrations.lock_timeout,
+            zone=zone,
         )
 
 
