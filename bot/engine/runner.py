@@ -93,6 +93,7 @@ def run_child(
     on_statement: StatementCallback | None = None,
     application_name: str | None = None,
     on_phase: StatementCallback | None = None,
+    allow_rewrite: bool = False,
 ) -> list[ChildRun]:
     """Run the jobs in order in one child; a result per job (``started`` false past a failure).
 
@@ -104,7 +105,8 @@ def run_child(
     be found and ended, by this process past the time limit or by the next one after a crash.
 
     ``on_phase`` hears what an online run (:mod:`bot.engine.phased_run`) says of the phases it leaves for after
-    its transaction, and does, by job."""
+    its transaction, and does, by job. ``allow_rewrite``: a statement that rewrites a table holding rows goes on
+    (``--allow-rewrite``); without it the run fails there and its transaction rolls back."""
     results = [ChildRun() for _ in jobs]
     application_name = application_name or run_name(secrets.token_hex(6))
     with model_directory(sdm_schemas) as model_dir:
@@ -117,7 +119,10 @@ def run_child(
                 results[index] = ChildRun(started=True, error=no_model(model), model_missing=True)
         if not runnable:
             return results
-        request = {"ini": str(ini_path), "jobs": [jobs[index].__dict__ for index in runnable], "options": options}
+        request = {
+            "ini": str(ini_path), "jobs": [jobs[index].__dict__ for index in runnable], "options": options,
+            "allow_rewrite": allow_rewrite,
+        }  # fmt: skip
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.engine.child"],
             stdin=subprocess.PIPE,
