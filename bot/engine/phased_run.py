@@ -114,8 +114,8 @@ class PhasedRun:
             shown = shown if len(shown) <= _SHOWN_STATEMENT else shown[: _SHOWN_STATEMENT - 1] + "…"
             raise RewriteRefused(
                 f"`{shown}` rewrote {unquoted(watched.table)} ({watched.size}) under an exclusive lock, which holds"
-                " its writers back until it is done; refused, and rolled back. Ask again with --allow-rewrite, or"
-                " add the column without a default and fill it in batches"
+                " its writers back until it is done: refused. Ask again with --allow-rewrite, or add the column"
+                " without a default and fill it in batches"
             )
         self.emit(
             event="phase",
