@@ -133,6 +133,8 @@ class Upgrade:
     options: dict[str, str] = field(default_factory=dict)
     yes: bool = False
     wait: bool = False
+    allow_rewrite: bool = False
+    """A statement may rewrite a table holding rows (``--allow-rewrite``); refused otherwise."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class Downgrade:
     options: dict[str, str] = field(default_factory=dict)
     yes: bool = False
     wait: bool = False
+    allow_rewrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ class Rollout:
     ticket: str
     to: str | None = None
     yes: bool = False
+    allow_rewrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -290,7 +294,11 @@ _EXAMPLES = {
         "restart pqserver all --ticket OSW-123 --yes",
     ],
     "logs": ["logs hinfo latiss bts", "logs hinfo lsstcam summit --since 1h --lines 500 --grep ERROR"],
-    "upgrade": ["upgrade bts --yes", "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes"],
+    "upgrade": [
+        "upgrade bts --yes",
+        "upgrade summit latiss --to 05689cf3f8f0 --ticket OSW-123 --yes",
+        "upgrade bts latiss --allow-rewrite --yes",
+    ],
     "downgrade": ["downgrade bts latiss -1 --yes", "downgrade bts latiss 8ebb60eda79d --yes"],
     "stamp": [
         "stamp bts latiss head --yes",
@@ -607,6 +615,11 @@ def _read_only_commands(command: Callable[..., _Parser]) -> None:
     sub.add_argument("key", type=_ticket, metavar="TICKET")
 
 
+_ALLOW_REWRITE = (
+    "let a statement rewrite a table holding rows, under an exclusive lock (refused otherwise; the request says so)"
+)
+
+
 def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
     sub = command("restart", "rollout restart of pqserver, waited for, then its columns checked against the database")
     sub.add_argument("service", choices=["pqserver"], metavar="pqserver")
@@ -624,6 +637,7 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
     sub.add_argument("schemas", nargs="+", type=_SCHEMA, metavar="SCHEMA")
     sub.add_argument("--to", type=_revision, metavar="REV", help="target revision (default: head)")
     sub.add_argument("--ticket", type=_ticket, metavar="TICKET", required=True)
+    sub.add_argument("--allow-rewrite", action="store_true", help=_ALLOW_REWRITE)
     sub.add_argument("--yes", action="store_true", help=argparse.SUPPRESS if slack else "really do it")
 
     upgrade, alias = ("migrate", "upgrade") if slack else ("upgrade", "migrate")
@@ -643,6 +657,7 @@ def _change_commands(command: Callable[..., _Parser], *, slack: bool) -> None:
         sub.add_argument("--ticket", type=_ticket, metavar="TICKET")
         if name != "stamp":
             sub.add_argument("--options", nargs="+", default=[], type=_option, metavar="KEY=VALUE")
+            sub.add_argument("--allow-rewrite", action="store_true", help=_ALLOW_REWRITE)
         else:
             sub.add_argument(
                 "--force", action="store_true",
@@ -807,6 +822,11 @@ def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
     return Invocation(built, config, as_json)
 
 
+def _run_values(values: dict[str, Any]) -> dict[str, Any]:
+    """What an upgrade and a downgrade take alike, after what they run."""
+    return {key: values[key] for key in ("ticket", "options", "yes", "wait", "allow_rewrite")}
+
+
 _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "status": lambda v: Status(tuple(v["names"]), v["verbose"]),
     "history": lambda v: History(v["schema"], v["verbose"]),
@@ -818,17 +838,13 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "serve": lambda v: Serve(v["socket_mode"], v["port"], v["stop_seconds"]),
     "sandbox": lambda v: Sandbox(v["port"], v["folder"]),
     "restart": lambda v: Restart(v["environment"], v["ticket"], v["yes"]),
-    "upgrade": lambda v: Upgrade(
-        v["environment"], tuple(v["schemas"]), v["to"], v["ticket"], v["options"], v["yes"], v["wait"]
-    ),
-    "downgrade": lambda v: Downgrade(
-        v["environment"], v["schema"], v["revision"], v["ticket"], v["options"], v["yes"], v["wait"]
-    ),
+    "upgrade": lambda v: Upgrade(v["environment"], tuple(v["schemas"]), v["to"], **_run_values(v)),
+    "downgrade": lambda v: Downgrade(v["environment"], v["schema"], v["revision"], **_run_values(v)),
     "stamp": lambda v: Stamp(
         v["environment"], v["schema"], v["revision"], v["ticket"], v["yes"], v["wait"], v["force"]
     ),
     "prepare": lambda v: Prepare(v["environment"], tuple(v["schemas"]), v["ticket"], v["yes"]),
-    "rollout": lambda v: Rollout(tuple(v["schemas"]), v["ticket"], v["to"], v["yes"]),
+    "rollout": lambda v: Rollout(tuple(v["schemas"]), v["ticket"], v["to"], v["yes"], v["allow_rewrite"]),
     "book": _book,
     "bookings": lambda v: Bookings(v["environment"]),
     "cancel": lambda v: Cancel(v["booking"]),

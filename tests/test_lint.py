@@ -63,3 +63,25 @@ CREATE VIEW cdb_latiss.ccdvisit1 AS SELECT ccdexposure_id, exposure_id AS visit_
     assert "visit1 is made again without it" in found[("views-not-rebuilt", "cdb_latiss.exposure")]
     assert "upstream's views keep every row" in found[("view-not-as-upstream", "cdb_latiss.visit1")]
     assert "does not show ccdvisit_id" in found[("view-not-as-upstream", "cdb_latiss.ccdvisit1")]
+
+
+def test_a_default_that_would_rewrite_the_table_is_named_and_a_stable_one_is_not():
+    sql = """
+ALTER TABLE cdb_latiss.exposure ADD COLUMN a UUID DEFAULT gen_random_uuid() NOT NULL;
+ALTER TABLE cdb_latiss.exposure ADD COLUMN b BIGINT DEFAULT nextval('cdb_latiss.b_seq'::regclass);
+ALTER TABLE cdb_latiss.exposure ADD COLUMN c TIMESTAMP WITHOUT TIME ZONE DEFAULT now();
+ALTER TABLE cdb_latiss.exposure ADD COLUMN d VARCHAR(8) DEFAULT 'f(x)'::character varying(8) NOT NULL;
+ALTER TABLE cdb_latiss.exposure ADD COLUMN e INTEGER DEFAULT CAST(0 AS integer);
+ALTER TABLE cdb_latiss.exposure ALTER COLUMN f TYPE BIGINT;
+CREATE TABLE cdb_latiss.fresh (id INTEGER);
+ALTER TABLE cdb_latiss.fresh ADD COLUMN g DOUBLE PRECISION DEFAULT random();
+"""
+    found = [warning for warning in lint_sql(sql) if warning.rule in ("table-rewrite", "column-type")]
+    assert [(warning.rule, warning.table) for warning in found] == [
+        ("table-rewrite", "cdb_latiss.exposure"), ("table-rewrite", "cdb_latiss.exposure"),
+        ("column-type", "cdb_latiss.exposure"),
+    ]  # fmt: skip
+    assert found[0].message.startswith("adds column a with a default that calls gen_random_uuid(), which rewrites")
+    assert found[1].message.startswith("adds column b with a default that calls nextval(), which rewrites")
+    assert found[2].message.startswith("changes the type of f, which may rewrite the table")
+    assert "the run refuses a rewrite of a table holding rows unless --allow-rewrite" in found[2].message

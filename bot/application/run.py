@@ -39,6 +39,7 @@ from bot.services.board import BoardService
 from bot.services.bookings import BookingService
 from bot.services.changes import (
     ALL,
+    ALLOWED_REWRITE,
     FORCED,
     ChangeService,
     Proposal,
@@ -282,6 +283,8 @@ class Application:
                 notes.append(flag)
         if isinstance(command, grammar.Stamp) and command.force:
             notes.append(f"{FORCED}: the live schema is not checked against the model")
+        if isinstance(command, grammar.Upgrade | grammar.Downgrade | grammar.Rollout) and command.allow_rewrite:
+            notes.append(f"{ALLOWED_REWRITE}: a statement may hold a table's writers back while it rewrites the table")
         return notes
 
     def _environment(self, command: Change) -> Environment:
@@ -301,7 +304,7 @@ class Application:
     def _rollout(self, command: grammar.Rollout, actor: Actor) -> Proposal:
         """A rollout is an upgrade at the Summit, asked for with its replicas."""
         return Proposal(Direction.UPGRADE, self._summit().key, list(command.schemas), command.to, actor.name,
-                        command.ticket)  # fmt: skip
+                        command.ticket, allow_rewrite=command.allow_rewrite)  # fmt: skip
 
 
 def _every_environment(command: grammar.Restart) -> bool:

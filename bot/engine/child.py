@@ -79,18 +79,25 @@ class _Statements:
         emit(event="statement", sql=statement)
         return statement, parameters
 
+    def after(self, _conn: Any, cursor: Any, _statement: str, _parameters: Any, _context: Any, _many: bool) -> None:
+        """Once a statement ran: what the online run checks of it (a table it rewrote)."""
+        if self.online is not None:
+            self.online.after_execute(cursor)
+
 
 _statements = _Statements()
 
 
-def run(ini: str, job: dict[str, Any], options: dict[str, str]) -> None:
+def run(ini: str, job: dict[str, Any], options: dict[str, str], *, allow_rewrite: bool = False) -> None:
     buffer = io.StringIO()
     tree = SchemaTree(Path(ini), job["section"])
     config = tree.alembic_config(output_buffer=buffer, stdout=buffer)
     config.cmd_opts = Namespace(x=[f"{key}={value}" for key, value in options.items()])
     operation, target, start = job["operation"], job["target"], job.get("start")
     if operation in ("upgrade", "downgrade"):
-        online = PhasedRun(os.environ["CONSDB_URL"], tree.version_table_schema, tree.version_table, emit)
+        online = PhasedRun(
+            os.environ["CONSDB_URL"], tree.version_table_schema, tree.version_table, emit, allow_rewrite=allow_rewrite
+        )
         online.begin()  # an earlier run's phases are finished first, whatever this run is
         _statements.online = online if job.get("online", True) else None
         try:
@@ -118,7 +125,9 @@ class LockNotGranted(Exception):
         self.seconds = seconds
 
 
-def run_retrying_locks(ini: str, job: dict[str, Any], options: dict[str, str], retry: dict[str, float]) -> None:
+def run_retrying_locks(
+    ini: str, job: dict[str, Any], options: dict[str, str], retry: dict[str, float], *, allow_rewrite: bool = False
+) -> None:
     """Run the job; while PostgreSQL refuses its lock (its transaction then rolled back), run it again after a
     jittered backoff, until ``lock_retry_seconds`` have passed since the first refusal.
 
@@ -132,7 +141,7 @@ def run_retrying_locks(ini: str, job: dict[str, Any], options: dict[str, str], r
     attempt = 1
     while True:
         try:
-            run(ini, job, options)
+            run(ini, job, options, allow_rewrite=allow_rewrite)
             return
         except Exception as error:
             if job["operation"] not in ONLINE or sqlstate(error) != LOCK_NOT_AVAILABLE:
@@ -190,10 +199,14 @@ def main() -> None:
     request = json.loads(sys.stdin.readline())
     threading.Thread(target=_watch_parent, daemon=True).start()
     event.listen(Engine, "before_cursor_execute", _statements, retval=True)
+    event.listen(Engine, "after_cursor_execute", _statements.after)
     for index, job in enumerate(request["jobs"]):
         emit(event="job", index=index)
         try:
-            run_retrying_locks(request["ini"], job, request.get("options", {}), request.get("retry", {}))
+            run_retrying_locks(
+                request["ini"], job, request.get("options", {}), request.get("retry", {}),
+                allow_rewrite=request.get("allow_rewrite", False),
+            )  # fmt: skip
         except BaseException as error:  # report whatever env.py or a revision raised, then stop
             emit(event="failed", error=_error_text(error), sqlstate=sqlstate(error), **_given_up(error))
             os._exit(1)

@@ -49,7 +49,9 @@ _RULES: list[tuple[str, re.Pattern[str], str]] = [
     (
         "column-type",
         re.compile(rf"^ALTER TABLE {_TABLE} ALTER COLUMN (?P<column>[\w\"]+) TYPE", re.IGNORECASE),
-        "changes the type of {column}, which rewrites the table under an exclusive lock",
+        "changes the type of {column}, which may rewrite the table under an exclusive lock (unless the new type"
+        " is binary-coercible, such as varchar(n) to text); the run refuses a rewrite of a table holding rows"
+        " unless --allow-rewrite",
     ),
     (
         "not-null-without-default",
@@ -107,6 +109,21 @@ _NOT_FOR_CONSDB = [
 _COLUMN_CHANGE = re.compile(
     rf"^ALTER TABLE {_TABLE} (?:ADD|DROP|ALTER|RENAME) (?!CONSTRAINT\b|TO\b)(?:COLUMN )?", re.IGNORECASE
 )
+_ADD_WITH_DEFAULT = re.compile(
+    rf"^ALTER TABLE {_TABLE} ADD (?:COLUMN )?(?:IF NOT EXISTS )?(?P<column>[\w\"]+) .*?\bDEFAULT (?P<default>.*)$",
+    re.IGNORECASE,
+)
+_AFTER_DEFAULT = re.compile(
+    r"\s(?:NOT NULL|NULL|CONSTRAINT|CHECK|REFERENCES|UNIQUE|PRIMARY KEY|COLLATE|GENERATED)\b.*$", re.IGNORECASE
+)
+_CAST = re.compile(r"(?:::|\bAS\s)\s*[\w\s.\"]+(?:\(\s*\d+(?:\s*,\s*\d+)?\s*\))?", re.IGNORECASE)
+_CALL = re.compile(r"(?P<name>[A-Za-z_][\w.]*)\s*\(")
+_NOT_VOLATILE = frozenset({
+    "now", "current_timestamp", "current_date", "current_time", "localtimestamp", "localtime",
+    "transaction_timestamp", "statement_timestamp", "cast",
+})  # fmt: skip
+"""What a default may call and still be kept as metadata (PostgreSQL 11+): the functions known not to be volatile,
+evaluated once for the whole table. A literal or a cast calls nothing."""
 _VIEW_BASES = {"exposure": "visit1", "ccdexposure": "ccdvisit1"}
 _VIEW_IDS = {"visit1": "visit_id", "ccdvisit1": "ccdvisit_id"}
 _CREATE_VIEW = re.compile(
@@ -129,7 +146,30 @@ def lint_sql(sql: str) -> list[LintWarning]:
             if match and not (rule == "index-not-concurrent" and table_key(match["table"]) in created):
                 fields = {key: value.strip('"') for key, value in match.groupdict().items() if value}
                 warnings.append(LintWarning(rule, fields["table"], template.format(**fields)))
+        warnings += _rewrite(statement, created)
     return warnings + _views_not_rebuilt(statements) + _views_not_as_upstream(statements) + squawk(statements)
+
+
+def _rewrite(statement: str, created: set[str]) -> list[LintWarning]:
+    """A column added to a table the SQL does not create, with a default that calls a function not known to be
+    stable or immutable: PostgreSQL computes it for every row, rewriting the table."""
+    match = _ADD_WITH_DEFAULT.search(statement)
+    if match is None or table_key(match["table"]) in created:
+        return []
+    default = _AFTER_DEFAULT.sub("", re.sub(r"'(?:[^']|'')*'", "''", match["default"]))
+    calls = [call["name"] for call in _CALL.finditer(_CAST.sub(" ", default))]
+    volatile = next((name for name in calls if name.rpartition(".")[2].lower() not in _NOT_VOLATILE), None)
+    if volatile is None:
+        return []
+    table, column = _unquoted(match["table"]), _unquoted(match["column"])
+    return [
+        LintWarning(
+            "table-rewrite", table,
+            f"adds column {column} with a default that calls {volatile}(), which rewrites the table under an"
+            " exclusive lock; the run refuses it unless --allow-rewrite: add the column without a default and fill"
+            " it in batches",
+        )
+    ]  # fmt: skip
 
 
 def _views_not_rebuilt(statements: list[str]) -> list[LintWarning]:

@@ -40,6 +40,7 @@ _ADD_FOREIGN_KEY = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _CREATE_TABLE = re.compile(rf"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_QUALIFIED}", re.IGNORECASE)
+_ALTER_TABLE = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QUALIFIED}", re.IGNORECASE)
 
 
 _OPTED_OUT = re.compile(r"^consdb_bot_online\s*(?::\s*bool\s*)?=\s*False\b", re.MULTILINE)
@@ -113,6 +114,12 @@ def created_table(statement: str) -> str | None:
     """The table a ``CREATE TABLE`` makes (its key, as :func:`table_key`), or None."""
     match = _CREATE_TABLE.match(statement)
     return table_key(match["table"]) if match else None
+
+
+def altered_table(statement: str) -> str | None:
+    """The table an ``ALTER TABLE`` changes, as the statement names it, or None."""
+    match = _ALTER_TABLE.match(statement)
+    return match["table"] if match else None
 
 
 def mentions(statement: str, phase: Phase) -> bool:

@@ -4,6 +4,11 @@ statements Alembic executes, then the phases after its transaction commits, then
 The shadow version table and the table of phases (``<version table>_pending`` and ``_phases``) are made in
 the run's transaction at its first statement that leaves it, so that they are committed with its work or not
 at all; a run that has nothing to leave its transaction runs exactly as Alembic runs it.
+
+An ``ALTER TABLE`` that makes PostgreSQL rewrite a table holding rows (a volatile default such as
+``clock_timestamp()``, a type change that is not binary-coercible) holds its writers back for as long as the
+rewrite takes. Whether it did is exact only once it ran (the table's ``relfilenode`` changed): then, unless the
+run allows it (``--allow-rewrite``), the run fails and its transaction rolls back. The lint says it before.
 """
 
 from __future__ import annotations
@@ -11,21 +16,50 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bot.engine.online import Phase, PhaseKind, created_table, mentions, rewrite, table_key
+from bot.engine.online import (
+    Phase,
+    PhaseKind,
+    altered_table,
+    created_table,
+    mentions,
+    rewrite,
+    table_key,
+    unquoted,
+)
 
 Emit = Callable[..., None]
+_SHOWN_STATEMENT = 160
+"""How much of a refused statement the error shows."""
+
+
+class RewriteRefused(RuntimeError):
+    """A statement rewrote a table holding rows, and the run was not asked to allow it."""
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """A table an ``ALTER TABLE`` is about to change, as it was just before."""
+
+    table: str
+    statement: str
+    relfilenode: int
+    size: str
+    """Rows (an estimate) and size on disk, as the messages say them."""
 
 
 class PhasedRun:
     """Rewrites the run's statements (:meth:`before_execute`), then does what they left (:meth:`finish`)."""
 
-    def __init__(self, url: str, version_schema: str, version_table: str, emit: Emit) -> None:
+    def __init__(
+        self, url: str, version_schema: str, version_table: str, emit: Emit, *, allow_rewrite: bool = False
+    ) -> None:
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.version = sql.Identifier(version_schema, version_table)
         self.pending = sql.Identifier(version_schema, f"{version_table}_pending")
@@ -40,6 +74,8 @@ class PhasedRun:
         self.originals: dict[str, str] = {}
         self.active = False
         self.rewriting = False
+        self.allow_rewrite = allow_rewrite
+        self.watched: _Watched | None = None
 
     def begin(self) -> None:
         """Before Alembic: finish what an earlier run left, then note the tables that hold rows and where the
@@ -61,6 +97,42 @@ class PhasedRun:
         """The statement as the transaction runs it."""
         if not self.rewriting:
             return statement
+        executed = self._rewritten(cursor, statement)
+        self._watch(cursor, executed)
+        return executed
+
+    def after_execute(self, cursor: Any) -> None:
+        """After a watched ``ALTER TABLE``: a table it rewrote is refused, unless the run allows it."""
+        watched, self.watched = self.watched, None
+        if watched is None:
+            return
+        relfilenode, _ = _relation(cursor, watched.table)
+        if relfilenode == watched.relfilenode:
+            return
+        if not self.allow_rewrite:
+            shown = " ".join(watched.statement.split())
+            shown = shown if len(shown) <= _SHOWN_STATEMENT else shown[: _SHOWN_STATEMENT - 1] + "…"
+            raise RewriteRefused(
+                f"`{shown}` rewrote {unquoted(watched.table)} ({watched.size}) under an exclusive lock, which holds"
+                " its writers back until it is done: refused. Ask again with --allow-rewrite, or add the column"
+                " without a default and fill it in batches"
+            )
+        self.emit(
+            event="phase",
+            text=f"rewrote {unquoted(watched.table)} ({watched.size}) under an exclusive lock, as allowed",
+        )
+
+    def _watch(self, cursor: Any, statement: str) -> None:
+        """Note the table of an ``ALTER TABLE`` that holds rows (it has pages on disk) as it is before it runs."""
+        self.watched = None
+        table = altered_table(statement)
+        if table is None or table_key(table) not in self.existing:
+            return
+        relfilenode, size = _relation(cursor, table)
+        if relfilenode is not None and size:
+            self.watched = _Watched(table, statement, relfilenode, size)
+
+    def _rewritten(self, cursor: Any, statement: str) -> str:
         for phase in [phase for phase in self.left if mentions(statement, phase)]:  # needed now: built here
             cursor.execute(self.originals.pop(phase.name))
             cursor.execute(sql.SQL("DELETE FROM {} WHERE name = %s").format(self.phases), (phase.name,))
@@ -162,6 +234,24 @@ class PhasedRun:
         text = statement if isinstance(statement, str) else statement.as_string(connection)
         self.emit(event="statement", sql=text)
         connection.execute(text)
+
+
+def _relation(cursor: Any, table: str) -> tuple[int | None, str]:
+    """A table's ``relfilenode`` (it changes when PostgreSQL rewrites the table), and what it holds as the messages
+    say it ("" when it has no page on disk: no row to hold a writer back for), read on the run's own connection."""
+    with cursor.connection.cursor() as own:
+        row = own.execute(
+            "SELECT c.relfilenode, c.reltuples, pg_relation_size(c.oid), pg_size_pretty(pg_relation_size(c.oid))"
+            " FROM pg_class c WHERE c.oid = to_regclass(%s)",
+            (table,),
+        ).fetchone()
+    if row is None:
+        return None, ""
+    relfilenode, rows, size, pretty = row
+    if not size:
+        return relfilenode, ""
+    counted = f"about {int(rows):,} rows" if rows >= 0 else "rows not yet counted by ANALYZE"
+    return relfilenode, f"{counted}, {pretty}"
 
 
 def _target_of(statement: str) -> str:

@@ -110,6 +110,7 @@ def run_child(
     application_name: str | None = None,
     on_phase: StatementCallback | None = None,
     on_lock: LockCallback | None = None,
+    allow_rewrite: bool = False,
 ) -> list[ChildRun]:
     """Run the jobs in order in one child; a result per job (``started`` false past a failure).
 
@@ -125,7 +126,8 @@ def run_child(
     their transaction was rolled back.
 
     ``on_phase`` hears what an online run (:mod:`bot.engine.phased_run`) says of the phases it leaves for after
-    its transaction, and does, by job."""
+    its transaction, and does, by job. ``allow_rewrite``: a statement that rewrites a table holding rows goes on
+    (``--allow-rewrite``); without it the run fails there and its transaction rolls back."""
     results = [ChildRun() for _ in jobs]
     application_name = application_name or run_name(secrets.token_hex(6))
     with model_directory(sdm_schemas) as model_dir:
@@ -139,6 +141,7 @@ def run_child(
         if not runnable:
             return results
         request = _request(ini_path, [jobs[index] for index in runnable], options, limits)
+        request["allow_rewrite"] = allow_rewrite
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.engine.child"],
             stdin=subprocess.PIPE,

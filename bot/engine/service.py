@@ -482,6 +482,8 @@ class Engine:
         session: str | None = None,
         on_phase: Callable[[int, str], None] | None = None,
         on_lock: LockCallback | None = None,
+        *,
+        allow_rewrite: bool = False,
     ) -> list[ChildRun]:
         return run_child(
             ini_path=self.tree.ini_path,
@@ -495,6 +497,7 @@ class Engine:
             application_name=session,
             on_phase=on_phase,
             on_lock=on_lock,
+            allow_rewrite=allow_rewrite,
         )
 
     def end_sessions(self, env: Environment, session: str) -> bool:
@@ -517,11 +520,13 @@ class Engine:
         expected: Bindings | None = None,
         force: bool = False,
         session: str | None = None,
+        allow_rewrite: bool = False,
     ) -> ChangeResult:
         """Upgrade, downgrade or stamp: plan under the schema locks, check ``expected``, run, report.
 
         A downgrade or stamp names one schema; ``to`` defaults to head (upgrade, stamp) or -1. A stamp
-        is verified by drift first, unless ``force``. ``session`` names the run's database sessions
+        is verified by drift first, unless ``force``. A statement that rewrites a table holding rows fails the
+        run, unless ``allow_rewrite`` (``--allow-rewrite``). ``session`` names the run's database sessions
         (:func:`bot.engine.runner.run_name`). How each schema ended is what its version table records
         once the run is over, not what the bot saw of the run.
         """
@@ -551,7 +556,9 @@ class Engine:
                 _refuse_moved(env, plans, expected)
             if not force:
                 self.refuse_unverified_stamps(env, plans)
-            outcomes = self._apply(trees, plans, url, options, on_progress, session, zone=env.zone)
+            outcomes = self._apply(
+                trees, plans, url, options, on_progress, session, zone=env.zone, allow_rewrite=allow_rewrite
+            )
             after = self._recorded_after(connection, url, trees)
         if after is None:
             return ChangeResult(env.key, direction, [_unconfirmed(outcome) for outcome in outcomes])
@@ -589,6 +596,7 @@ class Engine:
         session: str | None = None,
         *,
         zone: ZoneInfo,
+        allow_rewrite: bool = False,
     ) -> list[SchemaOutcome]:
         """Run every plan that has work in one child, schema after schema, and say how the run of each
         ended, as the bot saw it (:func:`_settled` then holds it against the version table).
@@ -642,7 +650,16 @@ class Engine:
         for index in todo:
             report(trees[index].section, f"{plans[index].direction.value} {plans[index].range_text}")
         ran = (
-            self._run_jobs(jobs, url, options, on_statement, session, on_phase=on_phase, on_lock=on_lock)
+            self._run_jobs(
+                jobs,
+                url,
+                options,
+                on_statement,
+                session,
+                on_phase=on_phase,
+                on_lock=on_lock,
+                allow_rewrite=allow_rewrite,
+            )
             if jobs
             else []
         )

@@ -291,6 +291,13 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
                 " at this revision. Approve only if you know it matches."
             )
         )
+    if view.allow_rewrite:
+        blocks.append(
+            section(
+                ":warning: *Table rewrite allowed (`--allow-rewrite`)*: a statement may rewrite a table holding rows,"
+                " holding its writers back under an exclusive lock until it is done. Without it the run refuses."
+            )
+        )
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]})
     if view.options:
         options = " ".join(f"`{escape(key)}={escape(value)}`" for key, value in view.options.items())

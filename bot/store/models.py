@@ -41,7 +41,8 @@ class ChangeRequest(Base):
 
     What it showed when asked for: ``ranges`` (per schema, from and to), ``warnings``, ``booking_flag``
     (why it needs one more approval), the ticket as Jira showed it (``ticket_*``), ``trace`` and
-    ``forced`` (a stamp not checked against the model). What its run left: ``run_session`` (the name of
+    ``forced`` (a stamp not checked against the model) and ``allow_rewrite`` (its run may rewrite a table holding
+    rows, ``--allow-rewrite``: approved with the request). What its run left: ``run_session`` (the name of
     its database sessions, to end them after a crash), ``reached`` (per schema, the revisions recorded
     after), ``added_columns`` (per schema and table) and ``note`` (why it failed or was interrupted).
     A rollout records ``step``, the last step it finished (``bot.engine.rollout.RolloutStep``), as it goes.
@@ -76,6 +77,7 @@ class ChangeRequest(Base):
     ticket_unchecked: Mapped[str] = mapped_column(Text, default="", server_default="")
     trace: Mapped[str | None] = mapped_column(String(64))
     forced: Mapped[bool] = mapped_column(default=False, server_default=false())
+    allow_rewrite: Mapped[bool] = mapped_column(default=False, server_default=false())
     run_session: Mapped[str | None] = mapped_column(String(64))
     reached: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     added_columns: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")

@@ -37,6 +37,7 @@ from bot.services.changes.policy import (
     check_rollout,
 )
 from bot.services.changes.requests import (
+    ALLOWED_REWRITE,
     APPROVE,
     FORCED,
     PREPARE,
@@ -48,7 +49,8 @@ from bot.services.changes.requests import (
     Proposal,
     RequestTickets,
     RequestView,
-    forced_detail,
+    overrides_detail,
+    overrides_text,
     request_view,
 )
 from bot.services.changes.served import change_label
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL",
+    "ALLOWED_REWRITE",
     "APPROVE",
     "FORCED",
     "PREPARE",
@@ -89,6 +92,7 @@ __all__ = [
     "check_restart",
     "check_restart_all",
     "check_rollout",
-    "forced_detail",
+    "overrides_detail",
+    "overrides_text",
     "request_view",
 ]

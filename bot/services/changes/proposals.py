@@ -30,14 +30,14 @@ from bot.services.changes.policy import (
 )
 from bot.services.changes.requests import (
     APPROVE,
-    FORCED,
     PREPARE,
     RESTART,
     ROLLOUT,
     Draft,
     Proposal,
     RequestView,
-    forced_detail,
+    overrides_detail,
+    overrides_text,
 )
 from bot.services.changes.served import change_label
 from bot.store.models import ChangeRequest, RequestState
@@ -56,7 +56,7 @@ class Proposing(Deciding):
                     ticket=proposal.ticket, ranges={plan.schema: plan.range_text for plan in plans},
                     schemas=[plan.schema for plan in plans], target=proposal.target,
                     binding={plan.schema: plan.binding for plan in plans}, options=proposal.options,
-                    warnings=plan_warnings(plans), forced=proposal.force,
+                    warnings=plan_warnings(plans), forced=proposal.force, allow_rewrite=proposal.allow_rewrite,
                 )
             )  # fmt: skip
         return self._open(request, env)
@@ -89,7 +89,7 @@ class Proposing(Deciding):
                     kind=ROLLOUT, env=env, policy=approval_policy(self.settings, env, ROLLOUT),
                     requester=proposal.requester, ticket=proposal.ticket, ranges=ranges,
                     schemas=[plan.schema for plan in rollout.plans], target=proposal.target, binding=binding,
-                    warnings=plan_warnings(rollout.plans),
+                    warnings=plan_warnings(rollout.plans), allow_rewrite=proposal.allow_rewrite,
                 )
             )  # fmt: skip
         return self._open(request, env)
@@ -221,10 +221,11 @@ class Proposing(Deciding):
                              summary=f"#{request.id} could not be posted: {note}")  # fmt: skip
             raise
         REQUESTS.labels(RequestState.REQUESTED.value).inc()
+        overrides = (view.forced, view.allow_rewrite)
         self.store.audit(
             actor=request.requester, action="requested", environment=env.key, request_id=request.id,
-            summary=f"{request.kind} {', '.join(view.ranges)} requested" + (f" ({FORCED})" if view.forced else ""),
-            detail={"ranges": view.ranges} | forced_detail(view.forced),
+            summary=f"{request.kind} {', '.join(view.ranges)} requested" + overrides_text(*overrides),
+            detail={"ranges": view.ranges} | overrides_detail(*overrides),
         )  # fmt: skip
         return view if where is None else dataclasses.replace(view, channel=where[0], message_ts=where[1])
 

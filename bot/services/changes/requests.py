@@ -35,6 +35,7 @@ ROLLOUT = "rollout"
 CHANGES_OF_SCHEMAS = {direction.value for direction in Direction}
 """Request kinds that run Alembic: their plan binds each schema's start and target revisions."""
 FORCED = "the check against the model was overridden with --force"
+ALLOWED_REWRITE = "a table rewrite was allowed with --allow-rewrite"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class RequestView:
     finished_at: datetime | None = None
     forced: bool = False
     """A stamp whose check against the model was overridden (``--force``)."""
+    allow_rewrite: bool = False
+    """A statement may rewrite a table holding rows under an exclusive lock (``--allow-rewrite``)."""
     booking_flag: str | None = None
     """Why this request needs one more approval than usual: a test stand not booked by its requester."""
     ticket_check: TicketCheck | None = None
@@ -91,15 +94,17 @@ class Proposal:
     options: dict[str, str] = field(default_factory=dict)
     force: bool = False
     """A stamp not verified against the model (``--force``)."""
+    allow_rewrite: bool = False
+    """A statement may rewrite a table holding rows (``--allow-rewrite``): bound to the request, so approved with it."""
 
     @classmethod
     def from_command(cls, command: grammar.Upgrade | grammar.Downgrade | grammar.Stamp, requester: str) -> Proposal:
         if isinstance(command, grammar.Upgrade):
             return cls(Direction.UPGRADE, command.environment, list(command.schemas), command.to, requester,
-                       command.ticket, command.options)  # fmt: skip
+                       command.ticket, command.options, allow_rewrite=command.allow_rewrite)  # fmt: skip
         if isinstance(command, grammar.Downgrade):
             return cls(Direction.DOWNGRADE, command.environment, [command.schema], command.revision, requester,
-                       command.ticket, command.options)  # fmt: skip
+                       command.ticket, command.options, allow_rewrite=command.allow_rewrite)  # fmt: skip
         return cls(Direction.STAMP, command.environment, [command.schema], command.revision, requester, command.ticket,
                    force=command.force)  # fmt: skip
 
@@ -121,6 +126,7 @@ class Draft:
     options: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     forced: bool = False
+    allow_rewrite: bool = False
 
     def request(
         self, *, at: datetime, booking: str | None, ticket: TicketCheck | None, trace: str | None
@@ -134,7 +140,7 @@ class Draft:
             created_at=at, expires_at=at + timedelta(minutes=self.policy.expiry_minutes), ranges=self.ranges,
             warnings=self.warnings, booking_flag=booking, ticket_summary=checked.summary,
             ticket_status=checked.status, ticket_url=checked.url, ticket_unchecked=checked.unchecked, trace=trace,
-            forced=self.forced, reached={}, added_columns={}, note="",
+            forced=self.forced, allow_rewrite=self.allow_rewrite, reached={}, added_columns={}, note="",
         )  # fmt: skip
 
 
@@ -198,6 +204,7 @@ def request_view(settings: Settings, store: Store, request: ChangeRequest) -> Re
         created_at=aware(request.created_at),
         finished_at=aware(request.finished_at) if request.finished_at else None,
         forced=bool(request.forced),
+        allow_rewrite=bool(request.allow_rewrite),
         booking_flag=request.booking_flag or None,
         ticket_check=ticket_check(request),
         trace=request.trace,
@@ -217,6 +224,13 @@ def ticket_check(request: ChangeRequest) -> TicketCheck | None:
     )  # fmt: skip
 
 
-def forced_detail(forced: bool) -> dict[str, bool]:
-    """What an audit record's detail adds for a stamp whose check was overridden (nothing otherwise)."""
-    return {"forced": True} if forced else {}
+def overrides_detail(forced: bool, allow_rewrite: bool) -> dict[str, bool]:
+    """What an audit record's detail adds for a stamp whose check was overridden, or a run allowed to rewrite a
+    table (nothing otherwise)."""
+    return ({"forced": True} if forced else {}) | ({"allow_rewrite": True} if allow_rewrite else {})
+
+
+def overrides_text(forced: bool, allow_rewrite: bool) -> str:
+    """What an audit summary adds for the same: `` (...)``, or nothing."""
+    said = [text for overridden, text in ((forced, FORCED), (allow_rewrite, ALLOWED_REWRITE)) if overridden]
+    return f" ({'; '.join(said)})" if said else ""

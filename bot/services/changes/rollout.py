@@ -339,6 +339,7 @@ class RollingOut(Recovering):
             env, todo, direction=run.direction, to=request.target,
             actor=f"{request.requester} (request #{request.id})", on_progress=on_progress,
             expected={schema: bound[schema] for schema in todo}, session=request.run_session,
+            allow_rewrite=bool(request.allow_rewrite),
         )  # fmt: skip
         if not change.ok and self.engine.stopping.is_set():
             raise OperationFailed(

@@ -34,13 +34,13 @@ from bot.services.changes.events import (
 )
 from bot.services.changes.requests import (
     CHANGES_OF_SCHEMAS,
-    FORCED,
     PREPARE,
     RESTART,
     ROLLOUT,
     Finished,
     RequestView,
-    forced_detail,
+    overrides_detail,
+    overrides_text,
 )
 from bot.services.changes.rollout import RollingOut
 from bot.services.changes.served import check_pqserver
@@ -148,6 +148,7 @@ class Running(RollingOut):
             expected=request.binding,
             force=view.forced,
             session=request.run_session,
+            allow_rewrite=view.allow_rewrite,
             wait=wait,
         )
 
@@ -245,12 +246,12 @@ class Running(RollingOut):
             outcomes = result.summit_change.outcomes
         reached = {outcome.schema: list(outcome.recorded_after) for outcome in outcomes}
         added = {outcome.schema: outcome.added_columns for outcome in outcomes if outcome.added_columns}
-        forced = bool(request.forced)
+        overrides = (bool(request.forced), bool(request.allow_rewrite))
         view = self._record(
             request, RequestState.RUNNING, state, {"reached": reached, "added_columns": added, "note": note},
-            summary=f"#{request.id} {request.kind} {state.value}" + (f" ({FORCED})" if forced else "")
+            summary=f"#{request.id} {request.kind} {state.value}" + overrides_text(*overrides)
             + (f": {note}" if note else ""),
-            detail={"reached": reached, "ticket": request.ticket, **forced_detail(forced)},
+            detail={"reached": reached, "ticket": request.ticket, **overrides_detail(*overrides)},
         )  # fmt: skip
         if view is None:
             return None
