@@ -17,8 +17,8 @@ copy of the bundled tree holding the case's revision on top of the bundled head:
 - ``rename``: a column of ccdexposure_camera renamed;
 - ``long-reader``: a column added to exposure (visit1 dropped and made again, as upstream does) while a
   reader holds ACCESS SHARE on exposure: a transaction that read it, then sleeps ``--reader-seconds`` (30, an
-  analyst's query: longer than the bot's default ``lock_timeout`` of 10 s and its start together, so what
-  happens does not hang on how soon the migration reaches its ``ALTER TABLE``).
+  analyst's query: longer than the bot takes to reach its ``ALTER TABLE``, so that what happens does not hang
+  on how soon it does). The bot's ``lock_timeout`` is its default unless ``--lock-timeout`` says otherwise.
 
 A writer (its own connection, autocommit) inserts one exposure, one ccdexposure row and one
 ccdexposure_camera row every 10 ms, as hinfo does, from a second before the migration until a second
@@ -315,13 +315,17 @@ def tree_for(folder: Path, case: Case, columns: list[str]) -> Path:
     return tree / "alembic.ini"
 
 
-def command_for(tool: str, folder: Path, ini: Path, database: str) -> tuple[list[str], dict[str, str]]:
+def command_for(
+    tool: str, folder: Path, ini: Path, database: str, lock_timeout: str | None
+) -> tuple[list[str], dict[str, str]]:
+    """The migration's command and its environment; the bot's ``lock_timeout`` its default unless given."""
     if tool == "alembic":
         return alembic_command(ini, "upgrade", "head"), {"CONSDB_URL": url_of(database)}
     config = folder / "consdb-bot.yaml"
+    locks = f", lock_timeout: '{lock_timeout}'" if lock_timeout else ""
     config.write_text(
         f"state_url: sqlite:///{folder / 'state.sqlite3'}\n"
-        f"migrations: {{alembic_ini: '{ini}'}}\n"
+        f"migrations: {{alembic_ini: '{ini}'{locks}}}\n"
         "schemas: [lsstcam]\n"
         f"environments:\n  bench: {{database_url: '{url_of(database)}'}}\n"
     )
@@ -359,11 +363,13 @@ def outcome(database: str, case: Case, code: int, output: str) -> str:
     return f"not done (exit {code}): {said.rsplit(': ', 1)[-1][:120]}"
 
 
-def one_run(folder: Path, case: Case, tool: str, ini: Path, template: str, reader_seconds: float) -> Result:
+def one_run(
+    folder: Path, case: Case, tool: str, ini: Path, template: str, reader_seconds: float, lock_timeout: str | None
+) -> Result:
     with databases(1, template=template, file_copy=True) as (database,):
         with psycopg.connect(SERVER, autocommit=True) as server:
             server.execute("CHECKPOINT")
-        command, environment = command_for(tool, folder, ini, database)
+        command, environment = command_for(tool, folder, ini, database, lock_timeout)
         writer = Writer(url_of(database))
         reader = Reader(url_of(database), reader_seconds) if case.reader else None
         writer.start()
@@ -416,6 +422,7 @@ def main() -> None:
     size.add_argument("--big", action="store_true", help="30,000,000 rows")
     parser.add_argument("--cases", default=",".join(case.key for case in CASES), help="comma-separated")
     parser.add_argument("--reader-seconds", type=float, default=30, help="how long the long reader holds exposure")
+    parser.add_argument("--lock-timeout", help="the bot's migrations.lock_timeout (default: the bot's own, 200ms)")
     arguments = parser.parse_args()
     rows = 30_000_000 if arguments.big else arguments.rows
     known = {case.key: case for case in CASES}
@@ -436,7 +443,9 @@ def main() -> None:
             results: dict[str, list[Result]] = {tool: [] for tool in TOOLS}
             for _ in range(arguments.rounds):
                 for tool in TOOLS:
-                    result = one_run(folder, case, tool, ini, made[case.start], arguments.reader_seconds)
+                    result = one_run(
+                        folder, case, tool, ini, made[case.start], arguments.reader_seconds, arguments.lock_timeout
+                    )
                     print(f"{case.key}, {tool}: {result}", file=sys.stderr)
                     results[tool].append(result)
             table += [(case, tool, median(results[tool])) for tool in TOOLS]
