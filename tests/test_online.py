@@ -14,8 +14,11 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.engine.service import ChangeResult, Direction, Engine, Outcome, Progress
+from bot.engine.status import SchemaStatus, State
 from bot.errors import Refused
+from bot.services.changes.recovery import _against_plan
 from bot.services.results_text import change_text
+from bot.store.models import ChangeRequest, RequestState
 from tests.conftest import libpq, write_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -312,3 +315,21 @@ def test_a_revision_that_opts_out_runs_as_alembic_runs_it(bts, tree):
     assert not [line for line in said if "concurrently" in line]
     assert f"CREATE INDEX {INDEXES[0]} ON cdb_lsstcam.ccdexposure_camera" in "\n".join(result.outcomes[0].executed)
     assert versions(url) == [HEAD]
+
+
+def test_a_request_interrupted_with_phases_left_is_not_said_to_have_applied_nothing():
+    """The bot stopped while an online run was in its phases: the next start settles the request from the
+    database, which records the start revision, but the run's transaction is committed."""
+    request = ChangeRequest(binding={"lsstcam": {"from": [FIRST], "to": [HEAD]}})
+    status = SchemaStatus(
+        "bts", "lsstcam", State.BEHIND, current=(FIRST,), behind=1,
+        unfinished=f"an online run to {HEAD} committed its transaction; not yet done: index x",
+    )  # fmt: skip
+    state, reached, said = _against_plan(request, [status], {"lsstcam": [FIRST]})
+    assert state is RequestState.INTERRUPTED
+    assert reached == {"lsstcam": [FIRST]}
+    assert not said.startswith("nothing was applied")
+    assert said == (
+        f"lsstcam now records {FIRST} (1 behind); an online run to {HEAD} committed its transaction; not yet done:"
+        " index x, not yet its target: its transaction committed, not every phase is done"
+    )

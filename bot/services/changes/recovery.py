@@ -123,6 +123,8 @@ def _against_plan(
 
     def position(status: SchemaStatus) -> str:
         begun, aim = ends.get(status.schema, (set(), set()))
+        if status.unfinished:  # an online run committed its transaction: something was applied
+            return "not yet its target: its transaction committed, not every phase is done"
         if set(status.current) == aim:
             return "its target"
         if set(status.current) == begun:
