@@ -422,7 +422,7 @@ def main() -> None:
     size.add_argument("--big", action="store_true", help="30,000,000 rows")
     parser.add_argument("--cases", default=",".join(case.key for case in CASES), help="comma-separated")
     parser.add_argument("--reader-seconds", type=float, default=30, help="how long the long reader holds exposure")
-    parser.add_argument("--lock-timeout", help="the bot's migrations.lock_timeout (default: the bot's own, 200ms)")
+    parser.add_argument("--lock-timeout", help="the bot's migrations.lock_timeout (default: the bot's own, 40ms)")
     arguments = parser.parse_args()
     rows = 30_000_000 if arguments.big else arguments.rows
     known = {case.key: case for case in CASES}

@@ -268,11 +268,12 @@ class Migrations(_Model):
     """`bundled` (this project's `migrations/`) or the path of a ConsDB-style `alembic.ini`."""
     sdm_schemas: str | Unset = INSTALLED
     """`installed` (the pinned `lsst-sdm-schemas`) or an sdm_schemas checkout (`yml/cdb_*.yaml`)."""
-    lock_timeout: str = Field(default="200ms", pattern=_POSTGRES_DURATION)
-    """PostgreSQL's `lock_timeout` (`200ms`, `10s`; a bare number is milliseconds), handed to every connection a
+    lock_timeout: str = Field(default="40ms", pattern=_POSTGRES_DURATION)
+    """PostgreSQL's `lock_timeout` (`40ms`, `10s`; a bare number is milliseconds), handed to every connection a
     migration opens, under its own name and units: how long one statement may wait for a lock. Short, because while
-    a DDL statement waits behind a long reader, every writer of the table (hinfo's INSERTs) queues behind it; not
-    granted, the schema's transaction is rolled back and tried again (`lock_retry_seconds`)."""
+    a DDL statement waits behind a long reader, every writer of the table (hinfo's INSERTs) queues behind it: this is
+    the longest a writer waits (40ms keeps it under 50 ms; `benchmarks/online.py`). Not granted, the schema's
+    transaction is rolled back and tried again (`lock_retry_seconds`)."""
     lock_retry_seconds: float = Field(default=300, ge=0)
     """How long a schema whose migration was not granted a lock in `lock_timeout` is tried again, in seconds as the
     bot's own limits are: each retry after a jittered backoff (at least `lock_timeout`, doubling up to 10 s) that lets

@@ -333,3 +333,31 @@ def test_a_request_interrupted_with_phases_left_is_not_said_to_have_applied_noth
         f"lsstcam now records {FIRST} (1 behind); an online run to {HEAD} committed its transaction; not yet done:"
         " index x, not yet its target: its transaction committed, not every phase is done"
     )
+
+
+def test_a_foreign_key_whose_rows_do_not_hold_is_left_not_valid_and_named(bts):
+    settings, url = bts
+    assert upgrade(settings, HEAD).ok
+    with psycopg.connect(url, autocommit=True) as connection:  # a camera row whose ccdexposure is gone
+        connection.execute("SET session_replication_role = replica")  # as a bulk load would, past the old key
+        connection.execute("DELETE FROM cdb_lsstcam.ccdexposure WHERE ccdexposure_id = 7")
+    failed = upgrade(settings, LATER)
+    outcome = failed.outcomes[0]
+    assert outcome.outcome is Outcome.FAILED
+    assert 'violates foreign key constraint "fk_camera_ccdexposure"' in (outcome.error or "")
+    assert outcome.unfinished.endswith(
+        "not yet done: foreign key fk_camera_ccdexposure of cdb_lsstcam.ccdexposure_camera (validated). The version"
+        " table moves once they are: `upgrade bts lsstcam` finishes it"
+    ), outcome.unfinished
+    assert index_validity(url, "idx_exposure_name_unique") is True, "the phase before it is done, and stays done"
+    assert one(url, "SELECT convalidated FROM pg_constraint WHERE conname = 'fk_camera_ccdexposure'") is False
+    assert versions(url) == [HEAD]
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DELETE FROM cdb_lsstcam.ccdexposure_camera WHERE ccdexposure_id = 7")
+    said: list[str] = []
+    assert upgrade(settings, LATER, said).ok
+    assert [line for line in said if "concurrently" in line] == [], "the index built before is not built again"
+    assert one(url, "SELECT convalidated FROM pg_constraint WHERE conname = 'fk_camera_ccdexposure'") is True
+    assert versions(url) == [LATER]
+    assert leftovers(url) == [None, None]
