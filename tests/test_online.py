@@ -361,3 +361,116 @@ def test_a_foreign_key_whose_rows_do_not_hold_is_left_not_valid_and_named(bts):
     assert one(url, "SELECT convalidated FROM pg_constraint WHERE conname = 'fk_camera_ccdexposure'") is True
     assert versions(url) == [LATER]
     assert leftovers(url) == [None, None]
+
+
+def test_a_failed_move_of_the_version_table_is_named_and_the_next_upgrade_moves_it(bts):
+    """The last phase (the version table moved, the run's tables dropped) fails: every index is built, the version
+    table still says where the run started, and the state says the move is what is left."""
+    settings, url = bts
+    with psycopg.connect(url, autocommit=True) as connection:  # a DBA's guard on the version table, say
+        connection.execute(
+            "CREATE FUNCTION cdb.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN RAISE EXCEPTION 'the version table is frozen'; END$$"
+        )
+        connection.execute(
+            "CREATE TRIGGER frozen BEFORE DELETE ON cdb.cdb_lsstcam_version FOR EACH ROW EXECUTE FUNCTION cdb.refuse()"
+        )
+    failed = upgrade(settings, HEAD)
+    outcome = failed.outcomes[0]
+    assert outcome.outcome is Outcome.FAILED
+    assert "the version table is frozen" in (outcome.error or "")
+    assert outcome.unfinished.startswith(
+        f"an online run to {HEAD} committed its transaction; not yet done: the version table's move."
+    ), outcome.unfinished
+    assert versions(url) == [FIRST]
+    assert all(index_validity(url, name) for name in INDEXES)
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DROP TRIGGER frozen ON cdb.cdb_lsstcam_version")
+    said: list[str] = []
+    assert upgrade(settings, HEAD, said).ok
+    assert [line for line in said if "concurrently" in line] == [], "nothing is built again"
+    assert "every phase done: the version table moved" in said
+    assert versions(url) == [HEAD]
+    assert leftovers(url) == [None, None]
+
+
+EDGE = "0411ine00002"
+EDGE_REVISION = f'''"""What an online run must not take out of its transaction as it is
+
+Revision ID: {EDGE}
+Revises: {LATER}
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{EDGE}"
+down_revision = "{LATER}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("idx_exposure_mc", "exposure", ["seq_num"], schema="cdb_lsstcam",
+                    postgresql_where=sa.text("exposure_name LIKE 'MC%'"))
+    op.execute("CREATE INDEX idx_exposure_script ON cdb_lsstcam.exposure (day_obs); SELECT 1")
+    op.create_index("idx_camera_a", "ccdexposure_camera", ["day_obs"], schema="cdb_lsstcam")
+    op.create_index("idx_camera_b", "ccdexposure_camera", ["seq_num"], schema="cdb_lsstcam")
+    op.drop_index("idx_camera_a", table_name="ccdexposure_camera", schema="cdb_lsstcam")
+    op.create_index("idx_camera_c", "ccdexposure_camera", ["detector"], schema="cdb_lsstcam")
+    op.create_table("scratch", sa.Column("id", sa.Integer, primary_key=True), schema="cdb_lsstcam")
+
+
+def downgrade() -> None:
+    op.drop_table("scratch", schema="cdb_lsstcam")
+    op.drop_index("idx_camera_c", table_name="ccdexposure_camera", schema="cdb_lsstcam")
+    op.drop_index("idx_camera_b", table_name="ccdexposure_camera", schema="cdb_lsstcam")
+    op.drop_index("idx_exposure_script", table_name="exposure", schema="cdb_lsstcam")
+    op.drop_index("idx_exposure_mc", table_name="exposure", schema="cdb_lsstcam")
+'''
+
+
+def test_percent_signs_scripts_and_an_index_dropped_later_in_the_run(bts, tree):
+    """A ``%`` in an index's predicate is built as written; a script of several statements runs in the
+    transaction as it is; an index a later statement of the run drops is built in the transaction first, and
+    the phases after it keep their own places."""
+    settings, url = bts
+    (tree / "versions" / "lsstcam" / f"{EDGE}_edges.py").write_text(EDGE_REVISION)
+    said: list[str] = []
+    result = upgrade(settings, EDGE, said)
+    assert result.ok, change_text(result)
+    assert versions(url) == [EDGE]
+    definition = one(url, "SELECT pg_get_indexdef(to_regclass('cdb_lsstcam.idx_exposure_mc'))")
+    assert "'MC%'::text" in str(definition), definition
+    assert index_validity(url, "idx_exposure_script") is True
+    assert index_validity(url, "idx_camera_a") is None
+    assert index_validity(url, "idx_camera_b") is True
+    assert index_validity(url, "idx_camera_c") is True
+    assert (
+        "index idx_camera_a on cdb_lsstcam.ccdexposure_camera (built concurrently): done in the transaction, as a"
+        " later statement needs it"
+    ) in said
+    assert not [line for line in said if "idx_exposure_script" in line], "the script was left as it is"
+    assert leftovers(url) == [None, None]
+
+
+def test_a_database_publishing_all_its_tables_runs_as_alembic_runs_it(bts):
+    """The run's own tables would be published to a subscriber that has none: the run keeps to its transaction."""
+    settings, url = bts
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE PUBLICATION everything FOR ALL TABLES")
+    try:
+        said: list[str] = []
+        result = upgrade(settings, HEAD, said)
+        assert result.ok, change_text(result)
+        assert (
+            'publication everything publishes every table of "cdb"."cdb_lsstcam_version"\'s schema, so this run'
+            " keeps its work in its one transaction, as Alembic runs it"
+        ) in said
+        assert not [line for line in said if "concurrently" in line]
+        assert versions(url) == [HEAD]
+        assert all(index_validity(url, name) for name in INDEXES)
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("DROP PUBLICATION everything")

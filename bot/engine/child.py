@@ -72,7 +72,7 @@ class _Statements:
         self, _conn: Any, cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
     ) -> tuple[str, Any]:
         if self.online is not None:
-            rewritten = self.online.before_execute(cursor, statement)
+            rewritten = self.online.before_execute(cursor, statement, parameters)
             if rewritten != statement and self.online.writes_version(statement):
                 emit(event="statement", sql=statement)  # the revision's transactional part is done: say which
             statement = rewritten

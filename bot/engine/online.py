@@ -39,6 +39,13 @@ _ADD_FOREIGN_KEY = re.compile(
     rf"(?P<rest>.*?)(?P<not_valid>\s+NOT\s+VALID)?\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+_CHANGES_TABLE = re.compile(
+    rf"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QUALIFIED}\s+(?:RENAME\b|DROP\b|ALTER\s+(?:COLUMN\s+)?\S+\s+(?:SET\s+DATA\s+)?TYPE\b)",
+    re.IGNORECASE,
+)
+_DROP_TABLE = re.compile(
+    r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?P<tables>[^;]+?)(?:\s+(?:CASCADE|RESTRICT))?\s*;?\s*$", re.I
+)
 _CREATE_TABLE = re.compile(rf"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_QUALIFIED}", re.IGNORECASE)
 _ALTER_TABLE = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QUALIFIED}", re.IGNORECASE)
 
@@ -91,7 +98,9 @@ class Rewritten:
 def rewrite(statement: str, existing: set[str]) -> Rewritten:
     """``statement`` as an online run executes it in the transaction; ``existing``: the tables (``schema.table``,
     unquoted, lower case for unquoted names) that held rows before the run, the only ones whose statements leave
-    the transaction."""
+    the transaction. Text that holds several statements (an ``op.execute`` of a script) runs as it is."""
+    if not _single(statement):
+        return Rewritten(statement)
     index = _CREATE_INDEX.match(statement)
     if index and table_key(index["table"]) in existing:
         unique = "UNIQUE " if index["unique"] else ""
@@ -123,8 +132,29 @@ def altered_table(statement: str) -> str | None:
 
 
 def mentions(statement: str, phase: Phase) -> bool:
-    """Whether a later statement of the run names the index a phase will build, so that it cannot wait."""
-    return phase.kind is PhaseKind.INDEX and re.search(rf"\b{re.escape(phase.name)}\b", statement) is not None
+    """Whether a later statement of the run needs what a phase will do, or takes away what it works on, so that
+    the phase cannot wait for the commit: it names the index or the constraint; it drops or renames the table,
+    or a column or constraint of it; it refers to the table in a foreign key or an ``ON CONFLICT`` (which need
+    a unique index now)."""
+    if re.search(rf"\b{re.escape(phase.name)}\b", statement):
+        return True
+    table = table_key(phase.table)
+    changed = _CHANGES_TABLE.match(statement)
+    if changed and table_key(changed["table"]) == table:
+        return True
+    dropped = _DROP_TABLE.match(statement)
+    if dropped and table in {table_key(name) for name in re.split(r"\s*,\s*", dropped["tables"].strip())}:
+        return True
+    named = re.search(rf"\b(?:REFERENCES|INSERT\s+INTO)\s+{_QUALIFIED}", statement, re.IGNORECASE)
+    return bool(named and table_key(named["table"]) == table and (
+        "REFERENCES" in named.group(0).upper() or re.search(r"\bON\s+CONFLICT\b", statement, re.IGNORECASE)
+    ))  # fmt: skip
+
+
+def _single(statement: str) -> bool:
+    """One statement (a trailing ``;`` aside): no ``;`` outside quotes and comments."""
+    text = re.sub(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|/\*.*?\*/", "", statement, flags=re.DOTALL)
+    return ";" not in text.strip().rstrip(";")
 
 
 def unquoted(name: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -76,6 +76,10 @@ class PhasedRun:
         self.rewriting = False
         self.allow_rewrite = allow_rewrite
         self.watched: _Watched | None = None
+        self.online = True
+        """False where a publication would carry the run's own tables to a subscriber that has none."""
+        self.escaped = False
+        self.positions = 0
 
     def begin(self) -> None:
         """Before Alembic: finish what an earlier run left, then note the tables that hold rows and where the
@@ -84,20 +88,33 @@ class PhasedRun:
             if self._unfinished(connection):
                 self.emit(event="phase", text="an earlier run left phases undone: finishing them first")
                 self._run_phases(connection)
-            self.existing = {
+            self.existing = {  # ordinary tables: a partitioned one cannot have an index built concurrently
                 f"{schema}.{table}"
-                for schema, table in connection.execute("SELECT schemaname, tablename FROM pg_tables").fetchall()
+                for schema, table in connection.execute(
+                    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE c.relkind = 'r'"
+                ).fetchall()
             }
+            published = _publishing(connection, self.version)
+            if published:
+                self.online = False
+                self.emit(
+                    event="phase",
+                    text=f"publication {published} publishes every table of {self.version.as_string(connection)}'s"
+                    " schema, so this run keeps its work in its one transaction, as Alembic runs it",
+                )
             if _exists(connection, self.version):
                 read = connection.execute(sql.SQL("SELECT version_num FROM {}").format(self.version))
                 self.start = [row[0] for row in read]
         self.rewriting = True
 
-    def before_execute(self, cursor: Any, statement: str) -> str:
-        """The statement as the transaction runs it."""
+    def before_execute(self, cursor: Any, statement: str, parameters: Any) -> str:
+        """The statement as the transaction runs it. SQLAlchemy doubles each ``%`` of a statement it executes with
+        parameters (psycopg makes it one again): what is kept to run later without parameters is taken back."""
         if not self.rewriting:
             return statement
-        executed = self._rewritten(cursor, statement)
+        self.escaped = parameters is not None
+        executed = self._rewritten(cursor, statement) if self.online else statement
         self._watch(cursor, executed)
         return executed
 
@@ -133,10 +150,11 @@ class PhasedRun:
             self.watched = _Watched(table, statement, relfilenode, size)
 
     def _rewritten(self, cursor: Any, statement: str) -> str:
-        for phase in [phase for phase in self.left if mentions(statement, phase)]:  # needed now: built here
-            cursor.execute(self.originals.pop(phase.name))
+        for phase in [phase for phase in self.left if mentions(statement, phase)]:  # needed now: done here
+            cursor.execute(self.originals.pop(phase.name) if phase.kind is PhaseKind.INDEX else phase.statement)
             cursor.execute(sql.SQL("DELETE FROM {} WHERE name = %s").format(self.phases), (phase.name,))
             self.left.remove(phase)
+            self.emit(event="phase", text=f"{phase.text}: done in the transaction, as a later statement needs it")
         if self.active and self.writes_version(statement):
             return self._version_name.sub(self.pending.as_string(cursor.connection), statement)
         made = created_table(statement)
@@ -147,17 +165,22 @@ class PhasedRun:
             return statement
         if not self.active:
             self._activate(cursor)
-        phase = rewritten.phase
+        phase = replace(rewritten.phase, statement=self._unescaped(rewritten.phase.statement))
         self.left.append(phase)
+        self.positions += 1
         if phase.kind is PhaseKind.INDEX:
-            self.originals[phase.name] = statement
+            self.originals[phase.name] = self._unescaped(statement)
         cursor.execute(
             sql.SQL("INSERT INTO {} (position, kind, schema_name, name, table_name, statement) VALUES"
                     " (%s, %s, %s, %s, %s, %s)").format(self.phases),
-            (len(self.left), phase.kind.value, phase.schema, phase.name, phase.table, phase.statement),
+            (self.positions, phase.kind.value, phase.schema, phase.name, phase.table, phase.statement),
         )  # fmt: skip
         self.emit(event="phase", text=f"{phase.text}: left for after the transaction")
         return rewritten.statement
+
+    def _unescaped(self, statement: str) -> str:
+        """A statement as psycopg runs it without parameters: each ``%`` SQLAlchemy doubled made one again."""
+        return statement.replace("%%", "%") if self.escaped else statement
 
     def writes_version(self, statement: str) -> bool:
         return self._version_name.match(_target_of(statement)) is not None
@@ -168,9 +191,11 @@ class PhasedRun:
         version, pending, phases = self.version, self.pending, self.phases
         cursor.execute(sql.SQL("CREATE TABLE {} (version_num varchar(32) NOT NULL)").format(pending))
         cursor.execute(sql.SQL("INSERT INTO {} (version_num) SELECT version_num FROM {}").format(pending, version))
-        cursor.execute(sql.SQL("DELETE FROM {}").format(version))
-        for revision in self.start:
-            cursor.execute(sql.SQL("INSERT INTO {} (version_num) VALUES (%s)").format(version), (revision,))
+        cursor.execute(sql.SQL("SELECT version_num FROM {}").format(version))
+        if sorted(row[0] for row in cursor.fetchall()) != sorted(self.start):  # earlier revisions of the run moved it
+            cursor.execute(sql.SQL("DELETE FROM {}").format(version))
+            for revision in self.start:
+                cursor.execute(sql.SQL("INSERT INTO {} (version_num) VALUES (%s)").format(version), (revision,))
         cursor.execute(
             sql.SQL("CREATE TABLE {} (position integer PRIMARY KEY, kind text NOT NULL, schema_name text NOT NULL,"
                     " name text NOT NULL, table_name text NOT NULL, statement text NOT NULL,"
@@ -269,6 +294,20 @@ def _index_valid(connection: psycopg.Connection, phase: Phase) -> bool | None:
         (phase.schema, phase.name, table_key(phase.table).partition(".")[2]),
     ).fetchone()
     return None if row is None else bool(row[0])
+
+
+def _publishing(connection: psycopg.Connection, version: sql.Identifier) -> str | None:
+    """A publication that would publish a table made beside the version table: ``FOR ALL TABLES``, or (PostgreSQL
+    15 and later) ``FOR TABLES IN SCHEMA`` of its schema. Its name, or None."""
+    schema = version.as_string(connection).split(".")[0].strip('"')
+    found = connection.execute("SELECT pubname FROM pg_publication WHERE puballtables ORDER BY 1 LIMIT 1").fetchone()
+    if found is None and _exists(connection, sql.Identifier("pg_catalog", "pg_publication_namespace")):
+        found = connection.execute(
+            "SELECT p.pubname FROM pg_publication p JOIN pg_publication_namespace pn ON pn.pnpubid = p.oid"
+            " JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE n.nspname = %s ORDER BY 1 LIMIT 1",
+            (schema,),
+        ).fetchone()
+    return found[0] if found else None
 
 
 def _exists(connection: psycopg.Connection, table: sql.Identifier) -> bool:

@@ -89,7 +89,7 @@ def classify(env: Environment, tree: SchemaTree, recorded: RecordedVersion) -> S
         SchemaStatus, environment=env.key, schema=tree.section, heads=tree.heads, unfinished=unfinished
     )
     if not recorded.revisions:
-        if recorded.unversioned:
+        if recorded.unversioned and recorded.unfinished is None:  # an online run from base has tables, unfinished
             return status(
                 state=State.UNVERSIONED,
                 detail=f"{tree.schema_name} exists but {tree.version_table_schema}.{tree.version_table}"
