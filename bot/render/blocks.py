@@ -21,7 +21,7 @@ from bot.config import Environment, Slack
 from bot.engine.rollout import RolloutStep, SummitRoute
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.render.text import data_lines, data_sentence, data_verdict, hinfo_heard, replica_alert_lines
+from bot.render.text import data_lines, looked, replica_alert_lines
 from bot.services.board import Board, NextCommand, StepState
 from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import (
@@ -168,21 +168,8 @@ def event_line(event: RequestEvent) -> str:
 
 
 def _looked(event: HinfoVerdict | HinfoUnreadable | DataVerdict) -> str:
-    """What the hinfo watch or the data check saw a while after a migration."""
-    match event:
-        case HinfoVerdict():
-            wrote = (
-                f"{event.committed} exposure(s) committed (the last {event.last_exposure})"
-                if event.committed
-                else ":warning: no exposure committed (take a test image, then `logs hinfo`)"
-            )
-            line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
-            if event.data is not None:
-                line += " " + data_sentence(event.data, code=_code, warn=":warning: ")
-            return line
-        case HinfoUnreadable(schema=schema, reason=reason):
-            return f"hinfo {schema} could not be read: {reason}"
-    return data_verdict(event, code=_code, warn=":warning: ")
+    none = ":warning: no exposure committed (take a test image, then `logs hinfo`)"
+    return looked(event, code=_code, warn=":warning: ", none_committed=none)
 
 
 def _code(name: str) -> str:

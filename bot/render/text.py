@@ -398,21 +398,33 @@ def event_line(event: RequestEvent) -> str:
 
 
 def _looked(event: HinfoVerdict | HinfoUnreadable | DataVerdict) -> str:
-    """What the hinfo watch or the data check saw a while after a migration."""
+    return looked(
+        event,
+        code=str,
+        warn="warning: ",
+        none_committed="no exposure committed (take a test image, then run: logs hinfo)",
+    )
+
+
+def looked(
+    event: HinfoVerdict | HinfoUnreadable | DataVerdict, *, code: Callable[[str], str], warn: str, none_committed: str
+) -> str:
+    """What the hinfo watch or the data check saw a while after a migration; ``code`` marks names, ``warn``
+    starts a warning, ``none_committed`` is said when hinfo committed nothing (each surface in its own words)."""
     match event:
         case HinfoVerdict():
             wrote = (
                 f"{event.committed} exposure(s) committed (the last {event.last_exposure})"
                 if event.committed
-                else "no exposure committed (take a test image, then run: logs hinfo)"
+                else none_committed
             )
             line = f"hinfo {event.schema}, {event.minutes:g} min after the migration: {wrote}; {hinfo_heard(event)}."
             if event.data is not None:
-                line += " " + data_sentence(event.data, code=str, warn="warning: ")
+                line += " " + data_sentence(event.data, code=code, warn=warn)
             return line
         case HinfoUnreadable(schema=schema, reason=reason):
             return f"hinfo {schema} could not be read: {reason}"
-    return data_verdict(event, code=str, warn="warning: ")
+    return data_verdict(event, code=code, warn=warn)
 
 
 def hinfo_heard(verdict: HinfoVerdict) -> str:
