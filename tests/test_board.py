@@ -6,7 +6,6 @@ pqserver stand-ins, and a copy of the bundled tree whose latiss has one more rev
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from bot.sandbox.standins.kubernetes import FakeKube
 from bot.sandbox.standins.pqserver import FakePqServer
 from bot.sandbox.standins.slack import Call, FakeSlack
 from bot.terminal import cli
-from tests.conftest import EXTERNAL_TREE, REPO, Result
+from tests.conftest import EXTERNAL_TREE, Result
 from tests.support.bot_process import BotProcess
 from tests.support.clock import Clock
 from tests.support.replica import ReplicaPair
@@ -35,7 +34,8 @@ from tests.support.slack_bot import (
     posted_request,
     request_state,
 )
-from tests.test_check_data import exposure, revision
+from tests.support.trees import bundled_copy, columns_revision
+from tests.test_check_data import exposure
 from tests.test_rollout import FIRST, TREE, stuck_at_the_replica
 
 MIGRATED_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
@@ -46,12 +46,9 @@ PEOPLE_STEPS = "de-approval, po-approval, consdb-approval, consdb-merge, consdb-
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """The bundled tree, with a latiss revision after its head that adds ``exposure.dimm_seeing_new``."""
-    copy = tmp_path / "tree"
-    shutil.copytree(REPO / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "latiss" / f"{ADDED}_add_columns.py").write_text(
-        revision("latiss", "05689cf3f8f0", ADDED, {"exposure": [("dimm_seeing_new", "Float")]})
+    return bundled_copy(
+        tmp_path, columns_revision("latiss", "05689cf3f8f0", ADDED, {"exposure": [("dimm_seeing_new", "Float")]})
     )
-    return copy
 
 
 @pytest.fixture

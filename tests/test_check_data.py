@@ -5,7 +5,6 @@ with a copy of the bundled tree that has one more revision adding columns, as a 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +20,11 @@ from bot.sandbox.standins.slack import FakeSlack
 from bot.services.changes import HinfoVerdict
 from bot.services.changes.data import DataCheck, Migration, NewColumn
 from bot.terminal import cli
-from tests.conftest import REPO, close_database, libpq, write_config
+from tests.conftest import close_database, libpq, write_config
 from tests.support.bot_process import BotProcess
 from tests.support.clock import Clock
 from tests.support.slack_bot import APPROVER_1, BTS_CHANNEL, REQUESTER, hold_bts, posted_request, request_state
+from tests.support.trees import bundled_copy, columns_revision
 
 MIGRATED_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 NIGHT = 20261201
@@ -32,43 +32,19 @@ NIGHT = 20261201
 TAI = timedelta(seconds=37)
 
 
-def revision(schema: str, down: str, revision_id: str, added: dict[str, list[tuple[str, str]]]) -> str:
-    """A revision of ``schema`` that adds columns (table: [(name, SQLAlchemy type)])."""
-    ups = [
-        f'    op.add_column("{table}", sa.Column("{name}", sa.{kind}(), nullable=True), schema="cdb_{schema}")'
-        for table, columns in added.items()
-        for name, kind in columns
-    ]
-    downs = [
-        f'    op.drop_column("{table}", "{name}", schema="cdb_{schema}")'
-        for table, columns in added.items()
-        for name, _ in columns
-    ]
-    return "\n".join([
-        f'"""Add columns\n\nRevision ID: {revision_id}\nRevises: {down}\n"""', "",
-        "import sqlalchemy as sa", "from alembic import op", "",
-        f'revision = "{revision_id}"', f'down_revision = "{down}"', "branch_labels = None", "depends_on = None", "", "",
-        "def upgrade() -> None:", *ups, "", "", "def downgrade() -> None:", *downs, "",
-    ])  # fmt: skip
-
-
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """The bundled tree, and a revision each of latiss and startrackerwide adding columns."""
-    copy = tmp_path / "tree"
-    shutil.copytree(REPO / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
     latiss = {
         "exposure": [("dimm_seeing_new", "Float"), ("fid_note", "Text")],
         "ccdexposure": [("ccd_temp_new", "Float")],
         "visit1_quicklook": [("psf_new", "Float")],
     }
-    (copy / "versions" / "latiss" / "a11ce0000001_add_columns.py").write_text(
-        revision("latiss", "05689cf3f8f0", "a11ce0000001", latiss)
+    return bundled_copy(
+        tmp_path,
+        columns_revision("latiss", "05689cf3f8f0", "a11ce0000001", latiss),
+        columns_revision("startrackerwide", "2c2567f48db5", "a11ce0000002", {"exposure": [("star_count", "Integer")]}),
     )
-    (copy / "versions" / "startrackerwide" / "a11ce0000002_add_columns.py").write_text(
-        revision("startrackerwide", "2c2567f48db5", "a11ce0000002", {"exposure": [("star_count", "Integer")]})
-    )
-    return copy
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from bot.services.tickets import TicketService
 from bot.store import Store
 from bot.store.models import RequestState
 from bot.terminal import cli
-from tests.conftest import REPO, Result, close_database, libpq
+from tests.conftest import Result, close_database, libpq
 from tests.support.bot_process import BotProcess
 from tests.support.clock import Clock
 from tests.support.replica import ReplicaPair
@@ -43,7 +42,8 @@ from tests.support.slack_bot import (
     posted_request,
     request_state,
 )
-from tests.test_check_data import MIGRATED_AT, at, exposure, revision
+from tests.support.trees import bundled_copy, columns_revision
+from tests.test_check_data import MIGRATED_AT, at, exposure
 from tests.test_rollout import FIRST, TREE
 
 APPROVER, CHANNEL = "U0APPROVE1", "C0SUMMIT01"
@@ -54,16 +54,11 @@ COLUMNS = "`dimm_seeing_new` filled 3/3, `fid_note` empty 0/3, `ccdexposure.ccd_
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """The bundled tree, with a latiss revision after its head adding two exposure columns and a ccdexposure one."""
-    copy = tmp_path / "tree"
-    shutil.copytree(REPO / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
     added = {
         "exposure": [("dimm_seeing_new", "Float"), ("fid_note", "Text")],
         "ccdexposure": [("ccd_temp_new", "Float")],
     }
-    (copy / "versions" / "latiss" / f"{ADDED}_add_columns.py").write_text(
-        revision("latiss", "05689cf3f8f0", ADDED, added)
-    )
-    return copy
+    return bundled_copy(tmp_path, columns_revision("latiss", "05689cf3f8f0", ADDED, added))
 
 
 @dataclass

@@ -4,7 +4,6 @@ data`` read what it did. Its clock and the Kubernetes stand-in's are the test's;
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 from bot.sandbox.standins.hinfo import FakeHinfo
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube
 from bot.terminal import cli
-from tests.conftest import REPO, Result, libpq, write_config
+from tests.conftest import Result, libpq, write_config
 from tests.support.clock import Clock
-from tests.test_check_data import revision
+from tests.support.trees import bundled_copy, columns_revision
 
 MIGRATED_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 HEAD = "a11ce0000001"
@@ -26,16 +25,11 @@ HEAD = "a11ce0000001"
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """The bundled tree and one more latiss revision, adding columns to exposure and ccdexposure."""
-    copy = tmp_path / "tree"
-    shutil.copytree(REPO / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
     added = {
         "exposure": [("dimm_seeing_new", "Float"), ("fid_note", "Text")],
         "ccdexposure": [("ccd_temp_new", "Float")],
     }
-    (copy / "versions" / "latiss" / f"{HEAD}_add_columns.py").write_text(
-        revision("latiss", "05689cf3f8f0", HEAD, added)
-    )
-    return copy
+    return bundled_copy(tmp_path, columns_revision("latiss", "05689cf3f8f0", HEAD, added))
 
 
 @pytest.fixture

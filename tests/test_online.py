@@ -4,7 +4,6 @@ that fails leaves a state the bot names, refuses to build on, and finishes on th
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +19,8 @@ from bot.services.changes.recovery import _against_plan
 from bot.services.results_text import change_text
 from bot.store.models import ChangeRequest, RequestState
 from tests.conftest import libpq, write_config
+from tests.support.trees import bundled_copy
 
-REPO = Path(__file__).resolve().parents[1]
 FIRST, HEAD = "dbd7607b3634", "e72a1ea985e6"
 """lsstcam's revisions in the bundled tree: the schema as made, then four indexes on its tables."""
 LATER = "0411ine00001"
@@ -63,10 +62,7 @@ def downgrade() -> None:
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """The bundled tree, with an lsstcam revision after its head (:data:`LATER_REVISION`)."""
-    copy = tmp_path / "tree"
-    shutil.copytree(REPO / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "lsstcam" / f"{LATER}_online.py").write_text(LATER_REVISION)
-    return copy
+    return bundled_copy(tmp_path, ("lsstcam", f"{LATER}_online.py", LATER_REVISION))
 
 
 @pytest.fixture
