@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,8 @@ from bot.services.changes import RequestView
 from bot.services.results_text import change_text
 from bot.store.models import RequestState
 from tests.conftest import libpq, write_config
-from tests.test_online import HEAD, REPO, one, versions
+from tests.support.trees import bundled_copy
+from tests.test_online import HEAD, one, versions
 
 LATER = "0411rewrite1"
 VOLATILE = 'sa.Column("stamped_at", sa.DateTime(), server_default=sa.text("clock_timestamp()"))'
@@ -64,9 +64,7 @@ def at_head(tmp_path: Path, new_database: Callable[[], str], monkeypatch: pytest
     revision adding the column given."""
 
     def make(column: str) -> Made:
-        tree = tmp_path / "tree"
-        shutil.copytree(REPO / "migrations", tree, ignore=shutil.ignore_patterns("__pycache__"))
-        (tree / "versions" / "lsstcam" / f"{LATER}_default.py").write_text(revision(column))
+        tree = bundled_copy(tmp_path, ("lsstcam", f"{LATER}_default.py", revision(column)))
         url = new_database()
         config = write_config(
             tmp_path / "consdb-bot.yaml", environments={"bts": "BTS_DATABASE_URL"}, schemas=["lsstcam"],
