@@ -260,16 +260,15 @@ def test_a_migration_from_a_terminal_has_no_thread_and_no_check(world, consdb_bo
     assert world.scheduler.job_ids() == []
 
 
-@pytest.mark.slow
-def test_a_rollout_is_checked_at_the_summit(tmp_path, replica: ReplicaPair, places):
-    """The Summit and its replica migrated as one rollout: the check looks at the Summit, the rollout's
-    environment, with the column the Summit's migration added. The replica pair's exposure table is not
-    ConsDB's (no obs_start): the thread says why its exposures cannot be told, and the job goes on."""
+def replica_config(tmp_path: Path, replica: ReplicaPair, *, summit_hinfo: bool) -> Path:
+    """The Summit and usdf-prod, its replica, each with latiss recorded at its first revision; the Summit's
+    hinfo configured when ``summit_hinfo``."""
     for connect in (replica.summit, replica.usdf):
         with connect() as db:
             db.execute("CREATE SCHEMA cdb")
             db.execute("CREATE TABLE cdb.cdb_latiss_version (version_num varchar(32) PRIMARY KEY)")
             db.execute("INSERT INTO cdb.cdb_latiss_version VALUES (%s)", (FIRST,))
+    hinfo = "    hinfo: {latiss: consdb-hinfo-latiss}\n" if summit_hinfo else ""
     config = tmp_path / "consdb-bot.yaml"
     config.write_text(f"""
 state_url: ${{CONSDB_BOT_STATE_URL}}
@@ -278,13 +277,21 @@ schemas: [latiss]
 environments:
   summit:
     database_url: {replica.summit_url}
-    hinfo: {{latiss: consdb-hinfo-latiss}}
-    approvals: {{required: 1, approvers: [{APPROVER}]}}
+{hinfo}    approvals: {{required: 1, approvers: [{APPROVER}]}}
   usdf-prod:
     database_url: {replica.usdf_url}
     approvals: {{required: 1, approvers: [{APPROVER}]}}
     replica: {{of: summit, subscription: usdf_exposurelog, publication: usdfpub, verify_seconds: 30}}
 """)
+    return config
+
+
+@pytest.mark.slow
+def test_a_rollout_is_checked_at_the_summit(tmp_path, replica: ReplicaPair, places):
+    """The Summit and its replica migrated as one rollout: the check looks at the Summit, the rollout's
+    environment, with the column the Summit's migration added. The replica pair's exposure table is not
+    ConsDB's (no obs_start): the thread says why its exposures cannot be told, and the job goes on."""
+    config = replica_config(tmp_path, replica, summit_hinfo=True)
     with world_of(config, places) as world:
         view = world.migrate(rollout=True)
         request = world.store.request(view.id)
@@ -305,25 +312,7 @@ environments:
 def test_check_data_at_a_replica_counts_from_the_rollout_that_migrated_it(tmp_path, replica: ReplicaPair, places):
     """usdf-prod, the replica a rollout migrated: ``check data usdf-prod latiss`` looks at the exposures since
     that rollout and the column it added there, as ``restart pqserver`` takes it for usdf-prod's latest change."""
-    for connect in (replica.summit, replica.usdf):
-        with connect() as db:
-            db.execute("CREATE SCHEMA cdb")
-            db.execute("CREATE TABLE cdb.cdb_latiss_version (version_num varchar(32) PRIMARY KEY)")
-            db.execute("INSERT INTO cdb.cdb_latiss_version VALUES (%s)", (FIRST,))
-    config = tmp_path / "consdb-bot.yaml"
-    config.write_text(f"""
-state_url: ${{CONSDB_BOT_STATE_URL}}
-migrations: {{alembic_ini: {TREE / "alembic.ini"}, connect_timeout_seconds: 2}}
-schemas: [latiss]
-environments:
-  summit:
-    database_url: {replica.summit_url}
-    approvals: {{required: 1, approvers: [{APPROVER}]}}
-  usdf-prod:
-    database_url: {replica.usdf_url}
-    approvals: {{required: 1, approvers: [{APPROVER}]}}
-    replica: {{of: summit, subscription: usdf_exposurelog, publication: usdfpub, verify_seconds: 30}}
-""")
+    config = replica_config(tmp_path, replica, summit_hinfo=False)
     with world_of(config, places) as world:
         view = world.migrate(rollout=True)
         with replica.usdf() as usdf:  # the columns that tell when an exposure was observed, as ConsDB's have

@@ -61,6 +61,7 @@ class PhasedRun:
         self, url: str, version_schema: str, version_table: str, emit: Emit, *, allow_rewrite: bool = False
     ) -> None:
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.version_schema = version_schema
         self.version = sql.Identifier(version_schema, version_table)
         self.pending = sql.Identifier(version_schema, f"{version_table}_pending")
         self.phases = sql.Identifier(version_schema, f"{version_table}_phases")
@@ -95,7 +96,7 @@ class PhasedRun:
                     " WHERE c.relkind = 'r'"
                 ).fetchall()
             }
-            published = _publishing(connection, self.version)
+            published = _publishing(connection, self.version_schema)
             if published:
                 self.online = False
                 self.emit(
@@ -296,10 +297,9 @@ def _index_valid(connection: psycopg.Connection, phase: Phase) -> bool | None:
     return None if row is None else bool(row[0])
 
 
-def _publishing(connection: psycopg.Connection, version: sql.Identifier) -> str | None:
+def _publishing(connection: psycopg.Connection, schema: str) -> str | None:
     """A publication that would publish a table made beside the version table: ``FOR ALL TABLES``, or (PostgreSQL
     15 and later) ``FOR TABLES IN SCHEMA`` of its schema. Its name, or None."""
-    schema = version.as_string(connection).split(".")[0].strip('"')
     found = connection.execute("SELECT pubname FROM pg_publication WHERE puballtables ORDER BY 1 LIMIT 1").fetchone()
     if found is None and _exists(connection, sql.Identifier("pg_catalog", "pg_publication_namespace")):
         found = connection.execute(
