@@ -136,6 +136,11 @@ def two_replicas(tmp_path: Path, replica: ReplicaPair, monkeypatch: pytest.Monke
             lambda connect=connect: _rows(connect, "SELECT id FROM cdb_latiss.exposure ORDER BY id"),
             lambda rows: rows == [(1,), (2,)],
         )
+        wait_for(  # the rows can come while a table is still "synchronised, catching up": a rollout waits for ready
+            "every table of the replica's subscription to be ready",
+            lambda connect=connect: _rows(connect, "SELECT srrelid FROM pg_subscription_rel WHERE srsubstate <> 'r'"),
+            lambda rows: rows == [],
+        )
     try:
         yield two
     finally:
