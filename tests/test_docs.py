@@ -1,16 +1,28 @@
 """The documentation stays true: the configuration reference is what the code says, the README keeps
-its two commands, and every link between the pages reaches a page and a heading that exist."""
+its two commands, the terminal samples are what the bot prints, and every link between the pages
+reaches a page and a heading that exist."""
 
 from __future__ import annotations
 
+import difflib
+import io
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.config_reference import COMMAND, reference
+from bot.terminal import cli
+from tests.conftest import EXAMPLE_CONFIG, PASSWORD
+from tests.support import samples
+from tests.support.clock import Clock
 
 REPO = Path(__file__).resolve().parents[1]
+WRITE_SAMPLES = "CONSDB_BOT_WRITE_SAMPLES"
+"""Set to 1, the sample test rewrites each sample with what the bot printed, instead of failing."""
 README = REPO / "README.md"
 PAGES = [README, *sorted((REPO / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -90,3 +102,49 @@ def test_every_link_between_the_pages_reaches_a_page_and_a_heading_that_exist():
                 elif anchor and reached.suffix == ".md" and anchor not in anchors(reached):
                     broken.append(f"{page.relative_to(REPO)}: {target} (no such heading)")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def printed(sample: samples.Sample) -> str:
+    """What the sample's command prints to a terminal: stdout and stderr, in the order written."""
+    terminal = io.StringIO()
+    cli.run(list(sample.args), out=terminal, err=terminal)
+    assert PASSWORD not in terminal.getvalue(), f"the password leaked into the output of {sample.command}"
+    return samples.as_a_reader_sees_it(terminal.getvalue(), REPO)
+
+
+def test_the_samples_show_what_the_bot_prints(
+    tmp_path: Path, new_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page's samples run in order, as the user guide's tour does them: in an empty folder with the
+    example configuration copied in, bts's URL set to an empty database and no other environment's."""
+    checked = 0
+    for page in PAGES:
+        found = samples.samples(page.read_text())
+        checked += len(found)
+        if not found:
+            continue
+        folder = tmp_path / page.stem
+        folder.mkdir()
+        example = EXAMPLE_CONFIG.read_text()
+        for name in {*re.findall(r"\$\{(\w+)", example), "CONSDB_BOT_CONFIG", "JIRA_TOKEN"}:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("BTS_DATABASE_URL", new_database())
+        (folder / "consdb-bot.yaml").write_text(example)
+        monkeypatch.chdir(folder)
+        monkeypatch.setattr(cli, "now", Clock())
+        outputs = {sample: printed(sample) for sample in found}
+        if os.environ.get(WRITE_SAMPLES) == "1":
+            page.write_text(samples.rewritten(page.read_text(), outputs))
+            continue
+        differences = [
+            "\n".join(
+                difflib.unified_diff(sample.shown, sample.expected(output), sample.command, "printed", lineterm="")
+            )
+            for sample, output in outputs.items()
+            if samples.alike(sample.shown) != samples.alike(sample.expected(output))
+        ]
+        assert not differences, (
+            f"{page.relative_to(REPO)} shows output the bot does not print (rewrite it with {WRITE_SAMPLES}=1):\n"
+            + "\n".join(differences)
+        )
+    assert checked, "no page has a sample: the tour's samples are not found (see tests/support/samples.py)"
