@@ -22,7 +22,7 @@ from tests.support.clock import Clock
 
 REPO = Path(__file__).resolve().parents[1]
 WRITE_SAMPLES = "CONSDB_BOT_WRITE_SAMPLES"
-"""Set to 1, the sample test rewrites each sample with what the bot printed, instead of failing."""
+"""Set to 1, the sample test rewrites each sample that differs with what the bot printed, instead of failing."""
 README = REPO / "README.md"
 PAGES = [README, *sorted((REPO / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -133,15 +133,19 @@ def test_the_samples_show_what_the_bot_prints(
         monkeypatch.chdir(folder)
         monkeypatch.setattr(cli, "now", Clock())
         outputs = {sample: printed(sample) for sample in found}
+        wrong = {
+            sample: output
+            for sample, output in outputs.items()
+            if samples.alike(sample.shown) != samples.alike(sample.expected(output))
+        }
         if os.environ.get(WRITE_SAMPLES) == "1":
-            page.write_text(samples.rewritten(page.read_text(), outputs))
+            page.write_text(samples.rewritten(page.read_text(), wrong))
             continue
         differences = [
             "\n".join(
                 difflib.unified_diff(sample.shown, sample.expected(output), sample.command, "printed", lineterm="")
             )
-            for sample, output in outputs.items()
-            if samples.alike(sample.shown) != samples.alike(sample.expected(output))
+            for sample, output in wrong.items()
         ]
         assert not differences, (
             f"{page.relative_to(REPO)} shows output the bot does not print (rewrite it with {WRITE_SAMPLES}=1):\n"
