@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from bot.config_reference import COMMAND, reference
+from bot.sandbox.guide import STEPS
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -90,3 +91,26 @@ def test_every_link_between_the_pages_reaches_a_page_and_a_heading_that_exist():
                 elif anchor and reached.suffix == ".md" and anchor not in anchors(reached):
                     broken.append(f"{page.relative_to(REPO)}: {target} (no such heading)")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def guided_run() -> list[list[str]]:
+    """The code spans of each numbered step of the README's guided first run, whitespace made single."""
+    text = README.read_text().split("A guided first run", 1)[1].split("\n\n", 2)[1]
+    steps = re.split(r"^\d+\. ", text, flags=re.MULTILINE)[1:]
+    return [[" ".join(span.split()) for span in re.findall(r"`([^`]+)`", step)] for step in steps]
+
+
+def meant(span: str, commands: tuple[str, ...]) -> set[str]:
+    """The commands a code span of the README names: the whole command, or a bare word standing for its last
+    (`po-approval` after `/consdb done OSW-123 de-approval`)."""
+    return {command for command in commands if span in (command, command.rsplit(" ", 1)[-1])}
+
+
+def test_the_sandbox_pages_welcome_guides_through_the_readmes_guided_run():
+    """The page's welcome (bot/sandbox/guide.py) and the README name the same commands, step by step."""
+    readme = guided_run()
+    assert len(readme) == len(STEPS), f"the README's guided run has {len(readme)} steps, the page's {len(STEPS)}"
+    for number, (spans, step) in enumerate(zip(readme, STEPS, strict=True), start=1):
+        differ = f"step {number}: the README names {spans}, the page {list(step.commands)}"
+        assert all(meant(span, step.commands) for span in spans), differ
+        assert set().union(*(meant(span, step.commands) for span in spans)) == set(step.commands), differ
