@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from bot.config_reference import COMMAND, reference
+from bot.sandbox.guide import STEPS
 from bot.terminal import cli
 from tests.conftest import EXAMPLE_CONFIG, PASSWORD
 from tests.support import samples
@@ -152,3 +153,26 @@ def test_the_samples_show_what_the_bot_prints(
             + "\n".join(differences)
         )
     assert checked, "no page has a sample: the tour's samples are not found (see tests/support/samples.py)"
+
+
+def guided_run() -> list[list[str]]:
+    """The code spans of each numbered step of the README's guided first run, whitespace made single."""
+    text = README.read_text().split("A guided first run", 1)[1].split("\n\n", 2)[1]
+    steps = re.split(r"^\d+\. ", text, flags=re.MULTILINE)[1:]
+    return [[" ".join(span.split()) for span in re.findall(r"`([^`]+)`", step)] for step in steps]
+
+
+def meant(span: str, commands: tuple[str, ...]) -> set[str]:
+    """The commands a code span of the README names: the whole command, or a bare word standing for its last
+    (`po-approval` after `/consdb done OSW-123 de-approval`)."""
+    return {command for command in commands if span in (command, command.rsplit(" ", 1)[-1])}
+
+
+def test_the_sandbox_pages_welcome_guides_through_the_readmes_guided_run():
+    """The page's welcome (bot/sandbox/guide.py) and the README name the same commands, step by step."""
+    readme = guided_run()
+    assert len(readme) == len(STEPS), f"the README's guided run has {len(readme)} steps, the page's {len(STEPS)}"
+    for number, (spans, step) in enumerate(zip(readme, STEPS, strict=True), start=1):
+        differ = f"step {number}: the README names {spans}, the page {list(step.commands)}"
+        assert all(meant(span, step.commands) for span in spans), differ
+        assert set().union(*(meant(span, step.commands) for span in spans)) == set(step.commands), differ

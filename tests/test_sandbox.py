@@ -5,6 +5,7 @@ run of the README, to a rollout at the Summit and its logical replica, and the b
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from bot.sandbox.guide import STEPS
 from bot.sandbox.standins.local_server import free_port
 
 pytestmark = pytest.mark.slow
@@ -79,6 +81,57 @@ def test_the_sandbox_starts_and_ctrl_c_stops_everything_it_started(sandbox):
         assert subprocess.run(["ps", "-p", child], capture_output=True).returncode != 0, (
             f"process {child} is still running"
         )
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test saves what the page looked like, to be looked at: $CONSDB_BOT_SCREENSHOTS, or the test's
+    own folder."""
+    folder = Path(os.environ.get("CONSDB_BOT_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_the_page_opens_with_a_welcome_and_the_guided_run_a_click_away(sandbox, screenshots):
+    """A newcomer's first sight of #consdb: what the sandbox is, who one can be, and the README's guided run,
+    each command a click away from the message box (the click fills it, as the command's person; it sends
+    nothing and approves nothing). Every control says what it does in words, so the page reads where no emoji
+    font is installed."""
+    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium; .ci/run does)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(sandbox.url)
+        welcome = page.get_by_label("welcome")
+        expect(welcome).to_contain_text("Welcome to the consdb-bot sandbox")
+        expect(welcome).to_contain_text("A private PostgreSQL holds bts (the Base Test Stand) and summit")
+        expect(welcome).to_contain_text("Slack, Kubernetes, Jira, hinfo and pqserver are stand-ins")
+        expect(welcome.locator("ul li")).to_contain_text(
+            ["Vera (schema author): can book the test stand", "Ada and Grace (approvers): can approve (✅ approve)"]
+        )
+        steps = welcome.locator("ol > li")
+        expect(steps).to_have_count(len(STEPS))
+        for number, step in enumerate(STEPS):
+            expect(steps.nth(number).get_by_role("button")).to_have_text(list(step.commands))
+        for label in page.locator("button").all_text_contents():
+            assert re.search(r"[a-z]{3}", label), f"the button {label!r} says nothing without an emoji font"
+        page.screenshot(path=screenshots / "welcome.png")
+
+        page.get_by_label("You are").select_option(label="Ada (approver)")
+        steps.nth(0).get_by_role("button").click()
+        expect(page.get_by_label("command")).to_have_value(STEPS[0].commands[0])
+        expect(page.get_by_label("command")).to_be_focused()
+        expect(page.get_by_label("You are")).to_have_value("U0VERA0001")
+        expect(page.locator("#feed .message")).to_have_count(0)  # nothing is sent until Enter
+        page.screenshot(path=screenshots / "welcome-step-clicked.png")
+
+        page.get_by_label("command").press("Enter")
+        booked = message(page, "Base Test Stand (bts) booked by @Vera for 2h")
+        expect(booked).to_be_in_viewport(timeout=STEP_MS)
+        expect(page.locator("#feed > *").first).to_have_class("welcome")  # the welcome stays at the top
+        expect(steps.nth(0).get_by_role("button")).to_have_text(f"✓ {STEPS[0].commands[0]}")  # ticked off as sent
+        page.screenshot(path=screenshots / "welcome-step-run.png")
+        browser.close()
 
 
 def command(page: Page, text: str) -> None:

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bot.sandbox.guide import guide
 from bot.sandbox.standins.local_server import LocalServer, QuietHandler
 from bot.sandbox.standins.slack import BOT_USER, FakeSlack
 
@@ -56,13 +57,14 @@ class SandboxPage(LocalServer):
         super().__init__(port=port)
 
     def session(self) -> dict[str, Any]:
-        """What the page needs to act as Slack: who may type, where, and how to sign."""
+        """What the page needs to act as Slack: who may type, where, how to sign, and the welcome it opens with."""
         return {
             "people": [person.__dict__ for person in self.people],
             "channels": [channel.__dict__ for channel in self.channels],
             "signing_secret": self.signing_secret,
             "response_url": f"{self.slack.url}response",
             "bot_user": BOT_USER,
+            "guide": guide(),
         }
 
     def messages(self) -> list[dict[str, Any]]:
