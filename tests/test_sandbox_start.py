@@ -1,7 +1,7 @@
 """``consdb-bot sandbox`` claims its page's port and its folder before it starts anything: a taken port, or a
 sandbox already running in the folder, is refused in a line, with exit status 1, and nothing is started or
-touched. ``consdb-bot serve`` on a taken port says so too (the sandbox starts its bot again on another port
-when it does)."""
+touched. ``consdb-bot serve`` on a taken port says so too, and the sandbox then starts its bot again on
+another port."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.claims import LOCK_NAME, FolderLock
+from bot.sandbox.run import start_bot
+from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
 from tests.conftest import REPO
 from tests.support.bot_process import SIGNING_SECRET
@@ -129,3 +132,19 @@ def test_serve_on_a_taken_port_says_so_in_a_line_and_exits_1(
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == f"error: port {port} is in use; try another --port"
     assert "Traceback" not in done.stderr
+
+
+def test_the_sandbox_starts_its_bot_again_on_another_port_when_a_program_took_the_first(
+    config: Path, slack: FakeSlack, databases: dict[str, str], tmp_path: Path
+) -> None:
+    environ = {**os.environ, **databases, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+               "SLACK_API_URL": slack.url}  # fmt: skip
+    log = tmp_path / "bot.log"
+    with taken_port() as taken, ExitStack() as stack:
+        picked = iter([taken, free_port()])
+        bot, port = start_bot(stack, config, environ, log, ports=lambda: next(picked))
+        assert port != taken
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+            assert answer.status == 200
+        assert bot.poll() is None
+    assert bot.poll() is not None, "the bot stops with the sandbox"

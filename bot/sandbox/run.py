@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from importlib import resources
 from pathlib import Path
@@ -106,7 +106,7 @@ def _run(listener: socket.socket, folder: Path, out: TextIO) -> None:
                     version_table=(tree.version_table_schema, tree.version_table),
                 ))  # fmt: skip
                 kube.add(Deployment(deployment, replicas=1, logs=hinfo.log))
-            bot, bot_port = _start_bot(stack, config, environ, folder / "bot.log")
+            bot, bot_port = start_bot(stack, config, environ, folder / "bot.log")
             page = stack.enter_context(SandboxPage(
                 slack, f"http://127.0.0.1:{bot_port}", signing_secret=environ["SLACK_SIGNING_SECRET"],
                 people=PEOPLE, channels=CHANNELS, bound=listener,
@@ -211,13 +211,14 @@ def _older_revisions(config: Path, environ: dict[str, str]) -> MigrationTree:
     return engine.tree
 
 
-def _start_bot(
-    stack: ExitStack, config: Path, environ: dict[str, str], log: Path
+def start_bot(
+    stack: ExitStack, config: Path, environ: dict[str, str], log: Path, *, ports: Callable[[], int] = free_port
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """The bot, up, and its port. The port is free when picked, but another program may take it before the bot
-    binds it: the bot then says so and stops, and is started again on another."""
+    """The bot, up (stopped when ``stack`` closes), and its port. A port is free when picked (``ports``), but
+    another program may take it before the bot binds it: the bot then says so and stops, and is started again
+    on another."""
     for _ in range(BOT_ATTEMPTS):
-        port = free_port()
+        port = ports()
         with ExitStack() as attempt:
             bot = attempt.enter_context(_bot(config, environ, port, log))
             if _came_up(bot, port, log):
