@@ -30,11 +30,11 @@ class QuietHandler(BaseHTTPRequestHandler):
 class LocalServer:
     """Subclasses say how to answer in ``_handler_class``; ``url`` is where they listen."""
 
-    def __init__(self, port: int = 0, *, bound: socket.socket | None = None) -> None:
-        """``port`` 0: a free one. ``bound``: a socket bound already (its port claimed before anything
-        started), listened on from here."""
+    def __init__(self, *, bound: socket.socket | None = None) -> None:
+        """On a free port, or on ``bound``: a socket bound already (its port claimed before anything started),
+        listened on from here."""
         if bound is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         else:
             self._server = ThreadingHTTPServer(bound.getsockname(), self._handler_class(), bind_and_activate=False)
             self._server.socket.close()
