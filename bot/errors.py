@@ -70,6 +70,15 @@ class DatabaseUnreachable(Refused):
     """A database could not be reached; the message never carries its password."""
 
 
+class PortInUse(Refused):
+    """Another program listens on the port given: said in one line, with a port to try instead when one is
+    known to be free."""
+
+    def __init__(self, port: int, *, free: int | None = None) -> None:
+        instead = f"try --port {free}" if free is not None else "try another --port"
+        super().__init__(f"port {port} is in use; {instead}")
+
+
 class OperationFailed(ConsdbBotError):
     """The operation ran and failed; the database was left as the message says."""
 

@@ -41,12 +41,14 @@ class Sandbox:
     url: str
     process: subprocess.Popen[str]
     said: list[str]
+    folder: Path
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    folder = tmp_path / "sandbox"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox", "--port", str(free_port()), "--folder", str(tmp_path / "sandbox")],
+        [sys.executable, "-m", "bot", "sandbox", "--port", str(free_port()), "--folder", str(folder)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     said = []
@@ -59,7 +61,7 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         raise AssertionError("the sandbox never said where its page is:\n" + "".join(said))
     url = line.split("open ", 1)[1].split()[0]
     try:
-        yield Sandbox(url, process, said)
+        yield Sandbox(url, process, said, folder)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -67,10 +69,33 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         process.wait(timeout=120)
 
 
+def kept(folder: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Each file of a running sandbox's folder: the same file (not deleted and made again), and the same content
+    but for those the bot writes as it runs."""
+    written = {"bot.log", "state.sqlite3"}
+    return {
+        name: ((folder / name).stat().st_ino, None if name in written else (folder / name).read_bytes())
+        for name in ("consdb-bot.yaml", "kubeconfig", "sandbox.lock", *written)
+    }
+
+
 def test_the_sandbox_starts_and_ctrl_c_stops_everything_it_started(sandbox):
+    """It starts; a second sandbox in its folder is refused and changes none of its files; Ctrl-C stops it."""
     with urllib.request.urlopen(f"{sandbox.url}/api/session", timeout=10) as answer:
         session = json.loads(answer.read())
     assert [channel["name"] for channel in session["channels"]] == ["consdb", "consdb-summit"]
+    files = kept(sandbox.folder)
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--folder", str(sandbox.folder)],
+        cwd=sandbox.folder.parent, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode == 1
+    assert second.stderr.startswith(
+        f"error: a sandbox is already running here (pid {sandbox.process.pid}, {sandbox.url})\n"
+    )
+    assert kept(sandbox.folder) == files
+    with urllib.request.urlopen(f"{sandbox.url}/api/session", timeout=10) as answer:
+        assert answer.status == 200
     children = subprocess.run(["pgrep", "-P", str(sandbox.process.pid)], capture_output=True, text=True).stdout.split()
     assert children, "the sandbox runs PostgreSQL and the bot as its children"
     sandbox.process.send_signal(signal.SIGINT)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,7 +27,8 @@ import yaml
 from bot.config import load_settings
 from bot.engine.service import Direction, Engine
 from bot.engine.tree import MigrationTree
-from bot.errors import ConfigError
+from bot.errors import ConfigError, PortInUse
+from bot.sandbox.claims import FolderLock, claim_port
 from bot.sandbox.postgres import PrivatePostgres
 from bot.sandbox.replica import PUBLICATION, SUBSCRIPTION, publisher_settings, replicate, subscriber_settings
 from bot.sandbox.standins.hinfo import FakeHinfo
@@ -48,14 +50,25 @@ PEOPLE = [
 OLDER = {"latiss": "8ebb60eda79d", "lsstcam": "dbd7607b3634"}
 """Where bts, summit and usdf-prod start: each schema's first revision, one behind the tree's head."""
 READY_SECONDS = 90
+BOT_ATTEMPTS = 3
+"""How often the bot is started, each time on another port, should a program take its port first."""
 HINFO = {"bts": ("consdb-hinfo-latiss", "s3.ls.lsst.org"), "summit": ("consdb-hinfo-latiss-summit", "s3.cp.lsst.org")}
 """latiss's hinfo deployment at each place, and where its header files are served. One Kubernetes stand-in
 answers for the Base's and the Summit's contexts alike, so the Summit's hinfo has a name of its own."""
 
 
 def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
-    """Start everything, say where the page is, and stop it all on Ctrl-C or SIGTERM."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Claim the folder and the page's port before anything starts (a sandbox running there already, or a
+    port taken, is refused in a line), then start everything, say where the page is, and stop it all on
+    Ctrl-C or SIGTERM."""
+    lock = FolderLock(folder)
+    lock.refuse_if_held()
+    listener = claim_port(port)
+    with closing(listener), lock.held(f"http://127.0.0.1:{listener.getsockname()[1]}"):
+        _run(listener, folder, out)
+
+
+def _run(listener: socket.socket, folder: Path, out: TextIO) -> None:
     for stale in ("state.sqlite3", "bot.log"):
         (folder / stale).unlink(missing_ok=True)
     signalled: list[int] = []
@@ -93,12 +106,10 @@ def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
                     version_table=(tree.version_table_schema, tree.version_table),
                 ))  # fmt: skip
                 kube.add(Deployment(deployment, replicas=1, logs=hinfo.log))
-            bot_port = free_port()
-            bot = stack.enter_context(_bot(config, environ, bot_port, folder / "bot.log"))
-            _wait_until(lambda: _answers(f"http://127.0.0.1:{bot_port}/healthz"), bot, folder / "bot.log")
+            bot, bot_port = start_bot(stack, config, environ, folder / "bot.log")
             page = stack.enter_context(SandboxPage(
                 slack, f"http://127.0.0.1:{bot_port}", signing_secret=environ["SLACK_SIGNING_SECRET"],
-                people=PEOPLE, channels=CHANNELS, port=port,
+                people=PEOPLE, channels=CHANNELS, bound=listener,
             ))  # fmt: skip
             out.write(f"consdb-bot sandbox: open {page.url} (Ctrl-C stops everything)\n")
             out.flush()
@@ -200,6 +211,24 @@ def _older_revisions(config: Path, environ: dict[str, str]) -> MigrationTree:
     return engine.tree
 
 
+def start_bot(
+    stack: ExitStack, config: Path, environ: dict[str, str], log: Path, *, ports: Callable[[], int] = free_port
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The bot, up (stopped when ``stack`` closes), and its port. A port is free when picked (``ports``), but
+    another program may take it before the bot binds it: the bot then says so and stops, and is started again
+    on another."""
+    for _ in range(BOT_ATTEMPTS):
+        port = ports()
+        with ExitStack() as attempt:
+            bot = attempt.enter_context(_bot(config, environ, port, log))
+            if _came_up(bot, port, log):
+                stack.push(attempt.pop_all())
+                return bot, port
+        if str(PortInUse(port)) not in log.read_text(errors="replace"):
+            break
+    raise ConfigError("the sandbox's bot did not start", hint=f"Its log: {log}")
+
+
 @contextmanager
 def _bot(config: Path, environ: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``consdb-bot serve`` in HTTP mode, stopped with SIGTERM as Kubernetes would."""
@@ -234,9 +263,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
+def _came_up(process: subprocess.Popen[bytes], port: int, log: Path) -> bool:
+    """Whether the bot came up: its log says it listens on ``port`` (so that it is this bot that answers there,
+    not a program that took the port first) and its ``/healthz`` answers; false if it stopped first."""
     deadline, pause = time.monotonic() + READY_SECONDS, threading.Event()
-    while not ready():
-        if process.poll() is not None or time.monotonic() > deadline:
+    listening = f"listening on port {port}"
+    while not (listening in log.read_text(errors="replace") and _answers(f"http://127.0.0.1:{port}/healthz")):
+        if process.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
             raise ConfigError("the sandbox's bot did not start", hint=f"Its log: {log}")
         pause.wait(0.1)
+    return True

@@ -11,6 +11,7 @@ sees them.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -45,7 +46,7 @@ class SandboxPage(LocalServer):
 
     def __init__(
         self, slack: FakeSlack, bot_url: str, *, signing_secret: str, people: list[Person], channels: list[Channel],
-        port: int = 0,
+        bound: socket.socket | None = None,
     ) -> None:  # fmt: skip
         self.slack = slack
         self.bot_url = bot_url.rstrip("/")
@@ -54,7 +55,7 @@ class SandboxPage(LocalServer):
         self.channels = channels
         self.reactions: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._lock = threading.Lock()
-        super().__init__(port=port)
+        super().__init__(bound=bound)
 
     def session(self) -> dict[str, Any]:
         """What the page needs to act as Slack: who may type, where, how to sign, and the welcome it opens with."""

@@ -12,6 +12,7 @@ slowly holds a connection, not a thread.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import io
@@ -37,7 +38,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.utilities import Error, RequestEntityTooLarge
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, PortInUse
 from bot.slack.context import Acknowledging, Context
 
 log = logging.getLogger(__name__)
@@ -258,12 +259,17 @@ class _Http:
     requests under way answered, then every connection closed)."""
 
     def __init__(self, surface: HttpSurface, *, port: int, acknowledging: Acknowledging) -> None:
-        self.server = _Server(
-            surface, acknowledging, host="0.0.0.0", port=port, threads=HTTP_THREADS,
-            # waitress refuses a length of at least this; /slack/events is judged before it (_Head).
-            max_request_body_size=surface.max_body_bytes + 1,
-            channel_timeout=READ_TIMEOUT_SECONDS, cleanup_interval=1, ident="consdb-bot",
-        )  # fmt: skip
+        try:
+            self.server = _Server(
+                surface, acknowledging, host="0.0.0.0", port=port, threads=HTTP_THREADS,
+                # waitress refuses a length of at least this; /slack/events is judged before it (_Head).
+                max_request_body_size=surface.max_body_bytes + 1,
+                channel_timeout=READ_TIMEOUT_SECONDS, cleanup_interval=1, ident="consdb-bot",
+            )  # fmt: skip
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(port) from None
         self.port = int(self.server.effective_port)
         self._ended = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="http")

@@ -30,15 +30,22 @@ class QuietHandler(BaseHTTPRequestHandler):
 class LocalServer:
     """Subclasses say how to answer in ``_handler_class``; ``url`` is where they listen."""
 
-    def __init__(self, port: int = 0) -> None:
-        """``port`` 0: a free one."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+    def __init__(self, *, bound: socket.socket | None = None) -> None:
+        """On a free port, or on ``bound``: a socket bound already (its port claimed before anything started),
+        listened on from here."""
+        if bound is None:
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        else:
+            self._server = ThreadingHTTPServer(bound.getsockname(), self._handler_class(), bind_and_activate=False)
+            self._server.socket.close()
+            self._server.socket = bound
+            self._server.server_activate()
         # Polled every 50 ms for shutdown (the default 0.5 s held each test's teardown that long).
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         raise NotImplementedError
