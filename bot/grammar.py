@@ -375,8 +375,9 @@ def unknown_command(word: str, commands: Sequence[str], *, prog: str) -> str:
     if in_slack(prog) and word.lower() in TERMINAL_ONLY:
         name = word.lower()
         return f"{name} is for the terminal, not Slack: `consdb-bot {name}` {TERMINAL_ONLY[name]}"
-    near = did_you_mean(word, commands) or f"; `{prog.split(maxsplit=1)[0]} help` lists the commands"
-    return f"unknown command {echoed(word)}{near}"
+    root, *within = prog.split()
+    listed = f" (one of: {', '.join(commands)})" if within else f"; `{root} help` lists the commands"
+    return f"unknown command {echoed(word)}{did_you_mean(word, commands) or listed}"
 
 
 def _clipped(message: str) -> str:
