@@ -3,14 +3,11 @@ stderr stays empty; an unknown name or command is answered with the nearest know
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from bot.render.terminal import TerminalAnswer
-from bot.terminal.cli import write_answer
 from tests.conftest import EXAMPLE_CONFIG, write_config
 
 
@@ -68,18 +65,6 @@ def test_refusals_are_json_with_the_answer_given_before_them(consdb_bot, bundled
     assert value["error"] == "nothing was changed: changes from the terminal need --yes"
     assert value["hint"] == "Read the plan above, then add --yes."
     assert [plan["schema"] for plan in value["answer"]] == ["latiss"]
-
-
-def test_a_change_that_ended_without_a_result_is_json_too():
-    out, err = io.StringIO(), io.StringIO()
-    failed = TerminalAnswer(
-        "", {"request": 3, "state": "interrupted"}, notes=["n"], failure="it stopped", exit_status=1
-    )
-    assert write_answer(failed, as_json=True, out=out, err=err) == 1
-    assert json.loads(out.getvalue()) == {
-        "error": "it stopped", "hint": None, "exit": 1, "answer": {"request": 3, "state": "interrupted"},
-    }  # fmt: skip
-    assert err.getvalue() == "note: n\n"
 
 
 @pytest.mark.parametrize(
