@@ -83,6 +83,8 @@ def test_refusals_are_json_with_the_answer_given_before_them(consdb_bot, bundled
         (["restart", "pqsrever", "bts"], "invalid choice: 'pqsrever'; did you mean pqserver?"),
         (["help", "migrat"], "unknown command 'migrat'; did you mean migrate?"),
         (["frobnicate"], "unknown command 'frobnicate'; `consdb-bot help` lists the commands"),
+        (["book", "bts", "tomorow", "09:30", "1h"], "'tomorow' is not a day; did you mean tomorrow?"),
+        (["book", "btss", "now", "1h"], "unknown environment 'btss'; did you mean bts?"),
     ],
 )
 def test_unknown_names_are_answered_with_the_nearest(consdb_bot, bundled, words, says):
