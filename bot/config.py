@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -658,7 +659,29 @@ def _describe(problem: Mapping[str, Any], lines: dict[tuple[str, ...], int], dat
     if isinstance(given, Unset):
         return f"{where}: needs the environment variable {given.variable}, which is not set"
     if problem["type"] == "extra_forbidden":
-        return f"{where}: unknown key (check its spelling)"
+        return f"{where}: unknown key{did_you_mean(location[-1], _keys_at(location[:-1])) or ' (check its spelling)'}"
     if problem["type"] == "missing":
         return f"{where}: required, but missing"
     return f"{where}: {problem['msg'].removeprefix('Value error, ')}"
+
+
+def _keys_at(location: tuple[str, ...]) -> list[str]:
+    """The keys the file may have in the mapping at ``location`` (``environments.bts``: an environment's)."""
+    kind: Any = Settings
+    for part in location:
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(part)
+            kind = field.annotation if field else None
+        else:
+            kind = get_args(kind)[1] if get_origin(kind) is dict else None
+        kind = _mapping_of(kind)
+    return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+
+
+def _mapping_of(kind: Any) -> Any:
+    """Of a key's type, the part that is a mapping (a section or a dict), if any: ``Tap | None`` is ``Tap``."""
+    if get_origin(kind) in (Union, types.UnionType):
+        return next((_mapping_of(arg) for arg in get_args(kind) if _mapping_of(arg) is not None), None)
+    if get_origin(kind) is dict or (isinstance(kind, type) and issubclass(kind, BaseModel)):
+        return kind
+    return None
