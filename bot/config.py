@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 import re
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.errors import ConfigError, UsageError
+from bot.errors import ConfigError, UsageError, did_you_mean
 
 DEFAULT_CONFIG_FILE = "consdb-bot.yaml"
 CONFIG_ENV_VAR = "CONSDB_BOT_CONFIG"
@@ -441,9 +442,13 @@ class Settings(_Model):
             if wanted in (env.key.lower(), *(alias.lower() for alias in env.aliases)):
                 return env
         raise UsageError(
-            f"unknown environment {name!r}",
+            f"unknown environment {name!r}{did_you_mean(name, self.every_environment_name())}",
             usage=f"environments: {self.environment_names()}",
         )
+
+    def every_environment_name(self) -> list[str]:
+        """Each environment's key and aliases: what a mistyped environment is matched against."""
+        return [name for env in self.environments.values() for name in (env.key, *env.aliases)]
 
     def is_environment(self, name: str) -> bool:
         try:
@@ -465,14 +470,26 @@ class Settings(_Model):
         """``[ENV] [SCHEMA...]``: the first word is an environment if one is called that."""
         if names and self.is_environment(names[0]):
             return [self.environment(names[0])], self.select_schemas(names[1:])
+        if names and not self.is_schema(names[0]):
+            known = [*self.every_environment_name(), *self.schemas]
+            raise UsageError(
+                f"unknown environment or schema {names[0]!r}{did_you_mean(names[0], known)}",
+                usage=f"environments: {self.environment_names()}; schemas: {', '.join(self.schemas)} (or all)",
+            )
         return list(self.environments.values()), self.select_schemas(names)
+
+    def is_schema(self, name: str) -> bool:
+        """Whether ``name`` is a configured schema (``cdb_latiss`` too), or ``all``."""
+        return name.lower() == "all" or name.lower().removeprefix("cdb_") in self.schemas
 
     def schema_named(self, name: str) -> str:
         """The configured schema called ``name``; ``cdb_latiss`` is accepted for ``latiss``."""
         wanted = name.lower().removeprefix("cdb_")
         if wanted in self.schemas:
             return wanted
-        raise UsageError(f"unknown schema {name!r}", usage=f"schemas: {', '.join(self.schemas)}")
+        raise UsageError(
+            f"unknown schema {name!r}{did_you_mean(wanted, self.schemas)}", usage=f"schemas: {', '.join(self.schemas)}"
+        )
 
     def select_schemas(self, names: list[str]) -> list[str]:
         """Schemas named on a command line, in configuration order; none or ``all`` means every one."""
@@ -518,7 +535,7 @@ def _environment_named(
 ) -> list[tuple[tuple[str, ...], str]]:
     """The problem with a key that must name another environment, if any."""
     if name.lower() not in seen:
-        return [(location, f"unknown environment {name!r}")]
+        return [(location, f"unknown environment {name!r}{did_you_mean(name, seen)}")]
     if seen[name.lower()] == itself:
         return [(location, f"names {itself} itself; name another environment")]
     return []
@@ -536,9 +553,15 @@ def load_settings(path: str | Path, *, environ: Mapping[str, str] | None = None)
     except OSError as error:
         raise ConfigError(
             f"cannot read the configuration {path}: {error.strerror}",
-            hint=f"Pass --config FILE or set {CONFIG_ENV_VAR}; deploy/consdb-bot.example.yaml is a starting point.",
+            hint=f"Write a starting one with `{_init_command(path)}`, or pass --config FILE or set {CONFIG_ENV_VAR}"
+            " to one you have.",
         ) from error
     return parse_settings(text, source=str(path), environ=os.environ if environ is None else environ)
+
+
+def _init_command(path: Path) -> str:
+    """The command that writes a starting configuration at ``path``."""
+    return "consdb-bot init" if path == Path(DEFAULT_CONFIG_FILE) else f"consdb-bot init --config {path}"
 
 
 def parse_settings(text: str, *, source: str = "<memory>", environ: Mapping[str, str]) -> Settings:
@@ -636,7 +659,29 @@ def _describe(problem: Mapping[str, Any], lines: dict[tuple[str, ...], int], dat
     if isinstance(given, Unset):
         return f"{where}: needs the environment variable {given.variable}, which is not set"
     if problem["type"] == "extra_forbidden":
-        return f"{where}: unknown key (check its spelling)"
+        return f"{where}: unknown key{did_you_mean(location[-1], _keys_at(location[:-1])) or ' (check its spelling)'}"
     if problem["type"] == "missing":
         return f"{where}: required, but missing"
     return f"{where}: {problem['msg'].removeprefix('Value error, ')}"
+
+
+def _keys_at(location: tuple[str, ...]) -> list[str]:
+    """The keys the file may have in the mapping at ``location`` (``environments.bts``: an environment's)."""
+    kind: Any = Settings
+    for part in location:
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(part)
+            kind = field.annotation if field else None
+        else:
+            kind = get_args(kind)[1] if get_origin(kind) is dict else None
+        kind = _mapping_of(kind)
+    return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+
+
+def _mapping_of(kind: Any) -> Any:
+    """Of a key's type, the part that is a mapping (a section or a dict), if any: ``Tap | None`` is ``Tap``."""
+    if get_origin(kind) in (Union, types.UnionType):
+        return next((_mapping_of(arg) for arg in get_args(kind) if _mapping_of(arg) is not None), None)
+    if get_origin(kind) is dict or (isinstance(kind, type) and issubclass(kind, BaseModel)):
+        return kind
+    return None

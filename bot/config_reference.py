@@ -26,9 +26,10 @@ INTRO = f"""\
 <!-- Written by `{COMMAND}` from the models in bot/config.py: change their docstrings, not this page. -->
 
 The bot reads one YAML file: `--config FILE`, else the file `{CONFIG_ENV_VAR}` names, else
-`{DEFAULT_CONFIG_FILE}` in the working directory. `deploy/consdb-bot.example.yaml` is a complete
-example: the acceptance contract (`../shared/contract/config.yaml`) plus the keys it adds, at their
-defaults (a test keeps it so).
+`{DEFAULT_CONFIG_FILE}` in the working directory. `consdb-bot init` writes a complete example there
+(`--config FILE`: elsewhere), the one the package ships as `bot/consdb-bot.example.yaml` (and
+`deploy/consdb-bot.example.yaml` is the same file): the acceptance contract
+(`../shared/contract/config.yaml`) plus the keys it adds, at their defaults (a test keeps it so).
 
 - `${{VAR}}` and `${{VAR:-default}}` are read from the environment when the file is loaded. Where the
   type below says "`${{VAR}}` may be unset", a variable that is not set is an error only for a command

@@ -5,6 +5,9 @@ Slack and the terminal render the same error the same way: ``message``, then ``h
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 ECHOED = 40
 """How much of a bad value an error repeats."""
 
@@ -12,6 +15,20 @@ ECHOED = 40
 def echoed(text: str) -> str:
     """A value as an error repeats it: quoted, control characters visible, no longer than ECHOED."""
     return repr(text if len(text) <= ECHOED else text[: ECHOED - 1] + "…")
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name nearest a mistyped one (``bst`` -> ``bts``), in any case, or None if none is near."""
+    by_lower = {name.lower(): name for name in known}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    return by_lower[found[0]] if found else None
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """What an error about an unknown name adds: ``; did you mean bts?``, or nothing if no name is near.
+    Every unknown name (environment, schema, command, option, step) is answered through this one."""
+    near = closest(word, known)
+    return f"; did you mean {near}?" if near else ""
 
 
 class ConsdbBotError(Exception):

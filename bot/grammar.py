@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from bot.errors import ECHOED, UsageError, echoed
+from bot.errors import ECHOED, UsageError, did_you_mean, echoed
 from bot.when import WHEN_FORMS, When, WhenError
 
 # Bounds of what may be typed: each fits where it is kept (bot/store/models.py: names in String(64),
@@ -195,6 +195,13 @@ class Sandbox:
 
 
 @dataclass(frozen=True)
+class Init:
+    """Write a starting configuration where ``--config`` (or the default) points; ``force`` replaces a file."""
+
+    force: bool = False
+
+
+@dataclass(frozen=True)
 class Ticket:
     key: str
 
@@ -265,7 +272,7 @@ class Done:
 Command = (
     Status | History | Plan | Drift | Audit | Logs | ReplicaTables | Upgrade | Downgrade | Stamp | Prepare | Restart
     | Rollout | Serve | Book | Bookings | Cancel | Extend | Ticket | Generate | Sandbox | CheckData | CheckTap
-    | Board | Done
+    | Board | Done | Init
 )  # fmt: skip
 
 
@@ -288,6 +295,7 @@ _EXAMPLES = {
     "check tap": ["check tap usdf-prod", "check tap usdf-prod latiss lsstcam"],
     "serve": ["serve --socket-mode", "serve --port 8080"],
     "sandbox": ["sandbox", "sandbox --port 8001"],
+    "init": ["init", "init --config /etc/consdb-bot.yaml", "init --force"],
     "restart": [
         "restart pqserver bts --yes",
         "restart pqserver summit --ticket OSW-123 --yes",
@@ -324,11 +332,31 @@ _EXAMPLES = {
 }
 
 
+TERMINAL_ONLY = {
+    "serve": "runs the bot itself",
+    "sandbox": "runs the whole bot on one machine, with a page that acts as Slack",
+    "init": "writes a starting configuration file",
+}
+"""The commands Slack does not have, and what each does where it is typed: in a shell where the bot runs."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing and exiting, so Slack can use it too."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {_clipped(message)}", usage=self.format_usage().strip(), hint=self._examples())
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A word that is none of the choices (a command, ``hinfo``, ``tables``) is answered with the nearest."""
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        if isinstance(action, argparse._SubParsersAction):
+            raise argparse.ArgumentError(None, unknown_command(str(value), list(choices), prog=self.prog))
+        listed = ", ".join(str(choice) for choice in choices)
+        raise argparse.ArgumentError(
+            action, f"invalid choice: {echoed(str(value))}{did_you_mean(str(value), choices)} (choose from {listed})"
+        )
 
     def print_help(self, file: object = None) -> NoReturn:
         raise HelpRequested(self.format_help())
@@ -340,6 +368,16 @@ class _Parser(argparse.ArgumentParser):
         root, *command = self.prog.split()
         examples = examples_of(" ".join(command), prog=root)
         return "For example: " + "   ".join(examples) if examples else None
+
+
+def unknown_command(word: str, commands: Sequence[str], *, prog: str) -> str:
+    """Why a word is no command: the nearest command, or the terminal's own commands said as such in Slack."""
+    if in_slack(prog) and word.lower() in TERMINAL_ONLY:
+        name = word.lower()
+        return f"{name} is for the terminal, not Slack: `consdb-bot {name}` {TERMINAL_ONLY[name]}"
+    root, *within = prog.split()
+    listed = f" (one of: {', '.join(commands)})" if within else f"; `{root} help` lists the commands"
+    return f"unknown command {echoed(word)}{did_you_mean(word, commands) or listed}"
 
 
 def _clipped(message: str) -> str:
@@ -493,7 +531,7 @@ class _Grammar:
 def build_grammar(prog: str) -> _Grammar:
     """The grammar of the terminal (``consdb-bot``) or of Slack (``/consdb``): one language, two dialects.
 
-    Slack has no --config, --json or serve, says ``migrate`` first, and hides --yes and --wait
+    Slack has no --config, --json, serve, sandbox or init, says ``migrate`` first, and hides --yes and --wait
     (approval there is a reaction; the handler says so to whoever types them).
     """
     slack = in_slack(prog)
@@ -546,6 +584,8 @@ def build_grammar(prog: str) -> _Grammar:
             metavar="DIR",
             help="its files (default .consdb-sandbox)",
         )
+        sub = command("init", "write a starting configuration (--config FILE, default consdb-bot.yaml)")
+        sub.add_argument("--force", action="store_true", help="replace a file that is there")
 
     _change_commands(command, slack=slack)
     _booking_commands(command)
@@ -837,6 +877,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "replica": lambda v: ReplicaTables(v["environment"]),
     "serve": lambda v: Serve(v["socket_mode"], v["port"], v["stop_seconds"]),
     "sandbox": lambda v: Sandbox(v["port"], v["folder"]),
+    "init": lambda v: Init(v["force"]),
     "restart": lambda v: Restart(v["environment"], v["ticket"], v["yes"]),
     "upgrade": lambda v: Upgrade(v["environment"], tuple(v["schemas"]), v["to"], **_run_values(v)),
     "downgrade": lambda v: Downgrade(v["environment"], v["schema"], v["revision"], **_run_values(v)),
@@ -867,5 +908,7 @@ def _help(parser: _Parser, topic: str | None) -> NoReturn:
     try:
         parser.parse_args([topic, "--help"])
     except UsageError:
-        raise UsageError(f"no command {echoed(topic)}", usage=parser.format_usage().strip()) from None
+        commands = build_grammar(parser.prog).commands
+        raise UsageError(unknown_command(topic, list(commands), prog=parser.prog),
+                         usage=parser.format_usage().strip()) from None  # fmt: skip
     raise HelpRequested(parser.format_help())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.errors import UsageError, echoed
+from bot.errors import UsageError, did_you_mean, echoed
 
 WHEN_FORMS = "now, today 14:00, tomorrow 09:30, 2026-11-24 09:00 or mon 10:00"
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -46,7 +46,10 @@ class When:
         if not match:
             raise WhenError(f"{echoed(clock)} is not a time of day; write it as 24-hour HH:MM, such as 09:30 or 14:00")
         if day not in ("today", "tomorrow", *WEEKDAYS) and not _DATE.match(day):
-            raise WhenError(f"{echoed(day)} is not a day; write today, tomorrow, mon..sun or 2026-11-24 ({WHEN_FORMS})")
+            near = did_you_mean(day, ("today", "tomorrow", *WEEKDAYS))
+            raise WhenError(
+                f"{echoed(day)} is not a day{near}; write today, tomorrow, mon..sun or 2026-11-24 ({WHEN_FORMS})"
+            )
         if _DATE.match(day):
             try:
                 named = date.fromisoformat(day)

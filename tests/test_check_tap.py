@@ -203,7 +203,7 @@ def test_an_environment_without_tap_or_its_variable_is_a_configuration_error(con
     [
         (["check"], "the following arguments are required: WHAT"),
         (["check", "tap"], "the following arguments are required: ENV"),
-        (["check", "nonsense", "bts"], "invalid choice: 'nonsense'"),
+        (["check", "nonsense", "bts"], "unknown command 'nonsense' (one of: data, tap)"),
         (["check", "tap", "bts", "x;drop"], "'x;drop' is not a schema"),
         (["check", "tap", "bts", "--since", "30m"], "unrecognized arguments: --since 30m"),
         (["check", "tap", "nowhere"], "unknown environment 'nowhere'"),

@@ -149,11 +149,26 @@ def test_a_terminal_change_stopped_mid_run_is_rolled_back_recorded_and_frees_its
     assert again.code == 0, again.text  # nothing holds bts any more
 
 
-def _blocked_upgrade(holder: psycopg.Connection, barrier: int, external: Path) -> subprocess.Popen:
+@pytest.mark.slow
+def test_a_terminal_change_stopped_mid_run_says_so_in_json_with_json(external):
+    with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"]), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(4244)")
+        running = _blocked_upgrade(holder, 4244, external, "--json")
+        running.send_signal(signal.SIGINT)
+        out, err = running.communicate(timeout=60)
+        holder.execute("SELECT pg_advisory_unlock(4244)")
+    assert running.returncode == 1, out + err
+    assert err == "stopping: the migration under way is rolled back; where the change stands follows\n"
+    value = json.loads(out)
+    assert value["error"].startswith("The bot stopped while this ran: nothing was applied")
+    assert (value["exit"], value["answer"]["state"]) == (1, "interrupted")
+
+
+def _blocked_upgrade(holder: psycopg.Connection, barrier: int, external: Path, *more: str) -> subprocess.Popen:
     """A terminal upgrade of startrackerwide, running and waiting at the barrier lock ``holder`` holds."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "upgrade", "bts", "startrackerwide", "--options", f"barrier={barrier}", "--yes",
-         "--config", str(external)],
+         "--config", str(external), *more],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     _wait_until_blocked_on(holder, barrier, process)

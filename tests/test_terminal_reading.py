@@ -91,7 +91,7 @@ def test_plan_lists_revisions_lint_warnings_and_sql(consdb_bot, bundled):
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [
-        (["status", "mars"], 2, "unknown schema 'mars'"),
+        (["status", "mars"], 2, "unknown environment or schema 'mars'"),
         (["plan", "mars"], 2, "unknown environment 'mars'"),
         (["history", "hsc"], 2, "unknown schema 'hsc'"),
         (["upgrade"], 2, "the following arguments are required: ENV"),

@@ -77,8 +77,13 @@ class DriftReport:
 
     @property
     def drifted(self) -> bool:
-        """Whether any schema differs from its model, or could not be compared."""
-        return any(drift.differences or drift.detail for drift in self.drifts)
+        """Whether any schema differs from its model."""
+        return any(drift.differences for drift in self.drifts)
+
+    @property
+    def failed(self) -> bool:
+        """Whether a schema could not be compared because something is wrong (not for want of a revision)."""
+        return any(drift.failed for drift in self.drifts)
 
 
 @dataclass(frozen=True)

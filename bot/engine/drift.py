@@ -39,6 +39,10 @@ class SchemaDrift:
     revisions: tuple[str, ...]
     differences: list[str] = field(default_factory=list)
     detail: str = ""
+    """Why it was not compared (empty: it was)."""
+    failed: bool = False
+    """Not compared because something is wrong (unreachable, a revision the scripts lack), not because there is
+    nothing to compare (no revision recorded yet, not kept there) or no model to compare with."""
 
 
 @contextmanager

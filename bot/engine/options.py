@@ -32,7 +32,7 @@ from bot.config import (
     Environment,
 )
 from bot.engine.tree import SchemaTree
-from bot.errors import ConfigError, UsageError
+from bot.errors import ConfigError, UsageError, did_you_mean
 
 NAME_LIST_EXAMPLE = "usdf,oods"
 
@@ -175,7 +175,7 @@ def _unknown(name: str, declared: Declared, sections: str) -> UsageError:
             hint="Leave --options out.",
         )
     return UsageError(
-        f"the migrations of {sections} read no option {name}; they read {', '.join(known)}",
+        f"the migrations of {sections} read no option {name}{did_you_mean(name, known)}; they read {', '.join(known)}",
         usage="--options " + " ".join(declared.form(option) for option in known),
         hint=_example_hint(known[0], declared),
     )

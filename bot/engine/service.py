@@ -157,6 +157,8 @@ ProgressCallback = Callable[[Progress], None]
 Bindings = dict[str, dict[str, object]]
 """Per schema, the ``SchemaPlan.binding`` an approval was given for."""
 STAMP_DIFFERENCES_SHOWN = 20
+NOTHING_TO_COMPARE = (State.EMPTY, State.UNVERSIONED, State.NOT_PREPARED, State.NOT_KEPT)
+"""States where drift has no recorded revision to compare with: said, and no failure."""
 
 
 class Engine:
@@ -254,7 +256,10 @@ class Engine:
         results = []
         for status in self.status([env], schemas):
             if status.state not in (State.HEAD, State.BEHIND):
-                results.append(SchemaDrift(env.key, status.schema, status.current, detail=status.summary))
+                failed = status.state not in NOTHING_TO_COMPARE
+                results.append(
+                    SchemaDrift(env.key, status.schema, status.current, detail=status.summary, failed=failed)
+                )
                 continue
             tree = self.tree.schema(status.schema)
             try:

@@ -29,7 +29,7 @@ from bot.application.results import (
     TapReport,
     TicketReport,
 )
-from bot.errors import Refused
+from bot.errors import ConfigError, ConsdbBotError, Refused, UsageError
 from bot.render.text import (
     audit_text,
     board_text,
@@ -69,6 +69,21 @@ class TerminalAnswer:
     exit_status: int = 0
 
 
+def error_value(error: ConsdbBotError, *, exit_status: int | None = None) -> dict[str, Any]:
+    """An error as ``--json`` writes it: ``error``, ``hint`` and ``exit`` (the exit status), and the right
+    form of a wrong command line (``usage``) or each problem of a wrong configuration (``problems``)."""
+    value: dict[str, Any] = {
+        "error": error.message,
+        "hint": error.hint,
+        "exit": error.exit_code if exit_status is None else exit_status,
+    }
+    if isinstance(error, UsageError):
+        value["usage"] = error.usage
+    if isinstance(error, ConfigError):
+        value["problems"] = error.problems
+    return value
+
+
 def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one case each
     match result:
         case StatusReport():
@@ -82,7 +97,8 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
         case PlanReport():
             return TerminalAnswer(plan_text(result.plans, show_sql=result.show_sql), result.plans)
         case DriftReport():
-            return TerminalAnswer(drift_text(result.drifts), result.drifts, exit_status=int(result.drifted))
+            failed = result.drifted or result.failed  # nothing recorded or no model to compare with is said, not failed
+            return TerminalAnswer(drift_text(result.drifts), result.drifts, exit_status=int(failed))
         case ReplicaTablesReport():
             text = replica_tables_text(result.tables)
             return TerminalAnswer(text, result.tables, exit_status=int(result.incomplete))

@@ -275,13 +275,27 @@ def drift_text(drifts: Sequence[SchemaDrift]) -> str:
     for drift in drifts:
         at = ", ".join(revision[:12] for revision in drift.revisions)
         if drift.detail:
-            lines.append(f"{drift.environment}/{drift.schema}: not compared ({drift.detail})")
+            lines.append(f"{drift.environment}/{drift.schema}: not compared: {drift.detail}")
         elif not drift.differences:
             lines.append(f"{drift.environment}/{drift.schema}: matches its revision {at}")
         else:
             lines.append(f"{drift.environment}/{drift.schema}: {len(drift.differences)} difference(s) from {at}")
             lines += [f"  - {difference}" for difference in drift.differences]
-    return "\n".join(lines)
+    return "\n".join([*lines, _drift_verdict(drifts)] if drifts else lines)
+
+
+def _drift_verdict(drifts: Sequence[SchemaDrift]) -> str:
+    """The line under the schemas: whether anything differs, and which were not compared, and whether
+    that is a failure (unreachable, a revision the scripts lack) or only nothing to compare."""
+    differing = [drift.schema for drift in drifts if drift.differences]
+    failed = [drift.schema for drift in drifts if drift.failed]
+    skipped = [drift.schema for drift in drifts if drift.detail and not drift.failed]
+    said = [f"differs: {', '.join(differing)}" if differing else "no differences found"]
+    if failed:
+        said.append(f"could not be compared: {', '.join(failed)}")
+    if skipped:
+        said.append(f"nothing to compare with: {', '.join(skipped)}")
+    return "; ".join(said)
 
 
 TAP_IS_CURRENT = "TAP is current"

@@ -32,7 +32,7 @@ from bot.clients.jira import TicketUnknown
 from bot.config import Environment, Settings
 from bot.engine.rollout import summit_of, summit_route
 from bot.engine.service import Direction, Engine
-from bot.errors import ConsdbBotError, Refused, UsageError, echoed
+from bot.errors import ConsdbBotError, Refused, UsageError, did_you_mean, echoed
 from bot.services.bookings import BookingService
 from bot.services.changes import APPROVE, RESTART, ROLLOUT, Proposal, check_proposal, check_restart, check_rollout
 from bot.services.changes.data import DATA_CHECKED, HINFO_WATCHED, data_summary
@@ -229,8 +229,9 @@ class BoardService:
         step = board.step(step_key)
         if step is None or step.ticked_by is not Ticker.PERSON:
             what = "a step the bot ticks itself" if step else "not a step of the board"
+            near = "" if step else did_you_mean(step_key, board.person_steps)
             raise UsageError(
-                f"{echoed(step_key)} is {what}",
+                f"{echoed(step_key)} is {what}{near}",
                 usage=f"done {key} STEP, STEP one of: {', '.join(board.person_steps)}",
                 hint=f"`board {key}` shows every step; the bot ticks the others from what it did or checked.",
             )

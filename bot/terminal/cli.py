@@ -24,10 +24,11 @@ from bot.application.wiring import SurfaceParts, Wiring, state_store
 from bot.clients.jira import JiraDesk
 from bot.config import Settings, config_path, load_settings
 from bot.engine.service import Engine
-from bot.errors import ConsdbBotError
-from bot.render.terminal import TerminalAnswer, answer
+from bot.errors import ConsdbBotError, OperationFailed
+from bot.render.terminal import TerminalAnswer, answer, error_value
 from bot.render.text import error_text, to_json
 from bot.store import now
+from bot.terminal.init import write_starting_config, written_answer
 from bot.terminal.notifier import TerminalNotifier
 
 
@@ -36,32 +37,45 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run(argv: list[str], *, out: TextIO, err: TextIO) -> int:
-    as_json = "--json" in argv
+    as_json = "--json" in argv  # looked for before parsing: a line that does not parse is answered in JSON too
     try:
         invocation = grammar.parse(argv)
     except grammar.HelpRequested as shown:
-        out.write(shown.text)
+        out.write(to_json({"help": shown.text}) + "\n" if as_json else shown.text)
         return 0
     except ConsdbBotError as error:
-        return _refused(error, out if as_json else err, as_json=as_json)
+        return _refused(error, out=out, err=err, as_json=as_json)
     try:
-        command = invocation.command
-        if isinstance(command, grammar.Sandbox):  # it writes a configuration of its own
-            from bot.sandbox.run import run_sandbox  # noqa: PLC0415 - the stand-ins load only for the sandbox
-
-            run_sandbox(port=command.port, folder=Path(command.folder).resolve(), out=out)
-            return 0
-        settings = load_settings(config_path(invocation.config))
-        if isinstance(command, grammar.Serve):
-            _serve(settings, command)
-            return 0
-        return _Terminal(settings, as_json=invocation.json, out=out, err=err).answer(command)
+        return _command(invocation, as_json=as_json, out=out, err=err)
     except ConsdbBotError as error:
-        return _refused(error, out if invocation.json else err, as_json=invocation.json)
+        return _refused(error, out=out, err=err, as_json=as_json)
 
 
-def _refused(error: ConsdbBotError, to: TextIO, *, as_json: bool) -> int:
-    to.write((to_json({"error": error.message, "hint": error.hint}) if as_json else error_text(error)) + "\n")
+def _command(invocation: grammar.Invocation, *, as_json: bool, out: TextIO, err: TextIO) -> int:
+    """The terminal's own commands (sandbox, init, serve) here, every other one through the application."""
+    command = invocation.command
+    if isinstance(command, grammar.Sandbox):  # it writes a configuration of its own
+        from bot.sandbox.run import run_sandbox  # noqa: PLC0415 - the stand-ins load only for the sandbox
+
+        run_sandbox(port=command.port, folder=Path(command.folder).resolve(), out=out)
+        return 0
+    path = config_path(invocation.config)
+    if isinstance(command, grammar.Init):
+        written = write_starting_config(path, force=command.force)
+        return write_answer(written_answer(written, config=invocation.config), as_json=as_json, out=out, err=err)
+    settings = load_settings(path)
+    if isinstance(command, grammar.Serve):
+        _serve(settings, command)
+        return 0
+    return _Terminal(settings, as_json=as_json, out=out, err=err).answer(command)
+
+
+def _refused(error: ConsdbBotError, *, out: TextIO, err: TextIO, as_json: bool) -> int:
+    """An error before any answer: with --json, one JSON document on stdout; otherwise said on stderr."""
+    if as_json:
+        out.write(to_json(error_value(error)) + "\n")
+    else:
+        err.write(error_text(error) + "\n")
     return error.exit_code
 
 
@@ -108,12 +122,11 @@ class _Terminal:
         with self._signals_stop_runs():
             try:
                 rendered = answer(self.application.run(command, actor))
-            except KeyboardInterrupt:
-                self.err.write("interrupted: nothing more was done (`audit` shows what was)\n")
-                return 1  # the contract's three statuses: an interrupted operation did not complete
+            except KeyboardInterrupt:  # the contract's three statuses: an interrupted operation did not complete
+                return _refused(_INTERRUPTED, out=self.out, err=self.err, as_json=self.as_json)
             finally:
                 self.wiring.close()
-        return self._write(rendered)
+        return write_answer(rendered, as_json=self.as_json, out=self.out, err=self.err)
 
     @contextlib.contextmanager
     def _signals_stop_runs(self) -> Iterator[None]:
@@ -138,18 +151,29 @@ class _Terminal:
         self.err.write("stopping: the migration under way is rolled back; where the change stands follows\n")
         self.engine.stopping.set()
 
-    def _write(self, rendered: TerminalAnswer) -> int:
-        for note in rendered.notes:
-            self.err.write(f"note: {note}\n")
-        if self.as_json:
-            refused = rendered.refused
-            value = {"answer": rendered.value, "error": refused.message, "hint": refused.hint} if refused else None
-            self.out.write(to_json(value or rendered.value) + "\n")
-            return rendered.exit_status
-        if rendered.text:
-            self.out.write(rendered.text + "\n")
+
+_INTERRUPTED = OperationFailed("interrupted: nothing more was done", hint="`audit` shows what was.")
+
+
+def write_answer(rendered: TerminalAnswer, *, as_json: bool, out: TextIO, err: TextIO) -> int:
+    """The answer on stdout and its notes on stderr; an error after it on stderr, or with --json in the one
+    JSON document (``error``, ``hint``, ``exit``, and the ``answer`` given before it)."""
+    for note in rendered.notes:
+        err.write(f"note: {note}\n")
+    status = rendered.exit_status
+    if as_json:
         if rendered.refused is not None:
-            self.err.write(error_text(rendered.refused) + "\n")
-        if rendered.failure is not None:
-            self.err.write(f"error: {rendered.failure}\n")
-        return rendered.exit_status
+            value = {**error_value(rendered.refused, exit_status=status), "answer": rendered.value}
+        elif rendered.failure is not None:
+            value = {"error": rendered.failure, "hint": None, "exit": status, "answer": rendered.value}
+        else:
+            value = rendered.value
+        out.write(to_json(value) + "\n")
+        return status
+    if rendered.text:
+        out.write(rendered.text + "\n")
+    if rendered.refused is not None:
+        err.write(error_text(rendered.refused) + "\n")
+    if rendered.failure is not None:
+        err.write(f"error: {rendered.failure}\n")
+    return status
