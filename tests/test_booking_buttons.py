@@ -65,7 +65,7 @@ def ends_at(tmp_path: Path, booking: int) -> Any:
 
 
 @pytest.mark.slow
-def test_the_booker_cancels_from_the_announcement_which_then_offers_nothing(bot: BotProcess, slack: FakeSlack):
+def test_the_booker_cancels_from_the_announcement_which_then_offers_nothing(bot: BotProcess, slack: FakeSlack) -> None:
     bot.command("book bts now 2h", user=REQUESTER)
     booked = announcement(slack, ":calendar:", 1)
     offered = buttons(booked)
@@ -90,7 +90,9 @@ def test_the_booker_cancels_from_the_announcement_which_then_offers_nothing(bot:
 
 
 @pytest.mark.slow
-def test_an_old_announcement_of_a_cancelled_booking_says_so_and_drops_its_buttons(bot: BotProcess, slack: FakeSlack):
+def test_an_old_announcement_of_a_cancelled_booking_says_so_and_drops_its_buttons(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
     bot.command("book bts now 2h", user=REQUESTER)
     booked = announcement(slack, ":calendar:", 1)
     bot.command("cancel 1", user=REQUESTER)
@@ -104,7 +106,7 @@ def test_an_old_announcement_of_a_cancelled_booking_says_so_and_drops_its_button
 @pytest.mark.slow
 def test_an_approver_extends_by_an_hour_once_and_a_stranger_changes_nothing(
     bot: BotProcess, slack: FakeSlack, tmp_path: Path
-):
+) -> None:
     bot.command("book bts now 2h", user=REQUESTER)
     booked = announcement(slack, ":calendar:", 1)
     booked_until = ends_at(tmp_path, 1)
@@ -140,7 +142,7 @@ def posted(block: dict[str, Any]) -> dict[str, Any] | None:
     return message_refusal({"channel": BTS_CHANNEL, "text": "x", "blocks": json.dumps([block])})
 
 
-def test_the_slack_stand_in_takes_the_booking_buttons_and_refuses_what_slack_refuses():
+def test_the_slack_stand_in_takes_the_booking_buttons_and_refuses_what_slack_refuses() -> None:
     block = booking_buttons(VIEW)
     assert posted(block) is None
     extend, cancel = block["elements"]

@@ -434,7 +434,7 @@ def booking_buttons(view: BookingView) -> dict[str, Any]:
     stand = view.environment
     confirm = {
         "title": _plain(f"Cancel booking #{view.id}?"),
-        "text": _plain(f"{stand} is free again from then, and the channels hear of it. {view.span}"[:300]),
+        "text": _plain(f"{stand}, {view.span}: it is free for others again, and the channels hear of it."[:300]),
         "confirm": _plain("Cancel it"),
         "deny": _plain("Keep it"),
         "style": "danger",
