@@ -94,7 +94,7 @@ class ButtonHandlers:
         note = blocks.booking_note(
             view, extended_by=click.asker.user if extended else None, seconds=blocks.EXTEND_SECONDS
         )
-        redrawn = blocks.clicked_announcement(click.message, view, note, standing=not over)
+        redrawn = blocks.redrawn_announcement(click.message, view, note, standing=not over)
         try:
             client.chat_update(channel=click.asker.channel, ts=click.message_ts, **redrawn)
         except SlackApiError as error:

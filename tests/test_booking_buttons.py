@@ -13,12 +13,16 @@ from typing import Any
 import pytest
 
 from bot.render.blocks import booking_buttons
+from bot.sandbox.standins.kubernetes import FakeKube
 from bot.sandbox.standins.slack import Call, FakeSlack, message_refusal
 from bot.services.bookings import BookingView
 from bot.store import Store, aware
 from tests.support.bot_process import BotProcess
 from tests.support.clock import START, Clock
 from tests.support.slack_bot import APPROVER_1, BTS_CHANNEL, REQUESTER, STRANGER, ephemeral_to
+
+NOON = START
+"""Where the bot's clock is set when a test needs time to pass (it is stopped, and started again later)."""
 
 
 def announcement(slack: FakeSlack, mark: str, booking: int) -> dict[str, Any]:
@@ -75,18 +79,38 @@ def test_the_booker_cancels_from_the_announcement_which_then_offers_nothing(bot:
     assert offered["booking_cancel"]["confirm"]["title"]["text"] == "Cancel booking #1?"
     assert {button["value"] for button in offered.values()} == {"1"}
 
-    assert bot.click(booked, "booking_cancel", user=REQUESTER, action_ts="1.000001").status == 200
+    bot.click(booked, "booking_extend", user=REQUESTER, action_ts="1.000001")
+    extended = announcement(slack, ":heavy_plus_sign:", 1)
+    assert set(buttons(extended)) == {"booking_extend", "booking_cancel"}
+
+    assert bot.click(booked, "booking_cancel", user=REQUESTER, action_ts="1.000002").status == 200
     ephemeral_to(slack, REQUESTER, "booking #1 of bts cancelled")  # as `/consdb cancel 1` answers
     after = redrawn(slack, booked, f"Cancelled by <@{REQUESTER}>")
     assert buttons(after) == {}
     assert after["text"] == booked["text"]  # the announcement itself stays as it was
     assert f"was cancelled by <@{REQUESTER}>" in announcement(slack, ":wastebasket:", 1)["text"]
+    assert buttons(redrawn(slack, extended, f"Cancelled by <@{REQUESTER}>")) == {}  # every one of its announcements
 
     bot.command("audit bts", user=REQUESTER)
     audit = slack.wait_for(
         lambda calls: next((c for c in calls if c.method == "chat.postMessage" and c.text == "Audit trail"), None)
     )
     assert re.search(rf"cancelled\s+{REQUESTER}: cancelled booking #1", json.dumps(_blocks(audit)))
+
+
+@pytest.mark.slow
+def test_the_announcements_of_a_booking_that_ended_offer_nothing(
+    config: Path, slack: FakeSlack, databases: dict[str, str], kube: FakeKube, tmp_path: Path
+) -> None:
+    environ = {**databases, "KUBECONFIG": str(tmp_path / "kubeconfig")}
+    with BotProcess(config, slack.url, environ=environ, clock_at=NOON) as bot:
+        bot.command("book bts now 1h", user=REQUESTER)
+        booked = announcement(slack, ":calendar:", 1)
+    with BotProcess(config, slack.url, environ=environ, clock_at=NOON + timedelta(hours=1, minutes=1)) as bot:
+        announcement(slack, ":checkered_flag:", 1)  # the end, posted late as the bot was not running
+        assert buttons(redrawn(slack, booked, "Booking #1 has ended")) == {}
+        bot.click(booked, "booking_extend", user=REQUESTER, action_ts="5.000001")
+        ephemeral_to(slack, REQUESTER, "booking #1 has ended already")
 
 
 @pytest.mark.slow

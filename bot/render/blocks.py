@@ -414,12 +414,12 @@ def booking_announcement(news: Announcement) -> dict[str, Any]:
         due = local_clock(news.due_at, view.zone, day_of=news.due_at + news.late_by)
         text += f"\n_Posted late: this was due at {due}, when the bot was not running._"
     shown_blocks: Blocks = [section(text)]
-    if news.event in _STANDING_NEWS:
+    if news.event in STANDING_NEWS:
         shown_blocks.append(booking_buttons(view))
     return message(text, shown_blocks)
 
 
-_STANDING_NEWS = (BookingEvent.BOOKED, BookingEvent.REMINDER, BookingEvent.STARTED, BookingEvent.EXTENDED)
+STANDING_NEWS = (BookingEvent.BOOKED, BookingEvent.REMINDER, BookingEvent.STARTED, BookingEvent.EXTENDED)
 """The announcements of a booking that still stands, which offer its buttons."""
 CANCEL_ACTION, EXTEND_ACTION = "booking_cancel", "booking_extend"
 EXTEND_SECONDS = 3600
@@ -465,11 +465,12 @@ def booking_note(view: BookingView, *, extended_by: str | None = None, seconds: 
     return f":checkered_flag: Booking #{view.id} has ended: {_stand(view)} is free."
 
 
-def clicked_announcement(
+def redrawn_announcement(
     shown_message: dict[str, Any], view: BookingView, note: str, *, standing: bool
 ) -> dict[str, Any]:
-    """The announcement a button was clicked on (its text and blocks as Slack sent them back), with the note of
-    what became of the booking in place of the last one, and its buttons only while the booking stands."""
+    """An announcement of a booking (its text and blocks as posted, or as Slack sent them back with a click),
+    with the note of what became of the booking in place of the last one, and its buttons only while the
+    booking stands."""
     kept = [block for block in shown_message.get("blocks") or []
             if not str(block.get("block_id", "")).startswith(_BOOKING_BLOCK)]  # fmt: skip
     after: Blocks = [{**context(note), "block_id": f"{_BOOKING_BLOCK}{view.id}-note"}]
