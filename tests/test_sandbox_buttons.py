@@ -59,5 +59,8 @@ def test_the_booking_buttons_in_a_browser(sandbox: Sandbox, tmp_path: Path) -> N
         assert [question.split("\n")[0] for question in asked] == ["Cancel booking #1?"]
         expect(booked.get_by_role("button", name="Extend 1h")).to_have_count(0)
         expect(booked.get_by_role("button", name="Cancel")).to_have_count(0)
+        extended = message(page, "was extended by 1h by @Vera")  # every announcement of it is taken back
+        expect(extended).to_contain_text("Cancelled by @Vera", timeout=STEP_MS)
+        expect(extended.get_by_role("button", name="Cancel")).to_have_count(0)
         page.screenshot(path=str(shots / "booking-buttons-3-cancelled.png"))
         browser.close()

@@ -456,8 +456,8 @@ def _plain(text: str) -> dict[str, Any]:
 
 
 def booking_note(view: BookingView, *, extended_by: str | None = None, seconds: int = 0) -> str:
-    """What became of a booking, under the announcement whose button was clicked: cancelled, extended by
-    someone (``extended_by``), or else ended."""
+    """What became of a booking, said under its announcements: cancelled, extended by someone
+    (``extended_by``, after a click on Extend), or else ended."""
     if view.cancelled_by:
         return f":wastebasket: Cancelled by {shown(view.cancelled_by)}: {_stand(view)} is free then."
     if extended_by:

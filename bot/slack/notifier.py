@@ -527,10 +527,10 @@ class SlackAnnouncer:
                     channel=post.channel, ts=post.message_ts,
                     **blocks.redrawn_announcement(post.payload, view, note, standing=False),
                 )  # fmt: skip
-            except SlackApiError as error:
+            except SlackFailure as error:  # the news of the end or the cancel is posted all the same
                 API_ERRORS.labels("slack").inc()
                 log.warning("could not take back an announcement of booking #%s in %s: %s", view.id, post.channel,
-                            error.response.get("error", "unknown error"))  # fmt: skip
+                            reason_of(error))  # fmt: skip
 
     def report(self, report: DailyReport) -> None:
         self._post(report.channels, blocks.report_message(report))
