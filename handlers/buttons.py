@@ -23,7 +23,7 @@ from bot import grammar
 from bot.application import Result
 from bot.application.results import BookingChange, BookingChanged
 from bot.logs import new_trace, traced
-from bot.metrics import API_ERRORS, COMMANDS
+from bot.metrics import API_ERRORS
 from bot.render import blocks
 from bot.slack.context import Context
 from handlers.commands import Asker, CommandHandlers
@@ -69,7 +69,6 @@ class ButtonHandlers:
         if not self.context.replays.first_here(click.key):
             _ignore_again(click)
             return
-        COMMANDS.labels(type(click.command).__name__.lower()).inc()
         with traced(new_trace()):
             self.context.submit(self.work, click, client)
 
