@@ -6,6 +6,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.context import Context
+from handlers.buttons import ACTIONS, ButtonHandlers
 from handlers.commands import CommandHandlers
 from handlers.home import HomeHandlers
 from handlers.reactions import ReactionHandlers
@@ -14,6 +15,9 @@ from handlers.reactions import ReactionHandlers
 def register(app: App, context: Context) -> None:
     commands = CommandHandlers(context)
     app.command("/consdb")(commands.acknowledge)
+    buttons = ButtonHandlers(context, commands)
+    for action in ACTIONS:
+        app.action(action)(buttons.clicked)
     reactions = ReactionHandlers(context)
     app.event("reaction_added")(reactions.added)
     app.event("reaction_removed")(reactions.removed)

@@ -7,6 +7,7 @@ Slow work stays off Bolt's listener threads, so that acknowledgements never queu
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.request import BoltRequest
@@ -15,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import grammar
-from bot.application import Actor, Surface
+from bot.application import Actor, Result, Surface
 from bot.errors import ConsdbBotError, UsageError
 from bot.logs import new_trace, traced
 from bot.metrics import API_ERRORS, COMMANDS
@@ -62,26 +63,34 @@ class CommandHandlers:
             "%s %s from %s in %s",
             PROG, type(invocation.command).__name__.lower(), command.get("user_id"), command.get("channel_id"),
         )  # fmt: skip
-        channel, user = command["channel_id"], command["user_id"]
+        asker = Asker(user=command["user_id"], channel=command["channel_id"], response_url=command["response_url"])
+        self.answer(invocation.command, asker, client)
+
+    def answer(self, command: grammar.Command, asker: Asker, client: WebClient) -> Result | None:
+        """Run a command (typed, or a button standing for one) and post its answer; refusals and failures
+        go to the one who asked, privately, and give None."""
         try:
-            self._answer(invocation.command, channel=channel, user=user, client=client)
+            return self._answer(command, asker, client)
         except ConsdbBotError as error:
-            _tell(client, command, blocks.error_message(error))
+            tell(client, asker, blocks.error_message(error))
         except SlackApiError as error:
             API_ERRORS.labels("slack").inc()
             reason = error.response.get("error", "unknown_error")
             hint = (
                 " Invite me first: `/invite @consdb-bot`." if reason in ("not_in_channel", "channel_not_found") else ""
             )
-            _tell(client, command, blocks.said(f":warning: I could not answer here ({reason}).{hint}"))
+            tell(client, asker, blocks.said(f":warning: I could not answer here ({reason}).{hint}"))
         except Exception as error:
-            log.exception("answering %r failed", command.get("text"))
-            _tell(client, command, blocks.said(f":warning: I failed while answering ({type(error).__name__}); "
-                                                   "the operators will find why in my log."))  # fmt: skip
+            log.exception("answering %r failed", command)
+            tell(client, asker, blocks.said(f":warning: I failed while answering ({type(error).__name__}); "
+                                            "the operators will find why in my log."))  # fmt: skip
+        return None
 
-    def _answer(self, command: grammar.Command, *, channel: str, user: str, client: WebClient) -> None:
+    def _answer(self, command: grammar.Command, asker: Asker, client: WebClient) -> Result:
         """Run the command through the application, and post what its Slack renderer makes of the result."""
-        reply = slack_answer(self.context.application.run(command, Actor(user, Surface.SLACK)), channel=channel)
+        channel, user = asker.channel, asker.user
+        result = self.context.application.run(command, Actor(user, Surface.SLACK))
+        reply = slack_answer(result, channel=channel)
         if reply.private is not None:
             client.chat_postEphemeral(channel=channel, user=user, text=reply.private)
         if reply.upload is not None:
@@ -95,20 +104,30 @@ class CommandHandlers:
                     channel=channel, thread_ts=posted["ts"], content=upload.content, filename=upload.filename,
                     title=upload.title,
                 )  # fmt: skip
+        return result
 
 
 def _ignore_replay(command: dict[str, Any]) -> None:
     log.warning("a replayed %s %r from %s was ignored", PROG, command.get("text"), command.get("user_id"))
 
 
-def _tell(client: WebClient, command: dict[str, Any], payload: dict[str, Any]) -> None:
-    """Say something to the one who typed: privately in the channel, or through the command's response URL
-    when the bot cannot post there."""
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, in which channel, and the URL that answers them when the bot cannot post there."""
+
+    user: str
+    channel: str
+    response_url: str
+
+
+def tell(client: WebClient, asker: Asker, payload: dict[str, Any]) -> None:
+    """Say something to the one who asked: privately in the channel, or through the response URL when the
+    bot cannot post there."""
     try:
-        client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], **payload)
+        client.chat_postEphemeral(channel=asker.channel, user=asker.user, **payload)
     except SlackApiError:
         API_ERRORS.labels("slack").inc()
-        WebhookClient(command["response_url"]).send(response_type="ephemeral", **payload)
+        WebhookClient(asker.response_url).send(response_type="ephemeral", **payload)
 
 
 def _parse(text: str) -> grammar.Invocation:

@@ -91,6 +91,7 @@ def test_the_slack_app_manifest_asks_for_what_the_bot_uses():
         "app_home_opened", "reaction_added", "reaction_removed"
     }  # fmt: skip
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True  # the booking buttons
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands", "chat:write", "files:write", "reactions:read", "usergroups:read", "users:read"
     }  # fmt: skip

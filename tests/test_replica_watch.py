@@ -45,7 +45,7 @@ class Watched:
     def sweep(self) -> None:
         """One scheduled look, by a watch made afresh (as after a restart: all it knows is in the state)."""
         settings = load_settings(self.config)
-        announcer = SlackAnnouncer(WebClient(token=BOT_TOKEN, base_url=self.slack.url))
+        announcer = SlackAnnouncer(WebClient(token=BOT_TOKEN, base_url=self.slack.url), self.store, clock=self.clock)
         ReplicaWatch(settings, self.store, announcer, clock=self.clock).watch("usdf-prod")
 
     def alerts(self) -> list[str]:
@@ -102,7 +102,10 @@ def test_the_bot_watches_each_replica_with_a_channel_on_its_scheduler(watched):
     scheduler.open()  # never leads: the job is looked at, and its task run by the tests
     try:
         ReplicaWatch(
-            load_settings(watched.config), watched.store, SlackAnnouncer(WebClient()), clock=watched.clock
+            load_settings(watched.config),
+            watched.store,
+            SlackAnnouncer(WebClient(), watched.store, clock=watched.clock),
+            clock=watched.clock,
         ).register(scheduler)
         assert scheduler.job_ids() == ["replica-watch-usdf-prod"]
     finally:

@@ -413,7 +413,70 @@ def booking_announcement(news: Announcement) -> dict[str, Any]:
     if news.late_by is not None:
         due = local_clock(news.due_at, view.zone, day_of=news.due_at + news.late_by)
         text += f"\n_Posted late: this was due at {due}, when the bot was not running._"
-    return message(text, [section(text)])
+    shown_blocks: Blocks = [section(text)]
+    if news.event in STANDING_NEWS:
+        shown_blocks.append(booking_buttons(view))
+    return message(text, shown_blocks)
+
+
+STANDING_NEWS = (BookingEvent.BOOKED, BookingEvent.REMINDER, BookingEvent.STARTED, BookingEvent.EXTENDED)
+"""The announcements of a booking that still stands, which offer its buttons."""
+CANCEL_ACTION, EXTEND_ACTION = "booking_cancel", "booking_extend"
+EXTEND_SECONDS = 3600
+"""What the Extend button adds."""
+_BOOKING_BLOCK = "booking-"
+"""How the blocks a click redraws (the buttons, the note of what became of the booking) begin their ids."""
+
+
+def booking_buttons(view: BookingView) -> dict[str, Any]:
+    """Cancel (asked again in a dialog) and Extend 1h, each naming the booking; words beside the emoji, so a
+    client without emoji still reads them."""
+    stand = view.environment
+    confirm = {
+        "title": _plain(f"Cancel booking #{view.id}?"),
+        "text": _plain(f"{stand}, {view.span}: it is free for others again, and the channels hear of it."[:300]),
+        "confirm": _plain("Cancel it"),
+        "deny": _plain("Keep it"),
+        "style": "danger",
+    }
+    return {
+        "type": "actions",
+        "block_id": f"{_BOOKING_BLOCK}{view.id}-buttons",
+        "elements": [
+            {"type": "button", "action_id": EXTEND_ACTION, "value": str(view.id),
+             "text": _plain(f":heavy_plus_sign: Extend {length(EXTEND_SECONDS)}")},
+            {"type": "button", "action_id": CANCEL_ACTION, "value": str(view.id), "style": "danger",
+             "text": _plain(":wastebasket: Cancel"), "confirm": confirm},
+        ],
+    }  # fmt: skip
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def booking_note(view: BookingView, *, extended_by: str | None = None, seconds: int = 0) -> str:
+    """What became of a booking, said under its announcements: cancelled, extended by someone
+    (``extended_by``, after a click on Extend), or else ended."""
+    if view.cancelled_by:
+        return f":wastebasket: Cancelled by {shown(view.cancelled_by)}: {_stand(view)} is free then."
+    if extended_by:
+        return f":heavy_plus_sign: Extended by {length(seconds)} by {shown(extended_by)}: now {_booking_times(view)}"
+    return f":checkered_flag: Booking #{view.id} has ended: {_stand(view)} is free."
+
+
+def redrawn_announcement(
+    shown_message: dict[str, Any], view: BookingView, note: str, *, standing: bool
+) -> dict[str, Any]:
+    """An announcement of a booking (its text and blocks as posted, or as Slack sent them back with a click),
+    with the note of what became of the booking in place of the last one, and its buttons only while the
+    booking stands."""
+    kept = [block for block in shown_message.get("blocks") or []
+            if not str(block.get("block_id", "")).startswith(_BOOKING_BLOCK)]  # fmt: skip
+    after: Blocks = [{**context(note), "block_id": f"{_BOOKING_BLOCK}{view.id}-note"}]
+    if standing:
+        after.append(booking_buttons(view))
+    return message(str(shown_message.get("text") or note), [*kept, *after])
 
 
 def bookings_message(views: Sequence[BookingView], *, where: str) -> dict[str, Any]:

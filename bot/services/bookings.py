@@ -246,6 +246,14 @@ class BookingService:
     def view(self, booking: Booking) -> BookingView:
         return booking_view(self.settings, booking)
 
+    def find(self, booking_id: int) -> BookingView | None:
+        booking = self.store.booking(booking_id)
+        return self.view(booking) if booking is not None else None
+
+    def over(self, view: BookingView) -> bool:
+        """Cancelled, or ended: nothing can change it any more."""
+        return view.cancelled_by is not None or view.ends_at <= self.clock()
+
     def test_stand(self, environment: str) -> Environment:
         env = self.settings.environment(environment)
         if not env.test_stand:

@@ -123,7 +123,7 @@ class Context:
         self.reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="consdb-bot-react")
         self.acknowledging = Acknowledging()
         self.runs = ThreadPoolExecutor(max_workers=len(settings.environments) or 1, thread_name_prefix="consdb-bot-run")
-        announcer = SlackAnnouncer(self.slack)
+        announcer = SlackAnnouncer(self.slack, self.store, clock=now)
         parts = SurfaceParts(
             notifier=BoardNews(self.notifier, self._board_news), launch=self._launch, tell=self.tell_thread,
             group_members=self.directory.group_members, person=self.directory.person,

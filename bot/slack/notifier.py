@@ -36,14 +36,14 @@ from bot.engine.rollout import summit_route
 from bot.errors import ConsdbBotError, Refused
 from bot.metrics import API_ERRORS
 from bot.render import blocks
-from bot.services.bookings import Announcement
+from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import RequestView, request_view
 from bot.services.replica_watch import ReplicaAlert
 from bot.services.reports import DailyReport, HealthAlert
 from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
-from bot.store.models import OPEN_STATES, RequestState, SlackPost
+from bot.store.models import OPEN_STATES, BookingPost, RequestState, SlackPost
 
 if TYPE_CHECKING:
     from bot.services.changes import RequestEvent, RequestResult
@@ -498,11 +498,39 @@ def permanent(error: BaseException) -> bool:
 
 
 class SlackAnnouncer:
-    def __init__(self, client: WebClient) -> None:
+    """Scheduled news in the channels it names. A booking's announcements that offer its buttons are kept
+    (:class:`~bot.store.models.BookingPost`), and taken back when it is cancelled or ends: their buttons
+    gone, what became of it said under each."""
+
+    def __init__(self, client: WebClient, store: Store, *, clock: Callable[[], datetime]) -> None:
         self.client = client
+        self.store = store
+        self.clock = clock
 
     def booking(self, announcement: Announcement) -> None:
-        self._post(announcement.channels, blocks.booking_announcement(announcement))
+        view = announcement.booking
+        if announcement.event in (BookingEvent.CANCELLED, BookingEvent.ENDED):
+            self._take_back(view)
+        payload = blocks.booking_announcement(announcement)
+        for channel, ts in self._post(announcement.channels, payload):
+            if announcement.event in blocks.STANDING_NEWS:
+                self.store.add_booking_post(
+                    BookingPost(booking_id=view.id, channel=channel, message_ts=ts, payload=payload,
+                                created_at=self.clock())
+                )  # fmt: skip
+
+    def _take_back(self, view: BookingView) -> None:
+        note = blocks.booking_note(view)
+        for post in self.store.take_booking_posts(view.id):
+            try:
+                self.client.chat_update(
+                    channel=post.channel, ts=post.message_ts,
+                    **blocks.redrawn_announcement(post.payload, view, note, standing=False),
+                )  # fmt: skip
+            except SlackFailure as error:  # the news of the end or the cancel is posted all the same
+                API_ERRORS.labels("slack").inc()
+                log.warning("could not take back an announcement of booking #%s in %s: %s", view.id, post.channel,
+                            reason_of(error))  # fmt: skip
 
     def report(self, report: DailyReport) -> None:
         self._post(report.channels, blocks.report_message(report))
@@ -513,10 +541,15 @@ class SlackAnnouncer:
     def replica_alert(self, alert: ReplicaAlert) -> None:
         self._post([alert.channel], blocks.replica_alert_message(alert))
 
-    def _post(self, channels: list[str], payload: dict[str, Any]) -> None:
+    def _post(self, channels: list[str], payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """Post in each channel; where Slack took it, the channel and the message's ts."""
+        posted = []
         for channel in channels:
             try:
-                self.client.chat_postMessage(channel=channel, **payload)
+                response = self.client.chat_postMessage(channel=channel, **payload)
             except SlackApiError as error:
                 API_ERRORS.labels("slack").inc()
                 log.warning("could not post in %s: %s", channel, error.response.get("error", "unknown error"))
+                continue
+            posted.append((str(response["channel"]), str(response["ts"])))
+        return posted

@@ -9,6 +9,9 @@ They are remembered twice over. In this process, so that the acknowledgement (Sl
 100 ms) can refuse a replay without waiting on a database; and in the state database, which every
 replica shares, checked by the work that follows the acknowledgement, so that a replay that reaches
 another replica does nothing there either.
+
+A click on a button (a ``block_actions`` payload, which may come twice) is remembered the same way,
+by a hex digest of who clicked which button of which message when, in place of a signature.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from bot.store.models import (
     Approval,
     AuditRecord,
     Booking,
+    BookingPost,
     ChangeRequest,
     JiraComment,
     RequestState,
@@ -281,6 +282,20 @@ class Store:
                 .values(cancelled_at=utc(at), cancelled_by=by)
             )
             return _rowcount(result) == 1
+
+    def add_booking_post(self, post: BookingPost) -> None:
+        with self.session() as session:
+            session.add(post)
+
+    def take_booking_posts(self, booking_id: int) -> list[BookingPost]:
+        """The announcements of a booking that offer its buttons, each handed out once (then forgotten)."""
+        with self.session() as session:
+            posts = list(session.scalars(select(BookingPost).where(BookingPost.booking_id == booking_id)))
+            taken = [
+                post for post in posts
+                if _rowcount(session.execute(delete(BookingPost).where(BookingPost.id == post.id))) == 1
+            ]  # fmt: skip
+            return taken
 
     def booking(self, booking_id: int) -> Booking | None:
         with self.session() as session:

@@ -1,5 +1,5 @@
-"""The bot's own state: change requests, approvals, test-stand bookings, Jira comments, what Slack is owed,
-ids of things done once, the audit trail.
+"""The bot's own state: change requests, approvals, test-stand bookings and their announcements with buttons,
+Jira comments, what Slack is owed, ids of things done once, the audit trail.
 
 Never ConsDB's data: this lives in ``state_url`` (SQLite by default, PostgreSQL in production).
 """
@@ -131,6 +131,21 @@ class Booking(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (Index("ix_bookings_environment_ends_at", "environment", "ends_at"),)
+
+
+class BookingPost(Base):
+    """An announcement of a booking that offers its buttons, as posted (``payload``: its text and blocks), so
+    that each is taken back (its buttons gone, what became of the booking said under it) when the booking
+    is cancelled or ends."""
+
+    __tablename__ = "booking_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
 
 
 class SeenEvent(Base):

@@ -205,6 +205,30 @@ class BotProcess:
         signing.setdefault("timestamp", int(self.now()))
         return self.post(body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, **signing)})
 
+    def click(self, message: dict[str, Any], action_id: str, *, user: str, action_ts: str) -> Reply:
+        """A click on a button of ``message`` (its ``channel``, ``ts``, ``text`` and ``blocks``), as Slack sends
+        it: ``block_actions``, form-encoded as ``payload=JSON``; ``action_ts`` tells one click from another."""
+        block, button = next(
+            (block, element) for block in message["blocks"] if block["type"] == "actions"
+            for element in block["elements"] if element.get("action_id") == action_id
+        )  # fmt: skip
+        payload = {
+            "type": "block_actions", "token": "legacy", "api_app_id": "A0CONSDB",
+            "trigger_id": f"{next(self._triggers)}.{self.port}", "team": {"id": "T0RUBIN", "domain": "rubin"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0RUBIN"},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"],
+                          "is_ephemeral": False},
+            "channel": {"id": message["channel"], "name": "consdb"},
+            "message": {"type": "message", "ts": message["ts"], "text": message["text"], "blocks": message["blocks"]},
+            "response_url": self.response_url,
+            "actions": [{"type": "button", "action_id": action_id, "block_id": block.get("block_id", ""),
+                         "text": button["text"], "value": button.get("value", ""), "action_ts": action_ts}],
+        }  # fmt: skip
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(
+            body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, timestamp=int(self.now()))}
+        )
+
     def event(self, event: dict[str, Any], *, event_id: str) -> Reply:
         body = json.dumps({
             "token": "legacy", "team_id": "T0RUBIN", "api_app_id": "A0CONSDB", "type": "event_callback",

@@ -9,7 +9,8 @@ Tests wait on what it recorded.
 
 ``views.publish`` checks the view as Slack does (``invalid_arguments``, with what is wrong in
 ``response_metadata.messages``; ``view_too_large``) and keeps each person's Home tab: the last view
-published for them.
+published for them. A message posted or updated with blocks Slack would refuse gets ``invalid_blocks``,
+with what is wrong the same way.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ class FakeSlack(LocalServer):
         }  # fmt: skip
         if method not in answers:
             reply: dict[str, Any] = {"ok": False, "error": "unknown_method"}
-        elif method == "views.publish" and (wrong := view_refusal(args)) is not None:
+        elif (wrong := blocks_refusal(method, args)) is not None:
             reply = {"ok": False, **wrong}
         elif method.startswith("chat.post") and args.get("channel") in self.state.absent_from:
             reply = {"ok": False, "error": "not_in_channel"}
@@ -229,6 +230,8 @@ def _files(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 MOST_VIEW_BLOCKS = 100
+MOST_MESSAGE_BLOCKS = 50
+MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 MOST_VIEW_BYTES = 250_000
 BLOCK_TYPES = frozenset({"actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text",
                          "section", "video"})  # fmt: skip
@@ -243,6 +246,41 @@ def view_refusal(args: dict[str, Any]) -> dict[str, Any] | None:
     if not problems:
         return None
     return {"error": "invalid_arguments", "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]}}
+
+
+def blocks_refusal(method: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """What Slack answers a call whose view or message blocks it refuses, or None."""
+    if method == "views.publish":
+        return view_refusal(args)
+    return message_refusal(args) if method in MESSAGE_METHODS else None
+
+
+def message_refusal(args: dict[str, Any]) -> dict[str, Any] | None:
+    """What Slack answers a message (posted or updated) whose blocks it refuses, or None."""
+    if "blocks" not in args:
+        return None
+    try:
+        shown = _blocks_of(args)
+    except ValueError:
+        return {"error": "invalid_blocks_format"}
+    if not isinstance(shown, list):
+        return {"error": "invalid_blocks_format"}
+    problems = (
+        [f"no more than {MOST_MESSAGE_BLOCKS} items allowed [json-pointer:/blocks]"]
+        if len(shown) > MOST_MESSAGE_BLOCKS
+        else []
+    )
+    for index, block in enumerate(shown):
+        problems += [f"{said} [json-pointer:/blocks/{index}{where}]" for where, said in _block_problems(block)]
+    if not problems:
+        return None
+    return {"error": "invalid_blocks", "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]}}
+
+
+def _blocks_of(args: dict[str, Any]) -> Any:
+    """A message's blocks as sent: a list in a JSON body, or JSON-encoded in a form."""
+    shown = args.get("blocks")
+    return json.loads(shown) if isinstance(shown, str) else shown
 
 
 def _publish_problems(args: dict[str, Any]) -> list[str]:
@@ -282,9 +320,76 @@ def _block_problems(block: Any) -> list[tuple[str, str]]:
     """What Slack finds wrong in a block of the kinds the bot draws, each with where in it."""
     if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
         return [("/type", "unsupported type")]
-    checks = {"header": _header_problems, "section": _section_problems, "context": _context_problems}
+    problems = _length_problems(block, "block_id", "", limit=255)
+    checks = {
+        "header": _header_problems, "section": _section_problems, "context": _context_problems,
+        "actions": _actions_problems,
+    }  # fmt: skip
     check = checks.get(block["type"])
-    return check(block) if check else []
+    return problems + (check(block) if check else [])
+
+
+def _length_problems(item: dict[str, Any], key: str, where: str, *, limit: int) -> list[tuple[str, str]]:
+    """An optional string field of at most ``limit`` characters."""
+    if key not in item:
+        return []
+    value = item[key]
+    if not isinstance(value, str) or not value:
+        return [(f"{where}/{key}", "must be more than 0 characters")]
+    if len(value) > limit:
+        return [(f"{where}/{key}", f"must be less than {limit + 1} characters")]
+    return []
+
+
+ELEMENT_TYPES = frozenset({"button", "checkboxes", "datepicker", "datetimepicker", "multi_static_select",
+                           "overflow", "radio_buttons", "static_select", "timepicker", "users_select"})  # fmt: skip
+STYLES = frozenset({"primary", "danger"})
+
+
+def _actions_problems(block: dict[str, Any]) -> list[tuple[str, str]]:
+    """An actions block: 1 to 25 interactive elements, each action_id once; buttons checked in full."""
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+        return [("/elements", "must have from 1 to 25 items")]
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for index, element in enumerate(elements):
+        where = f"/elements/{index}"
+        if not isinstance(element, dict) or element.get("type") not in ELEMENT_TYPES:
+            problems.append((f"{where}/type", "unsupported type"))
+            continue
+        action_id = element.get("action_id")
+        if isinstance(action_id, str) and action_id in seen:
+            problems.append((f"{where}/action_id", "duplicate action_id in the block"))
+        seen.add(str(action_id))
+        if element["type"] == "button":
+            problems += _button_problems(element, where)
+    return problems
+
+
+def _button_problems(button: dict[str, Any], where: str) -> list[tuple[str, str]]:
+    problems = _text_problems(button.get("text"), f"{where}/text", limit=75, plain=True)
+    problems += _length_problems(button, "action_id", where, limit=255)
+    problems += _length_problems(button, "value", where, limit=2000)
+    problems += _length_problems(button, "url", where, limit=3000)
+    if "style" in button and button["style"] not in STYLES:
+        problems.append((f"{where}/style", "must be primary or danger"))
+    if "confirm" in button:
+        problems += _confirm_problems(button["confirm"], f"{where}/confirm")
+    return problems
+
+
+def _confirm_problems(confirm: Any, where: str) -> list[tuple[str, str]]:
+    """A confirmation dialog: a title, a text, and the words of its two buttons."""
+    if not isinstance(confirm, dict):
+        return [(where, "must be an object")]
+    problems = _text_problems(confirm.get("title"), f"{where}/title", limit=100, plain=True)
+    problems += _text_problems(confirm.get("text"), f"{where}/text", limit=300)
+    problems += _text_problems(confirm.get("confirm"), f"{where}/confirm", limit=30, plain=True)
+    problems += _text_problems(confirm.get("deny"), f"{where}/deny", limit=30, plain=True)
+    if "style" in confirm and confirm["style"] not in STYLES:
+        problems.append((f"{where}/style", "must be primary or danger"))
+    return problems
 
 
 def _header_problems(block: dict[str, Any]) -> list[tuple[str, str]]:
