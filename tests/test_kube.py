@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clients.deployments import Deployments
+from bot.config import load_settings
 from bot.sandbox.standins.hinfo import AT_COMMITTED, AT_CONSUMER, AT_EXCEPTION, AT_MESSAGE, log_line
 from bot.sandbox.standins.kubernetes import Deployment, FakeKube, PodLog
 from tests.conftest import write_config
@@ -236,3 +238,27 @@ def test_a_log_that_cannot_be_read_does_not_cost_the_verdict(consdb_bot, kube, c
     assert "FAILED to restart" in result.out
     assert "exceeded its progress deadline" in result.out
     assert "(no log: the Kubernetes API of bts answered 400" in result.out
+
+
+def test_the_watch_after_a_migration_counts_from_its_end_though_the_clusters_clock_runs_ahead(
+    tmp_path, monkeypatch, config
+):
+    """Kubernetes counts ``sinceSeconds`` from its own clock when it answers; the watch still sees the
+    first exposure after the migration, and not the complaint hinfo made just before it."""
+    migrated = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    lines = [
+        (migrated - timedelta(seconds=5), log_line(migrated, 642, "Unable to process column: fid_note", level="ERROR")),
+        (migrated + timedelta(seconds=1), HINFO_LINES[1]),
+        (migrated + timedelta(seconds=9), HINFO_LINES[3]),
+    ]
+    bot_now = migrated + timedelta(seconds=30)
+    cluster_now = bot_now + timedelta(seconds=8)  # a late answer: sinceSeconds 30 alone would miss the first
+    with FakeKube(now=cluster_now.timestamp) as fake:
+        fake.add(Deployment("consdb-hinfo-latiss", replicas=1, logs=PodLog(
+            len(lines), lambda i: lines[i][1], lambda i: lines[i][0].timestamp())))  # fmt: skip
+        monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig(tmp_path / "kubeconfig", ["base"])))
+        settings = load_settings(config)
+        excerpt = Deployments(settings.kubernetes).watch(settings.environment("bts"), "latiss", migrated, now=bot_now)
+    assert excerpt.committed == 2
+    assert excerpt.last_exposure == "20261121/42"
+    assert excerpt.problems == [], "hinfo's complaint before the migration is not the migration's"

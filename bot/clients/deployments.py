@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.clients.pqserver import Columns, SchemaCheck, Wanted, check_served
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 WATCHED_LINES = 5000
 """hinfo's log lines read after a migration: enough for an hour of exposures."""
+LOG_MARGIN_SECONDS = 30
+"""How much earlier than the migration the hinfo watch asks the log from: Kubernetes counts ``sinceSeconds``
+from its own clock when it answers, which on a busy cluster (or bot) can be seconds after the bot measured;
+without it the first exposure after the migration can be missed."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,12 @@ class Deployments:
         """pqserver's columns against the database's, for the tables a change touched."""
         return check_served(env, wanted, database, change=change, timeout=self.kubernetes.request_timeout_seconds)
 
-    def watch(self, env: Environment, instrument: str, since_seconds: int) -> LogExcerpt:
-        """hinfo's log since the migration, read as ``logs hinfo`` reads it."""
+    def watch(self, env: Environment, instrument: str, since: datetime, *, now: datetime) -> LogExcerpt:
+        """hinfo's log since the migration, read as ``logs hinfo`` reads it: asked from a while before it
+        (the cluster's clock moves on before it answers), the earlier lines then left out."""
         from bot.clients.kube import hinfo_excerpt  # noqa: PLC0415 - the Kubernetes client loads only when used
 
-        return hinfo_excerpt(env, self.kubernetes, instrument, since_seconds=since_seconds, lines=WATCHED_LINES)
+        seconds = int((now - since).total_seconds()) + LOG_MARGIN_SECONDS
+        return hinfo_excerpt(
+            env, self.kubernetes, instrument, since_seconds=seconds, lines=WATCHED_LINES, not_before=since
+        )

@@ -152,11 +152,16 @@ class Cluster:
             f"{e.type} {e.reason} {e.involved_object.kind}/{e.involved_object.name}: {e.message}" for e in mine[-20:]
         ]
 
-    def excerpt(self, deployment: str, *, since_seconds: int | None, lines: int, grep: str | None = None) -> LogExcerpt:
+    def excerpt(
+        self, deployment: str, *, since_seconds: int | None, lines: int, grep: str | None = None,
+        not_before: datetime | None = None,
+    ) -> LogExcerpt:  # fmt: skip
         """What hinfo has been saying: problems first, exposures committed, then the last lines.
 
         Every pod's tail is read, the lines merged in the order they were written, each marked with
         its pod when there are several. ``grep`` narrows what is shown, never what is counted.
+        ``not_before`` drops the lines stamped earlier: ``sinceSeconds`` counts from the cluster's clock
+        when it answers, so a reader that must start at a moment asks for a little more and cuts here.
         """
         with self._translated("get", "deployments", deployment):
             found = self.apps.read_namespaced_deployment(deployment, self.namespace, _request_timeout=self._timeout)
@@ -169,7 +174,8 @@ class Cluster:
             label = f"[{pod.metadata.name}] " if len(pods) > 1 else ""
             for line in text.splitlines():
                 stamp, _, rest = line.partition(" ")
-                stamped.append((stamp, label + rest))
+                if not_before is None or _stamp_time(stamp) >= not_before:
+                    stamped.append((stamp, label + rest))
         collected = [line for _, line in sorted(stamped, key=lambda pair: pair[0])][-lines:]
         committed = [line for line in collected if COMMITTED in line]
         shown = [line for line in collected if grep in line] if grep else collected
@@ -275,11 +281,13 @@ def hinfo_deployment(env: Environment, instrument: str) -> str:
 
 def hinfo_excerpt(
     env: Environment, settings: KubernetesSettings, instrument: str, *, since_seconds: int | None, lines: int,
-    grep: str | None = None,
+    grep: str | None = None, not_before: datetime | None = None,
 ) -> LogExcerpt:  # fmt: skip
     """``logs hinfo``, one path for the terminal and Slack, so both read the same excerpt the same way."""
     cluster = Cluster(env, settings)
-    return cluster.excerpt(hinfo_deployment(env, instrument), since_seconds=since_seconds, lines=lines, grep=grep)
+    return cluster.excerpt(
+        hinfo_deployment(env, instrument), since_seconds=since_seconds, lines=lines, grep=grep, not_before=not_before
+    )
 
 
 def rollout_state(deployment: Any) -> tuple[bool | None, str]:
@@ -335,6 +343,17 @@ def _status_message(error: ApiException) -> str:
         return str(json.loads(error.body or "{}").get("message") or error.reason)
     except (ValueError, AttributeError):
         return str(error.reason)
+
+
+def _stamp_time(stamp: str) -> datetime:
+    """A log line's RFC 3339 stamp (``timestamps=true``; nanoseconds cut to what Python keeps); a line
+    without one counts as written at the start of time."""
+    found = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", stamp)
+    if found is None:
+        return datetime.min.replace(tzinfo=UTC)
+    fraction = (found.group(2) or ".0")[:7]
+    zone = "+00:00" if found.group(3) == "Z" else found.group(3)
+    return datetime.fromisoformat(f"{found.group(1)}{fraction}{zone}")
 
 
 def _when(event: client.CoreV1Event) -> datetime | None:

@@ -54,10 +54,6 @@ if TYPE_CHECKING:
 HEARTBEAT_SECONDS = 10
 HINFO_WATCH_TASK = "hinfo-watch"
 DATA_CHECK_TASK = "data-check"
-LOG_MARGIN_SECONDS = 30
-"""How much earlier than the migration's end the hinfo watch reads the log from: Kubernetes counts
-``sinceSeconds`` from its own clock when its answer is made, which on a busy cluster (or bot) can be seconds
-after the bot measured the time since the migration; without it the first exposure after it can be missed."""
 log = logging.getLogger(__name__)
 
 
@@ -290,11 +286,11 @@ class Running(RollingOut):
             return
         view = self.view(request)
         env = self.settings.environment(view.environment)
-        since = (self.clock() - aware(request.finished_at or request.created_at)).total_seconds()
-        minutes = max(env.hinfo_watch_minutes, round(since / 60))
+        migrated, now = aware(request.finished_at or request.created_at), self.clock()
+        minutes = max(env.hinfo_watch_minutes, round((now - migrated).total_seconds() / 60))
         for schema in schemas:
             try:
-                excerpt = self.deployments.watch(env, schema, int(since) + LOG_MARGIN_SECONDS)
+                excerpt = self.deployments.watch(env, schema, migrated, now=now)
             except Exception as error:
                 reason = error.message if isinstance(error, ConsdbBotError) else type(error).__name__
                 log.warning("hinfo %s could not be read after request #%s: %s", schema, view.id, reason)
