@@ -57,8 +57,8 @@ STEPS = (
         who="Ada",
     ),
     Step(
-        "Restart pqserver at bts, then switch to *Grace* and approve it. The thread says, table by table, whether"
-        " pqserver serves the migration's columns.",
+        "Restart pqserver at bts, then switch to *Grace* and approve it. The thread compares pqserver's columns"
+        " with the database's on every latiss table: how many agree, and each whose columns pqserver lacks.",
         ("/consdb restart pqserver bts",),
     ),
     Step(
