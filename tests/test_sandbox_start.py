@@ -14,11 +14,13 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from bot.sandbox.claims import LOCK_NAME, FolderLock
+from bot.errors import PortInUse
+from bot.sandbox.claims import LOCK_NAME, FolderLock, claim_port
 from bot.sandbox.run import start_bot
 from bot.sandbox.standins.local_server import free_port
 from bot.sandbox.standins.slack import BOT_TOKEN, FakeSlack
@@ -148,3 +150,16 @@ def test_the_sandbox_starts_its_bot_again_on_another_port_when_a_program_took_th
             assert answer.status == 200
         assert bot.poll() is None
     assert bot.poll() is not None, "the bot stops with the sandbox"
+
+
+def test_a_claimed_port_is_held_against_servers_that_reuse_addresses():
+    """Python's HTTP server (and a second sandbox) bind with SO_REUSEADDR, which a merely bound port lets in."""
+    claimed = claim_port(0)
+    port = claimed.getsockname()[1]
+    try:
+        with pytest.raises(OSError, match="Address already in use"):
+            ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+        with pytest.raises(PortInUse, match=f"port {port} is in use; try --port"):
+            claim_port(port)
+    finally:
+        claimed.close()

@@ -1,6 +1,6 @@
 """What a sandbox claims before it starts anything: its page's port, and its folder.
 
-The port is bound at once and kept until the page listens on it, so that nothing else can take it while
+The port is listened on at once and kept until the page serves it, so that nothing else can take it while
 PostgreSQL and the bot start. The folder is locked (``flock`` on ``sandbox.lock`` in it, which also says
 whose it is) for the sandbox's life: a second sandbox there would delete and rewrite the first one's state,
 log and configuration under it. The kernel lets go of the lock when its holder ends, however it ends, so a
@@ -28,8 +28,11 @@ HIGHEST_PORT = 65535
 
 
 def claim_port(port: int) -> socket.socket:
-    """A socket bound to ``port`` on the loopback interface (not yet listening), or a refusal naming a free
-    port nearby."""
+    """A socket listening on ``port`` on the loopback interface, or a refusal naming a free port nearby.
+
+    Listening at once, not only bound: another server setting ``SO_REUSEADDR`` (a second sandbox, Python's
+    own) could bind a port that is merely bound. Connections wait in the backlog until the page serves them.
+    """
     try:
         return _bound(port)
     except OSError as error:
@@ -44,6 +47,7 @@ def _bound(port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind(("127.0.0.1", port))
+        listener.listen()
     except OSError:
         listener.close()
         raise
