@@ -19,14 +19,14 @@ def test_drift_fails_only_when_something_differs(consdb_bot, bundled):
     lines = clean.out.splitlines()
     assert "bts/latiss: matches its revision 05689cf3f8f0" in lines
     assert "bts/lsstcam: not compared: empty (2 behind)" in lines
-    assert lines[-1].startswith("no differences found; nothing to compare with: lsstcomcam, lsstcomcamsim, lsstcam")
+    assert lines[-1].startswith("no differences found in latiss; not compared (each line says why): lsstcomcam, lsstcomcamsim")
 
     with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"]), autocommit=True) as connection:
         connection.execute("ALTER TABLE cdb_latiss.exposure ADD COLUMN seeing_by_hand real")
     drifted = consdb_bot("drift", "bts", *config)
     assert drifted.code == 1
     assert "  - column exposure.seeing_by_hand is not in the model" in drifted.out
-    assert drifted.out.splitlines()[-1].startswith("differs: latiss; nothing to compare with: ")
+    assert drifted.out.splitlines()[-1].startswith("differs: latiss; not compared (each line says why): ")
 
 
 def test_drift_fails_when_a_database_cannot_be_reached(consdb_bot, tmp_path, monkeypatch):
@@ -35,4 +35,4 @@ def test_drift_fails_when_a_database_cannot_be_reached(consdb_bot, tmp_path, mon
     result = consdb_bot("drift", "tts", "--config", str(config))
     assert result.code == 1
     assert "tts/latiss: not compared: unreachable" in result.out
-    assert result.out.splitlines()[-1] == "no differences found; could not be compared: latiss"
+    assert result.out.splitlines()[-1] == "nothing was compared; could not be compared: latiss"

@@ -157,7 +157,7 @@ ProgressCallback = Callable[[Progress], None]
 Bindings = dict[str, dict[str, object]]
 """Per schema, the ``SchemaPlan.binding`` an approval was given for."""
 STAMP_DIFFERENCES_SHOWN = 20
-NOTHING_TO_COMPARE = (State.EMPTY, State.UNVERSIONED, State.NOT_PREPARED, State.NOT_KEPT)
+NOTHING_TO_COMPARE = (State.EMPTY, State.UNVERSIONED, State.NOT_PREPARED)
 """States where drift has no recorded revision to compare with: said, and no failure."""
 
 

@@ -288,13 +288,17 @@ def _drift_verdict(drifts: Sequence[SchemaDrift]) -> str:
     """The line under the schemas: whether anything differs, and which were not compared, and whether
     that is a failure (unreachable, a revision the scripts lack) or only nothing to compare."""
     differing = [drift.schema for drift in drifts if drift.differences]
+    compared = [drift.schema for drift in drifts if not drift.detail]
     failed = [drift.schema for drift in drifts if drift.failed]
     skipped = [drift.schema for drift in drifts if drift.detail and not drift.failed]
-    said = [f"differs: {', '.join(differing)}" if differing else "no differences found"]
+    if differing:
+        said = [f"differs: {', '.join(differing)}"]
+    else:
+        said = [f"no differences found in {', '.join(compared)}" if compared else "nothing was compared"]
     if failed:
         said.append(f"could not be compared: {', '.join(failed)}")
     if skipped:
-        said.append(f"nothing to compare with: {', '.join(skipped)}")
+        said.append(f"not compared (each line says why): {', '.join(skipped)}")
     return "; ".join(said)
 
 
