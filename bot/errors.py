@@ -25,10 +25,10 @@ def closest(word: str, known: Iterable[str]) -> str | None:
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
-    """What an error about an unknown name adds: ``; did you mean bts?``, or nothing if no name is near.
+    """What an error about an unknown name adds: `` (did you mean bts?)``, or nothing if no name is near.
     Every unknown name (environment, schema, command, option, step) is answered through this one."""
     near = closest(word, known)
-    return f"; did you mean {near}?" if near else ""
+    return f" (did you mean {near}?)" if near else ""
 
 
 class ConsdbBotError(Exception):

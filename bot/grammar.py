@@ -12,7 +12,7 @@ import functools
 import re
 import shlex
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -846,7 +846,7 @@ def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
     grammar = build_grammar(prog)
     parser = grammar.parser
     _refuse_control_characters(grammar, words)
-    namespace = parser.parse_args(list(words))
+    namespace = parser.parse_args(_command_in_lower_case(words, grammar.commands))
     values = vars(namespace)
     name = values.pop("command")
     config, as_json = values.pop("config", None), values.pop("json", False)
@@ -860,6 +860,20 @@ def parse(words: Sequence[str], *, prog: str = "consdb-bot") -> Invocation:
     except _Malformed as error:
         grammar.commands[name].error(str(error))
     return Invocation(built, config, as_json)
+
+
+def _command_in_lower_case(words: Sequence[str], commands: Iterable[str]) -> list[str]:
+    """The words with the command's in lower case (``Status``, as a phone types it, is ``status``), as names
+    are read in any case; the value of ``--config`` and other options left as typed."""
+    words, after_config = list(words), False
+    for index, word in enumerate(words):
+        if after_config or word.startswith("-"):
+            after_config = word == "--config"
+            continue
+        if word.lower() in commands:
+            words[index] = word.lower()
+        break
+    return words
 
 
 def _run_values(values: dict[str, Any]) -> dict[str, Any]:

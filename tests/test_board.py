@@ -198,7 +198,7 @@ def test_a_step_is_ticked_once_and_bad_steps_are_usage_errors(terminal):
     assert "'test-stand' is a step the bot ticks itself" in by_the_bot.err
 
     as_json = json.loads(terminal("done", "OSW-123", "merge", "--json").out)
-    assert as_json["error"] == "'merge' is not a step of the board; did you mean sdm-merge?"
+    assert as_json["error"] == "'merge' is not a step of the board (did you mean sdm-merge?)"
     for words, says in (
         (["done", "OSW-123"], "the following arguments are required: STEP"),
         (["done", "osw123", "tap"], "'osw123' is not a Jira key"),

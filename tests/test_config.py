@@ -180,17 +180,17 @@ def test_a_replica_with_good_names_loads():
         ),
         (
             "schemas: [a]\nenvironments:\n  bts: {chanel: C1}\n",
-            "environments.bts.chanel (line 3): unknown key; did you mean channel?",
+            "environments.bts.chanel (line 3): unknown key (did you mean channel?)",
         ),
-        ("schemas: [a]\nslak: {}\nenvironments: {}\n", "slak (line 2): unknown key; did you mean slack?"),
+        ("schemas: [a]\nslak: {}\nenvironments: {}\n", "slak (line 2): unknown key (did you mean slack?)"),
         (
             "schemas: [a]\nenvironments:\n  bts: {tap: {schema_ur: x}}\n",
-            "environments.bts.tap.schema_ur (line 3): unknown key; did you mean schema_url?",
+            "environments.bts.tap.schema_ur (line 3): unknown key (did you mean schema_url?)",
         ),
         ("schemas: [a]\nenvironments:\n  bts: {zebra: 1}\n", "environments.bts.zebra (line 3): unknown key (check its"),
         (
             BASE + "  summit: {requires_tested_on: btss}\n",
-            "environments.summit.requires_tested_on.0 (line 4): unknown environment 'btss'; did you mean bts?",
+            "environments.summit.requires_tested_on.0 (line 4): unknown environment 'btss' (did you mean bts?)",
         ),
         ("schemas: [a]\nenvironments:\n  bts: {channel: '${NOPE}'}\n", "needs the environment variable NOPE"),
         ("environments: {}\n", "schemas (line 1): required, but missing"),

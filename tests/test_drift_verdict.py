@@ -19,7 +19,9 @@ def test_drift_fails_only_when_something_differs(consdb_bot, bundled):
     lines = clean.out.splitlines()
     assert "bts/latiss: matches its revision 05689cf3f8f0" in lines
     assert "bts/lsstcam: not compared: empty (2 behind)" in lines
-    assert lines[-1].startswith("no differences found in latiss; not compared (each line says why): lsstcomcam, lsstcomcamsim")
+    assert lines[-1].startswith(
+        "no differences found in latiss; not compared (each line says why): lsstcomcam, lsstcomcamsim"
+    )
 
     with psycopg.connect(libpq(os.environ["BTS_DATABASE_URL"]), autocommit=True) as connection:
         connection.execute("ALTER TABLE cdb_latiss.exposure ADD COLUMN seeing_by_hand real")

@@ -230,17 +230,17 @@ def test_usage_errors_and_help_answer_in_the_acknowledgement(bot, slack):
 
 @pytest.mark.slow
 def test_unknown_names_are_answered_with_the_nearest_and_terminal_commands_as_such(bot, slack):
-    assert "unknown command 'migrat'; did you mean migrate?" in bot.command("migrat bts").json()["text"]
-    assert "unknown command 'stauts'; did you mean status?" in bot.command("help stauts").json()["text"]
+    assert "unknown command 'migrat' (did you mean migrate?)" in bot.command("migrat bts").json()["text"]
+    assert "unknown command 'stauts' (did you mean status?)" in bot.command("help stauts").json()["text"]
     terminal = bot.command("init").json()["text"]
     assert "init is for the terminal, not Slack: `consdb-bot init` writes a starting configuration file" in terminal
     hostile = bot.command("<!channel>").json()["text"]
     assert "unknown command '&lt;!channel&gt;'" in hostile
     assert "<!channel>" not in hostile
     bot.command("status bst", user=REQUESTER)
-    ephemeral_to(slack, REQUESTER, "unknown environment or schema 'bst'; did you mean bts?")
+    ephemeral_to(slack, REQUESTER, "unknown environment or schema 'bst' (did you mean bts?)")
     bot.command("drift bst", user=REQUESTER)
-    ephemeral_to(slack, REQUESTER, "unknown environment 'bst'; did you mean bts?")
+    ephemeral_to(slack, REQUESTER, "unknown environment 'bst' (did you mean bts?)")
     assert slack.calls("chat.postMessage") == []
 
 

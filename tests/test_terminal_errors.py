@@ -22,8 +22,8 @@ def as_json(result) -> dict:
 @pytest.mark.parametrize(
     ("words", "says"),
     [
-        (["--json", "stauts"], "unknown command 'stauts'; did you mean status?"),
-        (["migrat", "bts", "--json"], "unknown command 'migrat'; did you mean migrate?"),
+        (["--json", "stauts"], "unknown command 'stauts' (did you mean status?)"),
+        (["migrat", "bts", "--json"], "unknown command 'migrat' (did you mean migrate?)"),
         (["upgrade", "--json"], "the following arguments are required: ENV"),
         (["audit", "--limit", "0", "--json"], "'0' is not a whole number from 1 to 1000"),
         (["status", "--json", "bts\x1b"], "has a control character"),
@@ -70,21 +70,21 @@ def test_refusals_are_json_with_the_answer_given_before_them(consdb_bot, bundled
 @pytest.mark.parametrize(
     ("words", "says"),
     [
-        (["status", "bst"], "unknown environment or schema 'bst'; did you mean bts?"),
-        (["status", "lattis"], "unknown environment or schema 'lattis'; did you mean latiss?"),
+        (["status", "bst"], "unknown environment or schema 'bst' (did you mean bts?)"),
+        (["status", "lattis"], "unknown environment or schema 'lattis' (did you mean latiss?)"),
         (["status", "mars"], "unknown environment or schema 'mars'\n"),
-        (["status", "bts", "lsstcma"], "unknown schema 'lsstcma'; did you mean lsstcam?"),
-        (["plan", "bst"], "unknown environment 'bst'; did you mean bts?"),
-        (["audit", "btss"], "unknown environment 'btss'; did you mean bts?"),
-        (["history", "cdb_latis"], "unknown schema 'cdb_latis'; did you mean latiss?"),
-        (["upgarde", "bts"], "unknown command 'upgarde'; did you mean upgrade?"),
-        (["stauts"], "unknown command 'stauts'; did you mean status?"),
-        (["check", "dta", "bts", "latiss"], "unknown command 'dta'; did you mean data?"),
-        (["restart", "pqsrever", "bts"], "invalid choice: 'pqsrever'; did you mean pqserver?"),
-        (["help", "migrat"], "unknown command 'migrat'; did you mean migrate?"),
+        (["status", "bts", "lsstcma"], "unknown schema 'lsstcma' (did you mean lsstcam?)"),
+        (["plan", "bst"], "unknown environment 'bst' (did you mean bts?)"),
+        (["audit", "btss"], "unknown environment 'btss' (did you mean bts?)"),
+        (["history", "cdb_latis"], "unknown schema 'cdb_latis' (did you mean latiss?)"),
+        (["upgarde", "bts"], "unknown command 'upgarde' (did you mean upgrade?)"),
+        (["stauts"], "unknown command 'stauts' (did you mean status?)"),
+        (["check", "dta", "bts", "latiss"], "unknown command 'dta' (did you mean data?)"),
+        (["restart", "pqsrever", "bts"], "invalid choice: 'pqsrever' (did you mean pqserver?)"),
+        (["help", "migrat"], "unknown command 'migrat' (did you mean migrate?)"),
         (["frobnicate"], "unknown command 'frobnicate'; `consdb-bot help` lists the commands"),
-        (["book", "bts", "tomorow", "09:30", "1h"], "'tomorow' is not a day; did you mean tomorrow?"),
-        (["book", "btss", "now", "1h"], "unknown environment 'btss'; did you mean bts?"),
+        (["book", "bts", "tomorow", "09:30", "1h"], "'tomorow' is not a day (did you mean tomorrow?)"),
+        (["book", "btss", "now", "1h"], "unknown environment 'btss' (did you mean bts?)"),
     ],
 )
 def test_unknown_names_are_answered_with_the_nearest(consdb_bot, bundled, words, says):
@@ -96,10 +96,19 @@ def test_unknown_names_are_answered_with_the_nearest(consdb_bot, bundled, words,
 def test_an_alias_is_near_too(consdb_bot):
     result = consdb_bot("plan", "usdfprd", "--config", str(EXAMPLE_CONFIG))
     assert result.code == 2
-    assert "unknown environment 'usdfprd'; did you mean usdfprod?" in result.err
+    assert "unknown environment 'usdfprd' (did you mean usdfprod?)" in result.err
 
 
 def test_an_option_the_tree_does_not_read_is_answered_with_the_nearest(consdb_bot, bundled):
     result = consdb_bot("plan", "bts", "latiss", "--options", "view_reader=usdf", "--config", str(bundled))
     assert result.code == 2
-    assert "read no option view_reader; did you mean view_readers?" in result.err
+    assert "read no option view_reader (did you mean view_readers?)" in result.err
+
+
+
+def test_a_command_typed_with_a_capital_is_read_as_the_command(consdb_bot, bundled):
+    """Names are read in any case, and a phone writes a message's first word with a capital."""
+    capital = consdb_bot("--config", str(bundled), "Help", "plan")
+    assert capital.code == 0, capital.text
+    assert capital.out == consdb_bot("--config", str(bundled), "help", "plan").out
+    assert "consdb-bot plan bts latiss --to +1" in capital.out
