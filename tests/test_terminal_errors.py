@@ -105,7 +105,6 @@ def test_an_option_the_tree_does_not_read_is_answered_with_the_nearest(consdb_bo
     assert "read no option view_reader (did you mean view_readers?)" in result.err
 
 
-
 def test_a_command_typed_with_a_capital_is_read_as_the_command(consdb_bot, bundled):
     """Names are read in any case, and a phone writes a message's first word with a capital."""
     capital = consdb_bot("--config", str(bundled), "Help", "plan")
