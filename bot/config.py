@@ -622,6 +622,25 @@ def _interpolate(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, 
     return value
 
 
+def referenced_variables(text: str) -> list[tuple[str, bool]]:
+    """The environment variables a configuration's values read (``${NAME}`` and ``${NAME:-default}``), in
+    order, each with whether it has a default; what comments say is no reference."""
+    found: list[tuple[str, bool]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.extend((match["name"], match["default"] is not None) for match in _REFERENCE.finditer(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(yaml.safe_load(text))
+    return found
+
+
 def _substitute(text: str, *, key: str, line: int, environ: Mapping[str, str]) -> str | Unset:
     missing: list[str] = []
 

@@ -6,16 +6,15 @@ wheel install has it. An existing file is kept unless ``--force``: it is someone
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from bot.config import referenced_variables
 from bot.errors import Refused
 from bot.render.terminal import TerminalAnswer
 
 EXAMPLE = "consdb-bot.example.yaml"
-_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?P<default>:-[^}]*)?\}")
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_TOKEN")
 """What ``serve`` reads from the environment besides the file (and SLACK_APP_TOKEN for Socket Mode)."""
 
@@ -50,12 +49,7 @@ def write_starting_config(path: Path, *, force: bool) -> Written:
         raise Refused(
             f"cannot write {path}: {error.strerror}", hint="Name a file in a folder you may write to: --config FILE."
         ) from None
-    references = [
-        (match["name"], match["default"] is not None)
-        for line in text.splitlines()
-        if not line.lstrip().startswith("#")
-        for match in _REFERENCE.finditer(line)
-    ]
+    references = referenced_variables(text)
     needed = list(dict.fromkeys(name for name, defaulted in references if not defaulted))
     defaulted = list(dict.fromkeys(name for name, has_default in references if has_default))
     return Written(path, existed, needed, defaulted)
@@ -73,7 +67,7 @@ def written_answer(written: Written, *, config: str | None) -> TerminalAnswer:
         f"     (these have defaults: {', '.join(written.defaulted)})",
         "     a command needs only those of the environments it touches: `status bts` needs BTS_DATABASE_URL",
         "  2. make the Slack channels and approvers (C0CONSDB01, U0APPROVE1, ...) yours;"
-        " docs/configuration.md lists every key",
+        " every key is described by `python -m bot.config_reference` (docs/configuration.md in a clone)",
         f"  3. check it: consdb-bot status{again}",
         f"  to run the bot (`consdb-bot serve{again}`), also: {', '.join(SECRETS)}"
         " (and for Socket Mode SLACK_APP_TOKEN)",
