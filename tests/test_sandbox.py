@@ -79,6 +79,29 @@ def kept(folder: Path) -> dict[str, tuple[int, bytes | None]]:
     }
 
 
+def test_with_json_the_sandbox_says_where_its_page_is_in_one_json_document(tmp_path):
+    """``--json``: one document on stdout once the page answers; how it goes, on stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "--json", "--port", str(free_port()), "--folder", str(tmp_path / "s")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        lines = []  # the document, written as every --json answer is; or all there is, should the sandbox end
+        while (line := process.stdout.readline()) and lines[-1:] != ["}\n"]:
+            lines.append(line)
+        said = json.loads("".join(lines))
+        assert said["folder"] == str(tmp_path / "s")
+        with urllib.request.urlopen(f"{said['page']}/api/session", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, progress = process.communicate(timeout=120)
+    assert process.returncode == 0
+    assert rest == "", "nothing but the one document on stdout"
+    assert "stopped; nothing is left running" in progress
+
+
 def test_the_sandbox_starts_and_ctrl_c_stops_everything_it_started(sandbox):
     """It starts; a second sandbox in its folder is refused and changes none of its files; Ctrl-C stops it."""
     with urllib.request.urlopen(f"{sandbox.url}/api/session", timeout=10) as answer:

@@ -57,18 +57,19 @@ HINFO = {"bts": ("consdb-hinfo-latiss", "s3.ls.lsst.org"), "summit": ("consdb-hi
 answers for the Base's and the Summit's contexts alike, so the Summit's hinfo has a name of its own."""
 
 
-def run_sandbox(*, port: int, folder: Path, out: TextIO) -> None:
+def run_sandbox(*, port: int, folder: Path, out: TextIO, ready: Callable[[str], None] | None = None) -> None:
     """Claim the folder and the page's port before anything starts (a sandbox running there already, or a
     port taken, is refused in a line), then start everything, say where the page is, and stop it all on
-    Ctrl-C or SIGTERM."""
+    Ctrl-C or SIGTERM. ``out`` hears how it goes; ``ready``, if given, is handed the page's URL once it
+    answers (``--json`` says it so)."""
     lock = FolderLock(folder)
     lock.refuse_if_held()
     listener = claim_port(port)
     with closing(listener), lock.held(f"http://127.0.0.1:{listener.getsockname()[1]}"):
-        _run(listener, folder, out)
+        _run(listener, folder, out, ready)
 
 
-def _run(listener: socket.socket, folder: Path, out: TextIO) -> None:
+def _run(listener: socket.socket, folder: Path, out: TextIO, ready: Callable[[str], None] | None) -> None:
     for stale in ("state.sqlite3", "bot.log"):
         (folder / stale).unlink(missing_ok=True)
     signalled: list[int] = []
@@ -113,6 +114,8 @@ def _run(listener: socket.socket, folder: Path, out: TextIO) -> None:
             ))  # fmt: skip
             out.write(f"consdb-bot sandbox: open {page.url} (Ctrl-C stops everything)\n")
             out.flush()
+            if ready is not None:
+                ready(page.url)
             pause = threading.Event()  # never set: the loop looks at the signal notes every 0.2 s
             while not signalled and bot.poll() is None:
                 pause.wait(0.2)

@@ -57,7 +57,16 @@ def _command(invocation: grammar.Invocation, *, as_json: bool, out: TextIO, err:
     if isinstance(command, grammar.Sandbox):  # it writes a configuration of its own
         from bot.sandbox.run import run_sandbox  # noqa: PLC0415 - the stand-ins load only for the sandbox
 
-        run_sandbox(port=command.port, folder=Path(command.folder).resolve(), out=out)
+        folder = Path(command.folder).resolve()
+        if not as_json:
+            run_sandbox(port=command.port, folder=folder, out=out)
+            return 0
+
+        def ready(url: str) -> None:  # the one document on stdout; how it goes, on stderr
+            out.write(to_json({"page": url, "folder": str(folder)}) + "\n")
+            out.flush()
+
+        run_sandbox(port=command.port, folder=folder, out=err, ready=ready)
         return 0
     path = config_path(invocation.config)
     if isinstance(command, grammar.Init):
