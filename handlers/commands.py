@@ -81,7 +81,8 @@ class CommandHandlers:
 
     def _answer(self, command: grammar.Command, *, channel: str, user: str, client: WebClient) -> None:
         """Run the command through the application, and post what its Slack renderer makes of the result."""
-        reply = slack_answer(self.context.application.run(command, Actor(user, Surface.SLACK)), channel=channel)
+        result = self.context.application.run(command, Actor(user, Surface.SLACK))
+        reply = slack_answer(result, channel=channel, person=self.context.directory.person)
         if reply.private is not None:
             client.chat_postEphemeral(channel=channel, user=user, text=reply.private)
         if reply.upload is not None:

@@ -155,7 +155,7 @@ def at_the_test_stand(page: Page) -> None:
     restart.get_by_role("button", name="✅ approve").click()
     expect(restart).to_contain_text("succeeded", timeout=STEP_MS)
     restart.locator("button.replies").click()
-    expect(thread).to_contain_text("pqserver at bts agrees with the database on the tables #1 upgrade latiss",
+    expect(thread).to_contain_text("pqserver at bts agrees with the database on the tables touched by #1 upgrade latiss",
                                    timeout=STEP_MS)  # fmt: skip
 
     command(page, "/consdb logs hinfo latiss bts")
@@ -189,11 +189,11 @@ def at_the_summit_and_its_replica(page: Page) -> None:
     rollout = message(page, "Rollout request #3: Summit (summit)")
     expect(rollout).to_contain_text("summit latiss 8ebb60eda79d → 05689cf3f8f0", timeout=STEP_MS)
     expect(rollout).to_contain_text("usdf-prod latiss 8ebb60eda79d → 05689cf3f8f0")
-    expect(rollout).to_contain_text("Needs 2 more approval(s) of 2")  # the strictest environment's approvals
+    expect(rollout).to_contain_text("Needs 2 more approvals of 2")  # the strictest environment's approvals
 
     page.get_by_label("You are").select_option(label="Ada (approver)")
     rollout.get_by_role("button", name="✅ approve").click()
-    expect(rollout).to_contain_text("Needs 1 more approval(s) of 2", timeout=STEP_MS)
+    expect(rollout).to_contain_text("Needs 1 more approval of 2", timeout=STEP_MS)
     page.get_by_label("You are").select_option(label="Grace (approver)")
     rollout.get_by_role("button", name="✅ approve").click()
     expect(rollout).to_contain_text("succeeded", timeout=STEP_MS)
@@ -278,7 +278,7 @@ def after_the_summit(page: Page) -> None:
     page.get_by_label("You are").select_option(label="Vera (schema author)")
     command(page, "/consdb restart pqserver summit --ticket OSW-123")
     restart = message(page, "Restart request #4")
-    expect(restart).to_contain_text("Needs 2 more approval(s) of 2", timeout=STEP_MS)
+    expect(restart).to_contain_text("Needs 2 more approvals of 2", timeout=STEP_MS)
     for approver in ("Ada (approver)", "Grace (approver)"):
         page.get_by_label("You are").select_option(label=approver)
         restart.get_by_role("button", name="✅ approve").click()
@@ -299,7 +299,7 @@ def the_board(page: Page) -> None:
     expect(board).to_contain_text("migrated at bts — @Vera")
     expect(board).to_contain_text("pqserver restarted at bts — @Vera")
     expect(board).to_contain_text("hinfo writes the new columns at bts — @Grace")
-    expect(board).to_contain_text("latiss at bts: 3 exposure(s) since the migration (the migration added no column)")
+    expect(board).to_contain_text("latiss at bts: 3 exposures since the migration (the migration added no column)")
     expect(board).to_contain_text("summit and usdf-prod migrated as one rollout — @Vera")
     expect(board).to_contain_text("pqserver restarted at summit — @Vera")
     expect(board).to_contain_text("TAP serves the new columns at summit — @Vera")

@@ -14,6 +14,7 @@ from bot.engine.prepare import PrepareResult
 from bot.engine.rollout import STEP_WORDS, RolloutResult, RolloutStep, StepDone
 from bot.engine.service import ChangeResult, Outcome, SchemaOutcome
 from bot.engine.tree import revisions_text
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.clients.kube import RestartResult
@@ -114,7 +115,7 @@ def restart_text(result: RestartResult) -> str:
 def restarts_text(result: Restarts) -> str:
     """``restart pqserver all``: a verdict per environment, each with its restart and pqserver's check."""
     restarted = sum(restart.ok for restart in result.restarts)
-    lines = [f"restart of pqserver at {len(result.restarts)} environment(s): {restarted} restarted"]
+    lines = [f"restart of pqserver at {plural(len(result.restarts), 'environment')}: {restarted} restarted"]
     for restart in result.restarts:
         lines += [f"{restart.environment}: {_verdict(restart)}"]
         if restart.restart is not None:
@@ -144,7 +145,7 @@ COLUMNS_NAMED = 20
 def pqserver_text(check: SchemaCheck) -> str:
     """pqserver's columns against the database's, table by table (or why it could not say), without markup."""
     where = f"pqserver at {check.environment}"
-    touched = f"the tables {check.change} touched" if check.change else "every table (no change recorded here)"
+    touched = f"the tables touched by {check.change}" if check.change else "every table (no change recorded here)"
     match check.seen:
         case Seen.NOT_ASKED:
             return (f"pqserver's view of the schema was not checked: environments.{check.environment}.pqserver_url"
@@ -164,7 +165,7 @@ def pqserver_text(check: SchemaCheck) -> str:
         head = f"{where} does not serve what the database has, on {touched}:"
     lines = [f"  {table.table}: {_table_text(table)}" for table in check.tables if not table.agrees]
     if len(agreeing) > AGREEING_LISTED:
-        lines.append(f"  {len(agreeing)} tables agree: {', '.join(table.table for table in agreeing)}")
+        lines.append(f"  {plural(len(agreeing), 'table')} agree: {', '.join(table.table for table in agreeing)}")
     else:
         lines += [f"  {table.table}: {_table_text(table)}" for table in agreeing]
     if len(agreeing) < len(check.tables):
@@ -181,7 +182,7 @@ def _table_text(table: TableCheck) -> str:
     if table.gone:
         return "pqserver lists it; the database has no such table"
     if table.agrees:
-        return f"agrees ({table.columns} columns)"
+        return f"agrees ({plural(table.columns, 'column')})"
     said = []
     if table.lacks:
         said.append(f"pqserver lacks {_columns_text(table.lacks)}")
