@@ -114,7 +114,7 @@ def test_a_restarted_pqserver_agrees_table_by_table(pqserver, database):
         slack
         == terminal
         == (
-            "pqserver at bts agrees with the database on the tables touched by #4 upgrade latiss:\n"
+            "pqserver at bts agrees with the database on the tables #4 upgrade latiss added columns to:\n"
             "  cdb_latiss.exposure: agrees (4 columns)"
         )
     )
@@ -127,7 +127,7 @@ def test_a_pqserver_not_restarted_lacks_the_new_column_and_says_which(pqserver, 
     assert result.worrying
     slack, terminal = said(result)
     assert slack.startswith(
-        ":warning: pqserver at bts does not serve what the database has, on the tables touched by #4"
+        ":warning: pqserver at bts does not serve what the database has, on the tables #4 upgrade latiss added columns to:"
     )
     assert terminal.startswith("warning: pqserver at bts does not serve")
     assert "  cdb_latiss.exposure: pqserver lacks exposure_time (double precision)\n" in terminal

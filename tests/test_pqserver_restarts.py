@@ -116,7 +116,7 @@ def test_a_restart_says_table_by_table_whether_pqserver_serves_what_the_latest_c
     on_restart, bts.deployment.on_restart = bts.deployment.on_restart, None  # pqserver_url is not the pod rolled
     wrong = run("restart", "pqserver", "bts", "--yes")
     assert wrong.code == 0, wrong.text  # the restart itself went well
-    said = "warning: pqserver at bts does not serve what the database has, on the tables touched by #2 upgrade latiss"
+    said = "warning: pqserver at bts does not serve what the database has, on the tables #2 upgrade latiss added columns to"
     assert said in wrong.out
     assert "    cdb_latiss.exposure: pqserver lacks exposure_time (double precision)\n" in wrong.out
 
@@ -124,7 +124,7 @@ def test_a_restart_says_table_by_table_whether_pqserver_serves_what_the_latest_c
     right = run("restart", "pqserver", "bts", "--yes")
     assert right.code == 0, right.text
     assert (
-        "pqserver at bts agrees with the database on the tables touched by #2 upgrade latiss:\n"
+        "pqserver at bts agrees with the database on the tables #2 upgrade latiss added columns to:\n"
         "    cdb_latiss.exposure: agrees (5 columns)\n"
     ) in right.out
 
@@ -136,7 +136,7 @@ def test_after_a_downgrade_every_table_of_its_schema_is_compared(run, places):
     assert downgrade.code == 0, downgrade.text
     places["bts"].deployment.on_restart = None
     result = run("restart", "pqserver", "bts", "--yes")
-    assert "on the tables touched by #2 downgrade latiss:\n" in result.out
+    assert "on every table of cdb_latiss (#2 downgrade latiss added no column):\n" in result.out
     assert "    cdb_latiss.exposure: pqserver has extra exposure_time (DOUBLE PRECISION)\n" in result.out
 
 
@@ -162,7 +162,7 @@ def test_restart_all_restarts_each_environment_that_has_the_latest_change_one_at
     assert out.index("bts: restarted, and pqserver serves what the database has") < out.index(
         "summit: restarted, and pqserver serves what the database has"
     )
-    assert "pqserver at summit agrees with the database on the tables touched by #5 upgrade latiss" in out
+    assert "pqserver at summit agrees with the database on the tables #5 upgrade latiss added columns to" in out
     assert places["usdf"].deployment.restarted_at is None
     audit = run("audit").out
     assert "#6 restart succeeded" in audit

@@ -155,7 +155,8 @@ def at_the_test_stand(page: Page) -> None:
     restart.get_by_role("button", name="✅ approve").click()
     expect(restart).to_contain_text("succeeded", timeout=STEP_MS)
     restart.locator("button.replies").click()
-    expect(thread).to_contain_text("pqserver at bts agrees with the database on the tables touched by #1 upgrade latiss",
+    expect(thread).to_contain_text("pqserver at bts agrees with the database on every table of cdb_latiss"
+                                   " (#1 upgrade latiss added no column)",
                                    timeout=STEP_MS)  # fmt: skip
 
     command(page, "/consdb logs hinfo latiss bts")

@@ -392,7 +392,7 @@ def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, sla
             c
             for c in calls
             if c.args.get("thread_ts") == ts
-            and "pqserver at bts agrees with the database on the tables touched by #1 upgrade startrackerwide" in c.text
+            and "pqserver at bts agrees with the database on every table of cdb_startrackerwide" in c.text
         ]
     )
 

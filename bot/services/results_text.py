@@ -145,12 +145,14 @@ COLUMNS_NAMED = 20
 def pqserver_text(check: SchemaCheck) -> str:
     """pqserver's columns against the database's, table by table (or why it could not say), without markup."""
     where = f"pqserver at {check.environment}"
-    touched = f"the tables touched by {check.change}" if check.change else "every table (no change recorded here)"
     match check.seen:
         case Seen.NOT_ASKED:
             return (f"pqserver's view of the schema was not checked: environments.{check.environment}.pqserver_url"
                     " is not set.")  # fmt: skip
         case Seen.NOTHING:
+            touched = (
+                f"the tables touched by {check.change}" if check.change else "every table (no change recorded here)"
+            )
             return f"{where}: nothing to compare ({touched}: none of a cdb_ schema pqserver serves)."
         case Seen.NO_ANSWER:
             return f"{where} did not answer the schema check ({check.detail}); look at it by hand."
@@ -160,9 +162,9 @@ def pqserver_text(check: SchemaCheck) -> str:
             return f"pqserver's view of the schema could not be checked ({check.detail})."
     agreeing = [table for table in check.tables if table.agrees]
     if len(agreeing) == len(check.tables):
-        head = f"{where} agrees with the database on {touched}:"
+        head = f"{where} agrees with the database on {_compared(check)}:"
     else:
-        head = f"{where} does not serve what the database has, on {touched}:"
+        head = f"{where} does not serve what the database has, on {_compared(check)}:"
     lines = [f"  {table.table}: {_table_text(table)}" for table in check.tables if not table.agrees]
     if len(agreeing) > AGREEING_LISTED:
         lines.append(f"  {plural(len(agreeing), 'table')} agree: {', '.join(table.table for table in agreeing)}")
@@ -172,6 +174,20 @@ def pqserver_text(check: SchemaCheck) -> str:
         lines.append("  A pqserver that lacks what the database has was not restarted since, or is not the one"
                      " restarted.")  # fmt: skip
     return "\n".join([head, *lines])
+
+
+def _compared(check: SchemaCheck) -> str:
+    """Which tables were compared: those the change added columns to, every table of the schemas it added
+    none to, or every table when no change is recorded."""
+    if not check.change:
+        return "every table (no change recorded here)"
+    if not check.whole:
+        return f"the tables {check.change} added columns to"
+    whole = f"every table of {', '.join(check.whole)}"
+    chosen = {table.table.split(".")[0] for table in check.tables}
+    if chosen <= set(check.whole):
+        return f"{whole} ({check.change} added no column)"
+    return f"the tables {check.change} added columns to and {whole}"
 
 
 def _table_text(table: TableCheck) -> str:
