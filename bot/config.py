@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError, UsageError, did_you_mean
+from bot.words import plural
 
 DEFAULT_CONFIG_FILE = "consdb-bot.yaml"
 CONFIG_ENV_VAR = "CONSDB_BOT_CONFIG"
@@ -582,7 +583,7 @@ def parse_settings(text: str, *, source: str = "<memory>", environ: Mapping[str,
         return Settings.model_validate(data)
     except ValidationError as error:
         problems = [line for problem in error.errors() for line in _described(problem, lines, data)]
-        raise ConfigError(f"{source} has {len(problems)} problem(s):", problems=problems) from None
+        raise ConfigError(f"{source} has {plural(len(problems), 'problem')}:", problems=problems) from None
 
 
 @dataclass

@@ -90,7 +90,7 @@ class CommandHandlers:
         """Run the command through the application, and post what its Slack renderer makes of the result."""
         channel, user = asker.channel, asker.user
         result = self.context.application.run(command, Actor(user, Surface.SLACK))
-        reply = slack_answer(result, channel=channel)
+        reply = slack_answer(result, channel=channel, person=self.context.directory.person)
         if reply.private is not None:
             client.chat_postEphemeral(channel=channel, user=user, text=reply.private)
         if reply.upload is not None:

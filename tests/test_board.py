@@ -143,13 +143,13 @@ def test_the_board_follows_a_ticket_from_nothing_to_the_summit_in_the_terminal(t
     assert terminal("check", "data", "bts", "latiss").code == 1  # nothing written yet
     board = terminal("board", "OSW-123")
     assert step_line(board, 6) == "6. [!] failed   hinfo writes the new columns at bts"
-    shows(board, "latiss at bts: 0 exposure(s) since the migration", "Run: consdb-bot check data bts latiss")
+    shows(board, "latiss at bts: 0 exposures since the migration", "Run: consdb-bot check data bts latiss")
     exposure(places["BTS_DATABASE_URL"], "latiss", 12, MIGRATED_AT + timedelta(minutes=3), dimm_seeing_new=0.8)
     clock.moment += timedelta(minutes=5)
     shows(terminal("check", "data", "bts", "latiss"))
     board = terminal("board", "OSW-123")
     assert step_line(board, 6).startswith("6. [x] done     hinfo writes the new columns at bts:")
-    shows(board, "latiss at bts: 1 exposure(s) since the migration, the new columns filled")
+    shows(board, "latiss at bts: 1 exposure since the migration, the new columns filled")
 
     for step in ("consdb-merge", "consdb-tag", "announce"):
         shows(terminal("done", "OSW-123", step))
@@ -164,7 +164,7 @@ def test_the_board_follows_a_ticket_from_nothing_to_the_summit_in_the_terminal(t
     assert step_line(board, 4).startswith("4. [x] done")
     shows(
         board, "10. [-] blocked  migrated at summit",
-        f"Blocked: summit: latiss must first reach {ADDED} at bts, which is 1 revision(s) behind it (at 05689cf3f8f0)",
+        f"Blocked: summit: latiss must first reach {ADDED} at bts, which is 1 revision behind it (at 05689cf3f8f0)",
     )  # fmt: skip
     value = json.loads(terminal("board", "OSW-123", "--json").out)
     assert [(step["key"], step["state"]) for step in value["steps"]] == [
@@ -253,7 +253,7 @@ def test_the_live_board_in_slack_is_one_message_updated_in_place(board_config, s
         bot.reaction("white_check_mark", user=APPROVER_2, channel=BTS_CHANNEL, ts=restart, event_id="EvBoard2")
         request_state(slack, 2, "succeeded", kind="Restart")
         board = live_board(slack, ":white_check_mark: *5.* pqserver restarted at bts", ":red_circle: *6.*")
-        assert "latiss at bts: 0 exposure(s) since the migration" in shown(board)
+        assert "latiss at bts: 0 exposures since the migration" in shown(board)
 
         exposure(places["BTS_DATABASE_URL"], "latiss", 12, MIGRATED_AT + timedelta(minutes=1), dimm_seeing_new=0.8)
         bot.command("check data bts latiss", channel=BTS_CHANNEL)

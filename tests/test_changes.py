@@ -216,7 +216,7 @@ def test_requires_ticket_and_tested_on(world):
     assert "summit changes need a Jira ticket" in str(refused.value)
     with pytest.raises(Refused) as refused:
         world.propose("summit", ticket="OSW-123")
-    assert "summit: latiss must first reach c0ffee000003 at bts, which is 3 revision(s) behind it" in str(refused.value)
+    assert "summit: latiss must first reach c0ffee000003 at bts, which is 3 revisions behind it" in str(refused.value)
     assert world.store.audit_trail(environment="summit", limit=1)[0].action == "refused"
 
 
@@ -359,8 +359,8 @@ def test_news_of_a_run_is_typed_and_each_surface_says_it_its_own_way():
     assert (verdict.committed, verdict.column_lines, verdict.other_lines) == (0, 1, 1)
     assert blocks.event_line(verdict) == (
         "hinfo latiss, 10 min after the migration: :warning: no exposure committed (take a test image, then"
-        " `logs hinfo`); 1 'Unable to process column' line(s), e.g. ERROR Unable to process column visit1.foo;"
-        " 1 other error or warning line(s)."
+        " `logs hinfo`); 1 'Unable to process column' line, e.g. ERROR Unable to process column visit1.foo;"
+        " 1 other error or warning line."
     )
     terminal = text.event_line(verdict)
     assert terminal.startswith("hinfo latiss, 10 min after the migration: no exposure committed")

@@ -283,7 +283,7 @@ def test_the_watch_verdict_says_the_new_columns_are_filled_or_why_the_database_w
                        [NewColumn("exposure", "dimm_seeing_new", 1, 1)])  # fmt: skip
     verdict = HinfoVerdict.of("latiss", excerpt, 10, filled)
     assert blocks.event_line(verdict).endswith(
-        "1 exposure(s) committed (the last 20261201/12); no errors or warnings. The database has 1 exposure since the"
+        "1 exposure committed (the last 20261201/12); no errors or warnings. The database has 1 exposure since the"
         " migration (20261201/12) and the new columns are filled: `dimm_seeing_new`."
     )
     assert text.event_line(verdict).endswith("and the new columns are filled: dimm_seeing_new.")

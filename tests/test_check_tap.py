@@ -89,7 +89,7 @@ def test_migrated_but_tap_not_reloaded_names_the_missing_columns(consdb_bot, mig
     result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
     assert result.code == 1, result.text
     assert result.out.splitlines() == [
-        "bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is not current: 2 missing column(s), against the Felis model",
+        "bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is not current: 2 columns missing, against the Felis model",
         "  missing  exposure.vignette_min",
         "  missing  exposure.can_see_sky",
     ]
@@ -114,7 +114,7 @@ def test_columns_tap_has_beyond_the_model_and_those_it_says_otherwise(consdb_bot
     result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(migrated))
     assert result.code == 1, result.text
     assert result.out.splitlines() == [
-        "bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is not current: 1 extra, 3 changed column(s), against the"
+        "bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is not current: 1 column extra, 3 columns changed, against the"
         " Felis model",
         "  extra    exposure.retired_note",
         "  changed  exposure.focus_z: datatype 'double' in TAP, 'float' in the model",
@@ -156,7 +156,7 @@ def test_behind_head_the_tree_replayed_to_the_revision_is_compared_by_name(consd
     result = consdb_bot("check", "tap", "bts", "latiss", "--config", str(tap_config))
     assert result.code == 1, result.text
     assert result.out.splitlines() == [
-        "bts/latiss (cdb_latiss) at 8ebb60eda79d: TAP is not current: 1 missing column(s), against the tree"
+        "bts/latiss (cdb_latiss) at 8ebb60eda79d: TAP is not current: 1 column missing, against the tree"
         " replayed to it (behind head: its tables, by name)",
         "  missing  exposure.can_see_sky",
     ]
@@ -231,7 +231,7 @@ def test_check_tap_in_slack_answers_in_the_channel(consdb_bot, migrated, monkeyp
         bot.command("check tap bts latiss", channel="C0CONSDB01")
         answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "TAP at bts"), None))
     shown = json.dumps(answer.args["blocks"])
-    assert "TAP is not current: 1 missing column(s)" in shown
+    assert "TAP is not current: 1 column missing" in shown
     assert "missing  exposure.can_see_sky" in shown
     assert PASSWORD not in shown
 
@@ -254,7 +254,7 @@ def test_the_tap_service_asked_at_its_sync_endpoint_names_the_missing_columns(co
         result = consdb_bot("check", "tap", "bts", "--config", str(sync_config))
     assert result.code == 1, result.text
     assert result.out.splitlines() == [
-        "bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is not current: 2 missing column(s), against the Felis model",
+        "bts/latiss (cdb_latiss) at 05689cf3f8f0: TAP is not current: 2 columns missing, against the Felis model",
         "  missing  exposure.vignette_min",
         "  missing  exposure.can_see_sky",
         "bts/lsstcam (cdb_lsstcam): not migrated here, so nothing to compare (empty (2 behind))",

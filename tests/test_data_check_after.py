@@ -206,7 +206,7 @@ def test_the_summit_is_checked_data_check_minutes_after_its_migration_in_its_thr
     [record] = world.store.ticket_records("OSW-123", [DATA_CHECKED])
     assert (record.actor, record.environment, record.request_id) == ("consdb-bot", "summit", view.id)
     assert record.detail == {"schema": "latiss", "ok": False}
-    assert record.summary == "latiss at summit: 3 exposure(s) since the migration; empty: fid_note"
+    assert record.summary == "latiss at summit: 3 exposures since the migration; empty: fid_note"
 
 
 def test_a_late_check_says_how_late_and_a_filled_column_passes(world):

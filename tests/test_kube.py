@@ -124,7 +124,7 @@ def test_hinfo_excerpt_puts_problems_first_and_counts_committed_exposures(consdb
     result = consdb_bot("logs", "hinfo", "latiss", "bts", "--config", str(config))
     assert result.code == 0, result.text
     out = result.out
-    assert out.index("2 error or warning line(s)") < out.index("2 exposure(s) committed")
+    assert out.index("2 error or warning lines") < out.index("2 exposures committed")
     assert "the last 20261121/42 (day_obs/seq_num)" in out
     assert "Unable to process column: dimm_seeing" in out
     log_requests = [path for method, path in kube.state.requests if path.endswith("/log")]
@@ -140,7 +140,7 @@ def test_a_committed_line_without_its_day_obs_seq_num_ending_is_read_from_its_he
     ]
     kube.add(Deployment("consdb-hinfo-lsstcam", replicas=1, logs=PodLog(2, lines.__getitem__, lambda i: now - 9 + i)))
     out = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config)).out
-    assert "2 exposure(s) committed to exposure and ccdexposure, the last 20261121/8 (day_obs/seq_num)" in out
+    assert "2 exposures committed to exposure and ccdexposure, the last 20261121/8 (day_obs/seq_num)" in out
 
 
 def test_a_deployment_whose_name_begins_with_anothers_is_read_as_itself(consdb_bot, kube, config):
@@ -151,18 +151,18 @@ def test_a_deployment_whose_name_begins_with_anothers_is_read_as_itself(consdb_b
         config.read_text().replace("lsstcam: consdb-hinfo-lsstcam", "lsstcam: consdb-hinfo-latiss-summit")
     )
     out = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config)).out
-    assert "1 exposure(s) committed to exposure and ccdexposure, the last 20261121/9" in out
+    assert "1 exposure committed to exposure and ccdexposure, the last 20261121/9" in out
 
 
 def test_excerpt_reads_only_the_tail_asked_for(consdb_bot, kube, config):
     result = consdb_bot("logs", "hinfo", "latiss", "bts", "--lines", "2", "--config", str(config))
-    assert "0 exposure(s) committed" in result.out
+    assert "0 exposures committed" in result.out
     assert (
         f"ERROR 2026-11-21 14:00:00,000 consdb.hinfo (hinfo.py:913) - Exception while handling s3://{HEADER(43)}"
         in (result.out)
     )
     grep = consdb_bot("logs", "hinfo", "latiss", "bts", "--grep", "ERROR", "--config", str(config))
-    assert "2 exposure(s) committed to exposure and ccdexposure, the last 20261121/42" in grep.out
+    assert "2 exposures committed to exposure and ccdexposure, the last 20261121/42" in grep.out
     assert f"last lines:\n  {HINFO_LINES[2]}\n  {HINFO_LINES[4]}\n" in grep.out
 
 
@@ -222,7 +222,7 @@ def test_several_pods_are_merged_in_the_order_they_wrote(consdb_bot, kube, confi
     ]
     kube.add(Deployment("consdb-hinfo-lsstcam", replicas=2, logs=PodLog(6, lines.__getitem__, lambda i: now - 60 + i)))
     result = consdb_bot("logs", "hinfo", "lsstcam", "bts", "--config", str(config))
-    assert "6 exposure(s) committed to exposure and ccdexposure, the last 20261121/5" in result.out
+    assert "6 exposures committed to exposure and ccdexposure, the last 20261121/5" in result.out
     tail = result.out.split("last lines:\n")[1].splitlines()
     assert tail[-2:] == [
         f"  [consdb-hinfo-lsstcam-1-0] {lines[4]}",

@@ -14,14 +14,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEVELOPMENT = REPO / "docs" / "development.md"
 
-FOUNDATION = ("config", "config_reference", "errors", "grammar", "logs", "metrics", "when")
+FOUNDATION = ("config", "config_reference", "errors", "grammar", "logs", "metrics", "when", "words")
 """The flat modules of ``bot/``: what every layer stands on."""
 
 LAYERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # layer: (its modules, what it does, the other layers it may import)
     "foundation": (
         ", ".join(f"`bot/{name}.py`" for name in FOUNDATION),
-        "settings, errors, the command grammar, logs, metrics, time",
+        "settings, errors, the command grammar, logs, metrics, time, plurals",
         (),
     ),
     "store": ("`bot/store/`", "the bot's own state and its Alembic tree", ("foundation",)),

@@ -114,7 +114,7 @@ def test_a_restarted_pqserver_agrees_table_by_table(pqserver, database):
         slack
         == terminal
         == (
-            "pqserver at bts agrees with the database on the tables #4 upgrade latiss touched:\n"
+            "pqserver at bts agrees with the database on the tables #4 upgrade latiss added columns to:\n"
             "  cdb_latiss.exposure: agrees (4 columns)"
         )
     )
@@ -126,7 +126,9 @@ def test_a_pqserver_not_restarted_lacks_the_new_column_and_says_which(pqserver, 
     assert result.tables == [TableCheck("cdb_latiss.exposure", lacks={"exposure_time": "double precision"}, columns=3)]
     assert result.worrying
     slack, terminal = said(result)
-    assert slack.startswith(":warning: pqserver at bts does not serve what the database has, on the tables #4")
+    assert slack.startswith(
+        ":warning: pqserver at bts does not serve what the database has, on the tables #4 upgrade latiss added columns to:"
+    )
     assert terminal.startswith("warning: pqserver at bts does not serve")
     assert "  cdb_latiss.exposure: pqserver lacks exposure_time (double precision)\n" in terminal
     assert "was not restarted since, or is not the one restarted" in terminal

@@ -116,14 +116,15 @@ def test_a_restart_says_table_by_table_whether_pqserver_serves_what_the_latest_c
     on_restart, bts.deployment.on_restart = bts.deployment.on_restart, None  # pqserver_url is not the pod rolled
     wrong = run("restart", "pqserver", "bts", "--yes")
     assert wrong.code == 0, wrong.text  # the restart itself went well
-    assert "warning: pqserver at bts does not serve what the database has, on the tables #2 upgrade latiss" in wrong.out
+    said = "warning: pqserver at bts does not serve what the database has, on the tables #2 upgrade latiss added columns to"
+    assert said in wrong.out
     assert "    cdb_latiss.exposure: pqserver lacks exposure_time (double precision)\n" in wrong.out
 
     bts.deployment.on_restart = on_restart
     right = run("restart", "pqserver", "bts", "--yes")
     assert right.code == 0, right.text
     assert (
-        "pqserver at bts agrees with the database on the tables #2 upgrade latiss touched:\n"
+        "pqserver at bts agrees with the database on the tables #2 upgrade latiss added columns to:\n"
         "    cdb_latiss.exposure: agrees (5 columns)\n"
     ) in right.out
 
@@ -135,7 +136,7 @@ def test_after_a_downgrade_every_table_of_its_schema_is_compared(run, places):
     assert downgrade.code == 0, downgrade.text
     places["bts"].deployment.on_restart = None
     result = run("restart", "pqserver", "bts", "--yes")
-    assert "on the tables #2 downgrade latiss touched:\n" in result.out
+    assert "on every table of cdb_latiss (#2 downgrade latiss added no column):\n" in result.out
     assert "    cdb_latiss.exposure: pqserver has extra exposure_time (DOUBLE PRECISION)\n" in result.out
 
 
@@ -157,11 +158,11 @@ def test_restart_all_restarts_each_environment_that_has_the_latest_change_one_at
     result = run("restart", "pqserver", "all", "--yes")
     assert result.code == 0, result.text
     out = result.out
-    assert "restart of pqserver at 2 environment(s): 2 restarted" in out
+    assert "restart of pqserver at 2 environments: 2 restarted" in out
     assert out.index("bts: restarted, and pqserver serves what the database has") < out.index(
         "summit: restarted, and pqserver serves what the database has"
     )
-    assert "pqserver at summit agrees with the database on the tables #5 upgrade latiss touched" in out
+    assert "pqserver at summit agrees with the database on the tables #5 upgrade latiss added columns to" in out
     assert places["usdf"].deployment.restarted_at is None
     audit = run("audit").out
     assert "#6 restart succeeded" in audit
@@ -176,7 +177,7 @@ def test_a_restart_that_fails_at_one_environment_does_not_hide_the_others(run, p
     places["bts"].deployment.stuck = True
     result = run("restart", "pqserver", "all", "--yes")
     assert result.code == 1
-    assert "restart of pqserver at 3 environment(s): 2 restarted" in result.out
+    assert "restart of pqserver at 3 environments: 2 restarted" in result.out
     assert "\nbts: FAILED to restart\n" in result.out
     assert "Back-off restarting failed container" in result.out
     assert "summit: restarted, and pqserver serves what the database has" in result.out
@@ -227,7 +228,7 @@ def test_restart_all_in_slack_is_one_request_in_one_thread_approved_under_the_st
         assert "`summit` rollout restart of deployment consdb-pq-summit" in shown
         assert f"`after` #2 upgrade latiss, which left latiss at {SECOND}" in shown
         assert "`usdf` skipped: latiss is at " in shown
-        assert "Needs 2 more approval(s) of 2" in shown
+        assert "Needs 2 more approvals of 2" in shown
         ts = request.reply["ts"]
         for user, event_id in ((APPROVER_1, "EvA1"), (APPROVER_2, "EvA2")):
             bot.reaction("white_check_mark", user=user, channel=CHANNELS["summit"], ts=ts, event_id=event_id)

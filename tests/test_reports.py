@@ -59,7 +59,7 @@ environments:
     reports.check("bts")
     [alert] = recorder.alerts
     assert alert.channels == ["C0ANNOUNCE", "C0BTS"]
-    assert alert.health.problems[0] == "latiss is 1 revision(s) behind head"
+    assert alert.health.problems[0] == "latiss is 1 revision behind head"
     assert alert.health.problems[1].startswith("latiss has drifted (")
 
     engine.change(bts, ["latiss"], direction=Direction.STAMP, to="base", actor="test")

@@ -112,7 +112,7 @@ def test_the_request_names_both_sides_skips_usdf_int_and_needs_usdf_prods_two_ap
     assert f"• `usdf-prod latiss` {FIRST} → {COLUMN_ADDED}" in shown
     assert "• `usdf-int` skipped: not configured here (set USDF_INT_DATABASE_URL)" in shown
     assert f"*Ticket* <{jira.url}/browse/OSW-123|OSW-123> Add seeing to latiss.exposure (In Progress)" in shown
-    assert "Needs 2 more approval(s) of 2" in shown  # usdf-prod's, though the Summit needs one
+    assert "Needs 2 more approvals of 2" in shown  # usdf-prod's, though the Summit needs one
 
     approve(rollout_bot, APPROVER_1, ts, "EvOwn")  # an approver, but the one who asked
     wait_for(

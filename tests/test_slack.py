@@ -103,7 +103,7 @@ def test_summit_needs_a_ticket_and_bts_first_then_two_approvals_one_from_the_use
     bot.command("migrate summit latiss", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "summit changes need a Jira ticket")
     bot.command("migrate summit latiss --ticket OSW-123", user=REQUESTER)
-    ephemeral_to(slack, REQUESTER, "summit: latiss must first reach 05689cf3f8f0 at bts, which is 2 revision(s) behind")
+    ephemeral_to(slack, REQUESTER, "summit: latiss must first reach 05689cf3f8f0 at bts, which is 2 revisions behind")
 
     bot.command("migrate base latiss", user=REQUESTER)
     ts = posted_request(slack, 1).reply["ts"]
@@ -147,7 +147,7 @@ def usdf_bot(config, slack, databases, kube, tmp_path, new_database) -> Iterator
 def test_usdf_prod_is_refused_until_the_first_listed_environment_keeping_the_schema_has_the_target(usdf_bot, slack):
     usdf_bot.command("migrate usdf-prod latiss", user=REQUESTER)
     refusal = ephemeral_to(slack, REQUESTER, "usdf-prod: latiss must first reach 05689cf3f8f0 at summit")
-    assert "which is 2 revision(s) behind it (at base)" in refusal.text
+    assert "which is 2 revisions behind it (at base)" in refusal.text
     assert "Run `migrate summit latiss --to 05689cf3f8f0` first." in refusal.text
     usdf_bot.command("migrate usdf-prod startrackerwide", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "usdf-prod: startrackerwide must first reach 2c2567f48db5 at bts")
@@ -287,12 +287,33 @@ def test_long_plans_go_as_a_file(bot, slack):
 
 
 @pytest.mark.slow
-def test_audit_trail_in_slack(bot, slack):
+def test_audit_trail_and_ticket_name_people_in_slack_and_name_and_id_in_the_terminal(
+    bot, slack, config, consdb_bot, monkeypatch
+):
+    slack.state.people[REQUESTER] = "Grace Hopper"
     bot.command("migrate summit latiss", user=REQUESTER)
     ephemeral_to(slack, REQUESTER, "need a Jira ticket")
-    bot.command("audit summit")
+    bot.command("book bts now 2h OSW-9", user=REQUESTER)
+    ephemeral_to(slack, REQUESTER, "of bts booked")
+    bot.command("audit")
     answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "Audit trail"), None))
-    assert "refused" in json.dumps(answer.args["blocks"])
+    trail = answer.args["blocks"][1]["text"]["text"]
+    assert "refused          Grace Hopper: " in trail  # in a code block Slack shows no mention as a name
+    assert "booked           Grace Hopper: booked bts #1" in trail
+    assert REQUESTER not in trail
+    bot.command("ticket OSW-9")
+    ticket = slack.wait_for(lambda calls: next((c for c in calls if c.text == "Ticket OSW-9"), None))
+    assert "by Grace Hopper" in json.dumps(ticket.args["blocks"])
+    assert REQUESTER not in json.dumps(ticket.args["blocks"])
+
+    # The terminal asks Slack too where it has the bot's token (as in the bot's pod), and shows both.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", slack.url)
+    named = consdb_bot("audit", "--config", str(config)).out
+    assert f"Grace Hopper ({REQUESTER}): booked bts #1" in named
+    assert f"by Grace Hopper ({REQUESTER})" in consdb_bot("ticket", "OSW-9", "--config", str(config)).out
+    monkeypatch.delenv("SLACK_BOT_TOKEN")  # without it, the id alone
+    assert f"{REQUESTER}: booked bts #1" in consdb_bot("audit", "--config", str(config)).out
 
 
 @pytest.mark.slow
@@ -387,7 +408,7 @@ def test_the_restart_reaction_on_a_finished_migration_restarts_pqserver(bot, sla
             c
             for c in calls
             if c.args.get("thread_ts") == ts
-            and "pqserver at bts agrees with the database on the tables #1 upgrade startrackerwide" in c.text
+            and "pqserver at bts agrees with the database on every table of cdb_startrackerwide" in c.text
         ]
     )
 
@@ -403,7 +424,7 @@ def test_after_a_test_stand_migration_the_thread_says_what_hinfo_did(bot, slack,
             (c for c in calls if c.args.get("thread_ts") == ts and c.text.startswith("hinfo latiss")), None
         )
     )
-    assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
+    assert "50 exposures committed (the last 20261121/49); no errors or warnings." in verdict.text
 
 
 @pytest.mark.slow
@@ -427,7 +448,7 @@ def test_the_hinfo_watch_outlives_a_restart_of_the_bot(config, slack, databases,
             )
         )
     assert verdict.text.startswith("hinfo latiss, 11 min after the migration")  # late, and saying so
-    assert "50 exposure(s) committed (the last 20261121/49); no errors or warnings." in verdict.text
+    assert "50 exposures committed (the last 20261121/49); no errors or warnings." in verdict.text
 
 
 @pytest.mark.slow
@@ -437,7 +458,7 @@ def test_a_change_at_a_test_stand_booked_by_someone_else_is_flagged_and_needs_on
     request = json.dumps(posted_request(slack, 1).args["blocks"])
     assert f"bts is booked by <@{REQUESTER}> until" in request
     assert "this needs one more approval than usual" in request
-    assert "Needs 2 more approval(s) of 2" in request
+    assert "Needs 2 more approvals of 2" in request
 
 
 @pytest.mark.slow
@@ -445,4 +466,4 @@ def test_hinfo_excerpt_in_slack(bot, slack, kube):
     bot.command("logs hinfo latiss bts --lines 10", channel=BTS_CHANNEL)
     answer = slack.wait_for(lambda calls: next((c for c in calls if c.text == "hinfo latiss at bts"), None))
     text = json.dumps(answer.args["blocks"])
-    assert "10 exposure(s) committed to exposure and ccdexposure, the last 20261121/49" in text
+    assert "10 exposures committed to exposure and ccdexposure, the last 20261121/49" in text

@@ -164,6 +164,6 @@ def test_lines_that_pile_up_past_the_bound_are_counted_and_said_to_be_left_out(s
         writer.close(5)
     assert "\n".join(posts).splitlines() == [
         *lines[:MOST_QUEUED_LINES],
-        "(5 more line(s) left out: Slack did not take them fast enough)",
+        "(5 more lines left out: Slack did not take them fast enough)",
     ]
     assert len(posts) < 10, "lines go many to a message"

@@ -435,7 +435,7 @@ def test_usdf_prod_waits_for_the_summit_however_far_ahead_usdf_dev_is(consdb_bot
     refused = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(chain))
     assert refused.code == 1
     assert (
-        "usdf-prod: latiss must first reach c0ffee000003 at summit, which is 2 revision(s) behind it (at a1b2c3000001)"
+        "usdf-prod: latiss must first reach c0ffee000003 at summit, which is 2 revisions behind it (at a1b2c3000001)"
         in refused.err
     )
     assert "Run `migrate summit latiss --to c0ffee000003` first." in refused.err
@@ -447,7 +447,7 @@ def test_usdf_prod_waits_for_the_summit_however_far_ahead_usdf_dev_is(consdb_bot
 def test_a_schema_the_summit_does_not_keep_is_proven_at_usdf_dev(consdb_bot, chain):
     refused = consdb_bot("upgrade", "usdf-prod", "startrackerwide", "--yes", "--config", str(chain))
     assert refused.code == 1
-    assert "usdf-prod: startrackerwide must first reach e00000000001 at usdf-dev, which is 1 revision(s) behind it" in (
+    assert "usdf-prod: startrackerwide must first reach e00000000001 at usdf-dev, which is 1 revision behind it" in (
         refused.err
     )
     assert consdb_bot("upgrade", "usdf-dev", "startrackerwide", "--yes", "--config", str(chain)).code == 0
@@ -469,13 +469,15 @@ def test_where_the_summit_cannot_be_read_the_bots_records_stand_in(consdb_bot, c
     monkeypatch.delenv("SUMMIT_DATABASE_URL")
     refused = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(chain))
     assert refused.code == 1
-    assert "whose database cannot be read here (not configured here (set SUMMIT_DATABASE_URL))" in refused.err
-    assert "the bot has no record of changing latiss" in refused.err
+    assert (
+        "where the bot has no record of changing latiss, nor can it read the database: not configured here"
+        " (set SUMMIT_DATABASE_URL)"
+    ) in refused.err
     monkeypatch.setenv("SUMMIT_DATABASE_URL", summit)
     assert consdb_bot("upgrade", "summit", "latiss", "--to", "a1b2c3000002", "--yes", "--config", str(chain)).code == 0
     monkeypatch.delenv("SUMMIT_DATABASE_URL")
     refused = consdb_bot("upgrade", "usdf-prod", "latiss", "--yes", "--config", str(chain))
-    assert "which is 1 revision(s) behind it by the bot's records (its database cannot be read here)" in refused.err
+    assert "which is 1 revision behind it by the bot's records (its database cannot be read here)" in refused.err
     passed = consdb_bot("upgrade", "usdf-prod", "latiss", "--to", "a1b2c3000002", "--yes", "--config", str(chain))
     assert passed.code == 0, passed.text
 

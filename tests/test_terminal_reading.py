@@ -27,8 +27,8 @@ def test_status_works_with_only_bts_configured(consdb_bot, new_database, tmp_pat
     assert ["bts", "latiss", "empty (2 behind)"] in rows
     assert ["bts", "startrackerfast", "empty (1 behind)"] in rows
     assert ["bts", "efd_latiss", "not kept here"] in rows
-    assert ["summit", "(all)", "not-configured: not configured here (set SUMMIT_DATABASE_URL)"] in rows
-    assert ["usdf-int", "(all)", "not-configured: not configured here (set USDF_INT_DATABASE_URL)"] in rows
+    assert ["summit", "(all)", "not configured here (set SUMMIT_DATABASE_URL)"] in rows
+    assert ["usdf-int", "(all)", "not configured here (set USDF_INT_DATABASE_URL)"] in rows
     scheduler = next(row for row in rows if row[:2] == ["usdf-dev", "efd_scheduler"])
     assert scheduler[2].endswith("alembic.ini has no section [efd_scheduler]"), "the bundled tree has no such model"
     assert sum(row[0] == "bts" for row in rows) == 11
@@ -60,7 +60,7 @@ def test_status_verbose_shows_messages_and_script_paths(consdb_bot, bundled):
 def test_history_newest_first_with_environments(consdb_bot, bundled):
     assert consdb_bot("upgrade", "bts", "lsstcam", "--yes", "--config", str(bundled)).code == 0
     lines = consdb_bot("history", "cdb_lsstcam", "--config", str(bundled)).out.splitlines()
-    assert lines[0] == "lsstcam: 2 revision(s), newest first"
+    assert lines[0] == "lsstcam: 2 revisions, newest first"
     assert lines[1] == "dbd7607b3634 -> e72a1ea985e6 (head)  sdm_schemas 30.2026.4300  ← bts"
     assert lines[2] == "base -> dbd7607b3634  Create cdb_lsstcam as in sdm_schemas 30.2026.2800"
 

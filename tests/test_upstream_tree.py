@@ -376,7 +376,7 @@ def test_every_command_through_slack(bot, slack, databases):
     for section in SECTIONS:
         assert section in said(slack, "ConsDB status")
     bot.command("history efd_lsstcam")
-    said(slack, "efd_lsstcam: 3 revision(s)")
+    said(slack, "efd_lsstcam: 3 revisions")
     bot.command("plan bts efd_latiss --sql")
     said(slack, "CREATE TABLE efd_latiss.exposure_efd")
 

@@ -84,6 +84,8 @@ class SchemaCheck:
     tables: list[TableCheck] = field(default_factory=list)
     change: str = ""
     """What chose the tables: the change (``#4 upgrade latiss``); empty when none is recorded (every table)."""
+    whole: list[str] = field(default_factory=list)
+    """The schemas compared table by table in full (``cdb_latiss``): the change added no column to them."""
     detail: str = ""
     """NO_ANSWER, UNREADABLE: why; FAILED: the error's name."""
 
@@ -143,7 +145,8 @@ def check_served(env: Environment, wanted: Wanted, database: Columns, *, change:
         ]  # fmt: skip
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, TypeError, AttributeError) as error:
         return SchemaCheck(env.key, Seen.NO_ANSWER, change=change, detail=_reason(error))
-    return SchemaCheck(env.key, Seen.COMPARED if tables else Seen.NOTHING, tables, change=change)
+    whole = [f"cdb_{instrument}" for instrument, names in wanted.items() if names is None]
+    return SchemaCheck(env.key, Seen.COMPARED if tables else Seen.NOTHING, tables, change=change, whole=whole)
 
 
 def _instrument(

@@ -26,6 +26,7 @@ from bot.engine.database import DatabaseUrl, connect
 from bot.errors import ConsdbBotError
 from bot.logs import HIDDEN
 from bot.when import seconds_clock
+from bot.words import plural
 
 log = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"
@@ -181,7 +182,7 @@ class LockWatcher:
 
 def waiting_text(blocker: Blocker, zone: ZoneInfo) -> str:
     """``waiting for a lock on cdb_lsstcam.exposure held by pid 4242 (query started 12:01:03 UTC, `SELECT ...`)``."""
-    others = f" and {blocker.others} other session(s)" if blocker.others else ""
+    others = f" and {plural(blocker.others, 'other session')}" if blocker.others else ""
     return f"waiting for {blocker.lock} held by pid {blocker.pid}{others} ({_doing(blocker, zone)})"
 
 
@@ -204,7 +205,7 @@ def gave_up_text(blocker: Blocker | None, *, attempts: int, seconds: float, lock
             f"{tried}: a lock was not granted; run it when the sessions holding locks on its tables are done"
             f" (pg_locks and pg_stat_activity name them), {more}"
         )
-    others = f" (and {blocker.others} other session(s))" if blocker.others else ""
+    others = f" (and {plural(blocker.others, 'other session')})" if blocker.others else ""
     ends = "that session's transaction ends" if blocker.idle else "that query ends"
     return (
         f"{tried}: {blocker.lock} was held by pid {blocker.pid}{others} ({_doing(blocker, zone)});"

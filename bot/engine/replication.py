@@ -24,6 +24,7 @@ from psycopg import sql
 from bot.config import Replica
 from bot.engine.database import DatabaseUrl, connect, first_line
 from bot.errors import OperationFailed, Refused
+from bot.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -578,7 +579,7 @@ def _stalled_hint(health: ReplicaHealth, before: Subscription) -> str:
     now, then = health.subscription.apply_errors, before.apply_errors
     if now is not None and then is not None and now > then:
         said.append(
-            f"the replica failed to apply a change {now - then} time(s) meanwhile, most often for a column or"
+            f"the replica failed to apply a change {plural(now - then, 'time')} meanwhile, most often for a column or"
             " table the publisher has and the replica lacks: migrate the replica to the same revisions"
             " (its server log names the table)"
         )

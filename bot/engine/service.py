@@ -38,6 +38,7 @@ from bot.engine.status import SchemaStatus, State, classify, database_url, statu
 from bot.engine.targets import downgrade_target, stamp_target, upgrade_target
 from bot.engine.tree import MigrationTree, RevisionInfo, SchemaTree, revisions_text, short
 from bot.errors import ConfigError, ConsdbBotError, NoModel, OperationFailed, Refused
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.engine.drift import SchemaDrift
@@ -285,7 +286,7 @@ class Engine:
                 target = revisions_text(plan.target)
                 raise Refused(
                     f"{plan.schema} at {env.key} does not match the model at {target}, so it was not stamped;"
-                    f" {len(differences)} difference(s):\n" + "\n".join(shown),
+                    f" {plural(len(differences), 'difference')}:\n" + "\n".join(shown),
                     hint=f"Stamp the revision it does match (see `history {plan.schema}`), bring the schema to"
                     f" match {target}, or stamp it anyway, overriding the check:"
                     f" `stamp {env.key} {plan.schema} {target} --force`.",

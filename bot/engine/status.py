@@ -40,7 +40,8 @@ class SchemaStatus:
     state: State
     current: tuple[str, ...] = ()
     heads: tuple[str, ...] = ()
-    behind: int = 0
+    behind: int | None = None
+    """Revisions to head; None where that is not known (not configured, unreachable, unversioned...)."""
     detail: str = ""
     current_revisions: list[RevisionInfo] = field(default_factory=list)
     unfinished: str = ""
@@ -52,7 +53,7 @@ class SchemaStatus:
         return f"{self._where}; {self.unfinished}" if self.unfinished else self._where
 
     @property
-    def _where(self) -> str:
+    def _where(self) -> str:  # noqa: PLR0911 - one case each
         at = ", ".join(revision[:12] for revision in self.current)
         match self.state:
             case State.HEAD:
@@ -63,6 +64,8 @@ class SchemaStatus:
                 return f"empty ({self.behind} behind)"
             case State.NOT_KEPT:
                 return "not kept here"
+            case State.NOT_CONFIGURED:  # its detail says so, and what to set
+                return self.detail or "not configured here"
             case State.NOT_PREPARED:
                 return f"not prepared: {self.detail}"
             case _:

@@ -10,6 +10,7 @@ from alembic.script.revision import RevisionError
 
 from bot.engine.tree import SchemaTree
 from bot.errors import Refused
+from bot.words import plural
 
 _RELATIVE = re.compile(r"^(?P<sign>[+-])(?P<steps>\d+)$")
 
@@ -118,7 +119,7 @@ def _step_up(tree: SchemaTree, current: tuple[str, ...], steps: int) -> str:
             else {info.revision for info in tree.revisions.values() if not info.down_revisions}
         )
         if not following:
-            raise Refused(f"{tree.section} is fewer than {steps} revision(s) below head")
+            raise Refused(f"{tree.section} is fewer than {plural(steps, 'revision')} below head")
         if len(following) > 1:
             raise Refused(
                 f"{tree.section} branches here ({', '.join(f[:12] for f in following)}), so +{steps} is ambiguous",
@@ -141,7 +142,7 @@ def _step_down(tree: SchemaTree, current: tuple[str, ...], steps: int) -> str:
             if taken + 1 == steps:
                 return "base"
             raise Refused(
-                f"-{steps} would go below base: {tree.section} is only {taken + 1} revision(s) above it",
+                f"-{steps} would go below base: {tree.section} is only {plural(taken + 1, 'revision')} above it",
                 hint=f"Use `downgrade ENV {tree.section} base` to remove every revision.",
             )
         if len(downs) > 1:

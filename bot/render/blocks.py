@@ -21,7 +21,7 @@ from bot.config import Environment, Slack
 from bot.engine.rollout import RolloutStep, SummitRoute
 from bot.engine.status import SchemaStatus, State
 from bot.errors import ConsdbBotError, UsageError
-from bot.render.text import data_lines, looked, replica_alert_lines
+from bot.render.text import SLACK_USER_ID, data_lines, looked, replica_alert_lines
 from bot.services.board import Board, NextCommand, StepState
 from bot.services.bookings import Announcement, BookingEvent, BookingView
 from bot.services.changes import (
@@ -44,6 +44,7 @@ from bot.services.results_text import pqserver_text, resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews, TicketCheck
 from bot.store.models import RequestState
 from bot.when import length, local, local_clock
+from bot.words import plural
 
 Blocks = list[dict[str, Any]]
 SECTION_LIMIT = 2900
@@ -75,7 +76,7 @@ def escape(text: str) -> str:
 def shown(text: str) -> str:
     """A sentence of the bot's services as mrkdwn: escaped, then the Slack user ids it names as mentions
     and the channels it names (``#C0CONSDB01``) as links, the only markup added to it."""
-    return _CHANNEL.sub(r"<#\1>", _USER_ID.sub(r"<@\1>", escape(text)))
+    return _CHANNEL.sub(r"<#\1>", SLACK_USER_ID.sub(r"<@\1>", escape(text)))
 
 
 def clip(mrkdwn: str, limit: int) -> str:
@@ -162,7 +163,7 @@ def event_line(event: RequestEvent) -> str:
             line = (f":hourglass: The comment on {event.ticket} is pending: {event.reason}. I try again"
                     f" from {event.retry_at:%H:%M:%S} UTC, for up to {event.give_up_hours:g} h.")  # fmt: skip
         case CommentNews():
-            line = (f":x: I gave up commenting on {event.ticket} after {event.tries} tries: {event.reason}."
+            line = (f":x: I gave up commenting on {event.ticket} after {plural(event.tries, 'try')}: {event.reason}."
                     f" `ticket {event.ticket}` still shows what happened.")  # fmt: skip
     return line
 
@@ -238,7 +239,6 @@ def status_blocks(statuses: Sequence[SchemaStatus]) -> Blocks:
 _EXPLAINED = (State.UNREACHABLE, State.NOT_CONFIGURED, State.UNVERSIONED, State.UNKNOWN_REVISION, State.NOT_IN_TREE)
 
 
-_USER_ID = re.compile(r"(?<![<@\w])([UW][A-Z0-9]{8,})\b")
 _CHANNEL = re.compile(r"(?<![\w&])#(C[A-Z0-9]{8,})\b")
 
 
@@ -297,7 +297,7 @@ def request_message(view: RequestView, reactions: Slack) -> dict[str, Any]:
     if view.state is RequestState.REQUESTED:
         blocks.append(
             context(
-                f"Needs {view.still_needed} more approval(s) of {view.required}: an approver reacts with"
+                f"Needs {plural(view.still_needed, 'more approval')} of {view.required}: an approver reacts with"
                 f" :{reactions.approve_reaction}: (reject with :{reactions.reject_reaction}:)."
                 f" Expires {_when(view.expires_at)}."
             )
@@ -398,7 +398,7 @@ def booking_announcement(news: Announcement) -> dict[str, Any]:
             text = (f":calendar: {stand} booked by {who} for {length((view.ends_at - view.starts_at).total_seconds())}"
                     f" (#{view.id}): {_booking_times(view)}{_booking_extras(view)}")  # fmt: skip
         case BookingEvent.REMINDER:
-            text = (f":bell: {stand}: {who}'s booking #{view.id} starts in {news.reminder_minutes:g} minutes,"
+            text = (f":bell: {stand}: {who}'s booking #{view.id} starts in {plural(news.reminder_minutes, 'minute')},"
                     f" {_booking_times(view)}{_booking_extras(view)}")  # fmt: skip
         case BookingEvent.STARTED:
             text = f":arrow_forward: {stand} is now {who}'s (#{view.id}), until {ends}{_booking_extras(view)}"

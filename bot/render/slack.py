@@ -8,6 +8,7 @@ scheduler).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,8 +79,9 @@ class SlackAnswer:
     private: str | None = None
 
 
-def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PLR0912 - one case each
-    """``channel`` is where the command was typed."""
+def answer(result: Result, *, channel: str, person: Callable[[str], str] = str) -> SlackAnswer:  # noqa: PLR0911, PLR0912
+    """``channel`` is where the command was typed. ``person`` names a Slack user, for text in a code block,
+    where Slack shows no mention as a name (and a mention would notify the one named each time)."""
     match result:
         case StatusReport():
             return _status(result)
@@ -93,7 +95,7 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
         case ReplicaTablesReport():
             return _text("Replica tables", replica_tables_text(result.tables))
         case AuditTrail():
-            return _text("Audit trail", audit_text(result.records))
+            return _text("Audit trail", audit_text(result.records, who=person))
         case LogsReport():
             return _text(f"hinfo {result.instrument} at {result.environment}", excerpt_text(result.excerpt))
         case RequestOpened():  # the request is the answer; said only when it is posted elsewhere
@@ -109,7 +111,7 @@ def answer(result: Result, *, channel: str) -> SlackAnswer:  # noqa: PLR0911, PL
         case Generated():
             return _generated(result)
         case TicketReport():
-            return _text(f"Ticket {result.overview.ticket.key}", ticket_text(result.overview))
+            return _text(f"Ticket {result.overview.ticket.key}", ticket_text(result.overview, who=person))
         case DataReport():
             return SlackAnswer(message=blocks.data_message(result.check))
         case TapReport():

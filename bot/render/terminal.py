@@ -3,6 +3,7 @@ notes for stderr, and the exit status (0 done, 1 failed or refused)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +85,20 @@ def error_value(error: ConsdbBotError, *, exit_status: int | None = None) -> dic
     return value
 
 
-def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one case each
+def name_and_id(person: Callable[[str], str]) -> Callable[[str], str]:
+    """People as the terminal names them: ``Grace Hopper (U0GRACE001)``, the id alone where ``person``
+    knows no name for it."""
+
+    def who(user: str) -> str:
+        name = person(user)
+        return f"{name} ({user})" if name != user else user
+
+    return who
+
+
+def answer(result: Result, *, person: Callable[[str], str] = str) -> TerminalAnswer:  # noqa: PLR0911, PLR0912
+    """``person``: a person's name for a Slack user id, where one can be had (else the id)."""
+    who = name_and_id(person)
     match result:
         case StatusReport():
             text = status_text(result.statuses, verbose=result.verbose)
@@ -103,7 +117,7 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
             text = replica_tables_text(result.tables)
             return TerminalAnswer(text, result.tables, exit_status=int(result.incomplete))
         case AuditTrail():
-            return TerminalAnswer(audit_text(result.records), result.records)
+            return TerminalAnswer(audit_text(result.records, who=who), result.records)
         case LogsReport():
             return TerminalAnswer(excerpt_text(result.excerpt), result.excerpt)
         case NothingToDo():
@@ -122,30 +136,31 @@ def answer(result: Result) -> TerminalAnswer:  # noqa: PLR0911, PLR0912 - one ca
         case RequestOpened():
             return TerminalAnswer(f"request #{result.view.id} is posted for approval", result.view)
         case BookingList():
-            return TerminalAnswer(bookings_text(result.views, at=result.at), result.views)
+            return TerminalAnswer(bookings_text(result.views, at=result.at, who=who), result.views)
         case BookingChanged():
-            return TerminalAnswer(booking_text(result.view, done=BOOKING_DONE[result.change]), result.view)
+            text = booking_text(result.view, done=BOOKING_DONE[result.change], who=who)
+            return TerminalAnswer(text, result.view)
         case Generated():
             return TerminalAnswer(generated_text(result.revisions), result.revisions)
         case TicketReport():
-            return TerminalAnswer(ticket_text(result.overview), result.overview)
+            return TerminalAnswer(ticket_text(result.overview, who=who), result.overview)
         case DataReport():
             return TerminalAnswer(data_text(result.check), result.check, exit_status=0 if result.check.ok else 1)
         case TapReport():
             value = {"environment": result.environment, "ok": result.ok, "schemas": result.checks}
             return TerminalAnswer(tap_text(result.environment, result.checks), value, exit_status=int(not result.ok))
         case BoardReport():
-            return TerminalAnswer(board_text(result.board), result.board)
+            return TerminalAnswer(board_text(result.board, who=who), result.board)
         case StepTicked():
             ticked = result.ticked
             step = ticked.step
             said = (
-                f"{step.key} was ticked already, by {step.who}"
+                f"{step.key} was ticked already, by {who(step.who or '')}"
                 if ticked.already
                 else f"{step.key} ticked: {step.title}"
             )
             value = {"ticked": step.key, "already": ticked.already, "board": ticked.board}
-            return TerminalAnswer(f"{ticked.board.ticket.key}: {said}\n\n{board_text(ticked.board)}", value)
+            return TerminalAnswer(f"{ticked.board.ticket.key}: {said}\n\n{board_text(ticked.board, who=who)}", value)
 
 
 def _approval_needed(result: ApprovalNeeded) -> TerminalAnswer:

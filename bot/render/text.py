@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from bot.services.results_text import pqserver_text, resumed_text, step_text
 from bot.services.tickets import CommentFate, CommentNews
 from bot.store.models import OPEN_STATES
 from bot.when import length, local, local_clock
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.clients.kube import LogExcerpt
@@ -50,6 +52,15 @@ if TYPE_CHECKING:
     from bot.services.tap import TapCheck
     from bot.services.ticket_overview import TicketOverview
     from bot.store.models import AuditRecord
+
+
+SLACK_USER_ID = re.compile(r"(?<![<@\w])([UW][A-Z0-9]{8,})\b")
+"""A Slack user id in a sentence (not one already in a mention)."""
+
+
+def named(text: str, who: Callable[[str], str]) -> str:
+    """``text`` with each Slack user id in it as ``who`` names the person (each surface its own way)."""
+    return SLACK_USER_ID.sub(lambda found: who(found.group(1)), text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -229,7 +240,7 @@ def replica_tables_text(checks: Sequence[PublicationTables]) -> str:
         lines.append(table(["TABLE", "PUBLICATION"], rows) if rows else "no tables")
         if check.missing:
             lines.append(
-                f"warning: {len(check.missing)} ConsDB table(s) missing from {check.publication}:"
+                f"warning: {plural(len(check.missing), 'ConsDB table')} missing from {check.publication}:"
                 f" {', '.join(map(str, check.missing))}. Rows written to them never reach {check.environment};"
                 " add them to the publication, and the runbook's rebuild truncate list must follow it."
             )
@@ -240,7 +251,7 @@ def replica_tables_text(checks: Sequence[PublicationTables]) -> str:
 
 
 def history_text(schema: str, entries: Sequence[HistoryEntry], *, verbose: bool = False) -> str:
-    lines = [f"{schema}: {len(entries)} revision(s), newest first"]
+    lines = [f"{schema}: {plural(len(entries), 'revision')}, newest first"]
     for entry in entries:
         down = revisions_text(entry.revision.down_revisions)
         marks = " (head)" if entry.is_head else ""
@@ -279,7 +290,9 @@ def drift_text(drifts: Sequence[SchemaDrift]) -> str:
         elif not drift.differences:
             lines.append(f"{drift.environment}/{drift.schema}: matches its revision {at}")
         else:
-            lines.append(f"{drift.environment}/{drift.schema}: {len(drift.differences)} difference(s) from {at}")
+            lines.append(
+                f"{drift.environment}/{drift.schema}: {plural(len(drift.differences), 'difference')} from {at}"
+            )
             lines += [f"  - {difference}" for difference in drift.differences]
     return "\n".join([*lines, _drift_verdict(drifts)] if drifts else lines)
 
@@ -320,13 +333,13 @@ def tap_text(environment: str, checks: Sequence[TapCheck]) -> str:
         where += f" at {revisions_text(check.revisions)}"
         model = "the tree replayed to it (behind head: its tables, by name)" if check.names_only else "the Felis model"
         if differences.none:
-            lines.append(f"{where}: {TAP_IS_CURRENT} ({differences.model_columns} columns, as in {model})")
+            lines.append(f"{where}: {TAP_IS_CURRENT} ({plural(differences.model_columns, 'column')}, as in {model})")
             continue
         if not differences.tap_columns:
-            lines.append(f"{where}: TAP_SCHEMA has none of its {differences.model_columns} columns ({model})")
+            lines.append(f"{where}: TAP_SCHEMA has none of its {plural(differences.model_columns, 'column')} ({model})")
             continue
         counts = [
-            f"{count} {word}"
+            f"{plural(count, 'column')} {word}"
             for count, word in (
                 (len(differences.missing) + sum(differences.missing_tables.values()), "missing"),
                 (len(differences.extra) + sum(differences.extra_tables.values()), "extra"),
@@ -334,10 +347,15 @@ def tap_text(environment: str, checks: Sequence[TapCheck]) -> str:
             )
             if count
         ]
-        lines.append(f"{where}: TAP is not current: {', '.join(counts)} column(s), against {model}")
-        lines += [f"  missing  table {table} ({count} columns)" for table, count in differences.missing_tables.items()]
+        lines.append(f"{where}: TAP is not current: {', '.join(counts)}, against {model}")
+        lines += [
+            f"  missing  table {table} ({plural(count, 'column')})"
+            for table, count in differences.missing_tables.items()
+        ]
         lines += [f"  missing  {column}" for column in differences.missing]
-        lines += [f"  extra    table {table} ({count} columns)" for table, count in differences.extra_tables.items()]
+        lines += [
+            f"  extra    table {table} ({plural(count, 'column')})" for table, count in differences.extra_tables.items()
+        ]
         lines += [f"  extra    {column}" for column in differences.extra]
         lines += [
             f"  changed  {change.column}: {change.attribute} {_shown(change.tap)} in TAP, {_shown(change.model)}"
@@ -356,14 +374,15 @@ def _shown(value: str | int | None) -> str:
     return repr(text if len(text) <= SHOWN_TEXT else text[: SHOWN_TEXT - 1] + "…")
 
 
-def audit_text(records: Sequence[AuditRecord]) -> str:
-    """Newest first: when, where, what, who, and what it was. A summary of several lines (where a failed
-    rollout left each side) goes on indented, so that every record, and only a record, starts with its time."""
+def audit_text(records: Sequence[AuditRecord], *, who: Callable[[str], str] = str) -> str:
+    """Newest first: when, where, what, who (``who`` names people), and what it was. A summary of several
+    lines (where a failed rollout left each side) goes on indented, so that every record, and only a record,
+    starts with its time."""
     if not records:
         return "no audit records yet"
     return "\n".join(
         f"{record.at:%Y-%m-%d %H:%M:%S} {record.environment or '-':<9} {record.action:<16}"
-        f" {record.actor}: {_continued(record.summary)}"
+        f" {named(record.actor, who)}: {_continued(named(record.summary, who))}"
         for record in records
     )
 
@@ -377,10 +396,10 @@ def excerpt_text(excerpt: LogExcerpt) -> str:
     """Problems first, then the exposures committed, then the last lines."""
     pods = ", ".join(excerpt.pods) or "no pods"
     lines = [f"{excerpt.deployment} in {excerpt.namespace} ({pods})"]
-    lines.append(f"{len(excerpt.problems)} error or warning line(s)" + (":" if excerpt.problems else ""))
+    lines.append(plural(len(excerpt.problems), "error or warning line") + (":" if excerpt.problems else ""))
     lines += [f"  {line}" for line in excerpt.problems[-20:]]
     last = f", the last {excerpt.last_exposure} (day_obs/seq_num)" if excerpt.last_exposure else ""
-    lines.append(f"{excerpt.committed} exposure(s) committed to exposure and ccdexposure{last}")
+    lines.append(f"{plural(excerpt.committed, 'exposure')} committed to exposure and ccdexposure{last}")
     lines += ["last lines:", *(f"  {line}" for line in excerpt.tail)]
     if excerpt.truncated:
         lines.append("(the log was cut at its byte limit: ask for fewer --lines to see the newest ones)")
@@ -410,7 +429,7 @@ def event_line(event: RequestEvent) -> str:
             line = (f"the comment on {event.ticket} is pending: {event.reason}; the bot tries again"
                     f" from {event.retry_at:%H:%M:%S} UTC, for up to {event.give_up_hours:g} h")  # fmt: skip
         case CommentNews():
-            line = (f"gave up commenting on {event.ticket} after {event.tries} tries: {event.reason};"
+            line = (f"gave up commenting on {event.ticket} after {plural(event.tries, 'try')}: {event.reason};"
                     f" 'ticket {event.ticket}' still shows what happened")  # fmt: skip
     return line
 
@@ -432,7 +451,7 @@ def looked(
     match event:
         case HinfoVerdict():
             wrote = (
-                f"{event.committed} exposure(s) committed (the last {event.last_exposure})"
+                f"{plural(event.committed, 'exposure')} committed (the last {event.last_exposure})"
                 if event.committed
                 else none_committed
             )
@@ -445,14 +464,17 @@ def looked(
     return data_verdict(event, code=code, warn=warn)
 
 
+COMPLAINT_LINE = f"'{COLUMN_COMPLAINT}' line"
+
+
 def hinfo_heard(verdict: HinfoVerdict) -> str:
     """What hinfo complained of after a migration, or that it did not."""
     complaints = (
-        [f"{verdict.column_lines} '{COLUMN_COMPLAINT}' line(s), e.g. {verdict.last_column_line}"]
+        [f"{plural(verdict.column_lines, COMPLAINT_LINE)}, e.g. {verdict.last_column_line}"]
         if verdict.column_lines
         else []
     )
-    complaints += [f"{verdict.other_lines} other error or warning line(s)"] if verdict.other_lines else []
+    complaints += [plural(verdict.other_lines, "other error or warning line")] if verdict.other_lines else []
     return "; ".join(complaints) if complaints else "no errors or warnings"
 
 
@@ -482,34 +504,35 @@ def _plain(value: Any) -> Any:
 _DERIVED = ("summary", "sql_digest", "range_text", "ok", "current", "complete")
 
 
-def bookings_text(views: Sequence[BookingView], *, at: datetime) -> str:
-    """A row per booking, on each test stand's own clock; ``now`` marks the one under way."""
+def bookings_text(views: Sequence[BookingView], *, at: datetime, who: Callable[[str], str] = str) -> str:
+    """A row per booking, on each test stand's own clock; ``now`` marks the one under way; ``who`` names people."""
     if not views:
         return "no bookings under way or to come"
     rows = [
-        [f"#{view.id}", view.environment, view.span + ("  (now)" if view.holds(at) else ""), view.booker,
+        [f"#{view.id}", view.environment, view.span + ("  (now)" if view.holds(at) else ""), named(view.booker, who),
          view.ticket or "", view.note]
         for view in views
     ]  # fmt: skip
     return table(["BOOKING", "TEST STAND", "WHEN", "BOOKED BY", "TICKET", "NOTE"], rows)
 
 
-def booking_text(view: BookingView, *, done: str) -> str:
-    """What happened to one booking, for the one who did it."""
+def booking_text(view: BookingView, *, done: str, who: Callable[[str], str] = str) -> str:
+    """What happened to one booking, for the one who did it (``who`` names people)."""
     extras = "".join(f", {part}" for part in (view.ticket, view.note) if part)
     jira = f"\nJira: {view.jira}" if view.jira else ""
-    return f"booking #{view.id} of {view.environment} {done}: {view.span} by {view.booker}{extras}{jira}"
+    return f"booking #{view.id} of {view.environment} {done}: {view.span} by {named(view.booker, who)}{extras}{jira}"
 
 
-def ticket_text(overview: TicketOverview) -> str:
-    """Where a ticket's change stands in each environment, what happened, its bookings and comments."""
+def ticket_text(overview: TicketOverview, *, who: Callable[[str], str] = str) -> str:
+    """Where a ticket's change stands in each environment, what happened, its bookings and comments;
+    ``who`` names people."""
     ticket = overview.ticket
     if ticket.unchecked:
         lines = [f"{ticket.key} (Jira not checked: {ticket.unchecked})"]
     else:
         lines = [f"{ticket.key}  {ticket.summary}  ({ticket.status})", ticket.url]
     if overview.board is not None:
-        lines += ["", *board_lines(overview.board)]
+        lines += ["", *board_lines(overview.board, who=who)]
     standing = [
         [env, happening.state, happening.what, local(happening.at, ZoneInfo(happening.timezone)), happening.schemas]
         if happening else [env, "nothing yet", "", "", ""]
@@ -519,14 +542,15 @@ def ticket_text(overview: TicketOverview) -> str:
     if overview.happenings:
         lines += ["", "What happened, newest first:"]
         lines += [
-            f"  {local(h.at, ZoneInfo(h.timezone))}  {h.environment}  {h.what} {h.state}: {h.schemas or '-'}; {h.who}"
+            f"  {local(h.at, ZoneInfo(h.timezone))}  {h.environment}  {h.what} {h.state}: {h.schemas or '-'};"
+            f" {named(h.who, who)}"
             for h in overview.happenings
         ]
     if overview.bookings:
         lines += ["", "Bookings:"]
         lines += [
-            f"  #{view.id} {view.environment} {view.span} by {view.booker}"
-            + (f" (cancelled by {view.cancelled_by})" if view.cancelled_by else "")
+            f"  #{view.id} {view.environment} {view.span} by {named(view.booker, who)}"
+            + (f" (cancelled by {named(view.cancelled_by, who)})" if view.cancelled_by else "")
             + (f": {view.note}" if view.note else "")
             for view in overview.bookings
         ]
@@ -545,32 +569,32 @@ STEP_MARKS = {StepState.DONE: "[x]", StepState.NOT_YET: "[ ]", StepState.FAILED:
 """A step's state as the terminal marks it, beside its word."""
 
 
-def board_text(board: Board) -> str:
-    """``board TICKET``: the ticket as Jira has it, then the board."""
+def board_text(board: Board, *, who: Callable[[str], str] = str) -> str:
+    """``board TICKET``: the ticket as Jira has it, then the board (``who`` names people)."""
     ticket = board.ticket
     head = f"{ticket.key} (Jira not checked: {ticket.unchecked})" if ticket.unchecked else (
         f"{ticket.key}  {ticket.summary}  ({ticket.status})\n{ticket.url}"
     )  # fmt: skip
-    return "\n".join([head, "", *board_lines(board)])
+    return "\n".join([head, "", *board_lines(board, who=who)])
 
 
-def board_lines(board: Board) -> list[str]:
-    """Each step with its state, who and when (on the board's clock) and what the bot knows of it; then
-    where the next step is, what blocks it, and the one command to run."""
+def board_lines(board: Board, *, who: Callable[[str], str] = str) -> list[str]:
+    """Each step with its state, who (as ``who`` names people) and when (on the board's clock) and what the
+    bot knows of it; then where the next step is, what blocks it, and the one command to run."""
     zone = ZoneInfo(board.timezone)
     schemas = f" ({', '.join(board.schemas)})" if board.schemas else ""
     lines = [f"Rollout board{schemas}, on {board.timezone} time:"]
     for number, step in enumerate(board.steps, 1):
-        done = f": {step.who}, {local(step.at, zone)}" if step.who and step.at else ""
+        done = f": {named(step.who, who)}, {local(step.at, zone)}" if step.who and step.at else ""
         lines.append(f"{number:>3}. {STEP_MARKS[step.state]} {step.state:<8} {step.title}{done}")
         if step.detail:
-            lines.append(f"{'':19}{step.detail}")
+            lines.append(f"{'':19}{named(step.detail, who)}")
     if board.next is None:
         return [*lines, "", "Every step is done."]
     lines.append("")
     if board.next_environment:
         lines.append(f"Next environment: {board.next_environment}")
-    lines += [f"Blocked: {blocker}" for blocker in board.blockers]
+    lines += [f"Blocked: {named(blocker, who)}" for blocker in board.blockers]
     lines.append(f"Run: {terminal_command(board.next)}")
     ticks = ", ".join(board.person_steps)
     lines.append(f"People tick what the bot cannot see: consdb-bot done {board.ticket.key} STEP, STEP one of {ticks}")
@@ -615,8 +639,8 @@ def data_lines(check: DataCheck, *, code: Callable[[str], str], warn: str) -> li
     zone = ZoneInfo(check.timezone)
     since = local_clock(check.since, zone, day_of=check.at)
     if check.exposures:
-        ccd = f", {_counted(check.ccd_rows, 'ccdexposure row')}" if check.ccd_rows is not None else ""
-        head = f"{check.schema} at {check.environment}: {_counted(check.exposures, 'exposure')} since {since}"
+        ccd = f", {plural(check.ccd_rows, 'ccdexposure row')}" if check.ccd_rows is not None else ""
+        head = f"{check.schema} at {check.environment}: {plural(check.exposures, 'exposure')} since {since}"
         head += f" ({_exposure_span(check)}){ccd}"
     else:
         head = f"{check.schema} at {check.environment}: no exposure since {since}"
@@ -635,7 +659,7 @@ def data_lines(check: DataCheck, *, code: Callable[[str], str], warn: str) -> li
         lines.append(f"{warn}no exposure was observed since {since}: take an image, then check again ({look} shows"
                      " what hinfo did)")  # fmt: skip
     lines += [
-        f"{warn}{code(column.name)} is empty in all {_counted(column.rows, column.table + ' row')}: hinfo does not"
+        f"{warn}{code(column.name)} is empty in all {plural(column.rows, column.table + ' row')}: hinfo does not"
         f" fill it ({look} shows why)"
         for column in check.empty
     ]
@@ -663,7 +687,7 @@ def data_sentence(check: DataCheck | str, *, code: Callable[[str], str], warn: s
         return f"{warn}The database could not be read: {check}."
     if not check.exposures:
         return f"{warn}The database has no exposure since the migration."
-    said = f"The database has {_counted(check.exposures, 'exposure')} since the migration ({_exposure_span(check)})"
+    said = f"The database has {plural(check.exposures, 'exposure')} since the migration ({_exposure_span(check)})"
     lacking = [column for column in check.columns if column.empty or column.missing]
     filled = [column for column in check.columns if column not in lacking]
     if not check.columns:
@@ -706,10 +730,6 @@ def _since_what(check: DataCheck, zone: ZoneInfo) -> str:
     return f"the last {length(check.since_seconds)}; new columns of the latest migration: {what}, finished {finished}"
 
 
-def _counted(count: int, thing: str) -> str:
-    return f"{count} {thing}" + ("" if count == 1 else "s")
-
-
 def replica_line(replica: ReplicaStatus) -> str:
     """A replica environment in one line (the Home tab): its subscription, lag, apply errors and revisions."""
     head = f"{replica.environment} (replica of {replica.of})"
@@ -718,7 +738,7 @@ def replica_line(replica: ReplicaStatus) -> str:
     lag = None if replica.publisher_detail else replica.lag_bytes
     parts = [f"subscription {_subscription_state(replica)}", "lag unknown" if lag is None else f"lag {_size(lag)}"]
     if replica.apply_errors:
-        parts.append(f"{replica.apply_errors} apply error(s)")
+        parts.append(plural(replica.apply_errors, "apply error"))
     if replica.agreeing is None:
         parts.append("revisions not compared")
     else:

@@ -23,6 +23,7 @@ from bot.services.bookings import BookingService, BookingView
 from bot.services.scheduler import Scheduler
 from bot.store import Store
 from bot.when import on_the_clock
+from bot.words import plural
 
 log = logging.getLogger(__name__)
 REPORT_TASK = "daily-report"
@@ -43,8 +44,14 @@ class EnvironmentHealth:
 
     @property
     def problems(self) -> list[str]:
-        behind = [f"{s.schema} is {s.behind} revision(s) behind head" for s in self.statuses if s.state is State.BEHIND]
-        drifted = [f"{d.schema} has drifted ({len(d.differences)} difference(s))" for d in self.drifts if d.differences]
+        behind = [
+            f"{s.schema} is {plural(s.behind or 0, 'revision')} behind head"
+            for s in self.statuses
+            if s.state is State.BEHIND
+        ]
+        drifted = [
+            f"{d.schema} has drifted ({plural(len(d.differences), 'difference')})" for d in self.drifts if d.differences
+        ]
         return behind + drifted
 
 

@@ -14,6 +14,7 @@ from bot.engine.prepare import PrepareResult
 from bot.engine.rollout import STEP_WORDS, RolloutResult, RolloutStep, StepDone
 from bot.engine.service import ChangeResult, Outcome, SchemaOutcome
 from bot.engine.tree import revisions_text
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.clients.kube import RestartResult
@@ -114,7 +115,7 @@ def restart_text(result: RestartResult) -> str:
 def restarts_text(result: Restarts) -> str:
     """``restart pqserver all``: a verdict per environment, each with its restart and pqserver's check."""
     restarted = sum(restart.ok for restart in result.restarts)
-    lines = [f"restart of pqserver at {len(result.restarts)} environment(s): {restarted} restarted"]
+    lines = [f"restart of pqserver at {plural(len(result.restarts), 'environment')}: {restarted} restarted"]
     for restart in result.restarts:
         lines += [f"{restart.environment}: {_verdict(restart)}"]
         if restart.restart is not None:
@@ -144,12 +145,14 @@ COLUMNS_NAMED = 20
 def pqserver_text(check: SchemaCheck) -> str:
     """pqserver's columns against the database's, table by table (or why it could not say), without markup."""
     where = f"pqserver at {check.environment}"
-    touched = f"the tables {check.change} touched" if check.change else "every table (no change recorded here)"
     match check.seen:
         case Seen.NOT_ASKED:
             return (f"pqserver's view of the schema was not checked: environments.{check.environment}.pqserver_url"
                     " is not set.")  # fmt: skip
         case Seen.NOTHING:
+            touched = (
+                f"the tables touched by {check.change}" if check.change else "every table (no change recorded here)"
+            )
             return f"{where}: nothing to compare ({touched}: none of a cdb_ schema pqserver serves)."
         case Seen.NO_ANSWER:
             return f"{where} did not answer the schema check ({check.detail}); look at it by hand."
@@ -159,18 +162,32 @@ def pqserver_text(check: SchemaCheck) -> str:
             return f"pqserver's view of the schema could not be checked ({check.detail})."
     agreeing = [table for table in check.tables if table.agrees]
     if len(agreeing) == len(check.tables):
-        head = f"{where} agrees with the database on {touched}:"
+        head = f"{where} agrees with the database on {_compared(check)}:"
     else:
-        head = f"{where} does not serve what the database has, on {touched}:"
+        head = f"{where} does not serve what the database has, on {_compared(check)}:"
     lines = [f"  {table.table}: {_table_text(table)}" for table in check.tables if not table.agrees]
     if len(agreeing) > AGREEING_LISTED:
-        lines.append(f"  {len(agreeing)} tables agree: {', '.join(table.table for table in agreeing)}")
+        lines.append(f"  {plural(len(agreeing), 'table')} agree: {', '.join(table.table for table in agreeing)}")
     else:
         lines += [f"  {table.table}: {_table_text(table)}" for table in agreeing]
     if len(agreeing) < len(check.tables):
         lines.append("  A pqserver that lacks what the database has was not restarted since, or is not the one"
                      " restarted.")  # fmt: skip
     return "\n".join([head, *lines])
+
+
+def _compared(check: SchemaCheck) -> str:
+    """Which tables were compared: those the change added columns to, every table of the schemas it added
+    none to, or every table when no change is recorded."""
+    if not check.change:
+        return "every table (no change recorded here)"
+    if not check.whole:
+        return f"the tables {check.change} added columns to"
+    whole = f"every table of {', '.join(check.whole)}"
+    chosen = {table.table.split(".")[0] for table in check.tables}
+    if chosen <= set(check.whole):
+        return f"{whole} ({check.change} added no column)"
+    return f"the tables {check.change} added columns to and {whole}"
 
 
 def _table_text(table: TableCheck) -> str:
@@ -181,7 +198,7 @@ def _table_text(table: TableCheck) -> str:
     if table.gone:
         return "pqserver lists it; the database has no such table"
     if table.agrees:
-        return f"agrees ({table.columns} columns)"
+        return f"agrees ({plural(table.columns, 'column')})"
     said = []
     if table.lacks:
         said.append(f"pqserver lacks {_columns_text(table.lacks)}")

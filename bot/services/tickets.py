@@ -27,6 +27,7 @@ from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import JiraComment, RequestState
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.services.results_text import RequestResult
@@ -237,7 +238,7 @@ class TicketService:
         log.warning("gave up the comment on %s after %d tries: %s", comment.ticket, tries, reason)
         self.store.audit(
             actor="consdb-bot", action="jira gave up", request_id=comment.request_id, ticket=comment.ticket,
-            summary=f"gave up commenting on {comment.ticket} after {tries} tries: {reason}",
+            summary=f"gave up commenting on {comment.ticket} after {plural(tries, 'try')}: {reason}",
         )  # fmt: skip
         self._tell(comment, CommentNews(comment.ticket, CommentFate.GIVEN_UP, tries, reason))
 

@@ -32,6 +32,7 @@ from bot.slack.home import SlackHome
 from bot.slack.notifier import SlackAnnouncer, SlackNotifier
 from bot.slack.replays import Replays
 from bot.store import UNREACHABLE, now
+from bot.words import plural
 
 log = logging.getLogger(__name__)
 # How long stopped changes get to roll back and be recorded as interrupted.
@@ -171,7 +172,7 @@ class Context:
         self.runs.shutdown(wait=False, cancel_futures=True)
         _, unfinished = wait(list(self._under_way), timeout=seconds)
         if unfinished:
-            log.warning("%d change(s) still running after %g s: stopping them", len(unfinished), seconds)
+            log.warning("%s still running after %g s: stopping them", plural(len(unfinished), "change"), seconds)
             self.engine.stopping.set()
             wait(unfinished, timeout=ABORT_SECONDS)
 

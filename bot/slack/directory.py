@@ -9,7 +9,6 @@ import threading
 import time
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.errors import ApproversUnknown
 from bot.metrics import API_ERRORS
@@ -28,16 +27,22 @@ class SlackDirectory:
         self._people: dict[str, str] = {}
 
     def person(self, user: str) -> str:
-        """A Slack user's name, for readers who do not know Slack ids (Jira's); anyone else as named."""
+        """A Slack user's name, for readers who do not know Slack ids (Jira's, a code block's, the terminal's);
+        anyone else as named, and the id itself when Slack could not say."""
+        return self.name(user) or user
+
+    def name(self, user: str) -> str | None:
+        """The name Slack knows a user by (``users.info``, cached); anyone else as named; None when Slack
+        did not answer (not cached: asked again next time)."""
         if not SLACK_USER.match(user):
             return user
         if user not in self._people:
             try:
                 found = self.client.users_info(user=user)["user"]
-            except SlackApiError as error:
+            except SlackFailure as error:
                 API_ERRORS.labels("slack").inc()
-                log.warning("could not look up Slack user %s: %s", user, error.response.get("error"))
-                return user
+                log.warning("could not look up Slack user %s: %s", user, reason_of(error))
+                return None
             profile = found.get("profile") or {}
             self._people[user] = profile.get("real_name") or found.get("real_name") or found.get("name") or user
         return self._people[user]

@@ -44,6 +44,7 @@ from bot.services.results_text import result_text
 from bot.services.scheduler import Scheduler
 from bot.store import Store, aware
 from bot.store.models import OPEN_STATES, BookingPost, RequestState, SlackPost
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.services.changes import RequestEvent, RequestResult
@@ -255,7 +256,7 @@ class SlackOutbox:
         self.store.audit(
             actor="consdb-bot", action="slack gave up", request_id=post.request_id,
             environment=request.environment if request else None,
-            summary=f"gave up showing {post.about} in Slack after {post.attempts + 1} tries: {reason}",
+            summary=f"gave up showing {post.about} in Slack after {plural(post.attempts + 1, 'try')}: {reason}",
         )  # fmt: skip
 
 
@@ -294,7 +295,7 @@ class _Batch:
 
     @property
     def text(self) -> str:
-        note = f"({self.left_out} more line(s) left out: Slack did not take them fast enough)"
+        note = f"({plural(self.left_out, 'more line')} left out: Slack did not take them fast enough)"
         return "\n".join(self.lines + ([note] if self.left_out else []))[: blocks.SECTION_LIMIT]
 
 
@@ -365,7 +366,7 @@ class ThreadWriter:
         with self._changed:
             lost = sum(pending.lines for pending in self._pending.values())
         if lost:
-            log.warning("%d line(s) for requests' threads were not posted before the bot stopped", lost)
+            log.warning("%s for requests' threads were not posted before the bot stopped", plural(lost, "line"))
 
     def _queue(self, request: RequestView) -> _Pending | None:
         if not (request.channel and request.message_ts):
@@ -422,7 +423,7 @@ class ThreadWriter:
             self.client.chat_postMessage(channel=pending.channel, thread_ts=pending.message_ts, **payload)
         except SlackFailure as error:
             with self._changed:
-                if self._refused(request_id, pending, error, f"{len(batch.lines)} line(s) for its thread"):
+                if self._refused(request_id, pending, error, f"{plural(len(batch.lines), 'line')} for its thread"):
                     self._posted(request_id, pending, batch)
             return
         with self._changed:

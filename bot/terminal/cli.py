@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -107,6 +107,35 @@ def _serve(settings: Settings, command: grammar.Serve) -> None:
     )
 
 
+SLACK_LOOKUP_SECONDS = 5
+"""How long the terminal waits for Slack to name someone (once: after a failure it stops asking)."""
+
+
+def slack_names(environ: Mapping[str, str]) -> Callable[[str], str]:
+    """Names for the Slack user ids the terminal shows, asked of Slack (``users.info``, once per person) when
+    this shell has the bot's token (``SLACK_BOT_TOKEN``, as the bot's own pod has; ``SLACK_API_URL`` too);
+    without it, or once Slack did not answer, each id stands alone."""
+    token = environ.get("SLACK_BOT_TOKEN")
+    if not token:
+        return str
+    from slack_sdk import WebClient  # noqa: PLC0415 - Slack's client loads only where there is a token
+
+    from bot.slack.directory import SlackDirectory  # noqa: PLC0415
+
+    api_url = environ.get("SLACK_API_URL")
+    base_url = api_url.rstrip("/") + "/" if api_url else WebClient.BASE_URL
+    directory = SlackDirectory(WebClient(token=token, base_url=base_url, timeout=SLACK_LOOKUP_SECONDS))
+    answering = True
+
+    def person(user: str) -> str:
+        nonlocal answering
+        name = directory.name(user) if answering else None
+        answering = answering and name is not None
+        return name or user
+
+    return person
+
+
 class _Terminal:
     """One command in this shell: its services built as it needs them, a change approved by ``--yes``
     and run here, its progress written as it goes."""
@@ -117,9 +146,10 @@ class _Terminal:
         self.err = err
         self.engine = engine = Engine(settings)
         notifier = TerminalNotifier(out if not as_json else None, err)
+        self.person = slack_names(os.environ)
         parts = SurfaceParts(
             notifier=notifier, launch=lambda run: run(), tell=notifier.tell, group_members=lambda _group: set(),
-            person=str, permalink=lambda _channel, _ts: None,
+            person=self.person, permalink=lambda _channel, _ts: None,
         )  # fmt: skip
         jira = JiraDesk.from_environment(settings.jira, os.environ)
         state = lambda: state_store(settings, clock=now)  # noqa: E731 - reached only by the commands that need it
@@ -130,7 +160,7 @@ class _Terminal:
         actor = Actor(f"{getpass.getuser()}@{socket.gethostname()} (terminal)", Surface.TERMINAL)
         with self._signals_stop_runs():
             try:
-                rendered = answer(self.application.run(command, actor))
+                rendered = answer(self.application.run(command, actor), person=self.person)
             except KeyboardInterrupt:  # the contract's three statuses: an interrupted operation did not complete
                 return _refused(_INTERRUPTED, out=self.out, err=self.err, as_json=self.as_json)
             finally:

@@ -23,6 +23,7 @@ from bot.services.changes.requests import ROLLOUT
 from bot.services.changes.served import touches
 from bot.store import Store, aware
 from bot.store.models import ChangeRequest
+from bot.words import plural
 
 MIGRATIONS = (Direction.UPGRADE.value, ROLLOUT)
 """The kinds of request that add columns."""
@@ -178,7 +179,7 @@ def _read(
 
 def data_summary(check: DataCheck) -> str:
     """What a check found, in one line (the audit trail's, the rollout board's)."""
-    head = f"{check.schema} at {check.environment}: {check.exposures} exposure(s) since the migration"
+    head = f"{check.schema} at {check.environment}: {plural(check.exposures, 'exposure')} since the migration"
     if check.ok:
         return f"{head}, the new columns filled" if check.columns else f"{head} (the migration added no column)"
     if not check.exposures:

@@ -19,6 +19,7 @@ from bot.services.changes.served import SCHEMA_CHANGES, change_label, change_rev
 from bot.services.replicas import disabling
 from bot.store import Store
 from bot.store.models import ChangeRequest, RequestState
+from bot.words import plural
 
 
 def approvers(settings: Settings, env: Environment, kind: str, group_members: Callable[[str], set[str]]) -> set[str]:
@@ -320,8 +321,8 @@ def _refuse_untested(settings: Settings, engine: Engine, store: Store, env: Envi
         recorded = store.last_reached(tested.key, plan.schema)
         if recorded is None:
             raise Refused(
-                f"{needed}, whose database cannot be read here ({status.detail})"
-                f" and where the bot has no record of changing {plan.schema}",
+                f"{needed}, where the bot has no record of changing {plan.schema}, nor can it read the database:"
+                f" {status.detail}",
                 hint=f"Give the bot {tested.key}'s database, or run `{command}` first.",
             )
         current, known = tuple(recorded), " by the bot's records (its database cannot be read here)"
@@ -333,7 +334,7 @@ def _refuse_untested(settings: Settings, engine: Engine, store: Store, env: Envi
     lacking = tree.missing(current=current, target=plan.target)
     if lacking:
         raise Refused(
-            f"{needed}, which is {len(lacking)} revision(s) behind it{known} (at {revisions_text(current)})",
+            f"{needed}, which is {plural(len(lacking), 'revision')} behind it{known} (at {revisions_text(current)})",
             hint=f"Run `{command}` first.",
         )
 

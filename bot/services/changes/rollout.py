@@ -54,6 +54,7 @@ from bot.services.changes.policy import ways_on
 from bot.services.changes.recovery import Recovering
 from bot.services.changes.requests import RequestView
 from bot.store.models import ChangeRequest
+from bot.words import plural
 
 ORDER = [RolloutStep.CHECKED, *NEXT_STEPS]
 """Every step of a rollout that goes well, in order."""
@@ -217,9 +218,10 @@ class RollingOut(Recovering):
             "worker running" if health.subscription.worker else "no worker",
         ]
         if verified.apply_errors is not None:
-            said.append(f"{verified.apply_errors} apply error(s) meanwhile")
+            said.append(f"{plural(verified.apply_errors, 'apply error')} meanwhile")
         if slot is not None:
-            retained = f", {slot.retained_bytes} bytes of WAL retained" if slot.retained_bytes is not None else ""
+            kept = slot.retained_bytes
+            retained = f", {plural(kept, 'byte')} of WAL retained" if kept is not None else ""
             said.append(f"slot {slot.name} {'active' if slot.active else 'INACTIVE'}{retained}")
         self._done(run, RolloutStep.VERIFIED, place.env.key, began, "; ".join(said))
 

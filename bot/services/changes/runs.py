@@ -47,6 +47,7 @@ from bot.services.changes.served import check_pqserver
 from bot.services.results_text import resumed_text
 from bot.store import UNREACHABLE, aware
 from bot.store.models import ChangeRequest, RequestState
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.services.changes.requests import RequestResult
@@ -302,8 +303,8 @@ class Running(RollingOut):
             self.store.audit(
                 actor="consdb-bot", action=HINFO_WATCHED, environment=env.key, request_id=view.id,
                 ticket=request.ticket, detail={"schema": schema, "ok": verdict.ok},
-                summary=f"hinfo committed {verdict.committed} exposure(s) with {verdict.column_lines} column"
-                f" complaint(s); {found}",
+                summary=f"hinfo committed {plural(verdict.committed, 'exposure')} with"
+                f" {plural(verdict.column_lines, 'column complaint')}; {found}",
             )  # fmt: skip
             self._tell(self.notifier.progress, view, verdict)
 
