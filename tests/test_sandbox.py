@@ -88,7 +88,7 @@ def test_with_json_the_sandbox_says_where_its_page_is_in_one_json_document(tmp_p
     assert process.stdout is not None
     try:
         lines = []  # the document, written as every --json answer is; or all there is, should the sandbox end
-        while (line := process.stdout.readline()) and lines[-1:] != ["}\n"]:
+        while lines[-1:] != ["}\n"] and (line := process.stdout.readline()):
             lines.append(line)
         said = json.loads("".join(lines))
         assert said["folder"] == str(tmp_path / "s")

@@ -88,7 +88,7 @@ def test_a_ticket_follows_the_change_booked_requested_migrated_and_summed_up(jir
     assert "bts     succeeded    upgrade #1" in summary
     assert "summit  nothing yet" in summary
     assert "#1 bts " in summary
-    assert "by U0REQUEST1: schema test" in summary
+    assert "by Vera Rubin: schema test" in summary
     assert "Jira comments by the bot: 2 posted" in summary
 
 
