@@ -488,8 +488,11 @@ class Settings(_Model):
         wanted = name.lower().removeprefix("cdb_")
         if wanted in self.schemas:
             return wanted
+        misplaced = self.is_environment(name)
         raise UsageError(
-            f"unknown schema {name!r}{did_you_mean(wanted, self.schemas)}", usage=f"schemas: {', '.join(self.schemas)}"
+            f"unknown schema {name!r}{'' if misplaced else did_you_mean(wanted, self.schemas)}",
+            usage=f"schemas: {', '.join(self.schemas)}",
+            hint=f"{name} is an environment: the environment comes before the schemas." if misplaced else None,
         )
 
     def select_schemas(self, names: list[str]) -> list[str]:
@@ -499,7 +502,7 @@ class Settings(_Model):
         try:
             wanted = {self.schema_named(name) for name in names}
         except UsageError as error:
-            raise UsageError(error.message, usage=f"{error.usage} (or all)") from None
+            raise UsageError(error.message, usage=f"{error.usage} (or all)", hint=error.hint) from None
         return [schema for schema in self.schemas if schema in wanted]
 
     def proven_first_at(self, env: Environment, schema: str) -> Environment | None:

@@ -111,3 +111,10 @@ def test_a_command_typed_with_a_capital_is_read_as_the_command(consdb_bot, bundl
     assert capital.code == 0, capital.text
     assert capital.out == consdb_bot("--config", str(bundled), "help", "plan").out
     assert "consdb-bot plan bts latiss --to +1" in capital.out
+
+
+def test_an_environment_after_a_schema_is_said_to_come_first(consdb_bot, bundled):
+    result = consdb_bot("status", "latiss", "bts", "--config", str(bundled))
+    assert result.code == 2
+    assert "unknown schema 'bts'" in result.err
+    assert "bts is an environment: the environment comes before the schemas." in result.err
